@@ -1,0 +1,148 @@
+/*
+ * pp_internal.h - shared internals of the protocol library (not installed).
+ *
+ * Parsing is two passes over the message:
+ *   1. pp_json_validate: size, UTF-8, full strict JSON grammar, depth,
+ *      members, duplicate keys, trailing data. Nothing is extracted.
+ *   2. a pp_cursor walks the now-known-valid document and extracts the
+ *      fields; it needs no syntax error paths.
+ * Splitting them keeps the order of reported errors simple to document
+ * (docs/PROTOCOL.md section 3) and the extraction code short.
+ */
+#ifndef PP_INTERNAL_H
+#define PP_INTERNAL_H
+
+#include "pipes_protocol.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- UTF-8 (pp_utf8.c) ---- */
+
+/* Returns size when p[0..size) is valid UTF-8, else the offset of the first
+ * byte of the first bad sequence. */
+size_t pp_utf8_check(const uint8_t *p, size_t size);
+
+/* Encodes code point cp (<= 0x10FFFF, not a surrogate) into out (4 bytes);
+ * returns the byte count. */
+size_t pp_utf8_encode(uint32_t cp, uint8_t out[4]);
+
+/* Validates a caller-supplied string for a field: UTF-8 and no U+0000.
+ * Returns PIPES_PROTO_OK, _INVALID_UTF8 or _NUL_CHAR; *bad gets the offset. */
+pipes_proto_status pp_text_check(const char *s, size_t len, size_t *bad);
+
+/* ---- Pass 1: strict validation (pp_json_reader.c) ---- */
+
+typedef struct pp_key {
+    uint32_t off; /* offset of the first byte after the opening quote */
+    uint32_t len; /* raw length between the quotes */
+    int escaped;  /* contains a backslash */
+} pp_key;
+
+typedef struct pp_validator {
+    const uint8_t *p;
+    size_t n;
+    size_t pos;
+    unsigned depth;
+    size_t nkeys; /* keys of all currently open objects, innermost last */
+    pp_key keys[PIPES_PROTO_MAX_DEPTH * PIPES_PROTO_MAX_MEMBERS];
+    pipes_proto_error err;
+} pp_validator;
+
+/* Checks size, UTF-8 and the JSON rules; the top-level value must be an
+ * object. Fills v->err on failure. v is scratch space owned by the caller
+ * (about 12 KiB; on the stack is fine). */
+pipes_proto_status pp_json_validate(pp_validator *v, const uint8_t *data, size_t size);
+
+/* ---- Pass 2: extraction from a valid document (pp_json_reader.c) ---- */
+
+typedef struct pp_cursor {
+    const uint8_t *p;
+    size_t n;
+    size_t pos;
+} pp_cursor;
+
+typedef enum pp_kind {
+    PP_OBJECT,
+    PP_ARRAY,
+    PP_STRING,
+    PP_NUMBER,
+    PP_TRUE,
+    PP_FALSE,
+    PP_NULL
+} pp_kind;
+
+#define PP_KEY_BUF 16 /* longer keys are never known keys */
+
+/* Positions the cursor just inside the top-level object. */
+void pp_cursor_begin(pp_cursor *c, const uint8_t *data, size_t size);
+
+/* Enters the object value at the cursor (for pp_cursor_next_member). */
+void pp_cursor_enter(pp_cursor *c);
+
+/* Steps to the next member of the object the cursor is in. Returns 1 and
+ * decodes the key into key (NUL-terminated; "" with *key_len >= PP_KEY_BUF
+ * when too long to be known), leaving the cursor at the value; returns 0 and
+ * consumes the closing brace at the end of the object. */
+int pp_cursor_next_member(pp_cursor *c, char key[PP_KEY_BUF], size_t *key_len);
+
+/* Kind of the value at the cursor (whitespace skipped). */
+pp_kind pp_cursor_kind(pp_cursor *c);
+
+/* Skips the value at the cursor. */
+void pp_cursor_skip(pp_cursor *c);
+
+/* Decodes the string at the cursor into out (cap bytes incl. NUL), moving
+ * past it. Returns the full decoded length, which may exceed cap - 1 (then
+ * out holds a prefix, cut anywhere: the caller rejects it as too long). */
+size_t pp_cursor_string(pp_cursor *c, char *out, size_t cap);
+
+typedef enum pp_int_result { PP_INT_OK, PP_INT_NOT_INTEGER, PP_INT_RANGE } pp_int_result;
+
+/* Reads the number at the cursor, moving past it. PP_INT_OK and *out when it
+ * is an integer in 0..max; PP_INT_NOT_INTEGER with a fraction or exponent;
+ * PP_INT_RANGE when negative or above max. */
+pp_int_result pp_cursor_uint(pp_cursor *c, uint64_t max, uint64_t *out);
+
+/* ---- Writer (pp_json_writer.c) ---- */
+
+typedef struct pp_writer {
+    char *buf;
+    size_t cap;
+    size_t len;
+    int overflow;
+} pp_writer;
+
+void pp_w_init(pp_writer *w, char *buf, size_t cap);
+void pp_w_raw(pp_writer *w, const char *s, size_t len);
+void pp_w_lit(pp_writer *w, const char *s); /* NUL-terminated, raw */
+void pp_w_string(pp_writer *w, const char *s, size_t len); /* quoted + escaped */
+void pp_w_uint(pp_writer *w, uint64_t value);
+/* Ends the message: PIPES_PROTO_OK (NUL added when it fits) or
+ * PIPES_PROTO_ERR_BUFFER_TOO_SMALL (buf set to "" when cap > 0). */
+pipes_proto_status pp_w_finish(pp_writer *w, size_t *written);
+
+/* ---- Time (pp_time.c) ---- */
+
+/* Nonzero when ms lies in years 0000..9999, the range RFC 3339 can write. */
+int pp_time_in_range(int64_t ms);
+
+/* ---- Misc (pp_util.c) ---- */
+
+/* Records err's status/offset/field unless an error is already recorded. */
+void pp_set_error(pipes_proto_error *err, pipes_proto_status st, size_t off, const char *field,
+                  size_t limit);
+
+/* Inverse of pipes_proto_reason_name; PIPES_PROTO_REASON_UNKNOWN otherwise. */
+pipes_proto_reason pp_reason_from_name(const char *s);
+
+/* Bounded strlen (strnlen is not C17). */
+size_t pp_strnlen(const char *s, size_t max);
+
+/* Copies len bytes into dst and NUL-terminates it (dst has len + 1 bytes). */
+void pp_copy(char *dst, const char *src, size_t len);
+
+/* Integer to decimal; returns the digit count (out needs 21 bytes). */
+size_t pp_u64_to_dec(uint64_t v, char out[21]);
+
+#endif /* PP_INTERNAL_H */
