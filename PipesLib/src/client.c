@@ -1,0 +1,615 @@
+/*
+ * client.c - a named-pipe client: connect (with busy-wait on
+ * ERROR_PIPE_BUSY), server identity check, ordered sends over a bounded
+ * queue, and optional reconnection with exponential backoff and jitter.
+ *
+ * OWNERSHIP
+ *   The client owns its write queue and lock; each connection borrows them,
+ *   so queued messages survive a reconnect. client->conn holds the
+ *   membership reference on the current connection. A reconnect timer that
+ *   is armed holds a reference on the endpoint, handed to the retry request
+ *   it posts to the engine, and dropped when that request has run.
+ */
+#include <string.h>
+
+#include "conn.h"
+#include "endpoint.h"
+#include "pipename.h"
+#include "runtime.h"
+#include "security.h"
+
+#define DEFAULT_RECONNECT_MIN_MS 100u
+#define DEFAULT_RECONNECT_MAX_MS 10000u
+
+struct pipes_client {
+    pipes_endpoint ep; /* first: events cast between them */
+    wchar_t name[PIPES_MAX_PIPE_NAME + 1];
+    uint32_t flags;
+    uint32_t required_session;
+    int require_sid;
+    wchar_t required_sid[PIPES_MAX_SID_STRING];
+    uint32_t connect_timeout_ms;
+    uint32_t backoff_min_ms, backoff_max_ms;
+
+    SRWLOCK lock; /* protects everything below, the queue and conn state */
+    pipes_wqueue wq;
+    pipes_conn *conn; /* current connection, or NULL */
+    int closing;
+    int broken; /* without RECONNECT: the connection ended for good */
+    uint64_t generation;
+    uint32_t backoff_ms;
+    uint32_t rng;
+    PTP_TIMER timer;
+    int timer_armed;
+    pipes_req retry_req;
+};
+
+static void client_read_ended(pipes_conn *c);
+static int client_keeps_queue(pipes_conn *c);
+static void on_start(pipes_req *req, DWORD error, DWORD bytes);
+static void on_retry(pipes_req *req, DWORD error, DWORD bytes);
+
+static const pipes_conn_hooks client_hooks = {client_read_ended, client_keeps_queue};
+
+static pipes_client *client_of(pipes_conn *c)
+{
+    return (pipes_client *)c->ep;
+}
+
+/* ---- opening the pipe --------------------------------------------------- */
+
+static ULONGLONG remaining_ms(ULONGLONG deadline)
+{
+    ULONGLONG now = GetTickCount64();
+    return now >= deadline ? 0 : deadline - now;
+}
+
+/* Opens the pipe, waiting for a free instance up to timeout_ms when
+ * may_wait, and checks the server's identity. */
+static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wait, HANDLE *out)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    HANDLE h;
+    DWORD mode = PIPE_READMODE_MESSAGE;
+    DWORD error;
+    pipes_status st;
+
+    for (;;) {
+        /* SECURITY_IDENTIFICATION: the server may learn who we are but can
+         * never act as us. */
+        h = CreateFileW(cl->name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                        FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+                        NULL);
+        if (h != INVALID_HANDLE_VALUE)
+            break;
+        error = GetLastError();
+        if (error == ERROR_PIPE_BUSY && may_wait) {
+            DWORD wait;
+            if (timeout_ms == PIPES_INFINITE) {
+                wait = NMPWAIT_WAIT_FOREVER;
+            } else {
+                ULONGLONG left = remaining_ms(deadline);
+                if (left == 0)
+                    return PIPES_ERR_TIMEOUT;
+                wait = (DWORD)left;
+            }
+            if (!WaitNamedPipeW(cl->name, wait)) {
+                error = GetLastError();
+                if (error == ERROR_SEM_TIMEOUT)
+                    return PIPES_ERR_TIMEOUT;
+                if (error == ERROR_FILE_NOT_FOUND)
+                    return pipes_fail_system(PIPES_ERR_NOT_FOUND, error);
+            }
+            continue; /* an instance was free a moment ago: race for it */
+        }
+        if (error == ERROR_PIPE_BUSY)
+            return PIPES_ERR_TIMEOUT;
+        return pipes_fail_system(pipes_status_from_win32(error), error);
+    }
+    if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
+        error = GetLastError();
+        CloseHandle(h);
+        return pipes_fail_system(PIPES_ERR_SYSTEM, error);
+    }
+    st = pipes_security_check_server(h, (cl->flags & PIPES_CLIENT_REQUIRE_SESSION) != 0,
+                                     cl->required_session,
+                                     cl->require_sid ? cl->required_sid : NULL);
+    if (st != PIPES_OK) {
+        CloseHandle(h);
+        return st;
+    }
+    if (!pipes_engine_bind(cl->ep.engine, h)) {
+        error = GetLastError();
+        CloseHandle(h);
+        return pipes_fail_system(PIPES_ERR_SYSTEM, error);
+    }
+    *out = h;
+    return PIPES_OK;
+}
+
+/* Makes h the client's connection; the CONNECTED event and the first read
+ * follow on a worker. */
+static pipes_status attach(pipes_client *cl, HANDLE h)
+{
+    pipes_conn *c = pipes_conn_create(&cl->ep, &client_hooks, h, &cl->lock, &cl->wq);
+    if (!c) {
+        CloseHandle(h);
+        return PIPES_ERR_OUT_OF_MEMORY;
+    }
+    c->connect_req.complete = on_start;
+    AcquireSRWLockExclusive(&cl->lock);
+    if (cl->closing) {
+        ReleaseSRWLockExclusive(&cl->lock);
+        pipes_conn_release(c);
+        return PIPES_ERR_STOPPING;
+    }
+    cl->conn = c;
+    c->id = ++cl->generation;
+    cl->backoff_ms = cl->backoff_min_ms;
+    pipes_conn_addref(c); /* for the start request */
+    ReleaseSRWLockExclusive(&cl->lock);
+    if (!pipes_engine_post(cl->ep.engine, &c->connect_req)) {
+        DWORD e = GetLastError();
+        AcquireSRWLockExclusive(&cl->lock);
+        cl->conn = NULL;
+        ReleaseSRWLockExclusive(&cl->lock);
+        pipes_conn_close(c, PIPES_ERR_SYSTEM);
+        pipes_conn_release(c); /* the start request's reference */
+        pipes_conn_release(c); /* membership: frees it and closes h */
+        return pipes_fail_system(PIPES_ERR_SYSTEM, e);
+    }
+    return PIPES_OK;
+}
+
+static void on_start(pipes_req *req, DWORD error, DWORD bytes)
+{
+    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_req);
+    pipes_client *cl = client_of(c);
+    pipes_witem *failed;
+    pipes_status failed_status = PIPES_OK;
+    pipes_event ev;
+    (void)error;
+    (void)bytes;
+
+    InterlockedIncrement64(&cl->ep.stats.connects);
+    c->connected = 1;
+    memset(&ev, 0, sizeof ev);
+    ev.type = PIPES_EVENT_CONNECTED;
+    ev.connection_id = c->id;
+    pipes_endpoint_deliver(&cl->ep, &ev);
+
+    /* Messages queued while disconnected go out now, in order. */
+    AcquireSRWLockExclusive(&cl->lock);
+    failed = pipes_conn_kick_locked(c, &failed_status);
+    ReleaseSRWLockExclusive(&cl->lock);
+    if (failed) {
+        pipes_witem_complete(&cl->ep, failed, failed_status, 1);
+        pipes_conn_close(c, failed_status);
+    }
+    pipes_conn_read(c);
+    pipes_conn_release(c); /* the start request's reference */
+}
+
+/* ---- reconnecting -------------------------------------------------------- */
+
+static uint32_t next_random(pipes_client *cl)
+{
+    /* xorshift32: jitter only needs to decorrelate clients */
+    uint32_t x = cl->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    cl->rng = x;
+    return x;
+}
+
+static void schedule_retry(pipes_client *cl)
+{
+    uint32_t delay;
+    LONGLONG due100ns;
+    FILETIME due;
+
+    AcquireSRWLockExclusive(&cl->lock);
+    if (cl->closing || cl->timer_armed || cl->conn) {
+        ReleaseSRWLockExclusive(&cl->lock);
+        return;
+    }
+    /* Full jitter over the upper half: between backoff/2 and backoff. */
+    delay = cl->backoff_ms / 2 + next_random(cl) % (cl->backoff_ms / 2 + 1);
+    cl->backoff_ms = cl->backoff_ms >= cl->backoff_max_ms / 2 ? cl->backoff_max_ms
+                                                              : cl->backoff_ms * 2;
+    cl->timer_armed = 1;
+    pipes_endpoint_addref(&cl->ep);
+    due100ns = -(LONGLONG)delay * 10000;
+    due.dwLowDateTime = (DWORD)((ULONGLONG)due100ns & 0xFFFFFFFFu);
+    due.dwHighDateTime = (DWORD)((ULONGLONG)due100ns >> 32);
+    SetThreadpoolTimer(cl->timer, &due, 0, 0);
+    ReleaseSRWLockExclusive(&cl->lock);
+}
+
+static VOID CALLBACK on_timer(PTP_CALLBACK_INSTANCE instance, PVOID context, PTP_TIMER timer)
+{
+    pipes_client *cl = (pipes_client *)context;
+    int armed;
+    (void)instance;
+    (void)timer;
+    AcquireSRWLockExclusive(&cl->lock);
+    armed = cl->timer_armed;
+    cl->timer_armed = 0;
+    ReleaseSRWLockExclusive(&cl->lock);
+    if (!armed)
+        return;
+    /* The attempt runs on our engine, not on the system pool. */
+    memset(&cl->retry_req.ov, 0, sizeof cl->retry_req.ov);
+    if (!pipes_engine_post(cl->ep.engine, &cl->retry_req)) {
+        pipes_endpoint_count_error(&cl->ep, PIPES_ERR_SYSTEM);
+        pipes_endpoint_release(&cl->ep);
+    }
+}
+
+static void on_retry(pipes_req *req, DWORD error, DWORD bytes)
+{
+    pipes_client *cl = CONTAINING_RECORD(req, pipes_client, retry_req);
+    HANDLE h;
+    pipes_status st;
+    (void)error;
+    (void)bytes;
+
+    if (!pipes_endpoint_is_stopping(&cl->ep)) {
+        /* Never block a worker: no WaitNamedPipeW here, busy = try later. */
+        st = open_pipe(cl, 0, 0, &h);
+        if (st == PIPES_OK)
+            st = attach(cl, h);
+        if (st != PIPES_OK && st != PIPES_ERR_STOPPING) {
+            pipes_endpoint_count_error(&cl->ep, st);
+            schedule_retry(cl);
+        }
+    }
+    pipes_endpoint_release(&cl->ep); /* the armed timer's reference */
+}
+
+static int client_keeps_queue(pipes_conn *c)
+{
+    pipes_client *cl = client_of(c); /* called with cl->lock held */
+    return (cl->flags & PIPES_CLIENT_RECONNECT) && !cl->closing;
+}
+
+static void client_read_ended(pipes_conn *c)
+{
+    pipes_client *cl = client_of(c);
+    int reconnect;
+    AcquireSRWLockExclusive(&cl->lock);
+    if (cl->conn == c)
+        cl->conn = NULL;
+    reconnect = (cl->flags & PIPES_CLIENT_RECONNECT) && !cl->closing;
+    if (!reconnect)
+        cl->broken = 1;
+    ReleaseSRWLockExclusive(&cl->lock);
+    if (reconnect)
+        schedule_retry(cl);
+    else
+        pipes_wqueue_fail_all(&cl->ep, &cl->wq, PIPES_ERR_NOT_CONNECTED);
+    pipes_conn_release(c); /* the membership reference */
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+static void client_destroy(pipes_endpoint *ep)
+{
+    pipes_client *cl = (pipes_client *)ep;
+    if (cl->timer)
+        CloseThreadpoolTimer(cl->timer);
+    pipes_mem_free(cl);
+    PIPES_COUNT_DEC(live_clients);
+}
+
+static int config_valid(const pipes_client_config *cfg)
+{
+    uint32_t known = PIPES_CLIENT_RECONNECT | PIPES_CLIENT_REQUIRE_SESSION;
+    if (cfg->struct_size != sizeof *cfg || !pipes_pipe_name_valid(cfg->pipe_name))
+        return 0;
+    if ((cfg->on_event == NULL) == (cfg->notify_window == NULL))
+        return 0;
+    if (cfg->max_message_size > PIPES_MAX_MESSAGE_SIZE_LIMIT || (cfg->flags & ~known))
+        return 0;
+    if (cfg->required_server_sid && (cfg->required_server_sid[0] == L'\0' ||
+                                     wcslen(cfg->required_server_sid) >= PIPES_MAX_SID_STRING))
+        return 0;
+    if (cfg->reconnect_min_ms && cfg->reconnect_max_ms &&
+        cfg->reconnect_min_ms > cfg->reconnect_max_ms)
+        return 0;
+    return 1;
+}
+
+static void shut_down(pipes_client *cl)
+{
+    pipes_conn *c;
+    int own = pipes_endpoint_close_gate(&cl->ep);
+    int armed;
+
+    AcquireSRWLockExclusive(&cl->lock);
+    cl->closing = 1;
+    c = cl->conn;
+    if (c)
+        pipes_conn_addref(c);
+    armed = cl->timer_armed;
+    cl->timer_armed = 0;
+    ReleaseSRWLockExclusive(&cl->lock);
+
+    if (cl->timer) {
+        SetThreadpoolTimer(cl->timer, NULL, 0, 0);
+        WaitForThreadpoolTimerCallbacks(cl->timer, TRUE);
+    }
+    if (armed)
+        pipes_endpoint_release(&cl->ep);
+    if (c) {
+        pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
+        pipes_conn_release(c);
+    }
+    pipes_wqueue_fail_all(&cl->ep, &cl->wq, PIPES_ERR_STOPPING);
+    pipes_endpoint_finish_stop(&cl->ep, own);
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config *config,
+                                                       pipes_client **out)
+{
+    pipes_client *cl;
+    pipes_engine *engine;
+    pipes_status st;
+    HANDLE h;
+
+    if (!config || !out || !config_valid(config))
+        return PIPES_ERR_INVALID_ARGUMENT;
+    engine = pipes_engine_resolve(config->engine);
+    if (!engine)
+        return PIPES_ERR_SYSTEM;
+    cl = (pipes_client *)pipes_mem_alloc(sizeof *cl);
+    if (!cl)
+        return PIPES_ERR_OUT_OF_MEMORY;
+    PIPES_COUNT_INC(live_clients);
+    wcscpy(cl->name, config->pipe_name);
+    cl->flags = config->flags;
+    cl->required_session = config->required_server_session;
+    if (config->required_server_sid) {
+        cl->require_sid = 1;
+        wcscpy(cl->required_sid, config->required_server_sid);
+    }
+    cl->connect_timeout_ms =
+        config->connect_timeout_ms ? config->connect_timeout_ms : PIPES_DEFAULT_CONNECT_TIMEOUT_MS;
+    cl->backoff_min_ms = config->reconnect_min_ms ? config->reconnect_min_ms
+                                                  : DEFAULT_RECONNECT_MIN_MS;
+    cl->backoff_max_ms = config->reconnect_max_ms ? config->reconnect_max_ms
+                                                  : DEFAULT_RECONNECT_MAX_MS;
+    if (cl->backoff_max_ms < cl->backoff_min_ms)
+        cl->backoff_max_ms = cl->backoff_min_ms;
+    cl->backoff_ms = cl->backoff_min_ms;
+    cl->rng = (uint32_t)GetTickCount64() ^ (GetCurrentProcessId() << 16) ^
+              (uint32_t)(ULONG_PTR)cl;
+    if (!cl->rng)
+        cl->rng = 0x2545F491u;
+    cl->retry_req.complete = on_retry;
+    InitializeSRWLock(&cl->lock);
+    pipes_wqueue_init(&cl->wq, &cl->lock);
+    pipes_endpoint_init(&cl->ep, PIPES_KIND_CLIENT, engine, config->on_event,
+                        config->notify_window, config->notify_message, config->user_data,
+                        client_destroy);
+    cl->ep.max_message_size =
+        config->max_message_size ? config->max_message_size : PIPES_DEFAULT_MAX_MESSAGE_SIZE;
+    cl->ep.max_queued_bytes =
+        config->max_queued_bytes ? config->max_queued_bytes : PIPES_DEFAULT_MAX_QUEUED_BYTES;
+    cl->ep.max_queued_messages = config->max_queued_messages ? config->max_queued_messages
+                                                             : PIPES_DEFAULT_MAX_QUEUED_MESSAGES;
+    if (cl->flags & PIPES_CLIENT_RECONNECT) {
+        cl->timer = CreateThreadpoolTimer(on_timer, cl, NULL);
+        if (!cl->timer) {
+            DWORD e = GetLastError();
+            shut_down(cl);
+            return pipes_fail_system(PIPES_ERR_SYSTEM, e);
+        }
+    }
+
+    st = open_pipe(cl, cl->connect_timeout_ms, 1, &h);
+    if (st == PIPES_OK)
+        st = attach(cl, h);
+    if (st != PIPES_OK) {
+        if ((cl->flags & PIPES_CLIENT_RECONNECT) && st != PIPES_ERR_OUT_OF_MEMORY) {
+            /* Reconnect mode: the server may come later; keep trying. */
+            pipes_endpoint_count_error(&cl->ep, st);
+            schedule_retry(cl);
+        } else {
+            shut_down(cl);
+            return st;
+        }
+    }
+    *out = cl;
+    return PIPES_OK;
+}
+
+/* Queues item; starts writing when connected. Returns the push status. */
+static pipes_status push(pipes_client *cl, pipes_witem *item)
+{
+    pipes_witem *failed = NULL;
+    pipes_status st, failed_status = PIPES_OK;
+    pipes_conn *c = NULL;
+    int report_limit = 0;
+
+    AcquireSRWLockExclusive(&cl->lock);
+    if (cl->closing) {
+        st = PIPES_ERR_STOPPING;
+    } else if (!(cl->flags & PIPES_CLIENT_RECONNECT) &&
+               (cl->broken || !cl->conn || cl->conn->closing)) {
+        st = PIPES_ERR_NOT_CONNECTED;
+    } else {
+        st = pipes_wqueue_push_locked(&cl->ep, &cl->wq, item, &report_limit);
+        if (st == PIPES_OK && cl->conn) {
+            failed = pipes_conn_kick_locked(cl->conn, &failed_status);
+            if (failed) {
+                c = cl->conn;
+                pipes_conn_addref(c);
+            }
+        }
+    }
+    ReleaseSRWLockExclusive(&cl->lock);
+    if (report_limit)
+        pipes_endpoint_post_event(&cl->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, 0, NULL);
+    if (failed) {
+        pipes_witem_complete(&cl->ep, failed, failed_status, 0);
+        pipes_conn_close(c, failed_status);
+        pipes_conn_release(c);
+    }
+    return st;
+}
+
+static pipes_status check_send_args(pipes_client *client, const void *data, size_t size)
+{
+    if (!client || (!data && size))
+        return PIPES_ERR_INVALID_ARGUMENT;
+    if (size > client->ep.max_message_size)
+        return PIPES_ERR_MESSAGE_TOO_LARGE;
+    if (pipes_endpoint_is_stopping(&client->ep))
+        return PIPES_ERR_STOPPING;
+    return PIPES_OK;
+}
+
+static pipes_witem *make_item(const void *data, size_t size, void *context,
+                              pipes_send_waiter *waiter)
+{
+    pipes_wbuf *buf = pipes_wbuf_create(data, size);
+    pipes_witem *item;
+    if (!buf)
+        return NULL;
+    item = pipes_witem_create(buf, context, waiter);
+    pipes_wbuf_release(buf); /* the item holds it now */
+    return item;
+}
+
+static void free_unqueued(pipes_witem *item)
+{
+    pipes_wbuf_release(item->buf);
+    pipes_mem_free(item);
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_client_send(pipes_client *client, const void *data,
+                                                    size_t size, void *send_context)
+{
+    pipes_witem *item;
+    pipes_status st = check_send_args(client, data, size);
+    if (st != PIPES_OK)
+        return st;
+    item = make_item(data, size, send_context, NULL);
+    if (!item)
+        return PIPES_ERR_OUT_OF_MEMORY;
+    st = push(client, item);
+    if (st != PIPES_OK) {
+        pipes_endpoint_count_error(&client->ep, st);
+        free_unqueued(item);
+    }
+    return st;
+}
+
+static DWORD wait_slice(ULONGLONG deadline, uint32_t timeout_ms)
+{
+    return timeout_ms == PIPES_INFINITE ? INFINITE : (DWORD)remaining_ms(deadline);
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, const void *data,
+                                                         size_t size, uint32_t timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + (timeout_ms == PIPES_INFINITE ? 0 : timeout_ms);
+    pipes_send_waiter waiter;
+    pipes_witem *item;
+    pipes_conn *cut = NULL;
+    pipes_status st = check_send_args(client, data, size);
+
+    if (st != PIPES_OK)
+        return st;
+    if (pipes_engine_worker_ctx())
+        return PIPES_ERR_WRONG_THREAD;
+    memset(&waiter, 0, sizeof waiter);
+    waiter.lock = &client->lock;
+    InitializeConditionVariable(&waiter.cv);
+    item = make_item(data, size, NULL, &waiter);
+    if (!item)
+        return PIPES_ERR_OUT_OF_MEMORY;
+
+    /* Wait for room, then queue. */
+    for (;;) {
+        st = push(client, item);
+        if (st != PIPES_ERR_QUEUE_FULL)
+            break;
+        AcquireSRWLockExclusive(&client->lock);
+        if (client->wq.count >= client->ep.max_queued_messages ||
+            client->wq.bytes + size > client->ep.max_queued_bytes) {
+            if (!SleepConditionVariableSRW(&client->wq.room_cv, &client->lock,
+                                           wait_slice(deadline, timeout_ms), 0)) {
+                ReleaseSRWLockExclusive(&client->lock);
+                free_unqueued(item);
+                pipes_endpoint_count_error(&client->ep, PIPES_ERR_TIMEOUT);
+                return PIPES_ERR_TIMEOUT;
+            }
+        }
+        ReleaseSRWLockExclusive(&client->lock);
+    }
+    if (st != PIPES_OK) {
+        free_unqueued(item);
+        pipes_endpoint_count_error(&client->ep, st);
+        return st;
+    }
+
+    /* Wait for the write. The item now belongs to the queue; it is
+     * completed (and freed) exactly once by whoever finishes it. */
+    AcquireSRWLockExclusive(&client->lock);
+    while (!waiter.done) {
+        if (SleepConditionVariableSRW(&waiter.cv, &client->lock, wait_slice(deadline, timeout_ms),
+                                      0))
+            continue;
+        if (waiter.done)
+            break;
+        if (pipes_wqueue_withdraw_locked(&client->wq, item)) {
+            ReleaseSRWLockExclusive(&client->lock);
+            free_unqueued(item);
+            pipes_endpoint_count_error(&client->ep, PIPES_ERR_TIMEOUT);
+            return PIPES_ERR_TIMEOUT;
+        }
+        /* It is being written: cut that write. A message cut mid-way would
+         * leave the pipe's framing in doubt, so that connection is closed
+         * below (a reconnecting client then reconnects). */
+        if (client->conn && client->conn->writing == item) {
+            cut = client->conn;
+            pipes_conn_addref(cut);
+            CancelIoEx(cut->pipe, &cut->write_req.ov);
+        }
+        while (!waiter.done)
+            SleepConditionVariableSRW(&waiter.cv, &client->lock, INFINITE, 0);
+    }
+    ReleaseSRWLockExclusive(&client->lock);
+    if (cut) {
+        if (waiter.status != PIPES_OK) {
+            pipes_conn_close(cut, PIPES_ERR_TIMEOUT);
+            waiter.status = PIPES_ERR_TIMEOUT;
+        }
+        pipes_conn_release(cut);
+    }
+    return waiter.status;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, pipes_stats *out)
+{
+    if (!client || !out || out->struct_size != sizeof *out)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    pipes_endpoint_fill_stats(&client->ep, out);
+    AcquireSRWLockShared(&client->lock);
+    out->current_connections = client->conn && !client->conn->closing ? 1u : 0u;
+    out->queued_messages = client->wq.count;
+    out->queued_bytes = client->wq.bytes;
+    ReleaseSRWLockShared(&client->lock);
+    return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_client_close(pipes_client *client)
+{
+    if (!client)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    shut_down(client);
+    return PIPES_OK;
+}

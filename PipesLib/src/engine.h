@@ -1,0 +1,76 @@
+/*
+ * engine.h - the I/O completion port, its worker threads, and the request
+ * record every asynchronous operation embeds.
+ *
+ * OWNERSHIP OF A REQUEST (pipes_req)
+ *   A request is owned by whoever issues it until the issuing call returns.
+ *   If that call queued a completion packet (it returned success, or failed
+ *   with ERROR_IO_PENDING or ERROR_MORE_DATA; the library never sets
+ *   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so every such result queues
+ *   exactly one packet), the request belongs to the kernel until a worker
+ *   dequeues that packet and calls req->complete; from then on it belongs to
+ *   the completion function again. A request is never freed or reused while
+ *   it belongs to the kernel: the owner's pending count (conn.h) includes
+ *   it, and teardown waits for that count to reach zero.
+ */
+#ifndef PIPES_ENGINE_H
+#define PIPES_ENGINE_H
+
+#include <windows.h>
+
+#include "pipes.h"
+
+typedef struct pipes_req pipes_req;
+
+/* Called on a worker thread after the request's packet was dequeued.
+ * win32_error is 0 on success (ERROR_MORE_DATA, ERROR_OPERATION_ABORTED,
+ * ERROR_BROKEN_PIPE ... otherwise); bytes is the transfer count. */
+typedef void (*pipes_req_fn)(pipes_req *req, DWORD win32_error, DWORD bytes);
+
+struct pipes_req {
+    OVERLAPPED ov;          /* zeroed before each use */
+    pipes_req_fn complete;  /* dispatch target */
+    HANDLE file;            /* the handle the I/O was issued on, or NULL */
+};
+
+struct pipes_engine {
+    HANDLE port;
+    HANDLE *threads;
+    unsigned thread_count;
+    SRWLOCK lock;
+    CONDITION_VARIABLE freed_cv; /* signalled when `alive` drops */
+    LONG attached; /* servers and clients whose handle the caller still holds */
+    LONG alive;    /* servers and clients not yet freed (incl. draining ones) */
+};
+
+/* What a worker thread keeps in TLS: its engine, and which endpoint's
+ * callback it is running (endpoint.c uses it to let stop() be called from a
+ * callback). */
+typedef struct pipes_worker_ctx {
+    pipes_engine *engine;
+    void *in_callback_of; /* pipes_endpoint* or NULL */
+    int released_own_slot;
+} pipes_worker_ctx;
+
+/* NULL on threads that are not engine workers. */
+pipes_worker_ctx *pipes_engine_worker_ctx(void);
+
+/* The engine a config names, or the process-wide default (created on first
+ * use, lives until the process exits). NULL only if creating it failed. */
+pipes_engine *pipes_engine_resolve(pipes_engine *configured);
+
+/* Associates a handle with the port (completion key 0). */
+BOOL pipes_engine_bind(pipes_engine *engine, HANDLE file);
+
+/* Queues req for a worker as if an I/O on it had completed with no error.
+ * Counts as a pending operation until dequeued. */
+BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
+
+/* Life of a server or client on an engine: attach at creation; release
+ * when the caller gives up the handle (stop/close); freed once its memory
+ * is gone. destroy refuses while any is attached and waits for the freed. */
+void pipes_engine_attach(pipes_engine *engine);
+void pipes_engine_release(pipes_engine *engine);
+void pipes_engine_freed(pipes_engine *engine);
+
+#endif /* PIPES_ENGINE_H */

@@ -1,0 +1,121 @@
+/*
+ * security.c - pipe security descriptors and peer identity.
+ */
+#include "security.h"
+
+#include <sddl.h>
+#include <stdio.h>
+#include <wchar.h>
+
+#include "runtime.h"
+
+static pipes_status token_user_sid(HANDLE token, wchar_t *out, size_t out_chars)
+{
+    union {
+        TOKEN_USER user;
+        BYTE bytes[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } info;
+    DWORD len = 0;
+    LPWSTR text = NULL;
+    pipes_status st = PIPES_OK;
+
+    if (!GetTokenInformation(token, TokenUser, &info, sizeof info, &len))
+        return pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());
+    if (!ConvertSidToStringSidW(info.user.User.Sid, &text))
+        return pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());
+    if (wcslen(text) >= out_chars)
+        st = PIPES_ERR_SYSTEM;
+    else
+        wcscpy(out, text);
+    LocalFree(text);
+    return st;
+}
+
+pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t out_chars)
+{
+    HANDLE token;
+    pipes_status st;
+    if (!OpenProcessToken(process, TOKEN_QUERY, &token))
+        return pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());
+    st = token_user_sid(token, out, out_chars);
+    CloseHandle(token);
+    return st;
+}
+
+pipes_status pipes_security_descriptor(const wchar_t *sddl, PSECURITY_DESCRIPTOR *sd)
+{
+    wchar_t user[PIPES_MAX_SID_STRING];
+    wchar_t built[4 * PIPES_MAX_SID_STRING];
+    pipes_status st;
+
+    if (!sddl) {
+        st = pipes_security_process_user(GetCurrentProcess(), user, PIPES_MAX_SID_STRING);
+        if (st != PIPES_OK)
+            return st;
+        /* P = protected: nothing inherited. GA = generic all, mapped by the
+         * pipe to FILE_ALL_ACCESS. No Everyone/Anonymous entries, unlike
+         * the default named-pipe DACL. */
+        if (swprintf(built, sizeof built / sizeof built[0],
+                     L"O:%lsD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;%ls)", user, user) < 0)
+            return PIPES_ERR_SYSTEM;
+        sddl = built;
+    }
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, sd, NULL))
+        return pipes_fail_system(PIPES_ERR_INVALID_ARGUMENT, GetLastError());
+    return PIPES_OK;
+}
+
+void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out)
+{
+    ULONG pid = 0;
+    DWORD session = 0;
+    HANDLE token;
+
+    out->process_id = 0;
+    out->session_id = 0;
+    out->user_sid[0] = L'\0';
+    if (GetNamedPipeClientProcessId(pipe, &pid)) {
+        out->process_id = pid;
+        if (ProcessIdToSessionId(pid, &session))
+            out->session_id = session;
+    }
+    /* The client opened the pipe with SECURITY_IDENTIFICATION (ours do),
+     * which is enough to read its token's user. */
+    if (ImpersonateNamedPipeClient(pipe)) {
+        if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token)) {
+            if (token_user_sid(token, out->user_sid, PIPES_MAX_SID_STRING) != PIPES_OK)
+                out->user_sid[0] = L'\0';
+            CloseHandle(token);
+        }
+        /* Failing to revert would leave a worker thread running as the
+         * client: unacceptable, so stop the process. */
+        if (!RevertToSelf())
+            FatalAppExitW(0, L"PipesLib: RevertToSelf failed");
+    }
+}
+
+pipes_status pipes_security_check_server(HANDLE pipe, int require_session, uint32_t session,
+                                         const wchar_t *sid)
+{
+    ULONG pid = 0;
+    DWORD actual_session = 0;
+
+    if (!GetNamedPipeServerProcessId(pipe, &pid))
+        return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    if (require_session) {
+        if (!ProcessIdToSessionId(pid, &actual_session) || actual_session != session)
+            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    }
+    if (sid) {
+        wchar_t actual[PIPES_MAX_SID_STRING];
+        HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+        pipes_status st;
+        if (!process)
+            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+        st = pipes_security_process_user(process, actual, PIPES_MAX_SID_STRING);
+        CloseHandle(process);
+        if (st != PIPES_OK || _wcsicmp(actual, sid) != 0)
+            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    }
+    return PIPES_OK;
+}

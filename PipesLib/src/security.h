@@ -1,0 +1,33 @@
+/*
+ * security.h - security descriptors for pipe instances and the identity of
+ * the process at the other end of a pipe.
+ */
+#ifndef PIPES_SECURITY_H
+#define PIPES_SECURITY_H
+
+#include <windows.h>
+
+#include "pipes.h"
+
+/* Builds the security descriptor every instance of a server gets: from
+ * `sddl`, or when NULL the default (owner: the calling process's user;
+ * DACL, protected: full access for LocalSystem, Administrators and that
+ * user, nobody else). *sd is freed with LocalFree.
+ * PIPES_ERR_INVALID_ARGUMENT for an SDDL string Windows cannot parse. */
+pipes_status pipes_security_descriptor(const wchar_t *sddl, PSECURITY_DESCRIPTOR *sd);
+
+/* The SID string of the user the current process runs as. */
+pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t out_chars);
+
+/* Identity of the client connected to a server instance: process id,
+ * session id, and user SID (by identification-level impersonation,
+ * reverted at once). Fields that cannot be read stay 0 / "". */
+void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out);
+
+/* Checks the process serving `pipe` (client side) against the required
+ * session (if require_session) and SID (if not NULL). Fails closed: an
+ * identity that cannot be read does not match. */
+pipes_status pipes_security_check_server(HANDLE pipe, int require_session, uint32_t session,
+                                         const wchar_t *sid);
+
+#endif /* PIPES_SECURITY_H */

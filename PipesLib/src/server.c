@@ -1,0 +1,548 @@
+/*
+ * server.c - a named-pipe server: a pool of listening instances with
+ * ConnectNamedPipe outstanding, replaced as clients connect, and the
+ * connections they become.
+ *
+ * OWNERSHIP
+ *   The server's list holds one reference on every connection object, from
+ *   instance creation until its read chain (or failed connect) ends. The
+ *   connmap indexes the connected ones; it holds no reference of its own.
+ *   Each connection holds a reference on the server's endpoint, so the
+ *   server outlives all of them.
+ */
+#include <string.h>
+
+#include "conn.h"
+#include "connmap.h"
+#include "endpoint.h"
+#include "pipename.h"
+#include "runtime.h"
+#include "security.h"
+
+#define DEFAULT_BUFFER_SIZE (64u * 1024u)
+#define MAX_LISTEN_INSTANCES 64u
+
+struct pipes_server {
+    pipes_endpoint ep; /* first: events cast between them */
+    wchar_t name[PIPES_MAX_PIPE_NAME + 1];
+    PSECURITY_DESCRIPTOR sd;
+    SECURITY_ATTRIBUTES sa;
+    DWORD pipe_mode;
+    unsigned buffer_size;
+    unsigned listen_target;
+    unsigned max_connections;
+    pipes_authorize_fn authorize;
+
+    SRWLOCK lock; /* protects everything below */
+    int stopping;
+    pipes_conn *conns; /* all connection objects, listening or connected */
+    pipes_connmap map; /* connected ones by id */
+    unsigned listening;
+    unsigned connected;
+    uint64_t next_id;
+};
+
+static void on_connected(pipes_req *req, DWORD error, DWORD bytes);
+static void server_read_ended(pipes_conn *c);
+
+static const pipes_conn_hooks server_hooks = {server_read_ended, NULL};
+
+static pipes_server *server_of(pipes_conn *c)
+{
+    return (pipes_server *)c->ep;
+}
+
+/* Removes c from the list (and map), dropping the list's reference. */
+static void server_forget(pipes_conn *c)
+{
+    pipes_server *s = server_of(c);
+    AcquireSRWLockExclusive(&s->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->listening) {
+        c->listening = 0;
+        s->listening--;
+    }
+    if (c->id) {
+        pipes_connmap_remove(&s->map, c->id);
+        s->connected--;
+    }
+    ReleaseSRWLockExclusive(&s->lock);
+    pipes_conn_release(c);
+}
+
+static void server_read_ended(pipes_conn *c)
+{
+    server_forget(c);
+}
+
+/* Creates one more listening instance. `first` adds
+ * FILE_FLAG_FIRST_PIPE_INSTANCE. Returns the status of CreateNamedPipeW. */
+static pipes_status add_instance(pipes_server *s, int first)
+{
+    HANDLE pipe;
+    pipes_conn *c;
+    BOOL ok;
+    DWORD error;
+    DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+
+    if (first)
+        open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+    pipe = CreateNamedPipeW(s->name, open_mode, s->pipe_mode, PIPE_UNLIMITED_INSTANCES,
+                            s->buffer_size, s->buffer_size, 0, &s->sa);
+    if (pipe == INVALID_HANDLE_VALUE) {
+        error = GetLastError();
+        /* With FILE_FLAG_FIRST_PIPE_INSTANCE, an existing instance of the
+         * name owned by someone else shows as access denied. */
+        if (first && error == ERROR_ACCESS_DENIED)
+            return pipes_fail_system(PIPES_ERR_NAME_IN_USE, error);
+        return pipes_fail_system(pipes_status_from_win32(error), error);
+    }
+    if (!pipes_engine_bind(s->ep.engine, pipe)) {
+        error = GetLastError();
+        CloseHandle(pipe);
+        return pipes_fail_system(PIPES_ERR_SYSTEM, error);
+    }
+    c = pipes_conn_create(&s->ep, &server_hooks, pipe, NULL, NULL);
+    if (!c) {
+        CloseHandle(pipe);
+        return PIPES_ERR_OUT_OF_MEMORY;
+    }
+    c->connect_req.complete = on_connected;
+
+    AcquireSRWLockExclusive(&s->lock);
+    if (s->stopping) {
+        ReleaseSRWLockExclusive(&s->lock);
+        pipes_conn_release(c);
+        return PIPES_ERR_STOPPING;
+    }
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    c->listening = 1;
+    s->listening++;
+
+    /* Issued under the server lock so stop (which takes it first) either
+     * sees this instance in its list or finds `stopping` set above. */
+    pipes_conn_addref(c);
+    PIPES_COUNT_INC(pending_operations);
+    PIPES_COUNT_INC(calls_connect_named_pipe);
+    ok = ConnectNamedPipe(pipe, &c->connect_req.ov);
+    error = ok ? 0 : GetLastError();
+    ReleaseSRWLockExclusive(&s->lock);
+
+    if (ok || error == ERROR_IO_PENDING)
+        return PIPES_OK; /* a packet will come */
+    PIPES_COUNT_DEC(pending_operations); /* none will */
+    if (error == ERROR_PIPE_CONNECTED) {
+        /* A client got in between create and connect. Windows queues no
+         * packet for that, so queue one ourselves and handle the connection
+         * on a worker like any other. */
+        if (pipes_engine_post(s->ep.engine, &c->connect_req))
+            return PIPES_OK;
+        error = GetLastError();
+    }
+    pipes_conn_release(c); /* the connect's reference */
+    pipes_conn_close(c, pipes_status_from_win32(error));
+    server_forget(c);
+    return pipes_fail_system(PIPES_ERR_SYSTEM, error);
+}
+
+/* Tops the pool of listening instances back up to its target. */
+static void replenish(pipes_server *s)
+{
+    for (;;) {
+        int need;
+        AcquireSRWLockShared(&s->lock);
+        need = !s->stopping && s->listening < s->listen_target;
+        ReleaseSRWLockShared(&s->lock);
+        if (!need)
+            return;
+        if (add_instance(s, 0) != PIPES_OK) {
+            /* Existing instances keep serving; the next connect retries. */
+            pipes_endpoint_count_error(&s->ep, PIPES_ERR_SYSTEM);
+            return;
+        }
+    }
+}
+
+static void refuse(pipes_server *s, pipes_conn *c, pipes_status why)
+{
+    InterlockedIncrement64(&s->ep.stats.refused);
+    pipes_endpoint_count_error(&s->ep, why);
+    DisconnectNamedPipe(c->pipe);
+    pipes_conn_close(c, why);
+    server_forget(c);
+}
+
+static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
+{
+    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_req);
+    pipes_server *s = server_of(c);
+    pipes_event ev;
+    int over_limit;
+    (void)bytes;
+
+    /* The instance is no longer listening: replace it first, so the name
+     * always has an instance waiting. */
+    AcquireSRWLockExclusive(&s->lock);
+    if (c->listening) {
+        c->listening = 0;
+        s->listening--;
+    }
+    ReleaseSRWLockExclusive(&s->lock);
+    replenish(s);
+
+    if (error != 0 && error != ERROR_PIPE_CONNECTED) {
+        /* Cancelled by stop, or the client vanished before we saw it. */
+        pipes_conn_close(c, pipes_status_from_win32(error));
+        server_forget(c);
+        pipes_conn_release(c);
+        return;
+    }
+
+    AcquireSRWLockShared(&s->lock);
+    over_limit = s->connected >= s->max_connections;
+    ReleaseSRWLockShared(&s->lock);
+    if (over_limit) {
+        refuse(s, c, PIPES_ERR_TOO_MANY_CONNECTIONS);
+        pipes_endpoint_post_event(&s->ep, PIPES_EVENT_LIMIT, PIPES_ERR_TOO_MANY_CONNECTIONS, 0,
+                                  NULL);
+        pipes_conn_release(c);
+        return;
+    }
+
+    pipes_security_client_identity(c->pipe, &c->peer);
+    if (s->authorize && !pipes_endpoint_authorize(&s->ep, s->authorize, &c->peer)) {
+        refuse(s, c, PIPES_ERR_REFUSED);
+        pipes_conn_release(c);
+        return;
+    }
+
+    AcquireSRWLockExclusive(&s->lock);
+    if (s->stopping) {
+        ReleaseSRWLockExclusive(&s->lock);
+        pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
+        server_forget(c);
+        pipes_conn_release(c);
+        return;
+    }
+    c->id = ++s->next_id;
+    if (!pipes_connmap_insert(&s->map, c)) {
+        c->id = 0;
+        ReleaseSRWLockExclusive(&s->lock);
+        refuse(s, c, PIPES_ERR_OUT_OF_MEMORY);
+        pipes_conn_release(c);
+        return;
+    }
+    s->connected++;
+    ReleaseSRWLockExclusive(&s->lock);
+
+    InterlockedIncrement64(&s->ep.stats.connects);
+    c->connected = 1;
+    memset(&ev, 0, sizeof ev);
+    ev.type = PIPES_EVENT_CONNECTED;
+    ev.connection_id = c->id;
+    ev.peer = &c->peer;
+    pipes_endpoint_deliver(&s->ep, &ev);
+    pipes_conn_read(c);
+    pipes_conn_release(c); /* the connect's reference */
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+static void server_destroy(pipes_endpoint *ep)
+{
+    pipes_server *s = (pipes_server *)ep;
+    pipes_connmap_free(&s->map);
+    if (s->sd)
+        LocalFree(s->sd);
+    pipes_mem_free(s);
+    PIPES_COUNT_DEC(live_servers);
+}
+
+static int config_valid(const pipes_server_config *cfg)
+{
+    if (cfg->struct_size != sizeof *cfg || !pipes_pipe_name_valid(cfg->pipe_name))
+        return 0;
+    if ((cfg->on_event == NULL) == (cfg->notify_window == NULL))
+        return 0; /* exactly one delivery path */
+    if (cfg->listen_instances > MAX_LISTEN_INSTANCES)
+        return 0;
+    if (cfg->max_message_size > PIPES_MAX_MESSAGE_SIZE_LIMIT)
+        return 0;
+    if (cfg->flags & ~(uint32_t)PIPES_SERVER_ALLOW_REMOTE)
+        return 0;
+    return 1;
+}
+
+/* Is a server already listening on this name? WaitNamedPipeW answers
+ * ERROR_FILE_NOT_FOUND only when no instance exists. This check is what
+ * detects squatting under Wine; on Windows FILE_FLAG_FIRST_PIPE_INSTANCE
+ * closes the race between it and our first CreateNamedPipeW. */
+static int name_in_use(const wchar_t *name)
+{
+    if (WaitNamedPipeW(name, 1))
+        return 1;
+    return GetLastError() != ERROR_FILE_NOT_FOUND;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *config,
+                                                     pipes_server **out)
+{
+    pipes_server *s;
+    pipes_engine *engine;
+    pipes_status st;
+
+    if (!config || !out || !config_valid(config))
+        return PIPES_ERR_INVALID_ARGUMENT;
+    engine = pipes_engine_resolve(config->engine);
+    if (!engine)
+        return PIPES_ERR_SYSTEM;
+    s = (pipes_server *)pipes_mem_alloc(sizeof *s);
+    if (!s)
+        return PIPES_ERR_OUT_OF_MEMORY;
+    PIPES_COUNT_INC(live_servers);
+    wcscpy(s->name, config->pipe_name);
+    st = pipes_security_descriptor(config->sddl, &s->sd);
+    if (st != PIPES_OK) {
+        server_destroy(&s->ep);
+        return st;
+    }
+    s->sa.nLength = sizeof s->sa;
+    s->sa.lpSecurityDescriptor = s->sd;
+    s->sa.bInheritHandle = FALSE;
+    s->pipe_mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT;
+    if (!(config->flags & PIPES_SERVER_ALLOW_REMOTE))
+        s->pipe_mode |= PIPE_REJECT_REMOTE_CLIENTS;
+    s->buffer_size = config->buffer_size ? config->buffer_size : DEFAULT_BUFFER_SIZE;
+    s->listen_target =
+        config->listen_instances ? config->listen_instances : PIPES_DEFAULT_LISTEN_INSTANCES;
+    s->max_connections =
+        config->max_connections ? config->max_connections : PIPES_DEFAULT_MAX_CONNECTIONS;
+    s->authorize = config->authorize;
+    InitializeSRWLock(&s->lock);
+
+    if (name_in_use(s->name)) {
+        server_destroy(&s->ep);
+        return PIPES_ERR_NAME_IN_USE;
+    }
+    pipes_endpoint_init(&s->ep, PIPES_KIND_SERVER, engine, config->on_event,
+                        config->notify_window, config->notify_message, config->user_data,
+                        server_destroy);
+    s->ep.max_message_size =
+        config->max_message_size ? config->max_message_size : PIPES_DEFAULT_MAX_MESSAGE_SIZE;
+    s->ep.max_queued_bytes =
+        config->max_queued_bytes ? config->max_queued_bytes : PIPES_DEFAULT_MAX_QUEUED_BYTES;
+    s->ep.max_queued_messages = config->max_queued_messages ? config->max_queued_messages
+                                                            : PIPES_DEFAULT_MAX_QUEUED_MESSAGES;
+
+    st = add_instance(s, 1);
+    if (st == PIPES_OK)
+        replenish(s);
+    if (st != PIPES_OK) {
+        int own = pipes_endpoint_close_gate(&s->ep);
+        pipes_endpoint_finish_stop(&s->ep, own);
+        return st;
+    }
+    *out = s;
+    return PIPES_OK;
+}
+
+/* Finds a connected connection and takes a reference on it. */
+static pipes_conn *lookup(pipes_server *s, uint64_t id)
+{
+    pipes_conn *c;
+    AcquireSRWLockShared(&s->lock);
+    c = pipes_connmap_find(&s->map, id);
+    if (c)
+        pipes_conn_addref(c);
+    ReleaseSRWLockShared(&s->lock);
+    return c;
+}
+
+/* Queues buf on c and starts writing. */
+static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, void *context)
+{
+    pipes_witem *item = pipes_witem_create(buf, context, NULL);
+    pipes_witem *failed = NULL;
+    pipes_status st, failed_status = PIPES_OK;
+    int report_limit = 0;
+
+    if (!item)
+        return PIPES_ERR_OUT_OF_MEMORY;
+    AcquireSRWLockExclusive(c->lock);
+    if (c->closing) {
+        st = PIPES_ERR_NOT_CONNECTED;
+    } else {
+        st = pipes_wqueue_push_locked(&s->ep, c->wq, item, &report_limit);
+        if (st == PIPES_OK)
+            failed = pipes_conn_kick_locked(c, &failed_status);
+    }
+    ReleaseSRWLockExclusive(c->lock);
+    if (st != PIPES_OK) {
+        pipes_wbuf_release(item->buf);
+        pipes_mem_free(item);
+        pipes_endpoint_count_error(&s->ep, st);
+        if (report_limit)
+            pipes_endpoint_post_event(&s->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, c->id,
+                                      NULL);
+    }
+    if (failed) {
+        pipes_witem_complete(&s->ep, failed, failed_status, 0);
+        pipes_conn_close(c, failed_status);
+    }
+    return st;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_send(pipes_server *server, uint64_t connection_id,
+                                                    const void *data, size_t size,
+                                                    void *send_context)
+{
+    pipes_conn *c;
+    pipes_wbuf *buf;
+    pipes_status st;
+
+    if (!server || connection_id == 0 || (!data && size))
+        return PIPES_ERR_INVALID_ARGUMENT;
+    if (size > server->ep.max_message_size)
+        return PIPES_ERR_MESSAGE_TOO_LARGE;
+    if (pipes_endpoint_is_stopping(&server->ep))
+        return PIPES_ERR_STOPPING;
+    c = lookup(server, connection_id);
+    if (!c)
+        return PIPES_ERR_NOT_CONNECTED;
+    buf = pipes_wbuf_create(data, size);
+    if (!buf) {
+        pipes_conn_release(c);
+        return PIPES_ERR_OUT_OF_MEMORY;
+    }
+    st = queue_on(server, c, buf, send_context);
+    pipes_wbuf_release(buf);
+    pipes_conn_release(c);
+    return st;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_broadcast(pipes_server *server, const void *data,
+                                                         size_t size, unsigned *delivered_to)
+{
+    pipes_conn **targets;
+    pipes_conn *c;
+    pipes_wbuf *buf;
+    unsigned n = 0, i, ok = 0;
+
+    if (delivered_to)
+        *delivered_to = 0;
+    if (!server || (!data && size))
+        return PIPES_ERR_INVALID_ARGUMENT;
+    if (size > server->ep.max_message_size)
+        return PIPES_ERR_MESSAGE_TOO_LARGE;
+    if (pipes_endpoint_is_stopping(&server->ep))
+        return PIPES_ERR_STOPPING;
+    buf = pipes_wbuf_create(data, size);
+    if (!buf)
+        return PIPES_ERR_OUT_OF_MEMORY;
+
+    /* Snapshot the connected set under the lock, queue outside it. */
+    AcquireSRWLockShared(&server->lock);
+    targets = (pipes_conn **)pipes_mem_alloc((server->connected + 1) * sizeof *targets);
+    if (targets) {
+        for (c = server->conns; c; c = c->next) {
+            if (c->id && n < server->connected) {
+                pipes_conn_addref(c);
+                targets[n++] = c;
+            }
+        }
+    }
+    ReleaseSRWLockShared(&server->lock);
+    if (!targets) {
+        pipes_wbuf_release(buf);
+        return PIPES_ERR_OUT_OF_MEMORY;
+    }
+    for (i = 0; i < n; i++) {
+        if (queue_on(server, targets[i], buf, NULL) == PIPES_OK)
+            ok++;
+        pipes_conn_release(targets[i]);
+    }
+    pipes_mem_free(targets);
+    pipes_wbuf_release(buf);
+    if (delivered_to)
+        *delivered_to = ok;
+    return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_disconnect(pipes_server *server,
+                                                          uint64_t connection_id)
+{
+    pipes_conn *c;
+    if (!server || connection_id == 0)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    c = lookup(server, connection_id);
+    if (!c)
+        return PIPES_ERR_NOT_CONNECTED;
+    pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
+    pipes_conn_release(c);
+    return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
+                                                        uint64_t connection_id,
+                                                        pipes_peer_identity *out)
+{
+    pipes_conn *c;
+    if (!server || connection_id == 0 || !out)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    c = lookup(server, connection_id);
+    if (!c)
+        return PIPES_ERR_NOT_CONNECTED;
+    *out = c->peer;
+    pipes_conn_release(c);
+    return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, pipes_stats *out)
+{
+    pipes_conn *c;
+    if (!server || !out || out->struct_size != sizeof *out)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    pipes_endpoint_fill_stats(&server->ep, out);
+    out->queued_messages = 0;
+    out->queued_bytes = 0;
+    AcquireSRWLockShared(&server->lock);
+    out->current_connections = server->connected;
+    for (c = server->conns; c; c = c->next) {
+        AcquireSRWLockShared(c->lock);
+        out->queued_messages += c->wq->count;
+        out->queued_bytes += c->wq->bytes;
+        ReleaseSRWLockShared(c->lock);
+    }
+    ReleaseSRWLockShared(&server->lock);
+    return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_stop(pipes_server *server)
+{
+    pipes_conn *c;
+    int own;
+
+    if (!server)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    own = pipes_endpoint_close_gate(&server->ep);
+
+    /* After `stopping` is set no instance is added; closing each cancels
+     * its I/O, and every cancelled request comes back through a worker,
+     * dropping the references that keep the server alive. */
+    AcquireSRWLockExclusive(&server->lock);
+    server->stopping = 1;
+    for (c = server->conns; c; c = c->next)
+        pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
+    ReleaseSRWLockExclusive(&server->lock);
+
+    pipes_endpoint_finish_stop(&server->ep, own);
+    return PIPES_OK;
+}
