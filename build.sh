@@ -83,6 +83,7 @@ suite() {
 # Redirect Wine's output to files, not pipes (see docs / PLATFORM notes).
 run_suites() {
     :
+    suite "fuzz protocol (60 s)" bash "$ROOT/PipesTests/fuzz/run_fuzz.sh" 60
 }
 
 run_ctest() {
