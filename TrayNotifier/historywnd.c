@@ -1,0 +1,386 @@
+/*
+ * historywnd.c - the "Recent notifications" window: a resizable window with
+ * a virtual (LVS_OWNERDATA) report-mode ListView of the newest
+ * TRAY_HISTORY_SHOWN entries, newest first, and Copy / Close buttons.
+ * Rows are formatted on demand (LVN_GETDISPINFOW), so a refresh only sets
+ * the item count. Ctrl+C copies the selected rows (all rows when none is
+ * selected) as tab-separated text.
+ */
+#include "app.h"
+
+#include <commctrl.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HISTORY_CLASS L"Pipes.TrayNotifier.History"
+#define COLUMNS 5
+
+typedef struct history_ui {
+    HWND list, copy, close;
+    HFONT font;
+    HIMAGELIST images;
+    UINT dpi;
+} history_ui;
+
+static history_ui g_ui; /* one window; GUI thread only */
+
+static int scale(int px96)
+{
+    return MulDiv(px96, (int)(g_ui.dpi ? g_ui.dpi : 96u), 96);
+}
+
+static void flatten(wchar_t *s)
+{
+    /* One line per row: line breaks and tabs become spaces. */
+    for (; *s; ++s) {
+        if (*s == L'\r' || *s == L'\n' || *s == L'\t') {
+            *s = L' ';
+        }
+    }
+}
+
+static void format_time(int64_t ms, wchar_t *out, size_t cap)
+{
+    ULARGE_INTEGER t;
+    FILETIME ft;
+    SYSTEMTIME utc, local;
+    wchar_t date[64] = L"", time[64] = L"";
+    t.QuadPart = (ULONGLONG)(ms + 11644473600000LL) * 10000u;
+    ft.dwLowDateTime = t.LowPart;
+    ft.dwHighDateTime = t.HighPart;
+    if (ms < 0 || !FileTimeToSystemTime(&ft, &utc) ||
+        !SystemTimeToTzSpecificLocalTime(NULL, &utc, &local)) {
+        out[0] = L'\0';
+        return;
+    }
+    GetDateFormatW(LOCALE_USER_DEFAULT, DATE_SHORTDATE, &local, NULL, date, ARRAYSIZE(date));
+    GetTimeFormatW(LOCALE_USER_DEFAULT, 0, &local, NULL, time, ARRAYSIZE(time));
+    swprintf(out, cap, L"%ls %ls", date, time);
+}
+
+/* The text of one cell; columns: time, level, source, title, message. */
+static void cell_text(tray_app *app, const tray_entry *e, int column, wchar_t *out, size_t cap)
+{
+    static const UINT level_names[3] = {IDS_LEVEL_INFO, IDS_LEVEL_WARNING, IDS_LEVEL_ERROR};
+    const char *s = NULL;
+    switch (column) {
+    case 0:
+        format_time(e->time_ms, out, cap);
+        return;
+    case 1:
+        app_load_string(app, level_names[(unsigned)e->level <= 2u ? (unsigned)e->level : 0u], out,
+                        (int)cap);
+        return;
+    case 2:
+        s = e->source;
+        break;
+    case 3:
+        s = e->title;
+        break;
+    default:
+        s = e->body;
+        break;
+    }
+    text_utf8_to_wide_buf(s, strlen(s), out, cap);
+    flatten(out);
+}
+
+static void copy_rows(tray_app *app, HWND hwnd)
+{
+    size_t cap = 4096, len = 0;
+    wchar_t *text = (wchar_t *)malloc(cap * sizeof(wchar_t));
+    int count = ListView_GetItemCount(g_ui.list);
+    int only_selected = ListView_GetSelectedCount(g_ui.list) > 0;
+    int row, col;
+    wchar_t cell[PIPES_PROTO_MAX_BODY + 1];
+    HGLOBAL mem;
+    if (!text) {
+        return;
+    }
+    for (row = 0; row < count; ++row) {
+        const tray_entry *e = tray_history_newest(&app->history, (size_t)row);
+        if (!e || (only_selected && !(ListView_GetItemState(g_ui.list, row, LVIS_SELECTED) &
+                                      LVIS_SELECTED))) {
+            continue;
+        }
+        for (col = 0; col < COLUMNS; ++col) {
+            size_t n;
+            cell_text(app, e, col, cell, ARRAYSIZE(cell));
+            n = wcslen(cell);
+            if (len + n + 3 > cap) {
+                wchar_t *bigger;
+                while (len + n + 3 > cap) {
+                    cap *= 2;
+                }
+                bigger = (wchar_t *)realloc(text, cap * sizeof(wchar_t));
+                if (!bigger) {
+                    free(text);
+                    return;
+                }
+                text = bigger;
+            }
+            memcpy(text + len, cell, n * sizeof(wchar_t));
+            len += n;
+            if (col + 1 < COLUMNS) {
+                text[len++] = L'\t';
+            } else {
+                text[len++] = L'\r';
+                text[len++] = L'\n';
+            }
+        }
+    }
+    text[len] = L'\0';
+    mem = GlobalAlloc(GMEM_MOVEABLE, (len + 1) * sizeof(wchar_t));
+    if (mem) {
+        void *p = GlobalLock(mem);
+        memcpy(p, text, (len + 1) * sizeof(wchar_t));
+        GlobalUnlock(mem);
+        if (OpenClipboard(hwnd)) {
+            EmptyClipboard();
+            if (SetClipboardData(CF_UNICODETEXT, mem)) {
+                mem = NULL; /* the clipboard owns it now */
+            }
+            CloseClipboard();
+        }
+        if (mem) {
+            GlobalFree(mem);
+        }
+    }
+    app_log(app, "copied %u characters", (unsigned)len);
+    free(text);
+}
+
+static void apply_font(HWND hwnd)
+{
+    NONCLIENTMETRICSW ncm;
+    HFONT old = g_ui.font;
+    memset(&ncm, 0, sizeof(ncm));
+    ncm.cbSize = sizeof(ncm);
+    if (SystemParametersInfoForDpi(SPI_GETNONCLIENTMETRICS, sizeof(ncm), &ncm, 0, g_ui.dpi) ||
+        SystemParametersInfoW(SPI_GETNONCLIENTMETRICS, sizeof(ncm), &ncm, 0)) {
+        g_ui.font = CreateFontIndirectW(&ncm.lfMessageFont);
+    }
+    SendMessageW(g_ui.list, WM_SETFONT, (WPARAM)g_ui.font, FALSE);
+    SendMessageW(g_ui.copy, WM_SETFONT, (WPARAM)g_ui.font, FALSE);
+    SendMessageW(g_ui.close, WM_SETFONT, (WPARAM)g_ui.font, FALSE);
+    if (old && old != g_ui.font) {
+        DeleteObject(old);
+    }
+    InvalidateRect(hwnd, NULL, TRUE);
+}
+
+static void layout(HWND hwnd)
+{
+    RECT rc;
+    int m = scale(8), bw = scale(88), bh = scale(26), w, h;
+    GetClientRect(hwnd, &rc);
+    w = rc.right;
+    h = rc.bottom;
+    MoveWindow(g_ui.list, m, m, w - 2 * m, h - 3 * m - bh, TRUE);
+    MoveWindow(g_ui.close, w - m - bw, h - m - bh, bw, bh, TRUE);
+    MoveWindow(g_ui.copy, w - 2 * m - 2 * bw, h - m - bh, bw, bh, TRUE);
+}
+
+static HWND make_button(tray_app *app, HWND parent, UINT text_id, int id, DWORD style)
+{
+    wchar_t text[64];
+    app_load_string(app, text_id, text, ARRAYSIZE(text));
+    return CreateWindowExW(0, WC_BUTTONW, text, WS_CHILD | WS_VISIBLE | WS_TABSTOP | style, 0, 0,
+                           0, 0, parent, (HMENU)(INT_PTR)id, app->instance, NULL);
+}
+
+static int on_create(tray_app *app, HWND hwnd)
+{
+    static const UINT titles[COLUMNS] = {IDS_COL_TIME, IDS_COL_LEVEL, IDS_COL_SOURCE,
+                                         IDS_COL_TITLE, IDS_COL_BODY};
+    static const int widths[COLUMNS] = {130, 70, 110, 200, 330};
+    int i;
+    g_ui.dpi = GetDpiForWindow(hwnd);
+    g_ui.list = CreateWindowExW(WS_EX_CLIENTEDGE, WC_LISTVIEWW, L"",
+                                WS_CHILD | WS_VISIBLE | WS_TABSTOP | LVS_REPORT | LVS_OWNERDATA |
+                                    LVS_SHOWSELALWAYS,
+                                0, 0, 0, 0, hwnd, (HMENU)(INT_PTR)IDC_HISTORY_LIST, app->instance,
+                                NULL);
+    g_ui.copy = make_button(app, hwnd, IDS_COPY, IDC_HISTORY_COPY, BS_PUSHBUTTON);
+    g_ui.close = make_button(app, hwnd, IDS_CLOSE, IDC_HISTORY_CLOSE, BS_DEFPUSHBUTTON);
+    if (!g_ui.list || !g_ui.copy || !g_ui.close) {
+        return -1;
+    }
+    ListView_SetExtendedListViewStyle(g_ui.list, LVS_EX_FULLROWSELECT | LVS_EX_DOUBLEBUFFER |
+                                                     LVS_EX_LABELTIP);
+    g_ui.images = ImageList_Create(GetSystemMetricsForDpi(SM_CXSMICON, g_ui.dpi),
+                                   GetSystemMetricsForDpi(SM_CYSMICON, g_ui.dpi),
+                                   ILC_COLOR32 | ILC_MASK, 3, 0);
+    for (i = 0; i < 3 && g_ui.images; ++i) {
+        ImageList_AddIcon(g_ui.images, app->icon_level[i] ? app->icon_level[i] : app->icon_app);
+    }
+    ListView_SetImageList(g_ui.list, g_ui.images, LVSIL_SMALL);
+    for (i = 0; i < COLUMNS; ++i) {
+        wchar_t title[64];
+        LVCOLUMNW col;
+        memset(&col, 0, sizeof(col));
+        app_load_string(app, titles[i], title, ARRAYSIZE(title));
+        col.mask = LVCF_TEXT | LVCF_WIDTH | LVCF_SUBITEM;
+        col.pszText = title;
+        col.cx = scale(widths[i]);
+        col.iSubItem = i;
+        ListView_InsertColumn(g_ui.list, i, &col);
+    }
+    apply_font(hwnd);
+    return 0;
+}
+
+static LRESULT on_notify(tray_app *app, NMHDR *hdr)
+{
+    if (hdr->idFrom == IDC_HISTORY_LIST && hdr->code == LVN_GETDISPINFOW) {
+        LVITEMW *item = &((NMLVDISPINFOW *)hdr)->item;
+        const tray_entry *e = tray_history_newest(&app->history, (size_t)item->iItem);
+        if (!e) {
+            return 0;
+        }
+        if ((item->mask & LVIF_TEXT) && item->pszText && item->cchTextMax > 0) {
+            cell_text(app, e, item->iSubItem, item->pszText, (size_t)item->cchTextMax);
+        }
+        if (item->mask & LVIF_IMAGE) {
+            item->iImage = (int)e->level;
+        }
+    }
+    return 0;
+}
+
+static LRESULT CALLBACK history_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
+{
+    tray_app *app = (tray_app *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
+    if (msg == WM_NCCREATE) {
+        app = (tray_app *)((CREATESTRUCTW *)lparam)->lpCreateParams;
+        SetWindowLongPtrW(hwnd, GWLP_USERDATA, (LONG_PTR)app);
+    }
+    if (!app) {
+        return DefWindowProcW(hwnd, msg, wparam, lparam);
+    }
+    switch (msg) {
+    case WM_CREATE:
+        return on_create(app, hwnd);
+    case WM_SIZE:
+        layout(hwnd);
+        return 0;
+    case WM_GETMINMAXINFO:
+        ((MINMAXINFO *)lparam)->ptMinTrackSize.x = scale(420);
+        ((MINMAXINFO *)lparam)->ptMinTrackSize.y = scale(240);
+        return 0;
+    case WM_DPICHANGED: {
+        const RECT *r = (const RECT *)lparam;
+        g_ui.dpi = HIWORD(wparam);
+        apply_font(hwnd);
+        SetWindowPos(hwnd, NULL, r->left, r->top, r->right - r->left, r->bottom - r->top,
+                     SWP_NOZORDER | SWP_NOACTIVATE);
+        return 0;
+    }
+    case WM_NOTIFY:
+        return on_notify(app, (NMHDR *)lparam);
+    case WM_COMMAND:
+        switch (LOWORD(wparam)) {
+        case IDC_HISTORY_COPY:
+            copy_rows(app, hwnd);
+            return 0;
+        case IDC_HISTORY_CLOSE:
+        case IDCANCEL:
+            ShowWindow(hwnd, SW_HIDE);
+            return 0;
+        default:
+            break;
+        }
+        break;
+    case WM_CLOSE:
+        ShowWindow(hwnd, SW_HIDE); /* keep it for next time */
+        return 0;
+    case WM_DESTROY:
+        if (g_ui.images) {
+            ImageList_Destroy(g_ui.images);
+        }
+        if (g_ui.font) {
+            DeleteObject(g_ui.font);
+        }
+        memset(&g_ui, 0, sizeof(g_ui));
+        return 0;
+    default:
+        break;
+    }
+    return DefWindowProcW(hwnd, msg, wparam, lparam);
+}
+
+static HWND create_window(tray_app *app)
+{
+    static ATOM registered;
+    wchar_t title[128];
+    HWND hwnd;
+    UINT dpi;
+    if (!registered) {
+        WNDCLASSEXW wc;
+        memset(&wc, 0, sizeof(wc));
+        wc.cbSize = sizeof(wc);
+        wc.lpfnWndProc = history_proc;
+        wc.hInstance = app->instance;
+        wc.hIcon = LoadIconW(app->instance, MAKEINTRESOURCEW(IDI_APP));
+        wc.hIconSm = app->icon_app;
+        wc.hCursor = LoadCursorW(NULL, MAKEINTRESOURCEW(32512)); /* IDC_ARROW */
+        wc.hbrBackground = (HBRUSH)(COLOR_BTNFACE + 1);
+        wc.lpszClassName = HISTORY_CLASS;
+        registered = RegisterClassExW(&wc);
+        if (!registered) {
+            return NULL;
+        }
+    }
+    app_load_string(app, IDS_HISTORY_TITLE, title, ARRAYSIZE(title));
+    dpi = GetDpiForSystem();
+    hwnd = CreateWindowExW(WS_EX_CONTROLPARENT | WS_EX_APPWINDOW, HISTORY_CLASS, title,
+                           WS_OVERLAPPEDWINDOW, CW_USEDEFAULT, CW_USEDEFAULT, MulDiv(880, (int)dpi, 96),
+                           MulDiv(420, (int)dpi, 96), NULL, NULL, app->instance, app);
+    if (hwnd) {
+        app->history_accel = LoadAcceleratorsW(app->instance, MAKEINTRESOURCEW(IDA_HISTORY));
+    }
+    return hwnd;
+}
+
+void historywnd_show(tray_app *app)
+{
+    if (!app->history_wnd) {
+        app->history_wnd = create_window(app);
+        if (!app->history_wnd) {
+            app_log(app, "history window could not be created (error %lu)", GetLastError());
+            return;
+        }
+    }
+    historywnd_refresh(app);
+    ShowWindow(app->history_wnd, IsIconic(app->history_wnd) ? SW_RESTORE : SW_SHOW);
+    SetForegroundWindow(app->history_wnd);
+    SetFocus(g_ui.list);
+    presenter_mark_read(app);
+    app_log(app, "history window shown with %d rows", ListView_GetItemCount(g_ui.list));
+}
+
+void historywnd_refresh(tray_app *app)
+{
+    size_t n = tray_history_count(&app->history);
+    if (!app->history_wnd || !g_ui.list) {
+        return;
+    }
+    if (n > TRAY_HISTORY_SHOWN) {
+        n = TRAY_HISTORY_SHOWN;
+    }
+    ListView_SetItemCountEx(g_ui.list, (int)n, LVSICF_NOSCROLL);
+    InvalidateRect(g_ui.list, NULL, FALSE);
+}
+
+void historywnd_destroy(tray_app *app)
+{
+    if (app->history_wnd) {
+        DestroyWindow(app->history_wnd);
+        app->history_wnd = NULL;
+    }
+    if (app->history_accel) {
+        DestroyAcceleratorTable(app->history_accel);
+        app->history_accel = NULL;
+    }
+}

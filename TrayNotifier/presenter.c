@@ -1,0 +1,167 @@
+/*
+ * presenter.c - what the user sees of new notifications: the balloon (with
+ * a hold-off so a burst gives one balloon, not hundreds), pause and its
+ * summary on resume, the unread count in the tooltip, and keeping the icon
+ * in the notification area.
+ */
+#include "app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static pipes_proto_level more_severe(pipes_proto_level a, pipes_proto_level b)
+{
+    return a > b ? a : b;
+}
+
+static void balloon_from_entry(tray_balloon *b, const tray_entry *e)
+{
+    const char *text = e->body[0] ? e->body : e->source[0] ? e->source : e->title;
+    text_utf8_to_wide_buf(e->title, strlen(e->title), b->title, ARRAYSIZE(b->title));
+    text_utf8_to_wide_buf(text, strlen(text), b->text, ARRAYSIZE(b->text));
+    b->level = e->level;
+}
+
+/* Appends "(+N more)" on its own line, shortening the text to make room. */
+static void add_more_line(tray_app *app, tray_balloon *b, unsigned more)
+{
+    wchar_t suffix[64], body[ARRAYSIZE(b->text)];
+    size_t room;
+    app_format_string(app, IDS_MORE, suffix, ARRAYSIZE(suffix), more);
+    room = ARRAYSIZE(b->text) - wcslen(suffix) - 1; /* minus the line break */
+    tray_copy_truncated(body, room, b->text);
+    swprintf(b->text, ARRAYSIZE(b->text), L"%ls\n%ls", body, suffix);
+}
+
+static void show(tray_app *app, const tray_balloon *b)
+{
+    BOOL ok = app->icon_added && tray_icon_balloon(app->hwnd, b);
+    char *title = text_wide_to_utf8(b->title);
+    app_log(app, "balloon %s level=%d title=%s", ok ? "shown" : "failed", (int)b->level,
+            title ? title : "?");
+    free(title);
+    app->last_balloon_tick = GetTickCount64();
+}
+
+void presenter_update_tip(tray_app *app)
+{
+    wchar_t tip[128];
+    app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, ARRAYSIZE(tip),
+                      app->unread);
+    if (app->icon_added) {
+        tray_icon_set_tip(app->hwnd, tip);
+    }
+}
+
+void presenter_ensure_icon(tray_app *app)
+{
+    wchar_t tip[128];
+    if (app->icon_added) {
+        return;
+    }
+    app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, ARRAYSIZE(tip),
+                      app->unread);
+    if (tray_icon_add(app->hwnd, app->icon_app, tip)) {
+        app->icon_added = 1;
+        KillTimer(app->hwnd, TIMER_ICON_RETRY);
+        app_log(app, "icon added after %u retries", app->icon_retries);
+        app->icon_retries = 0;
+    } else {
+        /* Explorer may still be starting (ERROR_TIMEOUT) or absent: try again
+         * from a timer, so the message loop keeps serving the pipe. */
+        ++app->icon_retries;
+        app_log(app, "icon add failed (error %lu), retrying", GetLastError());
+        SetTimer(app->hwnd, TIMER_ICON_RETRY, TRAY_ICON_RETRY_MS, NULL);
+    }
+}
+
+void presenter_new_entry(tray_app *app, const tray_entry *entry)
+{
+    tray_balloon b;
+    ULONGLONG now, since;
+    app_log(app, "show %s", entry->id);
+    if (!app->history_wnd || !IsWindowVisible(app->history_wnd)) {
+        ++app->unread;
+    }
+    if (app->paused) {
+        ++app->paused_count;
+        app->paused_level = app->paused_count == 1 ? entry->level
+                                                   : more_severe(app->paused_level, entry->level);
+        text_utf8_to_wide_buf(entry->title, strlen(entry->title), app->paused_latest,
+                              ARRAYSIZE(app->paused_latest));
+        presenter_update_tip(app);
+        return;
+    }
+    balloon_from_entry(&b, entry);
+    now = GetTickCount64();
+    since = now - app->last_balloon_tick;
+    if (!app->balloon_timer && (app->last_balloon_tick == 0 || since >= TRAY_BALLOON_HOLDOFF_MS)) {
+        show(app, &b);
+    } else {
+        /* Hold it: when the timer fires, the latest is shown with "+N more". */
+        app->held_level = app->held_count == 0 ? b.level : more_severe(app->held_level, b.level);
+        ++app->held_count;
+        app->held_latest = b;
+        if (!app->balloon_timer) {
+            UINT wait = since < TRAY_BALLOON_HOLDOFF_MS
+                            ? (UINT)(TRAY_BALLOON_HOLDOFF_MS - since)
+                            : USER_TIMER_MINIMUM;
+            SetTimer(app->hwnd, TIMER_BALLOON, wait, NULL);
+            app->balloon_timer = 1;
+        }
+    }
+    presenter_update_tip(app);
+}
+
+void presenter_on_timer(tray_app *app)
+{
+    tray_balloon b;
+    KillTimer(app->hwnd, TIMER_BALLOON);
+    app->balloon_timer = 0;
+    if (app->held_count == 0 || app->paused) {
+        return;
+    }
+    b = app->held_latest;
+    b.level = app->held_level;
+    if (app->held_count > 1) {
+        add_more_line(app, &b, app->held_count - 1);
+    }
+    app->held_count = 0;
+    show(app, &b);
+}
+
+void presenter_set_paused(tray_app *app, int paused)
+{
+    if (paused && !app->paused) {
+        /* What the hold-off was keeping joins the summary shown on resume. */
+        if (app->held_count > 0) {
+            app->paused_count = app->held_count;
+            app->paused_level = app->held_level;
+            tray_copy_truncated(app->paused_latest, ARRAYSIZE(app->paused_latest),
+                                app->held_latest.title);
+            app->held_count = 0;
+        }
+        app->paused = 1;
+        app_log(app, "paused");
+    } else if (!paused && app->paused) {
+        app->paused = 0;
+        app_log(app, "resumed after %u", app->paused_count);
+        if (app->paused_count > 0) {
+            tray_balloon b;
+            app_format_string(app, IDS_PAUSED_TITLE, b.title, ARRAYSIZE(b.title),
+                              app->paused_count);
+            app_format_string(app, IDS_PAUSED_LATEST, b.text, ARRAYSIZE(b.text),
+                              app->paused_latest);
+            b.level = app->paused_level;
+            show(app, &b);
+            app->paused_count = 0;
+        }
+    }
+    presenter_update_tip(app);
+}
+
+void presenter_mark_read(tray_app *app)
+{
+    app->unread = 0;
+    presenter_update_tip(app);
+}

@@ -1,0 +1,209 @@
+/*
+ * receiver.c - the tray's pipe server and its side of the protocol
+ * (docs/PROTOCOL.md): parse each message, store valid ones in history,
+ * reply ack (after the history is durable) or rejected (with the reason).
+ *
+ * PipesLib posts every event to the hidden window (WM_APP_PIPES), so all of
+ * this runs on the GUI thread. Messages that are already queued are handled
+ * as one batch: stored with one flush, then every reply is sent in arrival
+ * order (per connection that is the order the protocol requires).
+ */
+#include "app.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define REPLY_CAP 2048u /* a reply is at most about 800 bytes (section 3 limits) */
+
+typedef struct reply_slot {
+    uint64_t connection;
+    size_t size;
+    int needs_commit;       /* an ack that is only true once the batch is durable */
+    char id[PIPES_PROTO_MAX_ID + 1];
+    char data[REPLY_CAP];
+} reply_slot;
+
+typedef struct batch {
+    unsigned replies;
+    unsigned fresh;                            /* new entries (display after commit) */
+    reply_slot slot[TRAY_BATCH_MAX];
+    const tray_entry *entry[TRAY_BATCH_MAX];
+} batch;
+
+/* GUI thread only; too big for the stack. */
+static batch g_batch;
+
+static void write_reply(tray_app *app, reply_slot *s, const pipes_proto_reply *reply)
+{
+    if (pipes_proto_write_reply(reply, s->data, sizeof(s->data), &s->size) != PIPES_PROTO_OK) {
+        /* Cannot happen with replies built by the protocol helpers; never
+         * leave the sender without an answer if it does. */
+        pipes_proto_reply fallback;
+        pipes_proto_reply_rejected(&fallback, NULL, PIPES_PROTO_REASON_INTERNAL_ERROR, NULL);
+        pipes_proto_write_reply(&fallback, s->data, sizeof(s->data), &s->size);
+        app_log(app, "reply could not be written");
+    }
+}
+
+static int fresh_in_batch(const batch *b, const char *id)
+{
+    unsigned i;
+    for (i = 0; i < b->fresh; ++i) {
+        if (strcmp(b->entry[i]->id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void on_message(tray_app *app, batch *b, const pipes_event *ev)
+{
+    pipes_proto_notification *n = app->parsed;
+    pipes_proto_error err;
+    pipes_proto_reply reply;
+    reply_slot *s = &b->slot[b->replies++];
+    pipes_proto_status st = pipes_proto_parse_notification(ev->data, ev->size, n, &err);
+
+    memset(s, 0, offsetof(reply_slot, data));
+    s->connection = ev->connection_id;
+    memcpy(s->id, n->id, sizeof(s->id));
+    if (st != PIPES_PROTO_OK) {
+        pipes_proto_reply_for_error(&reply, &err, n->id);
+        app_log(app, "rejected id=%s error=%s offset=%u", n->id, pipes_proto_status_code(st),
+                (unsigned)err.offset);
+    } else if (tray_history_contains(&app->history, n->id)) {
+        /* At-least-once senders repeat ids: acknowledge again, show once. */
+        pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, n->id);
+        s->needs_commit = fresh_in_batch(b, n->id);
+        app_log(app, "duplicate %s", n->id);
+    } else {
+        const tray_entry *e;
+        if (!n->has_time) {
+            FILETIME ft;
+            GetSystemTimeAsFileTime(&ft);
+            n->has_time = 1;
+            n->time_ms = pipes_proto_time_from_filetime(((uint64_t)ft.dwHighDateTime << 32) |
+                                                        ft.dwLowDateTime);
+        }
+        e = tray_history_append(&app->history, n);
+        if (e) {
+            pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, n->id);
+            s->needs_commit = 1;
+            b->entry[b->fresh++] = e;
+            app_log(app, "stored %s", n->id);
+        } else {
+            pipes_proto_reply_rejected(&reply, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
+                                       "the history could not be written");
+            app_log(app, "store failed %s", n->id);
+        }
+    }
+    write_reply(app, s, &reply);
+}
+
+static void on_other_event(tray_app *app, const pipes_event *ev)
+{
+    switch (ev->type) {
+    case PIPES_EVENT_CONNECTED:
+        app_log(app, "connected %llu pid=%u", (unsigned long long)ev->connection_id,
+                ev->peer ? ev->peer->process_id : 0u);
+        break;
+    case PIPES_EVENT_DISCONNECTED:
+        app_log(app, "disconnected %llu (%s)", (unsigned long long)ev->connection_id,
+                pipes_status_string(ev->status));
+        break;
+    case PIPES_EVENT_LIMIT:
+        app_log(app, "limit %llu (%s)", (unsigned long long)ev->connection_id,
+                pipes_status_string(ev->status));
+        break;
+    default:
+        break;
+    }
+}
+
+static void handle(tray_app *app, batch *b, pipes_event *ev)
+{
+    if (ev->type == PIPES_EVENT_MESSAGE) {
+        on_message(app, b, ev);
+    } else {
+        on_other_event(app, ev);
+    }
+    pipes_event_free(ev);
+}
+
+void receiver_on_event(tray_app *app, pipes_event *first)
+{
+    batch *b = &g_batch;
+    MSG msg;
+    unsigned i;
+    b->replies = 0;
+    b->fresh = 0;
+    handle(app, b, first);
+    /* Take what else is already queued, so a burst costs one flush. */
+    while (b->replies < TRAY_BATCH_MAX &&
+           PeekMessageW(&msg, app->hwnd, WM_APP_PIPES, WM_APP_PIPES, PM_REMOVE)) {
+        handle(app, b, (pipes_event *)msg.lParam);
+    }
+    if (b->fresh > 0 && !tray_history_commit(&app->history)) {
+        /* Not durable, so not acknowledged: the sender will try again. */
+        app_log(app, "history flush failed (error %lu)", GetLastError());
+        for (i = 0; i < b->replies; ++i) {
+            if (b->slot[i].needs_commit) {
+                pipes_proto_reply reply;
+                pipes_proto_reply_rejected(&reply, b->slot[i].id,
+                                           PIPES_PROTO_REASON_INTERNAL_ERROR,
+                                           "the history could not be written");
+                write_reply(app, &b->slot[i], &reply);
+            }
+        }
+        b->fresh = 0;
+    }
+    for (i = 0; i < b->replies && app->server; ++i) {
+        pipes_status st = pipes_server_send(app->server, b->slot[i].connection, b->slot[i].data,
+                                            b->slot[i].size, NULL);
+        if (st != PIPES_OK) {
+            app_log(app, "reply to %llu failed (%s)", (unsigned long long)b->slot[i].connection,
+                    pipes_status_string(st));
+        }
+    }
+    for (i = 0; i < b->fresh; ++i) {
+        presenter_new_entry(app, b->entry[i]);
+    }
+    if (b->fresh > 0) {
+        historywnd_refresh(app);
+    }
+}
+
+pipes_status receiver_start(tray_app *app)
+{
+    pipes_server_config config;
+    memset(&config, 0, sizeof(config));
+    config.struct_size = sizeof(config);
+    config.pipe_name = app->pipe_name;
+    /* Room above the protocol limit, so a message that is a little too large
+     * gets its "too_large" rejection instead of a dropped connection. */
+    config.max_message_size = 2u * PIPES_PROTO_MAX_MESSAGE;
+    config.sddl = NULL; /* SYSTEM, Administrators and this user only */
+    config.notify_window = app->hwnd;
+    config.notify_message = WM_APP_PIPES;
+    config.user_data = app;
+    return pipes_server_start(&config, &app->server);
+}
+
+void receiver_stop(tray_app *app)
+{
+    MSG msg;
+    unsigned dropped = 0;
+    if (app->server) {
+        pipes_server_stop(app->server);
+        app->server = NULL;
+    }
+    /* Events posted before the stop are still ours to free. Messages among
+     * them were never acknowledged, so their senders will resend. */
+    while (PeekMessageW(&msg, app->hwnd, WM_APP_PIPES, WM_APP_PIPES, PM_REMOVE)) {
+        pipes_event_free((pipes_event *)msg.lParam);
+        ++dropped;
+    }
+    if (dropped) {
+        app_log(app, "stopped with %u unhandled events", dropped);
+    }
+}
