@@ -1,0 +1,284 @@
+/*
+ * core.c - the engine behind both the service and `PipesService run`:
+ * configuration, spool, delivery, submit pipe and status pipe, then a main
+ * loop that sleeps on events. It wakes only for a stop request, a session
+ * change, the next ttl expiry, or a slow periodic session rescan (sessions
+ * Wine never announces, and a console run that gets no SESSIONCHANGE).
+ */
+#include "svc.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+#include <wtsapi32.h>
+
+#include "messages.h"
+
+#define RESCAN_MS 30000
+#define START_HINT_MS 15000
+#define STOP_HINT_MS 15000
+#define MAX_CHANGES 64
+
+static struct {
+    svc_config cfg;
+    spool *spool;
+    delivery *delivery;
+    submit *submit;
+    control *control;
+    int console;
+    int64_t started_ms;
+    spool_open_info open_info;
+    SRWLOCK change_lock;
+    HANDLE wake;
+    DWORD change_type[MAX_CHANGES];
+    DWORD change_session[MAX_CHANGES];
+    size_t change_n;
+} g = {.change_lock = SRWLOCK_INIT};
+
+static void core_displayed(void *ctx, const char *id, uint32_t session)
+{
+    (void)ctx;
+    submit_displayed(g.submit, id, session);
+}
+
+void core_session_change(DWORD event_type, DWORD session)
+{
+    AcquireSRWLockExclusive(&g.change_lock);
+    if (g.change_n < MAX_CHANGES) {
+        g.change_type[g.change_n] = event_type;
+        g.change_session[g.change_n] = session;
+        g.change_n++;
+    }
+    if (g.wake)
+        SetEvent(g.wake);
+    ReleaseSRWLockExclusive(&g.change_lock);
+}
+
+static void apply_session_changes(void)
+{
+    DWORD types[MAX_CHANGES], ids[MAX_CHANGES];
+    size_t n, i;
+    AcquireSRWLockExclusive(&g.change_lock);
+    n = g.change_n;
+    memcpy(types, g.change_type, n * sizeof types[0]);
+    memcpy(ids, g.change_session, n * sizeof ids[0]);
+    g.change_n = 0;
+    ReleaseSRWLockExclusive(&g.change_lock);
+    for (i = 0; i < n; i++) {
+        wchar_t ws[16];
+        const wchar_t *what = NULL;
+        swprintf(ws, 16, L"%lu", (unsigned long)ids[i]);
+        switch (types[i]) {
+        case WTS_SESSION_LOGON:
+        case WTS_SESSION_UNLOCK:
+        case WTS_CONSOLE_CONNECT:
+        case WTS_REMOTE_CONNECT:
+            if (ids[i] != 0 && delivery_session_add(g.delivery, ids[i]))
+                what = L"tracking its tray";
+            break;
+        case WTS_SESSION_LOGOFF:
+            delivery_session_remove(g.delivery, ids[i]);
+            /* A later logon with this id is another desktop: it gets the
+             * broadcasts still within their ttl. */
+            spool_session_reset(g.spool, ids[i]);
+            what = L"logged off";
+            break;
+        default: break;
+        }
+        if (what)
+            svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SESSION_CHANGE, ws, what, NULL);
+    }
+}
+
+static void rescan_sessions(void)
+{
+    uint32_t ids[SVC_MAX_SESSIONS];
+    size_t n = svc_sessions_enumerate(ids, SVC_MAX_SESSIONS);
+    delivery_sessions_sync(g.delivery, ids, n);
+}
+
+static size_t status_report(char *buf, size_t cap, void *ctx)
+{
+    spool_stats ss;
+    delivery_stats ds;
+    submit_stats sb;
+    FILETIME c, e, k, u;
+    ULARGE_INTEGER ku, uu;
+    size_t n = 0, i;
+    int w;
+    (void)ctx;
+
+    spool_get_stats(g.spool, &ss);
+    delivery_get_stats(g.delivery, &ds);
+    submit_get_stats(g.submit, &sb);
+    GetProcessTimes(GetCurrentProcess(), &c, &e, &k, &u);
+    ku.LowPart = k.dwLowDateTime;
+    ku.HighPart = k.dwHighDateTime;
+    uu.LowPart = u.dwLowDateTime;
+    uu.HighPart = u.dwHighDateTime;
+
+#define ADD(...)                                                                                 \
+    do {                                                                                         \
+        w = snprintf(buf + n, cap - n, __VA_ARGS__);                                             \
+        if (w > 0)                                                                               \
+            n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;                                  \
+    } while (0)
+    ADD("mode: %s\n", g.console ? "console" : "service");
+    ADD("pid: %lu\n", (unsigned long)GetCurrentProcessId());
+    ADD("uptime seconds: %lld\n", (long long)((svc_now_ms() - g.started_ms) / 1000));
+    ADD("cpu milliseconds: %llu\n",
+        (unsigned long long)((ku.QuadPart + uu.QuadPart) / 10000));
+    ADD("queue depth: %llu\n", (unsigned long long)ss.pending_deliveries);
+    ADD("spool records: %llu\n", (unsigned long long)ss.count);
+    ADD("spool bytes: %llu\n", (unsigned long long)ss.bytes);
+    ADD("sessions tracked: %u\n", (unsigned)ds.session_count);
+    for (i = 0; i < ds.session_count; i++)
+        ADD("session %lu: %s, delivered %llu, identity mismatches %llu\n",
+            (unsigned long)ds.sessions[i].session,
+            ds.sessions[i].connected ? "tray connected" : "no tray",
+            (unsigned long long)ds.sessions[i].delivered,
+            (unsigned long long)ds.sessions[i].identity_mismatches);
+    ADD("accepted: %llu\n", (unsigned long long)sb.accepted);
+    ADD("accepted again (same id): %llu\n", (unsigned long long)sb.duplicates);
+    ADD("rejected: %llu\n", (unsigned long long)sb.rejected);
+    for (i = 1; i < 10; i++) {
+        const char *name = pipes_proto_reason_name((pipes_proto_reason)i);
+        if (name && sb.rejected_by_reason[i])
+            ADD("rejected %s: %llu\n", name, (unsigned long long)sb.rejected_by_reason[i]);
+    }
+    ADD("delivered: %llu\n", (unsigned long long)ds.delivered);
+    ADD("rejected by trays: %llu\n", (unsigned long long)ds.tray_rejected);
+    ADD("identity mismatches: %llu\n", (unsigned long long)ds.identity_mismatches);
+    ADD("damaged records set aside at start: %lu\n", (unsigned long)g.open_info.damaged);
+#undef ADD
+    return n;
+}
+
+static int fail(const wchar_t *what, DWORD code)
+{
+    wchar_t text[256];
+    svc_win32_text(code, text, 256);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_SERVICE_ERROR, what, text, NULL);
+    return SVC_EXIT_FAILED;
+}
+
+int core_run(HANDLE stop_event, core_report_fn report, int console)
+{
+    spool_limits lim;
+    spool_result sr;
+    pipes_status st;
+    wchar_t a[32], b[32], c[32];
+    int rc = SVC_EXIT_OK;
+    int64_t next_expiry = INT64_MAX;
+    spool_stats ss;
+
+    g.console = console;
+    g.started_ms = svc_now_ms();
+    report(SERVICE_START_PENDING, START_HINT_MS);
+    svc_config_load(&g.cfg);
+    svc_log_init(g.cfg.log_dir, g.cfg.log_max_kb * 1024u, console);
+    svc_config_report();
+    g.wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (!g.wake) {
+        rc = fail(L"CreateEvent", GetLastError());
+        goto out_log;
+    }
+    svc_make_dir(g.cfg.data_dir, SVC_DATA_DIR_SDDL);
+    lim.max_count = g.cfg.max_spool_count;
+    lim.max_bytes = (uint64_t)g.cfg.max_spool_mb << 20;
+    lim.default_ttl = g.cfg.default_ttl;
+    sr = spool_open(g.cfg.spool_dir, SVC_DATA_DIR_SDDL, &lim, svc_now_ms(), &g.spool,
+                    &g.open_info);
+    if (sr != SPOOL_OK) {
+        rc = fail(g.cfg.spool_dir, GetLastError());
+        goto out_wake;
+    }
+    report(SERVICE_START_PENDING, START_HINT_MS);
+    g.delivery = delivery_create(g.spool, &g.cfg, core_displayed, NULL);
+    if (!g.delivery) {
+        rc = fail(L"delivery", ERROR_NOT_ENOUGH_MEMORY);
+        goto out_spool;
+    }
+    st = submit_start(&g.cfg, g.spool, g.delivery, &g.submit);
+    if (st != PIPES_OK) {
+        wchar_t what[PIPES_MAX_PIPE_NAME + 64];
+        swprintf(what, sizeof what / sizeof what[0], L"submit pipe %ls: %hs", g.cfg.submit_pipe,
+                 pipes_status_string(st));
+        svc_event(EVENTLOG_ERROR_TYPE, MSG_SERVICE_ERROR, what, L"not started", NULL);
+        rc = st == PIPES_ERR_NAME_IN_USE ? SVC_EXIT_PIPE_IN_USE : SVC_EXIT_FAILED;
+        goto out_delivery;
+    }
+    st = control_start(status_report, NULL, &g.control);
+    if (st != PIPES_OK) {
+        /* Not fatal: only `status` needs it. */
+        wchar_t what[128];
+        swprintf(what, 128, L"status pipe: %hs", pipes_status_string(st));
+        svc_event(EVENTLOG_WARNING_TYPE, MSG_SERVICE_ERROR, what, L"status unavailable", NULL);
+    }
+    report(SERVICE_START_PENDING, START_HINT_MS);
+    rescan_sessions();
+
+    swprintf(a, 32, L"%lu", (unsigned long)g.open_info.loaded);
+    swprintf(b, 32, L"%lu", (unsigned long)g.open_info.damaged);
+    swprintf(c, 32, L"%lu", (unsigned long)g.open_info.expired);
+    svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SERVICE_STARTED, a, b, c);
+    report(SERVICE_RUNNING, 0);
+
+    for (;;) {
+        HANDLE hs[2];
+        DWORD wait = RESCAN_MS, r;
+        int64_t now = svc_now_ms();
+        uint32_t lost = 0;
+        hs[0] = stop_event;
+        hs[1] = g.wake;
+        if (next_expiry != INT64_MAX) {
+            int64_t until = next_expiry - now;
+            if (until < 0)
+                until = 0;
+            if (until < (int64_t)wait)
+                wait = (DWORD)until + 50;
+        }
+        r = WaitForMultipleObjects(2, hs, FALSE, wait);
+        if (r == WAIT_OBJECT_0)
+            break;
+        if (r == WAIT_OBJECT_0 + 1)
+            apply_session_changes();
+        else
+            rescan_sessions();
+        if (spool_expire(g.spool, svc_now_ms(), &lost, &next_expiry) && lost) {
+            swprintf(a, 32, L"%lu", (unsigned long)lost);
+            svc_event(EVENTLOG_WARNING_TYPE, MSG_NOTIFICATIONS_EXPIRED, a, NULL, NULL);
+        }
+        delivery_poll(g.delivery);
+        if (r == WAIT_FAILED) {
+            rc = fail(L"WaitForMultipleObjects", GetLastError());
+            break;
+        }
+    }
+
+    report(SERVICE_STOP_PENDING, STOP_HINT_MS);
+    submit_set_stopping(g.submit);
+    submit_stop(g.submit);
+    control_stop(g.control);
+    g.control = NULL;
+    report(SERVICE_STOP_PENDING, STOP_HINT_MS);
+out_delivery:
+    delivery_destroy(g.delivery);
+    g.delivery = NULL;
+    submit_free(g.submit);
+    g.submit = NULL;
+out_spool:
+    spool_get_stats(g.spool, &ss);
+    swprintf(a, 32, L"%llu", (unsigned long long)ss.count);
+    svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SERVICE_STOPPED, a, NULL, NULL);
+    spool_close(g.spool);
+    g.spool = NULL;
+out_wake:
+    AcquireSRWLockExclusive(&g.change_lock);
+    CloseHandle(g.wake);
+    g.wake = NULL;
+    ReleaseSRWLockExclusive(&g.change_lock);
+out_log:
+    svc_log_close();
+    return rc;
+}

@@ -1,0 +1,402 @@
+/*
+ * delivery.c - one reconnecting PipesLib client per interactive session,
+ * connected to that session's tray pipe \\.\pipe\Pipes.Notify.<session>.
+ *
+ * The library opens the pipe with identification-level impersonation only
+ * and refuses a server whose process is not in the session
+ * (PIPES_CLIENT_REQUIRE_SESSION): a squatter in another session never gets
+ * a notification. While connected, a session sends the spooled records it
+ * should get, oldest first, with at most WINDOW unacknowledged; an `ack`
+ * (matched by id) updates the spool and sends the next. A broken pipe
+ * forgets what was in flight; the next connection starts from the oldest
+ * unacknowledged record again (at-least-once; trays de-duplicate by id).
+ * Without a tray nothing runs here: the library's reconnect timer is the
+ * only activity (backoff up to RECONNECT_MAX_MS).
+ */
+#include "svc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "messages.h"
+
+#define WINDOW 32
+#define RECONNECT_MAX_MS 5000u
+#define TEMP_RETRY_MS 5000
+
+typedef struct inflight {
+    uint64_t seq;
+    char id[PIPES_PROTO_MAX_ID + 1];
+} inflight;
+
+typedef struct dsession {
+    delivery *d;
+    uint32_t session;
+    pipes_client *client;
+    SRWLOCK lock; /* everything below */
+    int connected;
+    uint64_t conn_id;
+    uint64_t cursor; /* highest seq sent on this connection */
+    inflight fly[WINDOW];
+    size_t fly_n;
+    char user[520];
+    int paused; /* a temporary rejection: wait for the retry timer */
+    PTP_TIMER retry_timer;
+    uint64_t delivered;
+    uint64_t mismatches_logged;
+} dsession;
+
+struct delivery {
+    SRWLOCK lock; /* the session table */
+    spool *spool;
+    const svc_config *cfg;
+    delivery_displayed_fn on_displayed;
+    void *ctx;
+    dsession *sessions[SVC_MAX_SESSIONS];
+    size_t n;
+    volatile LONG64 delivered, tray_rejected;
+};
+
+/* Sends what the session should get next. Called with ds->lock held. */
+static void pump_locked(dsession *ds)
+{
+    spool_item item;
+    while (ds->connected && !ds->paused && ds->fly_n < WINDOW &&
+           spool_next(ds->d->spool, ds->cursor, ds->session, ds->user, &item)) {
+        pipes_status st = pipes_client_send(ds->client, item.msg, item.msg_len, NULL);
+        free(item.msg);
+        if (st != PIPES_OK)
+            break; /* queue full or broken: the next event resumes */
+        ds->fly[ds->fly_n].seq = item.seq;
+        memcpy(ds->fly[ds->fly_n].id, item.id, sizeof item.id);
+        ds->fly_n++;
+        ds->cursor = item.seq;
+    }
+}
+
+static void log_failure(dsession *ds, const char *id, const wchar_t *why)
+{
+    wchar_t wid[PIPES_PROTO_MAX_ID + 1], ws[16];
+    svc_to_wide(id, strlen(id), wid, PIPES_PROTO_MAX_ID + 1);
+    swprintf(ws, 16, L"%lu", (unsigned long)ds->session);
+    svc_event(EVENTLOG_WARNING_TYPE, MSG_DELIVERY_FAILED, wid, ws, why);
+}
+
+static void on_reply(dsession *ds, const pipes_event *ev)
+{
+    pipes_proto_reply reply;
+    pipes_proto_error err;
+    size_t i;
+    int found = 0;
+    inflight f;
+
+    if (pipes_proto_parse_reply(ev->data, ev->size, &reply, &err) != PIPES_PROTO_OK ||
+        (reply.type != PIPES_PROTO_REPLY_ACK && reply.type != PIPES_PROTO_REPLY_REJECTED))
+        return; /* not for us: ignore, the record stays unacknowledged */
+
+    AcquireSRWLockExclusive(&ds->lock);
+    for (i = 0; i < ds->fly_n; i++) {
+        if (strcmp(ds->fly[i].id, reply.id) == 0) {
+            f = ds->fly[i];
+            memmove(&ds->fly[i], &ds->fly[i + 1], (ds->fly_n - i - 1) * sizeof ds->fly[0]);
+            ds->fly_n--;
+            found = 1;
+            break;
+        }
+    }
+    ReleaseSRWLockExclusive(&ds->lock);
+    if (!found)
+        return; /* a repeat from an earlier connection */
+
+    if (reply.type == PIPES_PROTO_REPLY_ACK) {
+        spool_ack(ds->d->spool, f.seq, ds->session);
+        InterlockedIncrement64(&ds->d->delivered);
+        AcquireSRWLockExclusive(&ds->lock);
+        ds->delivered++;
+        ReleaseSRWLockExclusive(&ds->lock);
+        if (ds->d->on_displayed)
+            ds->d->on_displayed(ds->d->ctx, f.id, ds->session);
+    } else if (!pipes_proto_reason_is_temporary(reply.reason)) {
+        /* Permanent: this session will never take it; drop it for the session. */
+        wchar_t why[PIPES_PROTO_MAX_DETAIL + 64];
+        wchar_t detail[PIPES_PROTO_MAX_DETAIL + 1];
+        const char *reason = pipes_proto_reason_name(reply.reason);
+        svc_to_wide(reply.detail, reply.detail_len, detail, PIPES_PROTO_MAX_DETAIL + 1);
+        swprintf(why, sizeof why / sizeof why[0], L"the tray rejected it (%hs) %ls",
+                 reason ? reason : "unknown", detail);
+        log_failure(ds, f.id, why);
+        spool_ack(ds->d->spool, f.seq, ds->session);
+        InterlockedIncrement64(&ds->d->tray_rejected);
+    } else {
+        /* Temporary: pause this session and resend from the oldest later. */
+        InterlockedIncrement64(&ds->d->tray_rejected);
+        AcquireSRWLockExclusive(&ds->lock);
+        if (!ds->paused) {
+            FILETIME due;
+            ULARGE_INTEGER u;
+            ds->paused = 1;
+            u.QuadPart = (ULONGLONG)(-(LONGLONG)TEMP_RETRY_MS * 10000);
+            due.dwLowDateTime = u.LowPart;
+            due.dwHighDateTime = u.HighPart;
+            SetThreadpoolTimer(ds->retry_timer, &due, 0, 0);
+        }
+        ReleaseSRWLockExclusive(&ds->lock);
+        return;
+    }
+    AcquireSRWLockExclusive(&ds->lock);
+    pump_locked(ds);
+    ReleaseSRWLockExclusive(&ds->lock);
+}
+
+static void CALLBACK on_retry(PTP_CALLBACK_INSTANCE inst, void *ctx, PTP_TIMER timer)
+{
+    dsession *ds = (dsession *)ctx;
+    (void)inst;
+    (void)timer;
+    AcquireSRWLockExclusive(&ds->lock);
+    ds->paused = 0;
+    ds->fly_n = 0;  /* resend everything unacknowledged, oldest first */
+    ds->cursor = 0;
+    pump_locked(ds);
+    ReleaseSRWLockExclusive(&ds->lock);
+}
+
+static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
+{
+    dsession *ds = (dsession *)user_data;
+    switch (ev->type) {
+    case PIPES_EVENT_CONNECTED:
+        AcquireSRWLockExclusive(&ds->lock);
+        ds->connected = 1;
+        ds->conn_id = ev->connection_id;
+        ds->cursor = 0;
+        ds->fly_n = 0;
+        pump_locked(ds);
+        ReleaseSRWLockExclusive(&ds->lock);
+        break;
+    case PIPES_EVENT_DISCONNECTED:
+        AcquireSRWLockExclusive(&ds->lock);
+        if (ds->conn_id == ev->connection_id) {
+            ds->connected = 0;
+            ds->fly_n = 0;
+        }
+        ReleaseSRWLockExclusive(&ds->lock);
+        break;
+    case PIPES_EVENT_MESSAGE:
+        on_reply(ds, ev);
+        break;
+    default:
+        break;
+    }
+}
+
+delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn on_displayed,
+                          void *ctx)
+{
+    delivery *d = (delivery *)calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    InitializeSRWLock(&d->lock);
+    d->spool = s;
+    d->cfg = cfg;
+    d->on_displayed = on_displayed;
+    d->ctx = ctx;
+    return d;
+}
+
+static dsession *session_open(delivery *d, uint32_t session)
+{
+    dsession *ds = (dsession *)calloc(1, sizeof *ds);
+    wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE];
+    pipes_client_config cc;
+    pipes_status st;
+
+    if (!ds)
+        return NULL;
+    ds->d = d;
+    ds->session = session;
+    InitializeSRWLock(&ds->lock);
+    svc_session_user(session, ds->user, sizeof ds->user);
+    ds->retry_timer = CreateThreadpoolTimer(on_retry, ds, NULL);
+    if (!ds->retry_timer) {
+        free(ds);
+        return NULL;
+    }
+    pipes_proto_tray_pipe_name_w(session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
+    memset(&cc, 0, sizeof cc);
+    cc.struct_size = sizeof cc;
+    cc.pipe_name = name;
+    cc.connect_timeout_ms = 2000;
+    cc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
+    cc.flags = PIPES_CLIENT_RECONNECT | PIPES_CLIENT_REQUIRE_SESSION;
+    /* The tray of session N must run in session N (the override is a test
+     * hook that makes the check expect another session). */
+    cc.required_server_session = d->cfg->has_session_override ? d->cfg->session_override
+                                                              : session;
+    cc.reconnect_min_ms = 200;
+    cc.reconnect_max_ms = RECONNECT_MAX_MS;
+    cc.on_event = on_event;
+    cc.user_data = ds;
+    st = pipes_client_connect(&cc, &ds->client);
+    if (st != PIPES_OK) {
+        wchar_t why[128], ws[16];
+        swprintf(why, 128, L"%hs", pipes_status_string(st));
+        swprintf(ws, 16, L"%lu", (unsigned long)session);
+        svc_event(EVENTLOG_ERROR_TYPE, MSG_SERVICE_ERROR, why, ws, NULL);
+        CloseThreadpoolTimer(ds->retry_timer);
+        free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+static void session_close(dsession *ds)
+{
+    pipes_client_close(ds->client); /* no callback runs after this */
+    SetThreadpoolTimer(ds->retry_timer, NULL, 0, 0);
+    WaitForThreadpoolTimerCallbacks(ds->retry_timer, TRUE);
+    CloseThreadpoolTimer(ds->retry_timer);
+    free(ds);
+}
+
+int delivery_session_add(delivery *d, uint32_t session)
+{
+    size_t i;
+    dsession *ds;
+    int known = 0;
+    AcquireSRWLockShared(&d->lock);
+    for (i = 0; i < d->n && !known; i++)
+        known = d->sessions[i]->session == session;
+    ReleaseSRWLockShared(&d->lock);
+    if (known)
+        return 0;
+    /* Connecting may wait for a busy tray: not under the table lock. */
+    ds = session_open(d, session);
+    if (!ds)
+        return 0;
+    AcquireSRWLockExclusive(&d->lock);
+    for (i = 0; i < d->n && !known; i++)
+        known = d->sessions[i]->session == session;
+    if (!known && d->n < SVC_MAX_SESSIONS) {
+        d->sessions[d->n++] = ds;
+        ds = NULL;
+    }
+    ReleaseSRWLockExclusive(&d->lock);
+    if (ds) {
+        session_close(ds);
+        return 0;
+    }
+    return 1;
+}
+
+void delivery_session_remove(delivery *d, uint32_t session)
+{
+    size_t i;
+    dsession *ds = NULL;
+    AcquireSRWLockExclusive(&d->lock);
+    for (i = 0; i < d->n; i++)
+        if (d->sessions[i]->session == session) {
+            ds = d->sessions[i];
+            d->sessions[i] = d->sessions[--d->n];
+            break;
+        }
+    ReleaseSRWLockExclusive(&d->lock);
+    if (ds)
+        session_close(ds);
+}
+
+void delivery_sessions_sync(delivery *d, const uint32_t *ids, size_t n)
+{
+    uint32_t gone[SVC_MAX_SESSIONS];
+    size_t gone_n = 0, i, j;
+    AcquireSRWLockShared(&d->lock);
+    for (i = 0; i < d->n; i++) {
+        int keep = 0;
+        for (j = 0; j < n && !keep; j++)
+            keep = d->sessions[i]->session == ids[j];
+        if (!keep)
+            gone[gone_n++] = d->sessions[i]->session;
+    }
+    ReleaseSRWLockShared(&d->lock);
+    for (i = 0; i < gone_n; i++)
+        delivery_session_remove(d, gone[i]);
+    for (i = 0; i < n; i++)
+        delivery_session_add(d, ids[i]);
+}
+
+void delivery_kick(delivery *d)
+{
+    size_t i;
+    AcquireSRWLockShared(&d->lock);
+    for (i = 0; i < d->n; i++) {
+        dsession *ds = d->sessions[i];
+        AcquireSRWLockExclusive(&ds->lock);
+        pump_locked(ds);
+        ReleaseSRWLockExclusive(&ds->lock);
+    }
+    ReleaseSRWLockShared(&d->lock);
+}
+
+static uint64_t mismatches_of(dsession *ds)
+{
+    pipes_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    if (pipes_client_get_stats(ds->client, &st) != PIPES_OK)
+        return 0;
+    return st.errors_by_status[PIPES_ERR_SERVER_IDENTITY_MISMATCH];
+}
+
+void delivery_poll(delivery *d)
+{
+    size_t i;
+    AcquireSRWLockShared(&d->lock);
+    for (i = 0; i < d->n; i++) {
+        dsession *ds = d->sessions[i];
+        uint64_t m = mismatches_of(ds);
+        if (m > ds->mismatches_logged) {
+            /* One event per poll at most, however many attempts were refused. */
+            wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE], ws[16], count[32];
+            uint32_t expected = d->cfg->has_session_override ? d->cfg->session_override
+                                                             : ds->session;
+            pipes_proto_tray_pipe_name_w(ds->session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
+            swprintf(ws, 16, L"%lu", (unsigned long)expected);
+            swprintf(count, 32, L"%llu", (unsigned long long)m);
+            svc_event(EVENTLOG_ERROR_TYPE, MSG_IDENTITY_MISMATCH, name, ws, count);
+            ds->mismatches_logged = m;
+        }
+    }
+    ReleaseSRWLockShared(&d->lock);
+}
+
+void delivery_get_stats(delivery *d, delivery_stats *out)
+{
+    size_t i;
+    memset(out, 0, sizeof *out);
+    out->delivered = (uint64_t)InterlockedCompareExchange64(&d->delivered, 0, 0);
+    out->tray_rejected = (uint64_t)InterlockedCompareExchange64(&d->tray_rejected, 0, 0);
+    AcquireSRWLockShared(&d->lock);
+    out->session_count = d->n;
+    for (i = 0; i < d->n; i++) {
+        dsession *ds = d->sessions[i];
+        delivery_session_info *si = &out->sessions[i];
+        si->session = ds->session;
+        si->identity_mismatches = mismatches_of(ds);
+        out->identity_mismatches += si->identity_mismatches;
+        AcquireSRWLockShared(&ds->lock);
+        si->connected = ds->connected;
+        si->delivered = ds->delivered;
+        ReleaseSRWLockShared(&ds->lock);
+    }
+    ReleaseSRWLockShared(&d->lock);
+}
+
+void delivery_destroy(delivery *d)
+{
+    if (!d)
+        return;
+    while (d->n > 0)
+        delivery_session_remove(d, d->sessions[d->n - 1]->session);
+    free(d);
+}

@@ -1,0 +1,400 @@
+/*
+ * pipes-notify.c - submit one notification to PipesService from a command
+ * line, script or scheduled task:
+ *   pipes-notify --title T [--body B|-] [--level info|warning|error]
+ *                [--source S] [--session N | --user NAME] [--id ID] [--ttl S]
+ *                [--wait] [--timeout S] [--pipe NAME]
+ * Exit codes (also in --help and docs/SERVICE.md):
+ *   0 accepted (with --wait: displayed in at least one session)
+ *   1 unexpected failure       2 usage error
+ *   3 rejected, do not retry   4 rejected, retry later (queue full, rate limit...)
+ *   5 service not running      6 timed out          7 connection lost before the reply
+ */
+#include <windows.h>
+
+#include <bcrypt.h>
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "pipes.h"
+#include "pipes_protocol.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_REJECTED = 3,
+    EXIT_REJECTED_TEMPORARY = 4,
+    EXIT_NOT_RUNNING = 5,
+    EXIT_TIMEOUT = 6,
+    EXIT_BROKEN = 7
+};
+
+#define MAX_REPLIES 8
+
+typedef struct session_state {
+    SRWLOCK lock;
+    HANDLE signal; /* auto-reset: a reply or the disconnect arrived */
+    char replies[MAX_REPLIES][2048];
+    size_t reply_len[MAX_REPLIES];
+    size_t head, count;
+    int disconnected;
+} session_state;
+
+static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
+{
+    session_state *s = (session_state *)user_data;
+    AcquireSRWLockExclusive(&s->lock);
+    if (ev->type == PIPES_EVENT_MESSAGE && s->count < MAX_REPLIES) {
+        size_t slot = (s->head + s->count) % MAX_REPLIES;
+        size_t n = ev->size < sizeof s->replies[0] ? ev->size : sizeof s->replies[0];
+        memcpy(s->replies[slot], ev->data, n);
+        s->reply_len[slot] = n;
+        s->count++;
+    } else if (ev->type == PIPES_EVENT_DISCONNECTED) {
+        s->disconnected = 1;
+    }
+    ReleaseSRWLockExclusive(&s->lock);
+    SetEvent(s->signal);
+}
+
+static void usage(FILE *to)
+{
+    fwprintf(to,
+             L"usage: pipes-notify --title TEXT [options]\n"
+             L"  --title TEXT        the notification's title (required)\n"
+             L"  --body TEXT | -     its body; '-' reads it from standard input (UTF-8)\n"
+             L"  --level LEVEL       info (default), warning or error\n"
+             L"  --source TEXT       who sends it (program, task, host)\n"
+             L"  --session N         only to session N\n"
+             L"  --user NAME         only to sessions of user NAME or DOMAIN\\NAME\n"
+             L"  --id ID             its id (default: a random one); resending an id is safe\n"
+             L"  --ttl SECONDS       how long it stays worth delivering (default: the "
+             L"service's)\n"
+             L"  --wait              wait until a desktop displayed it\n"
+             L"  --timeout SECONDS   give up after this long (default 30)\n"
+             L"  --pipe NAME         submit pipe (default \\\\.\\pipe\\Pipes.Service)\n"
+             L"exit codes: 0 accepted (with --wait: displayed), 1 failed, 2 usage,\n"
+             L"  3 rejected (do not retry), 4 rejected (retry later), 5 service not running,\n"
+             L"  6 timed out, 7 connection lost before the reply\n");
+}
+
+static int usage_error(const wchar_t *msg, const wchar_t *arg)
+{
+    fwprintf(stderr, L"pipes-notify: %ls%ls\n", msg, arg ? arg : L"");
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* Sets a string field from UTF-16 text; prints the problem on failure. */
+static int set_field(pipes_proto_notification *n, const char *field, const wchar_t *value)
+{
+    static char buf[PIPES_PROTO_MAX_BODY * 4 + 1];
+    int len = WideCharToMultiByte(CP_UTF8, 0, value, -1, buf, (int)sizeof buf, NULL, NULL);
+    pipes_proto_status st;
+    if (len <= 0) {
+        fwprintf(stderr, L"pipes-notify: --%hs is too long or not valid text\n", field);
+        return 0;
+    }
+    st = pipes_proto_notification_set(n, field, buf, (size_t)len - 1);
+    if (st != PIPES_PROTO_OK) {
+        fwprintf(stderr, L"pipes-notify: --%hs: %hs\n", field, pipes_proto_status_string(st));
+        return 0;
+    }
+    return 1;
+}
+
+/* Reads all of stdin as the body: UTF-8 (a BOM is skipped); bytes that are
+ * not UTF-8 are taken in the console/ANSI code page. One trailing newline
+ * (as echo adds) is dropped. */
+static int read_body(pipes_proto_notification *n)
+{
+    size_t cap = PIPES_PROTO_MAX_BODY * 4 + 16, len = 0;
+    char *buf = (char *)malloc(cap);
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    DWORD got;
+    const char *p;
+    pipes_proto_status st;
+    int ok = 0;
+
+    if (!buf)
+        return 0;
+    while (len < cap && ReadFile(in, buf + len, (DWORD)(cap - len), &got, NULL) && got > 0)
+        len += got;
+    p = buf;
+    if (len >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+        (unsigned char)p[2] == 0xBF) {
+        p += 3;
+        len -= 3;
+    }
+    if (len > 0 && p[len - 1] == '\n')
+        len--;
+    if (len > 0 && p[len - 1] == '\r')
+        len--;
+    if (!pipes_proto_utf8_valid(p, len, NULL)) {
+        /* Legacy code page input: convert it to UTF-8. */
+        UINT cp = GetConsoleCP() ? GetConsoleCP() : CP_ACP;
+        wchar_t *w = (wchar_t *)malloc((len + 1) * sizeof(wchar_t));
+        int wn = w ? MultiByteToWideChar(cp, 0, p, (int)len, w, (int)len + 1) : 0;
+        if (wn > 0) {
+            w[wn] = L'\0';
+            ok = set_field(n, "body", w);
+        } else {
+            fwprintf(stderr, L"pipes-notify: standard input is not valid text\n");
+        }
+        free(w);
+        free(buf);
+        return ok;
+    }
+    st = pipes_proto_notification_set(n, "body", p, len);
+    if (st != PIPES_PROTO_OK)
+        fwprintf(stderr, L"pipes-notify: body from standard input: %hs\n",
+                 pipes_proto_status_string(st));
+    free(buf);
+    return st == PIPES_PROTO_OK;
+}
+
+static int parse_u32(const wchar_t *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    wchar_t *end = NULL;
+    unsigned long long v;
+    if (!s || !*s || *s == L'-')
+        return 0;
+    v = wcstoull(s, &end, 10);
+    if (!end || *end || v < min || v > max)
+        return 0;
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static void random_id(pipes_proto_notification *n)
+{
+    unsigned char r[12];
+    char id[40];
+    size_t i;
+    if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, r, sizeof r, BCRYPT_USE_SYSTEM_PREFERRED_RNG))) {
+        ULONGLONG t = GetTickCount64() ^ ((ULONGLONG)GetCurrentProcessId() << 32);
+        memcpy(r, &t, 8);
+        memset(r + 8, 0, 4);
+    }
+    memcpy(id, "pn-", 3);
+    for (i = 0; i < sizeof r; i++)
+        snprintf(id + 3 + 2 * i, 3, "%02x", r[i]);
+    pipes_proto_notification_set(n, "id", id, 3 + 2 * sizeof r);
+}
+
+/* Waits for the next reply; returns 1 with it parsed, 0 on timeout, -1 when
+ * the connection ended. */
+static int next_reply(session_state *s, ULONGLONG deadline, pipes_proto_reply *out)
+{
+    for (;;) {
+        ULONGLONG now = GetTickCount64();
+        int have = 0, gone;
+        char buf[2048];
+        size_t len = 0;
+        AcquireSRWLockExclusive(&s->lock);
+        if (s->count) {
+            len = s->reply_len[s->head];
+            memcpy(buf, s->replies[s->head], len);
+            s->head = (s->head + 1) % MAX_REPLIES;
+            s->count--;
+            have = 1;
+        }
+        gone = s->disconnected;
+        ReleaseSRWLockExclusive(&s->lock);
+        if (have) {
+            pipes_proto_error err;
+            if (pipes_proto_parse_reply(buf, len, out, &err) == PIPES_PROTO_OK)
+                return 1;
+            fwprintf(stderr, L"pipes-notify: ignoring an unreadable reply (%hs)\n",
+                     pipes_proto_status_string(err.status));
+            continue;
+        }
+        if (gone)
+            return -1;
+        if (now >= deadline)
+            return 0;
+        WaitForSingleObject(s->signal, (DWORD)(deadline - now));
+    }
+}
+
+int wmain(int argc, wchar_t **argv)
+{
+    static pipes_proto_notification n;
+    static char msg[PIPES_PROTO_MAX_MESSAGE + 1];
+    const wchar_t *pipe = PIPES_PROTO_SERVICE_PIPE_W;
+    const wchar_t *body = NULL;
+    uint32_t timeout_s = 30;
+    int have_title = 0, have_target = 0, have_id = 0, i, rc = EXIT_FAILED;
+    size_t msg_len = 0;
+    pipes_proto_status ps;
+    pipes_client_config cc;
+    pipes_client *cl = NULL;
+    pipes_status st;
+    session_state s;
+    ULONGLONG deadline;
+    pipes_proto_reply reply;
+
+    pipes_proto_notification_init(&n);
+    for (i = 1; i < argc; i++) {
+        const wchar_t *a = argv[i];
+        const wchar_t *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!wcscmp(a, L"--help") || !wcscmp(a, L"-h") || !wcscmp(a, L"/?")) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (!wcscmp(a, L"--wait")) {
+            n.wait = 1;
+            continue;
+        }
+        if (!v)
+            return usage_error(L"missing value or unknown option: ", a);
+        i++;
+        if (!wcscmp(a, L"--title")) {
+            if (!set_field(&n, "title", v))
+                return EXIT_USAGE;
+            have_title = 1;
+        } else if (!wcscmp(a, L"--body")) {
+            body = v;
+        } else if (!wcscmp(a, L"--source")) {
+            if (!set_field(&n, "source", v))
+                return EXIT_USAGE;
+        } else if (!wcscmp(a, L"--id")) {
+            if (!set_field(&n, "id", v))
+                return EXIT_USAGE;
+            have_id = 1;
+        } else if (!wcscmp(a, L"--level")) {
+            if (!wcscmp(v, L"info"))
+                n.level = PIPES_PROTO_LEVEL_INFO;
+            else if (!wcscmp(v, L"warning"))
+                n.level = PIPES_PROTO_LEVEL_WARNING;
+            else if (!wcscmp(v, L"error"))
+                n.level = PIPES_PROTO_LEVEL_ERROR;
+            else
+                return usage_error(L"--level must be info, warning or error, not ", v);
+        } else if (!wcscmp(a, L"--session")) {
+            if (have_target++)
+                return usage_error(L"give only one of --session and --user", NULL);
+            if (!parse_u32(v, 0, 0xFFFFFFFFu, &n.target_session))
+                return usage_error(L"--session needs a session number, not ", v);
+            n.target = PIPES_PROTO_TARGET_SESSION;
+        } else if (!wcscmp(a, L"--user")) {
+            if (have_target++)
+                return usage_error(L"give only one of --session and --user", NULL);
+            if (!set_field(&n, "user", v))
+                return EXIT_USAGE;
+        } else if (!wcscmp(a, L"--ttl")) {
+            if (!parse_u32(v, 1, PIPES_PROTO_MAX_TTL, &n.ttl))
+                return usage_error(L"--ttl needs 1..31536000 seconds, not ", v);
+            n.has_ttl = 1;
+        } else if (!wcscmp(a, L"--timeout")) {
+            if (!parse_u32(v, 1, 86400, &timeout_s))
+                return usage_error(L"--timeout needs 1..86400 seconds, not ", v);
+        } else if (!wcscmp(a, L"--pipe")) {
+            pipe = v;
+        } else {
+            return usage_error(L"unknown option ", a);
+        }
+    }
+    if (!have_title)
+        return usage_error(L"--title is required", NULL);
+    if (body && !wcscmp(body, L"-")) {
+        if (!read_body(&n))
+            return EXIT_USAGE;
+    } else if (body && !set_field(&n, "body", body)) {
+        return EXIT_USAGE;
+    }
+    if (!have_id)
+        random_id(&n);
+    ps = pipes_proto_write_notification(&n, msg, sizeof msg, &msg_len);
+    if (ps != PIPES_PROTO_OK) {
+        fwprintf(stderr, L"pipes-notify: %hs\n", pipes_proto_status_string(ps));
+        return EXIT_USAGE;
+    }
+
+    memset(&s, 0, sizeof s);
+    InitializeSRWLock(&s.lock);
+    s.signal = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (!s.signal)
+        return EXIT_FAILED;
+    deadline = GetTickCount64() + (ULONGLONG)timeout_s * 1000;
+    memset(&cc, 0, sizeof cc);
+    cc.struct_size = sizeof cc;
+    cc.pipe_name = pipe;
+    cc.connect_timeout_ms = timeout_s * 1000;
+    cc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
+    cc.on_event = on_event;
+    cc.user_data = &s;
+    st = pipes_client_connect(&cc, &cl);
+    if (st != PIPES_OK) {
+        CloseHandle(s.signal);
+        if (st == PIPES_ERR_NOT_FOUND) {
+            fwprintf(stderr, L"pipes-notify: the service is not running (no pipe %ls)\n", pipe);
+            return EXIT_NOT_RUNNING;
+        }
+        fwprintf(stderr, L"pipes-notify: cannot connect to %ls: %hs\n", pipe,
+                 pipes_status_string(st));
+        return st == PIPES_ERR_TIMEOUT ? EXIT_TIMEOUT : EXIT_FAILED;
+    }
+    st = pipes_client_send(cl, msg, msg_len, NULL);
+    if (st != PIPES_OK) {
+        fwprintf(stderr, L"pipes-notify: send failed: %hs\n", pipes_status_string(st));
+        rc = EXIT_BROKEN;
+        goto done;
+    }
+    for (;;) {
+        int r = next_reply(&s, deadline, &reply);
+        if (r == 0) {
+            fwprintf(stderr, L"pipes-notify: timed out after %lu s\n", (unsigned long)timeout_s);
+            rc = EXIT_TIMEOUT;
+            break;
+        }
+        if (r < 0) {
+            fwprintf(stderr, L"pipes-notify: the connection ended before the reply\n");
+            rc = EXIT_BROKEN;
+            break;
+        }
+        if (reply.type == PIPES_PROTO_REPLY_REJECTED) {
+            const char *reason = pipes_proto_reason_name(reply.reason);
+            fwprintf(stderr, L"pipes-notify: rejected: %hs%hs%hs%hs%hs\n",
+                     reason ? reason : "unknown reason", reply.error[0] ? " (" : "", reply.error,
+                     reply.error[0] ? ")" : "", "");
+            if (reply.detail[0]) {
+                wchar_t w[PIPES_PROTO_MAX_DETAIL + 1];
+                MultiByteToWideChar(CP_UTF8, 0, reply.detail, -1, w, PIPES_PROTO_MAX_DETAIL + 1);
+                fwprintf(stderr, L"pipes-notify: %ls\n", w);
+            }
+            rc = pipes_proto_reason_is_temporary(reply.reason) ? EXIT_REJECTED_TEMPORARY
+                                                                : EXIT_REJECTED;
+            break;
+        }
+        if (strcmp(reply.id, n.id) != 0)
+            continue; /* not about ours */
+        if (reply.type == PIPES_PROTO_REPLY_ACCEPTED) {
+            printf("accepted %s\n", n.id);
+            fflush(stdout);
+            if (!n.wait) {
+                rc = EXIT_OK;
+                break;
+            }
+        } else if (reply.type == PIPES_PROTO_REPLY_DISPLAYED ||
+                   reply.type == PIPES_PROTO_REPLY_ACK) {
+            /* ack: --pipe named a tray directly; it stored it. */
+            if (reply.type == PIPES_PROTO_REPLY_DISPLAYED && reply.has_session)
+                printf("displayed %s in session %lu\n", n.id, (unsigned long)reply.session);
+            else
+                printf("displayed %s\n", n.id);
+            rc = EXIT_OK;
+            break;
+        }
+    }
+done:
+    pipes_client_close(cl);
+    CloseHandle(s.signal);
+    fflush(stdout);
+    return rc;
+}

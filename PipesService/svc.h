@@ -1,0 +1,284 @@
+/*
+ * svc.h - PipesService internals shared between its modules.
+ *
+ * Modules (one concern each):
+ *   svcmain.c  entry point, verb dispatch, SCM glue (ServiceMain, handler)
+ *   verbs.c    install / uninstall / configure / start / stop / status
+ *   core.c     the engine shared by the service and `run`: start, main loop, stop
+ *   config.c   HKLM\SOFTWARE\Pipes\Service
+ *   eventlog.c Event Log source + bounded text log file
+ *   spool.c    durable notification store (%ProgramData%\Pipes\spool)
+ *   submit.c   the submit pipe \\.\pipe\Pipes.Service
+ *   ratelimit.c per-client token buckets
+ *   delivery.c per-session tray clients, ack tracking
+ *   sessions.c WTS session discovery
+ *   control.c  the admin status pipe \\.\pipe\Pipes.Service.Control
+ *   util.c     UTF-8/UTF-16, time, paths, directory ACLs
+ */
+#ifndef PIPES_SVC_H
+#define PIPES_SVC_H
+
+#include <windows.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipes.h"
+#include "pipes_protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SVC_NAME L"PipesService"
+#define SVC_DISPLAY_NAME L"Pipes Notification Service"
+#define SVC_DESCRIPTION                                                                          \
+    L"Relays notifications submitted by local programs, scheduled tasks and services to the "   \
+    L"desktop of every logged-on user (TrayNotifier), durably."
+#define SVC_CONTROL_PIPE L"\\\\.\\pipe\\Pipes.Service.Control"
+#define SVC_CONFIG_KEY L"SOFTWARE\\Pipes\\Service"
+#define SVC_EVENTLOG_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\PipesService"
+
+/* Exit codes of PipesService.exe verbs (docs/SERVICE.md). */
+enum {
+    SVC_EXIT_OK = 0,
+    SVC_EXIT_FAILED = 1,
+    SVC_EXIT_USAGE = 2,
+    SVC_EXIT_ACCESS_DENIED = 3,
+    SVC_EXIT_NOT_INSTALLED = 4,
+    SVC_EXIT_ALREADY_INSTALLED = 5,
+    SVC_EXIT_NOT_RUNNING = 6,
+    SVC_EXIT_TIMEOUT = 7,
+    SVC_EXIT_PIPE_IN_USE = 8
+};
+
+/* ---- util.c ------------------------------------------------------------- */
+
+int64_t svc_now_ms(void); /* Unix epoch milliseconds (UTC) */
+/* UTF-16 -> UTF-8 into out (cap bytes, NUL-terminated); returns bytes or -1. */
+int svc_to_utf8(const wchar_t *in, char *out, size_t cap);
+/* UTF-8 (len bytes) -> UTF-16 into out (cap chars, NUL-terminated); returns chars or -1. */
+int svc_to_wide(const char *in, size_t len, wchar_t *out, size_t cap);
+/* Creates dir (and parents) if missing; when sddl is not NULL applies that protected
+ * DACL to it (also when it already existed). Returns a Win32 error code. */
+DWORD svc_make_dir(const wchar_t *dir, const wchar_t *sddl);
+/* Directory DACL: SYSTEM and Administrators only, inherited by files. */
+#define SVC_DATA_DIR_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+/* Text of a Win32 error, without the trailing newline. */
+void svc_win32_text(DWORD error, wchar_t *out, size_t cap);
+
+/* ---- config.c ----------------------------------------------------------- */
+
+#define SVC_MAX_SDDL 1024
+
+typedef struct svc_config {
+    uint32_t max_spool_count;    /* MaxSpoolCount */
+    uint32_t max_spool_mb;       /* MaxSpoolMB */
+    uint32_t default_ttl;        /* DefaultTtlSeconds */
+    uint32_t rate_per_minute;    /* RateLimitPerMinute (0 = no limit) */
+    uint32_t rate_burst;         /* RateLimitBurst */
+    uint32_t log_max_kb;         /* LogMaxKB */
+    wchar_t submit_sddl[SVC_MAX_SDDL]; /* SubmitSddl */
+    wchar_t data_dir[MAX_PATH];  /* DataDirectory, default %ProgramData%\Pipes */
+    wchar_t spool_dir[MAX_PATH]; /* <data_dir>\spool */
+    wchar_t log_dir[MAX_PATH];   /* <data_dir>\logs */
+    wchar_t submit_pipe[PIPES_MAX_PIPE_NAME]; /* SubmitPipe, default \\.\pipe\Pipes.Service */
+    int has_session_override;    /* RequiredServerSessionOverride present (test hook) */
+    uint32_t session_override;
+} svc_config;
+
+/* Default SDDL of the submit pipe: SYSTEM and Administrators full control;
+ * Authenticated Users read/write data and attributes, but not
+ * FILE_CREATE_PIPE_INSTANCE (0x4), so no user can add a server instance. */
+#define SVC_DEFAULT_SUBMIT_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x0012019b;;;AU)"
+
+/* Fills *cfg with defaults, then reads the registry. Invalid values are
+ * replaced by their default and remembered for svc_config_report. */
+void svc_config_load(svc_config *cfg);
+/* Logs (svc_event) the invalid values the last load found. */
+void svc_config_report(void);
+void svc_config_defaults(svc_config *cfg);
+
+/* ---- eventlog.c --------------------------------------------------------- */
+
+/* Opens the Event Log source and the text log <log_dir>\PipesService.log
+ * (rotated to .1 above max_bytes). echo: also print to stderr. Before
+ * init, events go to stderr only. */
+void svc_log_init(const wchar_t *log_dir, uint32_t max_bytes, int echo);
+void svc_log_close(void);
+/* One event: type is EVENTLOG_{INFORMATION,WARNING,ERROR}_TYPE, id a message
+ * of messages.mc, a1..a3 its inserts (NULL when unused). */
+void svc_event(WORD type, DWORD id, const wchar_t *a1, const wchar_t *a2, const wchar_t *a3);
+/* Registers / removes the Event Log source (HKLM). Returns a Win32 error. */
+DWORD svc_eventlog_register(const wchar_t *exe_path);
+DWORD svc_eventlog_unregister(void);
+
+/* ---- spool.c ------------------------------------------------------------ */
+
+typedef struct spool spool;
+
+typedef struct spool_limits {
+    uint32_t max_count;
+    uint64_t max_bytes;
+    uint32_t default_ttl;
+} spool_limits;
+
+typedef enum spool_result {
+    SPOOL_OK = 0,
+    SPOOL_DUPLICATE = 1, /* the id is already held: nothing written, accept again */
+    SPOOL_FULL = 2,      /* count or byte bound reached */
+    SPOOL_IO_ERROR = 3,
+    SPOOL_NOT_FOUND = 4,
+    SPOOL_NO_MEMORY = 5
+} spool_result;
+
+/* What spool_open found. */
+typedef struct spool_open_info {
+    uint32_t loaded;
+    uint32_t damaged;  /* set aside into <dir>\damaged */
+    uint32_t expired;  /* removed at load */
+    uint32_t temp_removed; /* half-written files never acknowledged */
+} spool_open_info;
+
+/* One item handed to delivery: a copy. */
+typedef struct spool_item {
+    uint64_t seq;
+    char id[PIPES_PROTO_MAX_ID + 1];
+    char *msg; /* malloc'd tray message; free with free() */
+    size_t msg_len;
+} spool_item;
+
+typedef struct spool_stats {
+    uint64_t count, bytes;
+    uint64_t pending_deliveries; /* records not yet acknowledged by any session */
+} spool_stats;
+
+/* Opens dir (created if missing, with dir_sddl if not NULL), loads every
+ * record, sets damaged ones aside (logged) and drops expired ones. */
+spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool_limits *limits,
+                        int64_t now_ms, spool **out, spool_open_info *info);
+void spool_close(spool *s);
+/* Durably adds n (written, FlushFileBuffers, renamed into place) before
+ * returning SPOOL_OK. *seq_out gets its sequence number. */
+spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_ms,
+                       uint64_t *seq_out);
+/* The oldest record after seq `after` that session should get and has not
+ * acknowledged; user is the session's "DOMAIN\user" in UTF-8 (or ""). */
+int spool_next(spool *s, uint64_t after, uint32_t session, const char *user, spool_item *out);
+/* A tray of session acknowledged seq: a record targeted at that session is
+ * removed; others remember the session (they wait for later sessions until
+ * their ttl). Returns SPOOL_NOT_FOUND if seq is gone. */
+spool_result spool_ack(spool *s, uint64_t seq, uint32_t session);
+/* Forgets which records session acknowledged (the session logged off; a
+ * later logon with the same id is a new desktop). */
+void spool_session_reset(spool *s, uint32_t session);
+/* Removes expired records; returns how many were removed, and how many of
+ * those no session had acknowledged (*undelivered). *next_ms gets the next
+ * expiry time or INT64_MAX. */
+uint32_t spool_expire(spool *s, int64_t now_ms, uint32_t *undelivered, int64_t *next_ms);
+void spool_get_stats(spool *s, spool_stats *out);
+
+/* ---- ratelimit.c -------------------------------------------------------- */
+
+typedef struct ratelimit ratelimit;
+ratelimit *ratelimit_create(uint32_t per_minute, uint32_t burst);
+void ratelimit_destroy(ratelimit *r);
+/* Takes one token for key; returns nonzero when allowed. */
+int ratelimit_take(ratelimit *r, const wchar_t *key, uint64_t now_ms);
+
+/* ---- sessions.c --------------------------------------------------------- */
+
+#define SVC_MAX_SESSIONS 64
+/* Interactive sessions now (WTSEnumerateSessionsW plus the console session,
+ * never session 0). Returns the count. */
+size_t svc_sessions_enumerate(uint32_t *out, size_t cap);
+/* "DOMAIN\user" of a session in UTF-8, "" if nobody or unknown. */
+void svc_session_user(uint32_t session, char *out, size_t cap);
+
+/* ---- delivery.c --------------------------------------------------------- */
+
+typedef struct delivery delivery;
+typedef void (*delivery_displayed_fn)(void *ctx, const char *id, uint32_t session);
+
+typedef struct delivery_session_info {
+    uint32_t session;
+    int connected;
+    uint64_t delivered;
+    uint64_t identity_mismatches;
+} delivery_session_info;
+
+typedef struct delivery_stats {
+    uint64_t delivered, tray_rejected, identity_mismatches;
+    size_t session_count;
+    delivery_session_info sessions[SVC_MAX_SESSIONS];
+} delivery_stats;
+
+delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn on_displayed,
+                          void *ctx);
+/* Tracks session (idempotent); returns nonzero if it was new. */
+int delivery_session_add(delivery *d, uint32_t session);
+void delivery_session_remove(delivery *d, uint32_t session);
+/* Sets the sessions to exactly this list. */
+void delivery_sessions_sync(delivery *d, const uint32_t *ids, size_t n);
+/* New records are in the spool: send them where a tray is connected. */
+void delivery_kick(delivery *d);
+/* Periodic check from the main loop: logs new identity mismatches. */
+void delivery_poll(delivery *d);
+void delivery_get_stats(delivery *d, delivery_stats *out);
+void delivery_destroy(delivery *d);
+
+/* ---- submit.c ----------------------------------------------------------- */
+
+typedef struct submit submit;
+typedef struct submit_stats {
+    uint64_t accepted, duplicates, rejected;
+    uint64_t rejected_by_reason[10]; /* indexed by pipes_proto_reason */
+    uint64_t connections;
+} submit_stats;
+
+/* Starts the submit pipe server. Returns a pipes_status. */
+pipes_status submit_start(const svc_config *cfg, spool *s, delivery *d, submit **out);
+/* From now on submissions get "shutting_down". */
+void submit_set_stopping(submit *sb);
+void submit_displayed(void *ctx, const char *id, uint32_t session); /* ctx = submit* */
+void submit_get_stats(submit *sb, submit_stats *out);
+/* Stops the pipe server: no callback of it runs afterwards, and no
+ * `displayed` is sent any more. submit_displayed stays safe to call. */
+void submit_stop(submit *sb);
+/* Frees it; after delivery_destroy (which may still call submit_displayed). */
+void submit_free(submit *sb);
+
+/* ---- control.c ---------------------------------------------------------- */
+
+typedef struct control control;
+typedef size_t (*control_status_fn)(char *buf, size_t cap, void *ctx);
+pipes_status control_start(control_status_fn fn, void *ctx, control **out);
+void control_stop(control *c);
+/* Client side (the status verb): asks the running engine for its report.
+ * Returns a pipes_status; text in out. */
+pipes_status control_query(char *out, size_t cap, uint32_t timeout_ms);
+
+/* ---- core.c ------------------------------------------------------------- */
+
+/* Reports progress to the SCM (or nothing in console mode). */
+typedef void (*core_report_fn)(DWORD state, DWORD wait_hint_ms);
+
+/* Runs the engine until stop_event is set. Returns an SVC_EXIT_* code. */
+int core_run(HANDLE stop_event, core_report_fn report, int console);
+/* SERVICE_CONTROL_SESSIONCHANGE (from the handler thread). */
+void core_session_change(DWORD event_type, DWORD session);
+
+/* ---- verbs.c ------------------------------------------------------------ */
+
+int verb_install(void);
+int verb_configure(void);
+int verb_uninstall(void);
+int verb_start(void);
+int verb_stop(void);
+int verb_status(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIPES_SVC_H */

@@ -1,0 +1,326 @@
+/*
+ * verbs.c - the administrative verbs: install, configure, uninstall,
+ * start, stop, status. They talk to the Service Control Manager; status
+ * also asks the running engine for live numbers over the status pipe.
+ */
+#include "svc.h"
+
+#include <stdio.h>
+#include <wchar.h>
+
+#define WAIT_STATE_MS 30000
+
+static int win32_exit(const wchar_t *what, DWORD e)
+{
+    wchar_t text[256];
+    svc_win32_text(e, text, 256);
+    fwprintf(stderr, L"PipesService: %ls failed: %ls (%lu)\n", what, text, (unsigned long)e);
+    switch (e) {
+    case ERROR_ACCESS_DENIED: return SVC_EXIT_ACCESS_DENIED;
+    case ERROR_SERVICE_DOES_NOT_EXIST: return SVC_EXIT_NOT_INSTALLED;
+    case ERROR_SERVICE_EXISTS: return SVC_EXIT_ALREADY_INSTALLED;
+    default: return SVC_EXIT_FAILED;
+    }
+}
+
+static const wchar_t *state_name(DWORD s)
+{
+    switch (s) {
+    case SERVICE_STOPPED: return L"STOPPED";
+    case SERVICE_START_PENDING: return L"START_PENDING";
+    case SERVICE_STOP_PENDING: return L"STOP_PENDING";
+    case SERVICE_RUNNING: return L"RUNNING";
+    case SERVICE_CONTINUE_PENDING: return L"CONTINUE_PENDING";
+    case SERVICE_PAUSE_PENDING: return L"PAUSE_PENDING";
+    case SERVICE_PAUSED: return L"PAUSED";
+    default: return L"UNKNOWN";
+    }
+}
+
+/* Opens the SCM and the service; returns an exit code (0 = opened). */
+static int open_service(DWORD access, SC_HANDLE *scm, SC_HANDLE *svc)
+{
+    *scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if (!*scm)
+        return win32_exit(L"OpenSCManager", GetLastError());
+    *svc = OpenServiceW(*scm, SVC_NAME, access);
+    if (!*svc) {
+        DWORD e = GetLastError();
+        CloseServiceHandle(*scm);
+        if (e == ERROR_SERVICE_DOES_NOT_EXIST) {
+            fwprintf(stderr, L"PipesService: the service is not installed\n");
+            return SVC_EXIT_NOT_INSTALLED;
+        }
+        return win32_exit(L"OpenService", e);
+    }
+    return SVC_EXIT_OK;
+}
+
+/* Waits until the service reaches want (or leaves its pending state for
+ * something else). Returns 0, SVC_EXIT_TIMEOUT or SVC_EXIT_FAILED. */
+static int wait_for_state(SC_HANDLE svc, DWORD want, SERVICE_STATUS_PROCESS *ssp)
+{
+    ULONGLONG deadline = GetTickCount64() + WAIT_STATE_MS;
+    DWORD need;
+    for (;;) {
+        if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)ssp, sizeof *ssp, &need))
+            return win32_exit(L"QueryServiceStatusEx", GetLastError());
+        if (ssp->dwCurrentState == want)
+            return SVC_EXIT_OK;
+        if (want == SERVICE_RUNNING && ssp->dwCurrentState == SERVICE_STOPPED) {
+            fwprintf(stderr, L"PipesService: the service stopped while starting (exit %lu, "
+                             L"service exit %lu); see the log in %%ProgramData%%\\Pipes\\logs\n",
+                     (unsigned long)ssp->dwWin32ExitCode,
+                     (unsigned long)ssp->dwServiceSpecificExitCode);
+            return SVC_EXIT_FAILED;
+        }
+        if (GetTickCount64() >= deadline) {
+            fwprintf(stderr, L"PipesService: timed out waiting for %ls (now %ls)\n",
+                     state_name(want), state_name(ssp->dwCurrentState));
+            return SVC_EXIT_TIMEOUT;
+        }
+        Sleep(200);
+    }
+}
+
+/* The settings wixl's MSI cannot make. A failure is reported and skipped:
+ * Wine, for one, refuses some of them (error 124). Returns how many failed. */
+static int apply_extras(SC_HANDLE svc)
+{
+    int failed = 0;
+    SERVICE_DESCRIPTIONW desc;
+    SERVICE_DELAYED_AUTO_START_INFO delayed;
+    SERVICE_FAILURE_ACTIONSW fa;
+    SERVICE_FAILURE_ACTIONS_FLAG flag;
+    SERVICE_PRESHUTDOWN_INFO pre;
+    SC_ACTION actions[3] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000},
+                            {SC_ACTION_RESTART, 60000}};
+    struct {
+        DWORD level;
+        void *info;
+        const wchar_t *name;
+    } items[5];
+    size_t i;
+
+    desc.lpDescription = (LPWSTR)SVC_DESCRIPTION;
+    delayed.fDelayedAutostart = TRUE;
+    memset(&fa, 0, sizeof fa);
+    fa.dwResetPeriod = 86400; /* failure count back to 0 after a day without one */
+    fa.cActions = 3;
+    fa.lpsaActions = actions;
+    flag.fFailureActionsOnNonCrashFailures = TRUE;
+    pre.dwPreshutdownTimeout = 15000;
+    items[0].level = SERVICE_CONFIG_DESCRIPTION;
+    items[0].info = &desc;
+    items[0].name = L"description";
+    items[1].level = SERVICE_CONFIG_DELAYED_AUTO_START_INFO;
+    items[1].info = &delayed;
+    items[1].name = L"delayed automatic start";
+    items[2].level = SERVICE_CONFIG_FAILURE_ACTIONS;
+    items[2].info = &fa;
+    items[2].name = L"failure actions (restart after 5 s, 30 s, 60 s)";
+    items[3].level = SERVICE_CONFIG_FAILURE_ACTIONS_FLAG;
+    items[3].info = &flag;
+    items[3].name = L"failure actions on non-crash failures";
+    items[4].level = SERVICE_CONFIG_PRESHUTDOWN_INFO;
+    items[4].info = &pre;
+    items[4].name = L"pre-shutdown timeout";
+    for (i = 0; i < 5; i++) {
+        if (ChangeServiceConfig2W(svc, items[i].level, items[i].info)) {
+            wprintf(L"  set %ls\n", items[i].name);
+        } else {
+            DWORD e = GetLastError();
+            wchar_t text[256];
+            svc_win32_text(e, text, 256);
+            fwprintf(stderr, L"PipesService: warning: could not set %ls: %ls (%lu)\n",
+                     items[i].name, text, (unsigned long)e);
+            failed++;
+        }
+    }
+    return failed;
+}
+
+static int register_source(void)
+{
+    wchar_t exe[MAX_PATH];
+    DWORD e;
+    DWORD n = GetModuleFileNameW(NULL, exe, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        return win32_exit(L"GetModuleFileName", GetLastError());
+    e = svc_eventlog_register(exe);
+    if (e != ERROR_SUCCESS)
+        return win32_exit(L"registering the Event Log source", e);
+    wprintf(L"  registered the Event Log source %ls\n", SVC_NAME);
+    return SVC_EXIT_OK;
+}
+
+int verb_install(void)
+{
+    wchar_t exe[MAX_PATH], cmd[MAX_PATH + 16];
+    SC_HANDLE scm, svc;
+    DWORD n = GetModuleFileNameW(NULL, exe, MAX_PATH);
+    int rc;
+
+    if (n == 0 || n >= MAX_PATH)
+        return win32_exit(L"GetModuleFileName", GetLastError());
+    swprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\" service", exe);
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
+    if (!scm)
+        return win32_exit(L"OpenSCManager", GetLastError());
+    svc = CreateServiceW(scm, SVC_NAME, SVC_DISPLAY_NAME, SERVICE_ALL_ACCESS,
+                         SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd,
+                         NULL, NULL, NULL, NULL /* LocalSystem */, NULL);
+    if (!svc) {
+        DWORD e = GetLastError();
+        CloseServiceHandle(scm);
+        if (e == ERROR_SERVICE_EXISTS) {
+            fwprintf(stderr, L"PipesService: the service is already installed\n");
+            return SVC_EXIT_ALREADY_INSTALLED;
+        }
+        return win32_exit(L"CreateService", e);
+    }
+    wprintf(L"PipesService: installed %ls (%ls)\n", SVC_NAME, cmd);
+    apply_extras(svc);
+    rc = register_source();
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
+int verb_configure(void)
+{
+    SC_HANDLE scm, svc;
+    int rc = open_service(SERVICE_CHANGE_CONFIG | SERVICE_START | SERVICE_QUERY_CONFIG, &scm,
+                          &svc);
+    if (rc != SVC_EXIT_OK)
+        return rc;
+    wprintf(L"PipesService: configuring %ls\n", SVC_NAME);
+    apply_extras(svc);
+    rc = register_source();
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
+int verb_uninstall(void)
+{
+    SC_HANDLE scm, svc;
+    SERVICE_STATUS ss;
+    SERVICE_STATUS_PROCESS ssp;
+    int rc = open_service(DELETE | SERVICE_STOP | SERVICE_QUERY_STATUS, &scm, &svc);
+    if (rc != SVC_EXIT_OK)
+        return rc;
+    if (ControlService(svc, SERVICE_CONTROL_STOP, &ss)) {
+        wprintf(L"PipesService: stopping...\n");
+        rc = wait_for_state(svc, SERVICE_STOPPED, &ssp);
+        if (rc != SVC_EXIT_OK)
+            fwprintf(stderr, L"PipesService: deleting it anyway; it goes once it stops\n");
+    }
+    if (!DeleteService(svc)) {
+        rc = win32_exit(L"DeleteService", GetLastError());
+    } else {
+        DWORD e = svc_eventlog_unregister();
+        if (e != ERROR_SUCCESS)
+            win32_exit(L"removing the Event Log source", e);
+        wprintf(L"PipesService: uninstalled (configuration in HKLM\\%ls and the spool are "
+                L"kept)\n",
+                SVC_CONFIG_KEY);
+        rc = SVC_EXIT_OK;
+    }
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
+int verb_start(void)
+{
+    SC_HANDLE scm, svc;
+    SERVICE_STATUS_PROCESS ssp;
+    int rc = open_service(SERVICE_START | SERVICE_QUERY_STATUS, &scm, &svc);
+    if (rc != SVC_EXIT_OK)
+        return rc;
+    if (!StartServiceW(svc, 0, NULL) && GetLastError() != ERROR_SERVICE_ALREADY_RUNNING) {
+        rc = win32_exit(L"StartService", GetLastError());
+    } else {
+        rc = wait_for_state(svc, SERVICE_RUNNING, &ssp);
+        if (rc == SVC_EXIT_OK)
+            wprintf(L"PipesService: RUNNING (pid %lu)\n", (unsigned long)ssp.dwProcessId);
+    }
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
+int verb_stop(void)
+{
+    SC_HANDLE scm, svc;
+    SERVICE_STATUS ss;
+    SERVICE_STATUS_PROCESS ssp;
+    int rc = open_service(SERVICE_STOP | SERVICE_QUERY_STATUS, &scm, &svc);
+    if (rc != SVC_EXIT_OK)
+        return rc;
+    if (!ControlService(svc, SERVICE_CONTROL_STOP, &ss)) {
+        DWORD e = GetLastError();
+        if (e == ERROR_SERVICE_NOT_ACTIVE) {
+            wprintf(L"PipesService: already STOPPED\n");
+            rc = SVC_EXIT_OK;
+        } else {
+            rc = win32_exit(L"ControlService(STOP)", e);
+        }
+    } else {
+        rc = wait_for_state(svc, SERVICE_STOPPED, &ssp);
+        if (rc == SVC_EXIT_OK)
+            wprintf(L"PipesService: STOPPED\n");
+    }
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
+int verb_status(void)
+{
+    SC_HANDLE scm, svc = NULL;
+    SERVICE_STATUS_PROCESS ssp;
+    DWORD need;
+    int rc, running = 0;
+    char report[16384];
+    pipes_status st;
+
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if (!scm)
+        return win32_exit(L"OpenSCManager", GetLastError());
+    svc = OpenServiceW(scm, SVC_NAME, SERVICE_QUERY_STATUS);
+    if (!svc) {
+        DWORD e = GetLastError();
+        if (e != ERROR_SERVICE_DOES_NOT_EXIST) {
+            CloseServiceHandle(scm);
+            return win32_exit(L"OpenService", e);
+        }
+        wprintf(L"state: NOT INSTALLED\n");
+        rc = SVC_EXIT_NOT_INSTALLED;
+    } else if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)&ssp, sizeof ssp,
+                                     &need)) {
+        rc = win32_exit(L"QueryServiceStatusEx", GetLastError());
+    } else {
+        wprintf(L"state: %ls\n", state_name(ssp.dwCurrentState));
+        running = ssp.dwCurrentState == SERVICE_RUNNING;
+        rc = running ? SVC_EXIT_OK : SVC_EXIT_NOT_RUNNING;
+    }
+    if (svc)
+        CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+
+    /* Live numbers from whichever engine serves the status pipe (the
+     * service, or `PipesService run`). */
+    st = control_query(report, sizeof report, 3000);
+    if (st == PIPES_OK) {
+        fputs(report, stdout);
+        if (!running && strstr(report, "mode: console"))
+            rc = SVC_EXIT_OK;
+    } else if (running) {
+        fwprintf(stderr, L"PipesService: no live status from the engine: %hs\n",
+                 pipes_status_string(st));
+    }
+    fflush(stdout);
+    return rc;
+}
