@@ -1,0 +1,350 @@
+/*
+ * driver.c - builds the plan of measurements and runs each one as a pair
+ * of child processes (server and client), collecting their result files.
+ *
+ * Cleanup: every child is created suspended and put in a job object with
+ * JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE before it runs, so the children die
+ * with the driver whatever way it ends; a run that overstays its timeout is
+ * terminated. Children also watch the driver's process handle themselves
+ * (main.c), in case the job is not honoured.
+ */
+#include "driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+static HANDLE g_job;
+static unsigned g_seq;
+
+/* ---- the plan ---- */
+
+static bench_case *add_case(bench_plan *plan, bench_scenario sc, bench_impl impl, unsigned param)
+{
+    bench_case *c;
+    if (plan->ncases >= MAX_CASES)
+        return NULL;
+    c = &plan->cases[plan->ncases++];
+    memset(c, 0, sizeof *c);
+    c->sc = sc;
+    c->impl = impl;
+    c->param = param;
+    c->spec.scenario = sc;
+    c->spec.size = 64;
+    c->spec.conns = 1;
+    return c;
+}
+
+static int wanted(const char *only, bench_scenario sc)
+{
+    const char *name = scenario_name(sc), *hit;
+    size_t len = strlen(name);
+    if (!only || !*only)
+        return 1;
+    for (hit = strstr(only, name); hit; hit = strstr(hit + 1, name)) {
+        if ((hit == only || hit[-1] == ',') && (hit[len] == '\0' || hit[len] == ','))
+            return 1;
+    }
+    return 0;
+}
+
+void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
+{
+    static const unsigned sizes[] = {64, 4096, 65536, 1048576};
+    static const unsigned fanin[] = {1, 8, 64, 256};
+    static const bench_impl pair_impls[] = {IM_LIB, IM_SYNC, IM_IOCP};
+    static const bench_impl server_impls[] = {IM_LIB, IM_NAIVE, IM_IOCP};
+    unsigned i, k;
+    bench_case *c;
+    /* smoke: a few seconds in all, just enough to see every path work */
+    unsigned div = smoke ? 20 : 1;
+
+    memset(plan, 0, sizeof *plan);
+    plan->smoke = smoke;
+    plan->reps = reps;
+    for (k = 0; k < 3; k++) {
+        if (wanted(only, SC_PINGPONG) && (c = add_case(plan, SC_PINGPONG, pair_impls[k], 64))) {
+            c->spec.count = 3000 / div;
+            c->spec.warmup = 300 / div;
+        }
+    }
+    for (i = 0; i < 4; i++) {
+        if (smoke && (sizes[i] == 4096 || sizes[i] == 65536))
+            continue; /* smoke: the smallest and the reassembled largest */
+        for (k = 0; k < 3 && wanted(only, SC_THROUGHPUT); k++) {
+            /* about 20k small messages or 128 MiB, whichever is less */
+            unsigned count = (unsigned)((128u << 20) / sizes[i]);
+            if (count > 20000)
+                count = 20000;
+            if ((c = add_case(plan, SC_THROUGHPUT, pair_impls[k], sizes[i]))) {
+                c->spec.size = sizes[i];
+                c->spec.count = count / div < 10 ? 10 : count / div;
+            }
+        }
+    }
+    for (i = 0; i < 4; i++) {
+        if (smoke && fanin[i] != 8)
+            continue;
+        for (k = 0; k < 3 && wanted(only, SC_FANIN); k++) {
+            if ((c = add_case(plan, SC_FANIN, server_impls[k], fanin[i]))) {
+                unsigned per = 20000 / div / fanin[i];
+                c->spec.conns = fanin[i];
+                c->spec.count = per < 10 ? 10 : per;
+            }
+        }
+    }
+    for (k = 0; k < 3; k++) {
+        if (wanted(only, SC_BROADCAST) && (c = add_case(plan, SC_BROADCAST, server_impls[k], 64))) {
+            c->spec.conns = 64;
+            c->spec.count = smoke ? 10 : 300;
+        }
+    }
+    for (k = 0; k < 3; k++) {
+        if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, server_impls[k], 4))) {
+            c->spec.count = smoke ? 60 : 1500;
+            c->spec.threads = 4;
+        }
+    }
+    for (k = 0; k < 3; k++) {
+        if (wanted(only, SC_MEMORY) &&
+            (c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1000)))
+            c->spec.conns = c->param;
+    }
+    for (k = 0; k < 3; k++) {
+        if (wanted(only, SC_CPU) && (c = add_case(plan, SC_CPU, pair_impls[k], 2000))) {
+            c->spec.rate = 2000;
+            c->spec.count = smoke ? 200 : 6000;
+        }
+    }
+}
+
+const bench_case *plan_find(const bench_plan *plan, bench_scenario sc, unsigned param,
+                            bench_impl impl)
+{
+    int i;
+    for (i = 0; i < plan->ncases; i++) {
+        const bench_case *c = &plan->cases[i];
+        if (c->sc == sc && c->impl == impl && (param == 0 || c->param == param))
+            return c;
+    }
+    return NULL;
+}
+
+stats_summary case_metric(const bench_case *c, const char *key)
+{
+    double v[MAX_REPS];
+    int i, j, n = 0;
+    for (i = 0; c && i < c->nsamples; i++) {
+        for (j = 0; j < c->samples[i].n; j++) {
+            if (strcmp(c->samples[i].kv[j].key, key) == 0) {
+                v[n++] = c->samples[i].kv[j].v;
+                break;
+            }
+        }
+    }
+    return stats_summarize(v, n);
+}
+
+/* ---- child processes ---- */
+
+static int job_init(void)
+{
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+    g_job = CreateJobObjectW(NULL, NULL);
+    if (!g_job)
+        return 1;
+    memset(&info, 0, sizeof info);
+    info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    return SetInformationJobObject(g_job, JobObjectExtendedLimitInformation, &info, sizeof info)
+               ? 0
+               : 1;
+}
+
+static HANDLE spawn(const wchar_t *exe, const wchar_t *args)
+{
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    wchar_t cmd[2048];
+    swprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\" %ls", exe, args);
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi))
+        return NULL;
+    if (g_job && !AssignProcessToJobObject(g_job, pi.hProcess)) {
+        /* Without the job the child still exits when the driver does
+         * (it watches the driver's handle). */
+    }
+    ResumeThread(pi.hThread);
+    CloseHandle(pi.hThread);
+    return pi.hProcess;
+}
+
+static void parse_results(const wchar_t *path, sample *s)
+{
+    FILE *f = _wfopen(path, L"r");
+    char line[128];
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f) && s->n < MAX_KEYS) {
+        char *eq = strchr(line, '=');
+        if (!eq || (size_t)(eq - line) >= sizeof s->kv[0].key)
+            continue;
+        *eq = '\0';
+        strcpy(s->kv[s->n].key, line);
+        s->kv[s->n].v = strtod(eq + 1, NULL);
+        s->n++;
+    }
+    fclose(f);
+}
+
+/* Kills a child that is still running and reaps it. */
+static void reap(HANDLE proc, DWORD *code)
+{
+    if (WaitForSingleObject(proc, 0) != WAIT_OBJECT_0) {
+        TerminateProcess(proc, 9);
+        WaitForSingleObject(proc, 5000);
+    }
+    if (!GetExitCodeProcess(proc, code))
+        *code = 9;
+    CloseHandle(proc);
+}
+
+static void widen(const char *s, wchar_t *out, size_t cap)
+{
+    size_t i;
+    for (i = 0; i + 1 < cap && s[i]; i++)
+        out[i] = (wchar_t)(unsigned char)s[i];
+    out[i] = L'\0';
+}
+
+/* One run of one case: 0 on success, with the results in *out. */
+static int run_once(const bench_case *c, const wchar_t *exe, DWORD timeout_ms, sample *out)
+{
+    wchar_t tmp[MAX_PATH], base[160], pipe[BENCH_NAME_MAX], ready[BENCH_NAME_MAX],
+        go[BENCH_NAME_MAX], done[BENCH_NAME_MAX], sout[MAX_PATH], cout[MAX_PATH],
+        common[1536], args[2048];
+    HANDLE ev_ready, ev_go, ev_done, server = NULL, client = NULL, waits[2];
+    DWORD scode = 9, ccode = 9, r;
+    const bench_params *sp = &c->spec;
+    int ok = 0;
+    bench_impl client_impl =
+        (c->sc == SC_FANIN || c->sc == SC_BROADCAST || c->sc == SC_CHURN || c->sc == SC_MEMORY)
+            ? IM_GEN
+            : c->impl;
+
+    wchar_t wsc[32], wsi[32], wci[32];
+    widen(scenario_name(c->sc), wsc, 32);
+    widen(impl_name(c->impl), wsi, 32);
+    widen(impl_name(client_impl), wci, 32);
+    g_seq++;
+    swprintf(base, 160, L"pipes-bench-%lu-%u", GetCurrentProcessId(), g_seq);
+    swprintf(pipe, BENCH_NAME_MAX, L"\\\\.\\pipe\\%ls", base);
+    swprintf(ready, BENCH_NAME_MAX, L"Local\\%ls-ready", base);
+    swprintf(go, BENCH_NAME_MAX, L"Local\\%ls-go", base);
+    swprintf(done, BENCH_NAME_MAX, L"Local\\%ls-done", base);
+    if (!GetTempPathW(MAX_PATH, tmp))
+        wcscpy(tmp, L".\\");
+    swprintf(sout, MAX_PATH, L"%ls%ls-server.txt", tmp, base);
+    swprintf(cout, MAX_PATH, L"%ls%ls-client.txt", tmp, base);
+    ev_ready = CreateEventW(NULL, TRUE, FALSE, ready);
+    ev_go = CreateEventW(NULL, TRUE, FALSE, go);
+    ev_done = CreateEventW(NULL, TRUE, FALSE, done);
+    if (!ev_ready || !ev_go || !ev_done) {
+        fprintf(stderr, "pipes-bench: cannot create events (%lu)\n", GetLastError());
+        goto out;
+    }
+    swprintf(common, 1536,
+             L"--scenario %ls --pipe %ls --ev-ready %ls --ev-go %ls --ev-done %ls --size %u "
+             L"--count %u --conns %u --warmup %u --rate %u --threads %u --parent %lu "
+             L"--timeout %lu",
+             wsc, pipe, ready, go, done, sp->size, sp->count, sp->conns,
+             sp->warmup, sp->rate, sp->threads, GetCurrentProcessId(), timeout_ms);
+
+    swprintf(args, 2048, L"--role server --impl %ls --out \"%ls\" %ls", wsi, sout, common);
+    server = spawn(exe, args);
+    if (!server) {
+        fprintf(stderr, "pipes-bench: CreateProcessW failed (%lu)\n", GetLastError());
+        goto out;
+    }
+    waits[0] = ev_ready;
+    waits[1] = server;
+    r = WaitForMultipleObjects(2, waits, FALSE, timeout_ms);
+    if (r != WAIT_OBJECT_0) {
+        fprintf(stderr, "pipes-bench: %s/%s server did not start listening\n",
+                scenario_name(c->sc), impl_name(c->impl));
+        goto out;
+    }
+    swprintf(args, 2048, L"--role client --impl %ls --out \"%ls\" %ls", wci, cout, common);
+    client = spawn(exe, args);
+    if (!client) {
+        fprintf(stderr, "pipes-bench: CreateProcessW failed (%lu)\n", GetLastError());
+        goto out;
+    }
+    waits[0] = client;
+    waits[1] = server;
+    /* Either may fail first; a failed one means the other will wait in vain. */
+    r = WaitForMultipleObjects(2, waits, FALSE, timeout_ms);
+    if (r == WAIT_OBJECT_0 || r == WAIT_OBJECT_0 + 1) {
+        HANDLE other = r == WAIT_OBJECT_0 ? server : client;
+        DWORD code = 9;
+        GetExitCodeProcess(waits[r - WAIT_OBJECT_0], &code);
+        if (code == 0)
+            WaitForSingleObject(other, timeout_ms);
+    }
+    reap(client, &ccode);
+    client = NULL;
+    reap(server, &scode);
+    server = NULL;
+    if (scode != 0 || ccode != 0) {
+        fprintf(stderr, "pipes-bench: %s/%s/%u run failed (server exit %lu, client exit %lu)\n",
+                scenario_name(c->sc), impl_name(c->impl), c->param, scode, ccode);
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    parse_results(sout, out);
+    parse_results(cout, out);
+    ok = out->n > 0;
+out:
+    if (client)
+        reap(client, &ccode);
+    if (server)
+        reap(server, &scode);
+    DeleteFileW(sout);
+    DeleteFileW(cout);
+    if (ev_ready)
+        CloseHandle(ev_ready);
+    if (ev_go)
+        CloseHandle(ev_go);
+    if (ev_done)
+        CloseHandle(ev_done);
+    return ok ? 0 : 1;
+}
+
+int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms)
+{
+    int rep, i, failed = 0;
+    double t0 = qpc_seconds();
+    if (job_init())
+        fprintf(stderr, "pipes-bench: no job object (%lu); children rely on their watchdog\n",
+                GetLastError());
+    for (rep = 0; rep < plan->reps; rep++) {
+        fprintf(stderr, "pipes-bench: pass %d of %d (%d measurements)\n", rep + 1, plan->reps,
+                plan->ncases);
+        /* Interleaved: each pass runs every case once, so drift hits all alike. */
+        for (i = 0; i < plan->ncases; i++) {
+            bench_case *c = &plan->cases[i];
+            /* memory is deterministic enough: two passes are plenty */
+            if (c->sc == SC_MEMORY && rep >= 2)
+                continue;
+            if (run_once(c, exe, timeout_ms, &c->samples[c->nsamples]) == 0)
+                c->nsamples++;
+            else {
+                c->failures++;
+                failed++;
+            }
+        }
+    }
+    plan->seconds = qpc_seconds() - t0;
+    return failed;
+}

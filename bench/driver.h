@@ -1,0 +1,59 @@
+/*
+ * driver.h - the driver's plan of measurements and their collected results.
+ */
+#ifndef PIPES_BENCH_DRIVER_H
+#define PIPES_BENCH_DRIVER_H
+
+#include "bench.h"
+#include "stats.h"
+
+#define MAX_REPS 15
+#define MAX_KEYS 48
+#define MAX_CASES 64
+
+typedef struct kv {
+    char key[32];
+    double v;
+} kv;
+
+/* The merged key=value results of one run (server and client files). */
+typedef struct sample {
+    kv kv[MAX_KEYS];
+    int n;
+} sample;
+
+/* One measured configuration: a scenario, its parameter (message size or
+ * number of clients), and an implementation; run `reps` times. */
+typedef struct bench_case {
+    bench_scenario sc;
+    bench_impl impl;     /* the server impl; the client is the same or gen */
+    unsigned param;      /* size (throughput) or clients (fan-in, broadcast, memory) */
+    bench_params spec;   /* size, count, conns, warmup, rate, threads */
+    sample samples[MAX_REPS];
+    int nsamples, failures;
+} bench_case;
+
+typedef struct bench_plan {
+    bench_case cases[MAX_CASES];
+    int ncases;
+    int reps;
+    int smoke;
+    double seconds; /* wall time of the whole run */
+} bench_plan;
+
+/* driver.c */
+void plan_build(bench_plan *plan, int smoke, int reps, const char *only);
+/* Runs every case `reps` times, interleaved; returns the failed runs. */
+int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms);
+
+/* A case's summary of one key over its successful runs (n = 0: none). */
+stats_summary case_metric(const bench_case *c, const char *key);
+const bench_case *plan_find(const bench_plan *plan, bench_scenario sc, unsigned param,
+                            bench_impl impl);
+
+/* report.c: prints the table and the targets; returns the number of sanity
+ * problems (smoke checks: a case without runs, a zero or non-finite figure). */
+int report_print(const bench_plan *plan);
+int report_json(const bench_plan *plan, const wchar_t *path);
+
+#endif /* PIPES_BENCH_DRIVER_H */

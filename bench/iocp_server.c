@@ -1,0 +1,218 @@
+/*
+ * iocp_server.c - baseline (b) for the server scenarios: raw overlapped
+ * instances on one completion port, each with one operation outstanding
+ * (connect, then read or write), drained one packet at a time with
+ * GetQueuedCompletionStatus by a single thread. Instances are created up
+ * front (as many as clients, at least 4) and reused after a disconnect.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "rawio.h"
+
+enum { ST_CONNECTING, ST_READING, ST_WRITING, ST_IDLE };
+
+typedef struct inst {
+    OVERLAPPED ov;
+    HANDLE h;
+    int state;
+    unsigned sent;
+    uint8_t *buf;
+} inst;
+
+typedef struct iocp_state {
+    const bench_params *p;
+    HANDLE port;
+    inst *insts;
+    unsigned ninst, conns, writers_done;
+    uint64_t messages, expected;
+    DWORD cap;
+} iocp_state;
+
+static void issue_connect(iocp_state *s, inst *in);
+
+static void issue_read(iocp_state *s, inst *in)
+{
+    memset(&in->ov, 0, sizeof in->ov);
+    in->state = ST_READING;
+    COUNT_CALL(reads);
+    if (!ReadFile(in->h, in->buf, s->cap, NULL, &in->ov)) {
+        DWORD e = GetLastError();
+        if (e != ERROR_IO_PENDING && e != ERROR_MORE_DATA) {
+            DisconnectNamedPipe(in->h);
+            issue_connect(s, in);
+        }
+    }
+}
+
+static void issue_write(iocp_state *s, inst *in)
+{
+    memset(&in->ov, 0, sizeof in->ov);
+    in->state = ST_WRITING;
+    COUNT_CALL(writes);
+    if (!WriteFile(in->h, in->buf, s->p->size, NULL, &in->ov) &&
+        GetLastError() != ERROR_IO_PENDING)
+        bench_fail("iocp: WriteFile failed (%lu)", GetLastError());
+}
+
+static void on_connected(iocp_state *s, inst *in)
+{
+    s->conns++;
+    if (s->p->scenario == SC_BROADCAST || s->p->scenario == SC_MEMORY) {
+        in->state = ST_IDLE; /* receivers never send: nothing to read */
+        if (s->p->scenario == SC_MEMORY)
+            issue_read(s, in); /* an idle connection still waits for input */
+        return;
+    }
+    issue_read(s, in);
+}
+
+static void issue_connect(iocp_state *s, inst *in)
+{
+    memset(&in->ov, 0, sizeof in->ov);
+    in->state = ST_CONNECTING;
+    COUNT_CALL(connects);
+    if (ConnectNamedPipe(in->h, &in->ov))
+        return; /* a packet is queued */
+    switch (GetLastError()) {
+    case ERROR_IO_PENDING:
+        return;
+    case ERROR_PIPE_CONNECTED:
+        on_connected(s, in); /* no packet for this case */
+        return;
+    default:
+        bench_fail("iocp: ConnectNamedPipe failed (%lu)", GetLastError());
+    }
+}
+
+/* One dequeued packet. */
+static void handle(iocp_state *s, inst *in, BOOL ok)
+{
+    switch (in->state) {
+    case ST_CONNECTING:
+        if (ok || GetLastError() == ERROR_PIPE_CONNECTED)
+            on_connected(s, in);
+        else
+            issue_connect(s, in);
+        break;
+    case ST_READING:
+        if (!ok) {
+            /* The client left: make the instance listen again (churn). */
+            DisconnectNamedPipe(in->h);
+            issue_connect(s, in);
+            break;
+        }
+        s->messages++;
+        issue_read(s, in);
+        break;
+    case ST_WRITING:
+        if (!ok)
+            bench_fail("iocp: write failed (%lu)", GetLastError());
+        if (++in->sent < s->p->count)
+            issue_write(s, in);
+        else
+            s->writers_done++;
+        break;
+    default:
+        break;
+    }
+}
+
+static void pump_one(iocp_state *s)
+{
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED *ov = NULL;
+    BOOL ok;
+    COUNT_CALL(dequeues);
+    ok = GetQueuedCompletionStatus(s->port, &bytes, &key, &ov, s->p->timeout_ms);
+    if (!ov)
+        bench_fail("iocp server: timed out (%u connections, %llu messages)", s->conns,
+                   (unsigned long long)s->messages);
+    handle(s, CONTAINING_RECORD(ov, inst, ov), ok);
+}
+
+int role_iocp_multi(const bench_params *p)
+{
+    iocp_state s;
+    bench_counts a, b;
+    double pf0, ws0, pf1, ws1, t0 = 0.0;
+    unsigned i;
+
+    memset(&s, 0, sizeof s);
+    s.p = p;
+    s.cap = BENCH_SERVER_READ;
+    s.ninst = p->conns < 4 ? 4 : p->conns;
+    s.expected = p->scenario == SC_FANIN ? (uint64_t)p->count * p->conns
+               : p->scenario == SC_CHURN ? p->count : 0;
+    process_memory(&pf0, &ws0);
+    s.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    s.insts = (inst *)calloc(s.ninst, sizeof *s.insts);
+    if (!s.port || !s.insts)
+        bench_fail("iocp: out of resources");
+    for (i = 0; i < s.ninst; i++) {
+        inst *in = &s.insts[i];
+        in->buf = (uint8_t *)malloc(p->scenario == SC_BROADCAST ? p->size : s.cap);
+        if (!in->buf)
+            bench_fail("out of memory");
+        if (p->scenario == SC_BROADCAST)
+            fill_payload(in->buf, p->size, 3);
+        in->h = raw_create_instance(p->pipe, 1, i == 0);
+        if (in->h == INVALID_HANDLE_VALUE)
+            bench_fail("iocp: CreateNamedPipeW failed (%lu)", GetLastError());
+        if (!CreateIoCompletionPort(in->h, s.port, 0, 0))
+            bench_fail("iocp: CreateIoCompletionPort failed (%lu)", GetLastError());
+        issue_connect(&s, in);
+    }
+    signal_named_event(p->ev_ready);
+    counts_snapshot(IM_IOCP, &a);
+
+    if (p->scenario != SC_CHURN) {
+        while (s.conns < p->conns)
+            pump_one(&s);
+        if (p->scenario == SC_FANIN || p->scenario == SC_MEMORY) {
+            if (p->scenario == SC_MEMORY)
+                Sleep(200);
+            process_memory(&pf1, &ws1);
+            result_put("mem_commit_per_conn", (pf1 - pf0) / p->conns);
+            result_put("mem_ws_per_conn", (ws1 - ws0) / p->conns);
+            result_put("mem_commit_total", pf1);
+        }
+        counts_snapshot(IM_IOCP, &a);
+    }
+    switch (p->scenario) {
+    case SC_MEMORY:
+        signal_named_event(p->ev_done);
+        return result_flush(p);
+    case SC_FANIN:
+        signal_named_event(p->ev_go);
+        /* fall through */
+    case SC_CHURN:
+        while (s.messages < s.expected)
+            pump_one(&s);
+        counts_snapshot(IM_IOCP, &b);
+        signal_named_event(p->ev_done);
+        counts_put_per_msg("server", &a, &b, (double)s.expected);
+        break;
+    case SC_BROADCAST:
+        t0 = qpc_seconds();
+        for (i = 0; i < p->conns; i++)
+            issue_write(&s, &s.insts[i]);
+        while (s.writers_done < p->conns)
+            pump_one(&s);
+        if (wait_named_event(p, p->ev_done))
+            bench_fail("iocp server: receivers did not finish");
+        {
+            double secs = qpc_seconds() - t0;
+            counts_snapshot(IM_IOCP, &b);
+            result_put("msgs_s", p->count / secs);
+            result_put("deliveries_s", (double)p->count * p->conns / secs);
+            counts_put_per_msg("server", &a, &b, (double)p->count * p->conns);
+        }
+        break;
+    default:
+        bench_fail("iocp: scenario %s is not a server scenario", scenario_name(p->scenario));
+    }
+    return result_flush(p);
+}

@@ -1,0 +1,155 @@
+/*
+ * pair.c - the one-connection scenarios (ping-pong, one-way throughput,
+ * CPU at a fixed rate) for baselines (a) sync and (b) iocp, both ends raw.
+ *
+ * Keys written (shared with lib.c so the driver treats all impls alike):
+ *   client: p50_us p99_us p999_us mean_us | msgs_s mib_s | cpu_us rate
+ *           and client_* calls per message
+ *   server: server_* calls per message, server_cpu_us (CPU scenario)
+ */
+#include <stdlib.h>
+
+#include "bench.h"
+#include "rawio.h"
+#include "stats.h"
+
+void put_latencies(double *lat_us, unsigned n)
+{
+    double sum = 0.0;
+    unsigned i;
+    for (i = 0; i < n; i++)
+        sum += lat_us[i];
+    stats_sort(lat_us, n);
+    result_put("p50_us", stats_percentile(lat_us, n, 0.50));
+    result_put("p99_us", stats_percentile(lat_us, n, 0.99));
+    result_put("p999_us", stats_percentile(lat_us, n, 0.999));
+    result_put("mean_us", n ? sum / n : 0.0);
+}
+
+static int pair_server(const bench_params *p, int overlapped)
+{
+    raw_pipe rp = {NULL, NULL};
+    DWORD cap = p->size ? p->size : 1, got, e;
+    uint8_t ack = BENCH_ACK_BYTE;
+    uint8_t *buf = (uint8_t *)malloc(cap);
+    bench_counts a, b;
+    double cpu0 = 0.0, cpu1 = 0.0;
+    unsigned n = 0, expected = p->count + (p->scenario == SC_PINGPONG ? p->warmup : 0);
+
+    if (!buf)
+        bench_fail("out of memory");
+    rp.h = raw_create_instance(p->pipe, overlapped, 1);
+    if (rp.h == INVALID_HANDLE_VALUE)
+        bench_fail("CreateNamedPipeW failed (%lu)", GetLastError());
+    if (overlapped && raw_bind_port(&rp))
+        bench_fail("CreateIoCompletionPort failed (%lu)", GetLastError());
+    signal_named_event(p->ev_ready);
+    if ((e = raw_accept(&rp)) != 0)
+        bench_fail("ConnectNamedPipe failed (%lu)", e);
+    counts_snapshot(p->impl, &a);
+    b = a;
+    cpu0 = process_cpu_seconds();
+    for (;;) {
+        if (raw_read(&rp, buf, cap, &got) != 0)
+            break;
+        n++;
+        if (p->scenario == SC_PINGPONG) {
+            if (raw_write(&rp, buf, got) != 0)
+                break;
+            if (n == expected)
+                counts_snapshot(p->impl, &b);
+        } else if (n == expected) {
+            cpu1 = process_cpu_seconds();
+            counts_snapshot(p->impl, &b);
+            if (raw_write(&rp, &ack, 1) != 0)
+                break;
+        }
+    }
+    if (n != expected)
+        bench_fail("server received %u of %u messages", n, expected);
+    counts_put_per_msg("server", &a, &b, n);
+    if (p->scenario == SC_CPU)
+        result_put("server_cpu_us", (cpu1 - cpu0) * 1e6 / n);
+    raw_close(&rp);
+    free(buf);
+    return result_flush(p);
+}
+
+static int pair_client(const bench_params *p, int overlapped)
+{
+    raw_pipe rp = {NULL, NULL};
+    DWORD cap = p->size ? p->size : 1, got;
+    uint8_t *buf = (uint8_t *)malloc(cap);
+    uint8_t ack = 0;
+    bench_counts a, b;
+    unsigned i;
+
+    if (!buf)
+        bench_fail("out of memory");
+    fill_payload(buf, p->size, 1);
+    rp.h = raw_open_client(p->pipe, overlapped, 1, p->timeout_ms);
+    if (rp.h == INVALID_HANDLE_VALUE)
+        bench_fail("cannot open %ls (%lu)", p->pipe, GetLastError());
+    if (overlapped && raw_bind_port(&rp))
+        bench_fail("CreateIoCompletionPort failed (%lu)", GetLastError());
+
+    if (p->scenario == SC_PINGPONG) {
+        double *lat = (double *)malloc(sizeof(double) * (p->count ? p->count : 1));
+        if (!lat)
+            bench_fail("out of memory");
+        counts_snapshot(p->impl, &a);
+        for (i = 0; i < p->warmup + p->count; i++) {
+            double t0;
+            if (i == p->warmup)
+                counts_snapshot(p->impl, &a);
+            t0 = qpc_seconds();
+            if (raw_write(&rp, buf, p->size) != 0 || raw_read(&rp, buf, cap, &got) != 0)
+                bench_fail("ping-pong broke after %u round trips", i);
+            if (i >= p->warmup)
+                lat[i - p->warmup] = (qpc_seconds() - t0) * 1e6;
+        }
+        counts_snapshot(p->impl, &b);
+        put_latencies(lat, p->count);
+        free(lat);
+    } else {
+        double t0, cpu0, start;
+        unsigned sent = 0;
+        counts_snapshot(p->impl, &a);
+        cpu0 = process_cpu_seconds();
+        t0 = start = qpc_seconds();
+        while (sent < p->count) {
+            unsigned due = p->scenario == SC_CPU ? pace_due(start, p->rate, p->count) : p->count;
+            for (; sent < due; sent++) {
+                if (raw_write(&rp, buf, p->size) != 0)
+                    bench_fail("write %u failed (%lu)", sent, GetLastError());
+            }
+        }
+        if (raw_read(&rp, &ack, 1, &got) != 0 || got != 1 || ack != BENCH_ACK_BYTE)
+            bench_fail("no acknowledgement from the server");
+        {
+            double secs = qpc_seconds() - t0;
+            counts_snapshot(p->impl, &b);
+            if (p->scenario == SC_CPU) {
+                result_put("cpu_us", (process_cpu_seconds() - cpu0) * 1e6 / p->count);
+                result_put("rate", p->count / secs);
+            } else {
+                result_put("msgs_s", p->count / secs);
+                result_put("mib_s", (double)p->count * p->size / secs / (1024.0 * 1024.0));
+            }
+        }
+    }
+    counts_put_per_msg("client", &a, &b, p->count);
+    raw_close(&rp);
+    free(buf);
+    return result_flush(p);
+}
+
+int role_sync(const bench_params *p)
+{
+    return p->is_server ? pair_server(p, 0) : pair_client(p, 0);
+}
+
+int role_iocp_pair(const bench_params *p)
+{
+    return p->is_server ? pair_server(p, 1) : pair_client(p, 1);
+}

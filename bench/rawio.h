@@ -1,0 +1,40 @@
+/*
+ * rawio.h - the baselines' pipe I/O without PipesLib: one pipe handle,
+ * either synchronous (baseline a) or overlapped on a completion port with
+ * one operation outstanding (baseline b). Every Win32 call that moves data
+ * or dequeues a completion is counted in g_calls.
+ */
+#ifndef PIPES_BENCH_RAWIO_H
+#define PIPES_BENCH_RAWIO_H
+
+#include "bench.h"
+
+#define BENCH_PIPE_BUFFER (64u * 1024u) /* both directions, as PipesLib's default */
+/* Read buffer of the baseline servers: the server scenarios send 64-byte
+ * messages, and PipesLib starts its reads with 4 KiB too. */
+#define BENCH_SERVER_READ 4096u
+
+typedef struct raw_pipe {
+    HANDLE h;
+    HANDLE port; /* NULL for synchronous I/O */
+} raw_pipe;
+
+/* Creates one server instance (message mode). overlapped selects
+ * FILE_FLAG_OVERLAPPED; first adds FILE_FLAG_FIRST_PIPE_INSTANCE. */
+HANDLE raw_create_instance(const wchar_t *name, int overlapped, int first);
+
+/* Binds p->h to a new completion port (overlapped pipes). 0 on success. */
+int raw_bind_port(raw_pipe *p);
+
+/* Waits for a client on a server instance (ConnectNamedPipe, then for
+ * overlapped pipes the completion). 0 on success. */
+DWORD raw_accept(raw_pipe *p);
+
+/* One whole message into buf (cap bytes). Returns 0 or the Win32 error
+ * (ERROR_BROKEN_PIPE at the end, ERROR_MORE_DATA if cap was too small). */
+DWORD raw_read(raw_pipe *p, void *buf, DWORD cap, DWORD *got);
+DWORD raw_write(raw_pipe *p, const void *buf, DWORD len);
+
+void raw_close(raw_pipe *p);
+
+#endif /* PIPES_BENCH_RAWIO_H */

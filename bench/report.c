@@ -1,0 +1,425 @@
+/*
+ * report.c - the printed table (medians, spread, ratios to the baselines,
+ * Win32 calls per message), the targets of issue 8, and dist/bench.json.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+
+#define KIB 1024.0
+
+typedef struct col {
+    const char *key, *title;
+} col;
+
+typedef struct section {
+    bench_scenario sc;
+    const char *title;
+    const char *unit_note;
+    col cols[4];
+    int ncols;
+    int higher_better;   /* for the first column, the one ratios are taken of */
+    int pair;            /* calls: server + client; else server only */
+    const char *sanity;  /* smoke: this key must be positive (NULL: the first column) */
+} section;
+
+static const section k_sections[] = {
+    {SC_PINGPONG, "1. ping-pong, 64 B, round trip", "microseconds, lower is better",
+     {{"p50_us", "p50"}, {"p99_us", "p99"}, {"p999_us", "p99.9"}, {"mean_us", "mean"}}, 4, 0, 1,
+     NULL},
+    {SC_THROUGHPUT, "2. one-way throughput", "higher is better",
+     {{"msgs_s", "msgs/s"}, {"mib_s", "MiB/s"}}, 2, 1, 1, NULL},
+    {SC_FANIN, "3. fan-in, N clients -> one server, 64 B", "total msgs/s, higher is better",
+     {{"msgs_s", "msgs/s"}, {"mem_commit_per_conn", "commit/conn"}}, 2, 1, 0, NULL},
+    {SC_BROADCAST, "4. broadcast, one server -> 64 clients, 64 B",
+     "deliveries/s, higher is better", {{"deliveries_s", "deliv/s"}, {"msgs_s", "bcasts/s"}}, 2, 1,
+     0, NULL},
+    {SC_CHURN, "5. connection churn: connect, send one, disconnect (4 client threads)",
+     "connections/s, higher is better", {{"conns_s", "conns/s"}}, 1, 1, 0, NULL},
+    {SC_MEMORY, "6. memory: server with N idle connections", "bytes per connection, lower is better",
+     {{"mem_commit_per_conn", "commit/conn"},
+      {"mem_ws_per_conn", "wset/conn"},
+      {"mem_lib_heap_per_conn", "lib heap/conn"}},
+     3, 0, 0, NULL},
+    {SC_CPU, "7. CPU per message at 2,000 msgs/s, 64 B", "CPU microseconds, lower is better",
+     {{"server_cpu_us", "server"}, {"cpu_us", "client"}, {"rate", "achieved/s"}}, 3, 0, 1,
+     "rate"}, /* CPU times may read 0 in a short run: the clock ticks coarsely */
+};
+
+static double med(const bench_case *c, const char *key)
+{
+    stats_summary s = case_metric(c, key);
+    return s.n ? s.median : NAN;
+}
+
+static void fmt(char *out, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(out, cap, "-");
+    else if (fabs(v) >= 1000.0)
+        snprintf(out, cap, "%.0f", v);
+    else if (fabs(v) >= 10.0)
+        snprintf(out, cap, "%.1f", v);
+    else
+        snprintf(out, cap, "%.2f", v);
+}
+
+/* Calls per message of a case: "total (r/w/c/dq)". */
+static double calls_of(const bench_case *c, int pair, const char *what)
+{
+    char key[48];
+    double v;
+    snprintf(key, sizeof key, "server_%s", what);
+    v = med(c, key);
+    if (pair) {
+        snprintf(key, sizeof key, "client_%s", what);
+        v += med(c, key);
+    }
+    return v;
+}
+
+static const char *param_text(bench_scenario sc, unsigned param, char *buf, size_t cap)
+{
+    if (sc == SC_THROUGHPUT) {
+        if (param >= 1048576)
+            snprintf(buf, cap, "%u MiB", param >> 20);
+        else if (param >= 1024)
+            snprintf(buf, cap, "%u KiB", param >> 10);
+        else
+            snprintf(buf, cap, "%u B", param);
+    } else if (sc == SC_FANIN || sc == SC_MEMORY) {
+        snprintf(buf, cap, "%u clients", param);
+    } else {
+        buf[0] = '\0';
+    }
+    return buf;
+}
+
+static void print_section(const bench_plan *plan, const section *sec)
+{
+    unsigned params[8];
+    int np = 0, i, j, k;
+    for (i = 0; i < plan->ncases; i++) {
+        const bench_case *c = &plan->cases[i];
+        int seen = 0;
+        if (c->sc != sec->sc)
+            continue;
+        for (j = 0; j < np; j++)
+            seen |= params[j] == c->param;
+        if (!seen && np < 8)
+            params[np++] = c->param;
+    }
+    if (np == 0)
+        return;
+    printf("\n%s (%s)\n", sec->title, sec->unit_note);
+    printf("  %-12s %-6s", "", "impl");
+    for (k = 0; k < sec->ncols; k++)
+        printf(" %12s", sec->cols[k].title);
+    printf(" %8s  %s\n", "spread", sec->pair ? "calls/msg both ends (r/w/conn/deq)"
+                                               : "server calls/msg (r/w/conn/deq)");
+    for (j = 0; j < np; j++) {
+        static const bench_impl order[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_NAIVE};
+        const bench_case *lib = plan_find(plan, sec->sc, params[j], IM_LIB);
+        char ptxt[32], num[32];
+        param_text(sec->sc, params[j], ptxt, sizeof ptxt);
+        for (i = 0; i < 4; i++) {
+            const bench_case *c = plan_find(plan, sec->sc, params[j], order[i]);
+            stats_summary s0;
+            if (!c)
+                continue;
+            s0 = case_metric(c, sec->cols[0].key);
+            printf("  %-12s %-6s", i == 0 ? ptxt : "", impl_name(c->impl));
+            for (k = 0; k < sec->ncols; k++) {
+                fmt(num, sizeof num, med(c, sec->cols[k].key));
+                printf(" %12s", num);
+            }
+            printf(" %7.0f%%", stats_spread_pct(&s0));
+            if (sec->sc != SC_MEMORY) {
+                printf("  %.2f (%.2f/%.2f/%.2f/%.2f)", calls_of(c, sec->pair, "calls"),
+                       calls_of(c, sec->pair, "reads"), calls_of(c, sec->pair, "writes"),
+                       calls_of(c, sec->pair, "connects"), calls_of(c, sec->pair, "dequeues"));
+            }
+            if (c->failures)
+                printf("  [%d failed run(s)]", c->failures);
+            printf("\n");
+        }
+        if (!lib)
+            continue;
+        printf("  %-12s lib ratio:", "");
+        for (i = 1; i < 4; i++) {
+            const bench_case *b = plan_find(plan, sec->sc, params[j], order[i]);
+            double lv = med(lib, sec->cols[0].key), bv;
+            if (!b)
+                continue;
+            bv = med(b, sec->cols[0].key);
+            printf("  x%.2f vs %s", bv > 0 ? lv / bv : NAN, impl_name(b->impl));
+        }
+        printf("  (%s %s)\n", sec->cols[0].title, sec->higher_better ? "higher=better" : "lower=better");
+    }
+}
+
+/* ---- targets ---- */
+
+typedef struct target {
+    const char *name;
+    double value, limit;
+    int status; /* 1 met, 0 missed, -1 not measured */
+    char detail[160];
+} target;
+
+static target g_targets[16];
+static int g_ntargets;
+
+static void add_target(const char *name, double value, double limit, int met_if_ge,
+                       const char *detail)
+{
+    target *t = &g_targets[g_ntargets++];
+    t->name = name;
+    t->value = value;
+    t->limit = limit;
+    if (isnan(value) || isnan(limit))
+        t->status = -1;
+    else
+        t->status = met_if_ge ? value >= limit : value <= limit;
+    snprintf(t->detail, sizeof t->detail, "%s", detail);
+}
+
+static double ratio(const bench_plan *plan, bench_scenario sc, unsigned param, bench_impl base,
+                    const char *key)
+{
+    const bench_case *l = plan_find(plan, sc, param, IM_LIB), *b = plan_find(plan, sc, param, base);
+    double lv, bv;
+    if (!l || !b)
+        return NAN;
+    lv = med(l, key);
+    bv = med(b, key);
+    return bv > 0 ? lv / bv : NAN;
+}
+
+static void compute_targets(const bench_plan *plan)
+{
+    static const unsigned sizes[] = {64, 4096, 65536, 1048576};
+    const bench_case *l64 = plan_find(plan, SC_FANIN, 64, IM_LIB);
+    const bench_case *l256 = plan_find(plan, SC_FANIN, 256, IM_LIB);
+    double worst = -INFINITY, limit_worst = 0.0, marginal = NAN;
+    char detail[160];
+    int i, have = 0;
+
+    g_ntargets = 0;
+    add_target("throughput 64 KiB >= 0.9x sync", ratio(plan, SC_THROUGHPUT, 65536, IM_SYNC, "mib_s"),
+               0.9, 1, "ratio lib/sync of MiB/s");
+    add_target("ping-pong p50 <= 1.2x iocp", ratio(plan, SC_PINGPONG, 64, IM_IOCP, "p50_us"), 1.2, 0,
+               "ratio lib/iocp of p50");
+    add_target("fan-in 64 >= 3x naive", ratio(plan, SC_FANIN, 64, IM_NAIVE, "msgs_s"), 3.0, 1,
+               "ratio lib/naive of msgs/s");
+    add_target("fan-in 256 >= 3x naive", ratio(plan, SC_FANIN, 256, IM_NAIVE, "msgs_s"), 3.0, 1,
+               "ratio lib/naive of msgs/s");
+    if (l64 && l256) {
+        /* flat memory: what each connection beyond 64 adds, in bytes */
+        marginal = (med(l256, "mem_commit_per_conn") * 256 - med(l64, "mem_commit_per_conn") * 64) /
+                   192.0;
+    }
+    add_target("fan-in memory flat: marginal commit/conn <= 16 KiB", marginal, 16 * KIB, 0,
+               "bytes each connection from 64 to 256 adds");
+    {
+        const bench_case *m = plan_find(plan, SC_MEMORY, 0, IM_LIB);
+        add_target("idle connection <= 16 KiB private", m ? med(m, "mem_commit_per_conn") : NAN,
+                   16 * KIB, 0, "PagefileUsage delta / connections");
+    }
+    add_target("churn >= 2x naive", ratio(plan, SC_CHURN, 4, IM_NAIVE, "conns_s"), 2.0, 1,
+               "ratio lib/naive of conns/s");
+    /* calls per message: lib <= iocp, in every one-connection case */
+    for (i = -1; i < 4; i++) {
+        bench_scenario sc = i < 0 ? SC_PINGPONG : SC_THROUGHPUT;
+        unsigned param = i < 0 ? 64 : sizes[i];
+        const bench_case *l = plan_find(plan, sc, param, IM_LIB);
+        const bench_case *b = plan_find(plan, sc, param, IM_IOCP);
+        double d;
+        if (!l || !b)
+            continue;
+        d = calls_of(l, 1, "calls") - calls_of(b, 1, "calls");
+        if (isnan(d))
+            continue;
+        have = 1;
+        if (d > worst) {
+            worst = d;
+            limit_worst = calls_of(b, 1, "calls");
+            snprintf(detail, sizeof detail, "worst case %s %u B: lib %.2f vs iocp %.2f",
+                     scenario_name(sc), param, calls_of(l, 1, "calls"), limit_worst);
+        }
+    }
+    add_target("calls/msg <= iocp baseline", have ? limit_worst + worst : NAN,
+               have ? limit_worst : NAN, 0, have ? detail : "not measured");
+}
+
+static const char *status_text(int s)
+{
+    return s == 1 ? "MET" : s == 0 ? "MISSED" : "n/a";
+}
+
+/* ---- machine ---- */
+
+static void machine_text(char *out, size_t cap)
+{
+    SYSTEM_INFO si;
+    MEMORYSTATUSEX ms;
+    wchar_t cpu[128];
+    DWORD sz = sizeof cpu;
+    const char *wine = NULL;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    typedef const char *(__cdecl * wine_version_fn)(void);
+    FARPROC fp = ntdll ? GetProcAddress(ntdll, "wine_get_version") : NULL;
+    if (fp)
+        wine = ((wine_version_fn)(void (*)(void))fp)();
+    GetSystemInfo(&si);
+    memset(&ms, 0, sizeof ms);
+    ms.dwLength = sizeof ms;
+    GlobalMemoryStatusEx(&ms);
+    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0",
+                     L"ProcessorNameString", RRF_RT_REG_SZ, NULL, cpu, &sz) != ERROR_SUCCESS)
+        wcscpy(cpu, L"unknown CPU");
+    snprintf(out, cap, "%s%s, %lu logical processors, %ls, %.1f GiB RAM",
+             wine ? "Wine " : "Windows", wine ? wine : "", si.dwNumberOfProcessors, cpu,
+             (double)ms.ullTotalPhys / (1024.0 * 1024.0 * 1024.0));
+}
+
+int report_print(const bench_plan *plan)
+{
+    char machine[256];
+    size_t s;
+    int i, problems = 0;
+    machine_text(machine, sizeof machine);
+    printf("\nPipesLib benchmark: %s\n", machine);
+    printf("%s run, %d pass(es) interleaved, %.0f s; medians over passes; spread = (max-min)/median "
+           "of the first column\n",
+           plan->smoke ? "smoke" : "full", plan->reps, plan->seconds);
+    printf("baselines: sync = raw synchronous ReadFile/WriteFile; iocp = raw overlapped, one "
+           "operation outstanding, GetQueuedCompletionStatus;\n"
+           "           naive = blocking thread per connection, next instance after each connect. "
+           "Server scenarios share one raw client generator.\n");
+    for (s = 0; s < sizeof k_sections / sizeof k_sections[0]; s++)
+        print_section(plan, &k_sections[s]);
+
+    compute_targets(plan);
+    printf("\nTargets (issue 8; ratios within this run):\n");
+    for (i = 0; i < g_ntargets; i++) {
+        char v[32], l[32];
+        fmt(v, sizeof v, g_targets[i].value);
+        fmt(l, sizeof l, g_targets[i].limit);
+        printf("  %-52s %-7s value %s, limit %s  (%s)\n", g_targets[i].name,
+               status_text(g_targets[i].status), v, l, g_targets[i].detail);
+    }
+
+    /* sanity for --smoke: every case ran and its figures are positive */
+    for (i = 0; i < plan->ncases; i++) {
+        const bench_case *c = &plan->cases[i];
+        const section *sec = NULL;
+        double v;
+        for (s = 0; s < sizeof k_sections / sizeof k_sections[0]; s++)
+            if (k_sections[s].sc == c->sc)
+                sec = &k_sections[s];
+        if (c->nsamples == 0) {
+            printf("  problem: %s/%s/%u produced no result\n", scenario_name(c->sc),
+                   impl_name(c->impl), c->param);
+            problems++;
+            continue;
+        }
+        v = med(c, sec->sanity ? sec->sanity : sec->cols[0].key);
+        if (!(v > 0.0) || !isfinite(v)) {
+            printf("  problem: %s/%s/%u %s = %g\n", scenario_name(c->sc), impl_name(c->impl),
+                   c->param, sec->sanity ? sec->sanity : sec->cols[0].key, v);
+            problems++;
+        }
+        if (c->sc != SC_MEMORY && !(calls_of(c, sec->pair, "calls") > 0.0)) {
+            printf("  problem: %s/%s/%u counted no Win32 calls\n", scenario_name(c->sc),
+                   impl_name(c->impl), c->param);
+            problems++;
+        }
+    }
+    fflush(stdout);
+    return problems;
+}
+
+/* ---- JSON ---- */
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fprintf(f, "null");
+}
+
+int report_json(const bench_plan *plan, const wchar_t *path)
+{
+    wchar_t dir[MAX_PATH];
+    wchar_t *slash;
+    char machine[256];
+    FILE *f;
+    int i, j, k, first;
+
+    wcsncpy(dir, path, MAX_PATH - 1);
+    dir[MAX_PATH - 1] = L'\0';
+    slash = wcsrchr(dir, L'\\');
+    if (!slash)
+        slash = wcsrchr(dir, L'/');
+    if (slash) {
+        *slash = L'\0';
+        CreateDirectoryW(dir, NULL); /* fine if it exists */
+    }
+    f = _wfopen(path, L"w");
+    if (!f)
+        return 1;
+    machine_text(machine, sizeof machine);
+    fprintf(f, "{\n  \"machine\": \"%s\",\n  \"mode\": \"%s\",\n  \"passes\": %d,\n",
+            machine, plan->smoke ? "smoke" : "full", plan->reps);
+    fprintf(f, "  \"seconds\": %.1f,\n  \"cases\": [\n", plan->seconds);
+    for (i = 0; i < plan->ncases; i++) {
+        const bench_case *c = &plan->cases[i];
+        fprintf(f, "    {\"scenario\": \"%s\", \"impl\": \"%s\", \"param\": %u, \"size\": %u, "
+                   "\"count\": %u, \"conns\": %u, \"runs\": %d, \"failures\": %d, \"metrics\": {",
+                scenario_name(c->sc), impl_name(c->impl), c->param, c->spec.size, c->spec.count,
+                c->spec.conns, c->nsamples, c->failures);
+        first = 1;
+        /* every key of the first successful run */
+        for (j = 0; c->nsamples > 0 && j < c->samples[0].n; j++) {
+            const char *key = c->samples[0].kv[j].key;
+            stats_summary s = case_metric(c, key);
+            fprintf(f, "%s\n      \"%s\": {\"median\": ", first ? "" : ",", key);
+            json_num(f, s.median);
+            fprintf(f, ", \"min\": ");
+            json_num(f, s.min);
+            fprintf(f, ", \"max\": ");
+            json_num(f, s.max);
+            fprintf(f, ", \"spread_pct\": ");
+            json_num(f, stats_spread_pct(&s));
+            fprintf(f, ", \"runs\": [");
+            for (k = 0; k < c->nsamples; k++) {
+                int m;
+                for (m = 0; m < c->samples[k].n; m++) {
+                    if (strcmp(c->samples[k].kv[m].key, key) == 0) {
+                        fprintf(f, "%s", k ? ", " : "");
+                        json_num(f, c->samples[k].kv[m].v);
+                    }
+                }
+            }
+            fprintf(f, "]}");
+            first = 0;
+        }
+        fprintf(f, "%s}}%s\n", first ? "" : "\n    ", i + 1 < plan->ncases ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"targets\": [\n");
+    for (i = 0; i < g_ntargets; i++) {
+        fprintf(f, "    {\"name\": \"%s\", \"status\": \"%s\", \"value\": ", g_targets[i].name,
+                status_text(g_targets[i].status));
+        json_num(f, g_targets[i].value);
+        fprintf(f, ", \"limit\": ");
+        json_num(f, g_targets[i].limit);
+        fprintf(f, ", \"detail\": \"%s\"}%s\n", g_targets[i].detail,
+                i + 1 < g_ntargets ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    return fclose(f) == 0 ? 0 : 1;
+}
