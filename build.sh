@@ -154,6 +154,22 @@ cmd_fuzz() {
     bash "$script" "$@"
 }
 
+# ---- bench: build, then run pipes-bench under Wine (every scenario with its baselines) ----
+# Extra arguments go to pipes-bench (e.g. --reps 5, --only pingpong,churn). Writes dist/bench.json.
+cmd_bench() {
+    cmd_deps
+    cmd_build
+    local exe=$BUILD_DIR/bin/pipes-bench.exe rc=0
+    [ -f "$exe" ] || die "bench: $exe was not built"
+    mkdir -p "$ROOT/dist"
+    say "bench: running pipes-bench $* under Wine (takes a few minutes)"
+    # From $ROOT, so the relative JSON path lands in $ROOT/dist. wine-run.sh keeps Wine's output
+    # in a file and prints it at the end; stop_prefix then ends anything the run left behind.
+    "$ROOT/cmake/wine-run.sh" "$BUILD_DIR/wineprefix" "$exe" --json 'dist\bench.json' "$@" || rc=$?
+    stop_prefix
+    [ "$rc" -eq 0 ] || die "bench: pipes-bench exited with $rc"
+}
+
 cmd_help() {
     cat <<'EOF'
 usage: ./build.sh VERB [ARGS]
@@ -163,6 +179,7 @@ usage: ./build.sh VERB [ARGS]
   clean           remove $BUILD_DIR (and end its Wine prefix)
   demo            the main job, end to end
   fuzz [SECONDS]  fuzz the protocol parser (PipesTests/fuzz/run_fuzz.sh)
+  bench [ARGS]    build, then run the benchmarks under Wine; table + dist/bench.json (docs/PERFORMANCE.md)
   help            this text
 environment: BUILD_DIR, BUILD_TYPE (Release), JOBS (2), CTEST_TIMEOUT (600 s per test)
 run a built program under the build's prefix:
@@ -179,6 +196,7 @@ case $verb in
     clean) cmd_clean ;;
     demo) cmd_demo ;;
     fuzz) cmd_fuzz "$@" ;;
+    bench) cmd_bench "$@" ;;
     help | -h | --help) cmd_help ;;
     *) cmd_help >&2; die "unknown verb '$verb'" ;;
 esac
