@@ -107,7 +107,7 @@ static void parse_target(pp_cursor *c, pipes_proto_notification *out, pipes_prot
     while (pp_cursor_next_member(c, key, &klen)) {
         size_t vat = c->pos;
         if (strcmp(key, "session") == 0 && !skip_null(c)) {
-            uint64_t v;
+            uint64_t v = 0;
             if (read_uint(c, err, "target.session", 0, UINT32_MAX, PIPES_PROTO_ERR_BAD_TARGET, &v)) {
                 out->target_session = (uint32_t)v;
                 has_session = 1;
@@ -137,7 +137,7 @@ static void parse_member(pp_cursor *c, const char *key, pipes_proto_notification
     char buf[40];
     size_t len = 0;
     size_t at = c->pos;
-    uint64_t v;
+    uint64_t v = 0;
 
     if (strcmp(key, "v") == 0) {
         *seen |= 1u;
@@ -328,33 +328,38 @@ pipes_proto_status pipes_proto_notification_validate(const pipes_proto_notificat
 pipes_proto_status pipes_proto_notification_set(pipes_proto_notification *n, const char *field,
                                                 const char *utf8, size_t len)
 {
-    char *dst;
-    size_t *dst_len;
-    size_t max;
+    char *dst = NULL;
+    size_t *dst_len = NULL;
+    size_t max = 0;
     size_t bad;
     if (n == NULL || field == NULL || (utf8 == NULL && len != 0))
         return PIPES_PROTO_ERR_INVALID_ARGUMENT;
     if (utf8 == NULL)
         utf8 = "";
-    if (strcmp(field, "id") == 0) {
-        if (!pipes_proto_id_valid(utf8, len))
-            return PIPES_PROTO_ERR_BAD_ID;
-        dst = n->id, dst_len = &n->id_len, max = PIPES_PROTO_MAX_ID;
-    } else if (strcmp(field, "title") == 0) {
-        if (len == 0)
-            return PIPES_PROTO_ERR_EMPTY_TITLE;
-        dst = n->title, dst_len = &n->title_len, max = PIPES_PROTO_MAX_TITLE;
-    } else if (strcmp(field, "body") == 0) {
-        dst = n->body, dst_len = &n->body_len, max = PIPES_PROTO_MAX_BODY;
-    } else if (strcmp(field, "source") == 0) {
-        dst = n->source, dst_len = &n->source_len, max = PIPES_PROTO_MAX_SOURCE;
-    } else if (strcmp(field, "user") == 0) {
-        if (len == 0)
-            return PIPES_PROTO_ERR_BAD_TARGET;
-        dst = n->target_user, dst_len = &n->target_user_len, max = PIPES_PROTO_MAX_USER;
-    } else {
-        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    /* A name table plus a switch, not an initializer with pointers into *n
+     * (non-constant aggregate initializers draw MSVC warning C4204). */
+    static const char *const names[] = {"id", "title", "body", "source", "user"};
+    size_t which = sizeof names / sizeof names[0];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(field, names[i]) == 0)
+            which = i;
     }
+    switch (which) {
+    case 0: dst = n->id; dst_len = &n->id_len; max = PIPES_PROTO_MAX_ID; break;
+    case 1: dst = n->title; dst_len = &n->title_len; max = PIPES_PROTO_MAX_TITLE; break;
+    case 2: dst = n->body; dst_len = &n->body_len; max = PIPES_PROTO_MAX_BODY; break;
+    case 3: dst = n->source; dst_len = &n->source_len; max = PIPES_PROTO_MAX_SOURCE; break;
+    case 4: dst = n->target_user; dst_len = &n->target_user_len; max = PIPES_PROTO_MAX_USER; break;
+    default: break;
+    }
+    if (dst == NULL)
+        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    if (dst == n->id && !pipes_proto_id_valid(utf8, len))
+        return PIPES_PROTO_ERR_BAD_ID;
+    if (dst == n->title && len == 0)
+        return PIPES_PROTO_ERR_EMPTY_TITLE;
+    if (dst == n->target_user && len == 0)
+        return PIPES_PROTO_ERR_BAD_TARGET;
     if (len > max)
         return PIPES_PROTO_ERR_FIELD_TOO_LONG;
     pipes_proto_status st = pp_text_check(utf8, len, &bad);

@@ -197,7 +197,7 @@ static void reply_member(pp_cursor *c, const char *key, pipes_proto_reply *out,
     char buf[PIPES_PROTO_MAX_ERROR_CODE + 1];
     size_t len = 0;
     size_t at = c->pos;
-    uint64_t v;
+    uint64_t v = 0;
 
     if (strcmp(key, "v") == 0) {
         *seen |= SEEN_V;
