@@ -60,7 +60,7 @@ static DWORD WINAPI worker_main(LPVOID param)
 
     for (;;) {
         ULONG count = 0, i;
-        int quit = 0;
+        unsigned quits = 0;
         PIPES_COUNT_INC(calls_dequeue);
         if (!GetQueuedCompletionStatusEx(engine->port, entries, ENGINE_BATCH, &count, INFINITE,
                                          FALSE))
@@ -68,13 +68,18 @@ static DWORD WINAPI worker_main(LPVOID param)
         for (i = 0; i < count; i++) {
             if (!entries[i].lpOverlapped) {
                 if (entries[i].lpCompletionKey == ENGINE_QUIT_KEY)
-                    quit = 1;
+                    quits++;
                 continue;
             }
             dispatch(&entries[i]);
         }
-        if (quit)
+        if (quits) {
+            /* One quit packet is posted per worker, but a batch may hold
+             * several: hand the extra ones back for the other workers. */
+            while (--quits)
+                PostQueuedCompletionStatus(engine->port, 0, ENGINE_QUIT_KEY, NULL);
             break;
+        }
     }
     TlsSetValue(g_worker_tls, NULL);
     return 0;
@@ -207,6 +212,12 @@ BOOL pipes_engine_bind(pipes_engine *engine, HANDLE file)
 
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
 {
+    /* A posted request completes with success. Its OVERLAPPED may still
+     * hold STATUS_PENDING from an I/O call that did not queue a packet
+     * (ConnectNamedPipe failing with ERROR_PIPE_CONNECTED), which dispatch
+     * would otherwise read as ERROR_IO_INCOMPLETE. */
+    req->ov.Internal = 0;
+    req->ov.InternalHigh = 0;
     PIPES_COUNT_INC(pending_operations);
     if (!PostQueuedCompletionStatus(engine->port, 0, 0, &req->ov)) {
         PIPES_COUNT_DEC(pending_operations);
