@@ -16,6 +16,9 @@ add_executable(pipes_sec_tests
   sec_squat_test.cpp
   sec_sddl_test.cpp
   sec_identity_test.cpp
+  sec_limits_test.cpp
+  sec_reconnect_test.cpp
+  sec_cycles_test.cpp
 )
 target_include_directories(pipes_sec_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pipes_sec_tests PRIVATE pipes GTest::gtest_main advapi32 psapi)
