@@ -194,7 +194,7 @@ static int on_create(tray_app *app, HWND hwnd)
 {
     static const UINT titles[COLUMNS] = {IDS_COL_TIME, IDS_COL_LEVEL, IDS_COL_SOURCE,
                                          IDS_COL_TITLE, IDS_COL_BODY};
-    static const int widths[COLUMNS] = {130, 70, 110, 200, 330};
+    static const int widths[COLUMNS] = {150, 70, 110, 200, 330};
     int i;
     g_ui.dpi = GetDpiForWindow(hwnd);
     g_ui.list = CreateWindowExW(WS_EX_CLIENTEDGE, WC_LISTVIEWW, L"",
@@ -316,6 +316,8 @@ static HWND create_window(tray_app *app)
     wchar_t title[128];
     HWND hwnd;
     UINT dpi;
+    RECT work;
+    int w, h;
     if (!registered) {
         WNDCLASSEXW wc;
         memset(&wc, 0, sizeof(wc));
@@ -333,10 +335,19 @@ static HWND create_window(tray_app *app)
         }
     }
     app_load_string(app, IDS_HISTORY_TITLE, title, ARRAYSIZE(title));
+    /* First shown centred in the work area of the primary monitor. */
     dpi = GetDpiForSystem();
+    w = MulDiv(900, (int)dpi, 96);
+    h = MulDiv(420, (int)dpi, 96);
+    if (!SystemParametersInfoW(SPI_GETWORKAREA, 0, &work, 0)) {
+        SetRect(&work, 0, 0, GetSystemMetrics(SM_CXSCREEN), GetSystemMetrics(SM_CYSCREEN));
+    }
+    w = min(w, work.right - work.left);
+    h = min(h, work.bottom - work.top);
     hwnd = CreateWindowExW(WS_EX_CONTROLPARENT | WS_EX_APPWINDOW, HISTORY_CLASS, title,
-                           WS_OVERLAPPEDWINDOW, CW_USEDEFAULT, CW_USEDEFAULT, MulDiv(880, (int)dpi, 96),
-                           MulDiv(420, (int)dpi, 96), NULL, NULL, app->instance, app);
+                           WS_OVERLAPPEDWINDOW, work.left + (work.right - work.left - w) / 2,
+                           work.top + (work.bottom - work.top - h) / 2, w, h, NULL, NULL,
+                           app->instance, app);
     if (hwnd) {
         app->history_accel = LoadAcceleratorsW(app->instance, MAKEINTRESOURCEW(IDA_HISTORY));
     }

@@ -37,9 +37,17 @@ static void show(tray_app *app, const tray_balloon *b)
 {
     BOOL ok = app->icon_added && tray_icon_balloon(app->hwnd, b);
     char *title = text_wide_to_utf8(b->title);
-    app_log(app, "balloon %s level=%d title=%s", ok ? "shown" : "failed", (int)b->level,
-            title ? title : "?");
+    char *text = text_wide_to_utf8(b->text);
+    char *p;
+    for (p = text; p && *p; ++p) {
+        if (*p == '\n') {
+            *p = '|'; /* one log line per balloon */
+        }
+    }
+    app_log(app, "balloon %s level=%d title=%s text=%s", ok ? "shown" : "failed", (int)b->level,
+            title ? title : "?", text ? text : "?");
     free(title);
+    free(text);
     app->last_balloon_tick = GetTickCount64();
 }
 

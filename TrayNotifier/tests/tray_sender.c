@@ -12,6 +12,8 @@
  * sender does after losing the receiver (at-least-once).
  * --malformed sends 20 invalid messages and one valid one and checks each
  * reply: rejected with the expected error code and reason, then ack.
+ * --id ID --title T [--body B] [--level L] [--source S] sends that one
+ * notification instead (for demos and screenshots).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -63,7 +65,7 @@ static void check_reply(sender *s, const outgoing *m, const pipes_proto_reply *r
         snprintf(line, sizeof(line), "rejected %s %s %s\n", r->id[0] ? r->id : "-",
                  reason ? reason : "?", r->error[0] ? r->error : "-");
         ok = m->expect_error && strcmp(r->error, m->expect_error) == 0 && reason &&
-             strcmp(reason, m->expect_reason) == 0 && (!m->id[0] || strcmp(r->id, m->id) == 0);
+             strcmp(reason, m->expect_reason) == 0 && strcmp(r->id, m->id) == 0;
     } else {
         snprintf(line, sizeof(line), "unexpected %s\n", raw);
         ok = 0;
@@ -126,8 +128,11 @@ static void add_raw(outgoing *m, unsigned *count, const char *id, const char *da
 }
 
 #define RAW(id, text, err) add_raw(m, &n, id, text, sizeof(text) - 1, err, "malformed")
+#define RAW_REASON(id, text, err, reason) add_raw(m, &n, id, text, sizeof(text) - 1, err, reason)
 
-/* Twenty messages, each breaking one rule of docs/PROTOCOL.md. */
+/* Twenty messages, each breaking one rule of docs/PROTOCOL.md. The id is
+ * expected back only where the message is a well-formed JSON object (field
+ * rules broken), as section 5 says. */
 static unsigned build_malformed(outgoing *m)
 {
     unsigned n = 0, i;
@@ -140,8 +145,8 @@ static unsigned build_malformed(outgoing *m)
     RAW("", "{\"v\":1,\"id\":\"m1\",\"title\":\"x\"} extra", "trailing_data");
     RAW("m2", "{\"v\":1,\"id\":\"m2\"}", "missing_field");
     RAW("m3", "{\"v\":1,\"id\":\"m3\",\"title\":\"\"}", "empty_title");
-    add_raw(m, &n, "m4", "{\"v\":2,\"id\":\"m4\",\"title\":\"x\"}", 31, "unsupported_version",
-            "unsupported_version");
+    RAW_REASON("m4", "{\"v\":2,\"id\":\"m4\",\"title\":\"x\"}", "unsupported_version",
+               "unsupported_version");
     RAW("m5", "{\"v\":1,\"id\":\"m5\",\"title\":\"x\",\"level\":\"loud\"}", "bad_level");
     RAW("", "{\"v\":1,\"id\":\"bad id!\",\"title\":\"x\"}", "bad_id");
     RAW("", "{\"v\":1,\"id\":\"m6\",\"title\":\"x\",\"title\":\"y\"}", "duplicate_key");
@@ -149,10 +154,10 @@ static unsigned build_malformed(outgoing *m)
     RAW("m8", "{\"v\":1,\"id\":\"m8\",\"title\":\"x\",\"time\":\"2026-11-24T22:40:00+01:00\"}",
         "bad_time");
     RAW("", "{\"v\":1,\"id\":\"m9\",\"title\":\"\xff\"}", "invalid_utf8");
-    RAW("m10", "{\"v\":1,\"id\":\"m10\",\"title\":\"a\\u0000b\"}", "nul_char");
-    RAW("m11", "{\"v\":1,\"id\":\"m11\",\"title\":\"a\\qb\"}", "bad_escape");
-    RAW("m12", "{\"v\":1,\"id\":\"m12\",\"title\":\"a\x01" "b\"}", "control_char");
-    RAW("m13", "{\"v\":1,\"id\":\"m13\",\"title\":\"x\",\"z\":[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}",
+    RAW("", "{\"v\":1,\"id\":\"m10\",\"title\":\"a\\u0000b\"}", "nul_char");
+    RAW("", "{\"v\":1,\"id\":\"m11\",\"title\":\"a\\qb\"}", "bad_escape");
+    RAW("", "{\"v\":1,\"id\":\"m12\",\"title\":\"a\x01" "b\"}", "control_char");
+    RAW("", "{\"v\":1,\"id\":\"m13\",\"title\":\"x\",\"z\":[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}",
         "too_deep");
     memset(title, 'a', 257);
     title[257] = '\0';
@@ -247,9 +252,35 @@ static unsigned build_normal(outgoing *m, const char *prefix, unsigned start, un
     return n;
 }
 
+/* One notification from the command line (ANSI code page text is fine for
+ * the ASCII used in tests; the writer checks it is valid UTF-8). */
+static unsigned build_one(outgoing *m, const char *id, const char *title, const char *body,
+                          const char *level, const char *source)
+{
+    pipes_proto_notification note;
+    char out[PIPES_PROTO_MAX_MESSAGE];
+    size_t len = 0;
+    unsigned n = 0;
+    pipes_proto_notification_init(&note);
+    note.level = !strcmp(level, "error")     ? PIPES_PROTO_LEVEL_ERROR
+                 : !strcmp(level, "warning") ? PIPES_PROTO_LEVEL_WARNING
+                                             : PIPES_PROTO_LEVEL_INFO;
+    if (pipes_proto_notification_set(&note, "id", id, strlen(id)) != PIPES_PROTO_OK ||
+        pipes_proto_notification_set(&note, "title", title, strlen(title)) != PIPES_PROTO_OK ||
+        pipes_proto_notification_set(&note, "body", body, strlen(body)) != PIPES_PROTO_OK ||
+        pipes_proto_notification_set(&note, "source", source, strlen(source)) != PIPES_PROTO_OK ||
+        pipes_proto_write_notification(&note, out, sizeof(out), &len) != PIPES_PROTO_OK) {
+        return 0;
+    }
+    add_raw(m, &n, id, out, len, NULL, NULL);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     const char *pipe = NULL, *out = NULL, *prefix = "s", *resend = NULL;
+    const char *one_id = "demo-1", *one_title = NULL, *one_body = "", *one_level = "info",
+               *one_source = "";
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
     int malformed = 0, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
@@ -280,6 +311,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--window")) window = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--delay-ms")) delay = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--connect-wait")) connect_wait = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--id")) one_id = v;
+        else if (!strcmp(a, "--title")) one_title = v;
+        else if (!strcmp(a, "--body")) one_body = v;
+        else if (!strcmp(a, "--level")) one_level = v;
+        else if (!strcmp(a, "--source")) one_source = v;
         else {
             fprintf(stderr, "tray_sender: unknown argument %s\n", a);
             return 1;
@@ -300,7 +336,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "tray_sender: cannot open %s\n", out);
         return 1;
     }
-    total = malformed ? build_malformed(s.msgs) : build_normal(s.msgs, prefix, start, count, resend);
+    if (malformed) {
+        total = build_malformed(s.msgs);
+    } else if (one_title) {
+        total = build_one(s.msgs, one_id, one_title, one_body, one_level, one_source);
+    } else {
+        total = build_normal(s.msgs, prefix, start, count, resend);
+    }
+    if (total == 0) {
+        fprintf(stderr, "tray_sender: nothing to send\n");
+        return 1;
+    }
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.struct_size = sizeof(cfg);
