@@ -84,6 +84,7 @@ suite() {
 run_suites() {
     :
     suite "fuzz protocol (60 s)" bash "$ROOT/PipesTests/fuzz/run_fuzz.sh" 60
+    suite "TrayNotifier end to end (Wine + Xvfb)" bash "$ROOT/TrayNotifier/tests/run_tray_tests.sh"
 }
 
 run_ctest() {
