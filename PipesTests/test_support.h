@@ -183,7 +183,7 @@ public:
     }
 
     // Keep no copies (high-volume tests count in their hook instead).
-    void KeepEvents(bool keep) { keep_ = keep; }
+    void KeepEvents(bool keep) { keep_.store(keep); }
 
     // After the owner's stop/close returned: any later callback is counted as late.
     void MarkClosed() { closed_.store(true); }
@@ -194,7 +194,7 @@ private:
     std::mutex m_;
     std::condition_variable cv_;
     std::vector<Event> events_;
-    bool keep_ = true;
+    std::atomic<bool> keep_{true};
     std::atomic<bool> closed_{false};
     std::atomic<int> late_callbacks_{0};
     std::atomic<int> in_callback_{0};
