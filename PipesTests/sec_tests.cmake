@@ -19,6 +19,8 @@ add_executable(pipes_sec_tests
   sec_limits_test.cpp
   sec_reconnect_test.cpp
   sec_cycles_test.cpp
+  sec_fuzz_test.cpp
+  sec_counters_test.cpp
 )
 target_include_directories(pipes_sec_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pipes_sec_tests PRIVATE pipes GTest::gtest_main advapi32 psapi)
