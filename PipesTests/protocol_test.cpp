@@ -339,6 +339,54 @@ TEST(ProtocolLimits, LengthsCountUtf8BytesAfterUnescaping)
                  PIPES_PROTO_ERR_FIELD_TOO_LONG);
 }
 
+TEST(ProtocolLimits, MultiByteCharactersAcrossTheLimits)
+{
+    // A 2-, 3- or 4-byte character that ends exactly at the title limit fits; one that
+    // straddles it does not (limits are bytes, and nothing is ever cut inside a character).
+    for (const std::string &ch : {std::string("\xC3\xA9"), std::string("\xE2\x82\xAC"),
+                                 std::string("\xF0\x9F\x98\x80")}) {
+        SCOPED_TRACE(ch.size());
+        std::string fits = std::string(PIPES_PROTO_MAX_TITLE - ch.size(), 'a') + ch;
+        ParseResult ok = Parse("{\"v\":1,\"id\":\"mb\",\"title\":\"" + fits + "\"}");
+        ASSERT_EQ(ok.status, PIPES_PROTO_OK) << Describe(ok);
+        EXPECT_EQ(std::string(ok.n->title, ok.n->title_len), fits);
+        std::string straddles = std::string(PIPES_PROTO_MAX_TITLE - ch.size() + 1, 'a') + ch;
+        ExpectReject("{\"v\":1,\"id\":\"mb\",\"title\":\"" + straddles + "\"}",
+                     PIPES_PROTO_ERR_FIELD_TOO_LONG, 25, "title");
+    }
+    // A character straddling the 64 KiB message limit: the size is checked first.
+    std::string head = "{\"v\":1,\"id\":\"big\",\"title\":\"T\",\"pad\":\"";
+    std::string msg = head + std::string(PIPES_PROTO_MAX_MESSAGE - head.size() - 1, 'x') + "\xE2\x82\xAC\"}";
+    ASSERT_GT(msg.size(), PIPES_PROTO_MAX_MESSAGE);
+    ExpectReject(msg, PIPES_PROTO_ERR_MESSAGE_TOO_LARGE, PIPES_PROTO_MAX_MESSAGE);
+    // ... and one ending exactly at byte 65,536 is accepted.
+    std::string exact = head + std::string(PIPES_PROTO_MAX_MESSAGE - head.size() - 5, 'x') + "\xE2\x82\xAC\"}";
+    ASSERT_EQ(exact.size(), PIPES_PROTO_MAX_MESSAGE);
+    ExpectOk(exact);
+}
+
+TEST(ProtocolLimits, ReplyTextLimits)
+{
+    pipes_proto_reply r;
+    std::string detail(PIPES_PROTO_MAX_DETAIL, 'd'), code(PIPES_PROTO_MAX_ERROR_CODE, 'e');
+    std::string at = "{\"v\":1,\"type\":\"rejected\",\"reason\":\"malformed\",\"error\":\"" + code +
+                     "\",\"detail\":\"" + detail + "\"}";
+    ASSERT_EQ(pipes_proto_parse_reply(at.data(), at.size(), &r, nullptr), PIPES_PROTO_OK);
+    EXPECT_EQ(r.detail_len, PIPES_PROTO_MAX_DETAIL);
+    EXPECT_EQ(std::string(r.error), code);
+    std::string over_detail = "{\"v\":1,\"type\":\"rejected\",\"reason\":\"malformed\",\"detail\":\"" + detail + "d\"}";
+    pipes_proto_error e;
+    ASSERT_EQ(pipes_proto_parse_reply(over_detail.data(), over_detail.size(), &r, &e), PIPES_PROTO_ERR_FIELD_TOO_LONG);
+    EXPECT_STREQ(e.field, "detail");
+    std::string over_code = "{\"v\":1,\"type\":\"rejected\",\"reason\":\"malformed\",\"error\":\"" + code + "e\"}";
+    ASSERT_EQ(pipes_proto_parse_reply(over_code.data(), over_code.size(), &r, &e), PIPES_PROTO_ERR_FIELD_TOO_LONG);
+    EXPECT_STREQ(e.field, "error");
+    // A reason longer than any code is too long, not just unknown.
+    std::string long_reason = "{\"v\":1,\"type\":\"rejected\",\"reason\":\"" + code + "r\"}";
+    EXPECT_EQ(pipes_proto_parse_reply(long_reason.data(), long_reason.size(), &r, nullptr),
+              PIPES_PROTO_ERR_FIELD_TOO_LONG);
+}
+
 TEST(ProtocolLimits, IdLengthAndCharacters)
 {
     std::string id64(PIPES_PROTO_MAX_ID, 'a');
