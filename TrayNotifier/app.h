@@ -24,6 +24,8 @@
 /* wParam values of the registered command message (another process's request). */
 #define TRAY_CMD_SHOW_HISTORY 1u
 #define TRAY_CMD_EXIT 2u
+#define TRAY_CMD_PAUSE 3u
+#define TRAY_CMD_RESUME 4u
 
 /* Timers of the main window. */
 #define TIMER_ICON_RETRY 1u  /* NIM_ADD failed (Explorer not ready): try again */

@@ -4,7 +4,7 @@
  *
  *   TrayNotifier.exe [--pipe NAME] [--data-dir DIR] [--log FILE]
  *                    [--history-limit N] [--show-history]
- *   TrayNotifier.exe --exit [--pipe NAME]
+ *   TrayNotifier.exe --exit | --pause | --resume [--pipe NAME]
  *   TrayNotifier.exe --help
  *
  * A second start (same pipe) asks the running instance to show its
@@ -27,6 +27,7 @@
 
 typedef struct options {
     int help, exit_running, show_history;
+    WPARAM command; /* --pause / --resume: sent to the running instance */
     const wchar_t *pipe, *data_dir, *log;
     unsigned history_limit;
     const wchar_t *bad; /* the argument that was not understood */
@@ -92,6 +93,10 @@ static int parse_args(int argc, wchar_t **argv, options *o)
             o->help = 1;
         } else if (!wcscmp(a, L"--exit")) {
             o->exit_running = 1;
+        } else if (!wcscmp(a, L"--pause")) {
+            o->command = TRAY_CMD_PAUSE;
+        } else if (!wcscmp(a, L"--resume")) {
+            o->command = TRAY_CMD_RESUME;
         } else if (!wcscmp(a, L"--show-history")) {
             o->show_history = 1;
         } else if (!wcscmp(a, L"--pipe") && has_value) {
@@ -239,6 +244,13 @@ static int exit_running(tray_app *app)
     return wait == WAIT_OBJECT_0 ? 0 : 1;
 }
 
+/* --pause / --resume: 0 when the running instance got the request, 1 when none runs. */
+static int command_running(tray_app *app, WPARAM command)
+{
+    HWND hwnd = find_running(app->pipe_name, 0);
+    return hwnd && PostMessageW(hwnd, app->msg_command, command, 0) ? 0 : 1;
+}
+
 static int show_running(tray_app *app)
 {
     HWND hwnd = find_running(app->pipe_name, FIND_WAIT_MS);
@@ -347,6 +359,8 @@ int WINAPI wWinMain(HINSTANCE instance, HINSTANCE prev, PWSTR cmdline, int show)
 
     if (o.exit_running) {
         rc = exit_running(&app);
+    } else if (o.command) {
+        rc = command_running(&app, o.command);
     } else if (!resolve_data_dir(o.data_dir, app.data_dir)) {
         wchar_t text[1024];
         app_format_string(&app, IDS_ERR_USAGE, text, ARRAYSIZE(text),

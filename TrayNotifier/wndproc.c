@@ -203,6 +203,8 @@ LRESULT CALLBACK wnd_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
         } else if (wparam == TRAY_CMD_EXIT) {
             app_log(app, "exit requested");
             DestroyWindow(hwnd);
+        } else if (wparam == TRAY_CMD_PAUSE || wparam == TRAY_CMD_RESUME) {
+            presenter_set_paused(app, wparam == TRAY_CMD_PAUSE);
         }
         return 0;
     }

@@ -168,6 +168,22 @@ check "the tray logged 20 rejections" test "$(log_lines ' rejected id=')" -eq 20
 check "the tray is still running" alive
 check "no rejected message reached the history" test "$(hist_ids | grep -c '^m[0-9]')" -eq 0
 
+# ---- 3b. pause: stored and acknowledged, no balloon; one summary balloon on resume ----
+sleep 2.2   # let the hold-off show what it still holds, so the pause starts clean
+wine "$BIN/TrayNotifier.exe" --pause --pipe "$PIPE" >"$WORK/pause.out" 2>&1
+check "--pause reaches the running tray" test $? -eq 0
+check "the tray paused" wait_log ' paused$' 5
+balloons_before=$(log_lines ' balloon shown ')
+send paused --prefix q --count 5
+check "while paused, notifications are acknowledged and stored" test "$RC" -eq 0
+check "while paused, the history has them" history_has_sequence q 5
+sleep 2.2
+check "while paused, no balloon appears" test "$(log_lines ' balloon shown ')" -eq "$balloons_before"
+wine "$BIN/TrayNotifier.exe" --resume --pipe "$PIPE" >"$WORK/resume.out" 2>&1
+check "--resume reaches the running tray" test $? -eq 0
+check "on resume one summary balloon names the count and the latest" \
+    wait_log 'balloon shown .*title=5 notifications while paused text=Latest: Build q #5 finished' 5
+
 # ---- 4. killed mid-stream, restarted: history intact, the sender resends the rest ----
 wine "$BIN/tray_sender.exe" --pipe "$PIPE" --out "$WDIR\\k1.rec" --prefix k --count 400 --window 4 \
     --delay-ms 10 >"$WORK/k1.out" 2>&1 &
@@ -260,6 +276,8 @@ wine "$BIN/TrayNotifier.exe" --bogus >"$WORK/bogus.out" 2>&1
 check "an unknown argument exits 2 and says which" test $? -eq 2 -a "$(grep -c -- "--bogus" "$WORK/bogus.out")" -ge 1
 wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE" >"$WORK/exit4.out" 2>&1
 check "final --exit (exit 0)" test $? -eq 0
+wine "$BIN/TrayNotifier.exe" --pause --pipe "$PIPE" >"$WORK/pause2.out" 2>&1
+check "--pause without a running tray exits 1" test $? -eq 1
 
 say "$PASS passed, $FAIL failed in $(($(date +%s) - START)) s"
 [ "$FAIL" -eq 0 ]
