@@ -164,8 +164,9 @@ TEST(SecFuzz, RandomBytesAndSizesFromManyClientsServerSurvivesGoodClientsUnaffec
     scfg.max_message_size = kMax;
     scfg.on_event = OnServerEvent;
     scfg.user_data = &fs;
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&scfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&scfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
 
     std::vector<std::vector<Outcome>> outcomes(kFuzzers);
     std::atomic<int> connect_failures{0};
@@ -236,12 +237,16 @@ TEST(SecFuzz, RandomBytesAndSizesFromManyClientsServerSurvivesGoodClientsUnaffec
             oversized += o.oversize;
             in_range += o.in_range_written;
         }
-    ASSERT_TRUE(WaitUntil(
+    size_t ends = 0;
+    EXPECT_TRUE(WaitUntil(
         [&] {
             std::lock_guard<std::mutex> lock(fs.mu);
-            return fs.end_of.size() >= fuzz_connections + kGoodClients;
+            ends = fs.end_of.size();
+            return ends >= fuzz_connections + kGoodClients;
         },
-        20000));
+        20000))
+        << "the server reported " << ends << " ends of "
+        << fuzz_connections + kGoodClients << " connections";
     {
         std::lock_guard<std::mutex> lock(fs.mu);
         std::map<uint32_t, uint64_t> conn_of;
@@ -250,7 +255,17 @@ TEST(SecFuzz, RandomBytesAndSizesFromManyClientsServerSurvivesGoodClientsUnaffec
         for (const auto &v : outcomes)
             for (const Outcome &o : v) {
                 auto it = conn_of.find(o.tag);
-                ASSERT_NE(it, conn_of.end()) << "tag " << o.tag << ": hello never arrived";
+                if (it == conn_of.end()) {
+                    ADD_FAILURE() << "tag " << o.tag << ": its hello was written but never "
+                                  << "delivered (" << o.in_range_written << " messages written, "
+                                  << (o.oversize ? "oversized" : "in range") << ")";
+                    continue;
+                }
+                if (!fs.end_of.count(it->second)) {
+                    ADD_FAILURE() << "tag " << o.tag << ": no DISCONNECTED for connection "
+                                  << it->second;
+                    continue;
+                }
                 pipes_status end = fs.end_of[it->second];
                 if (o.oversize) {
                     EXPECT_EQ(end, PIPES_ERR_MESSAGE_TOO_LARGE) << "tag " << o.tag;
@@ -278,5 +293,6 @@ TEST(SecFuzz, RandomBytesAndSizesFromManyClientsServerSurvivesGoodClientsUnaffec
     pipes_client_close(client);
     std::cout << "[ info ] " << fuzz_connections << " fuzz connections, " << oversized
               << " oversized, " << in_range << " in-range messages\n";
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }

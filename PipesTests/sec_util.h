@@ -77,6 +77,17 @@ struct Engine {
     ~Engine();
 };
 
+// Stops a server when the test leaves its scope, also after a failed ASSERT (declare it
+// after the Engine, so it runs first).
+struct ServerGuard {
+    pipes_server *server = nullptr;
+    ~ServerGuard()
+    {
+        if (server)
+            pipes_server_stop(server);
+    }
+};
+
 pipes_server_config ServerConfig(const std::wstring &name, pipes_engine *engine, EventLog *log);
 pipes_client_config ClientConfig(const std::wstring &name, pipes_engine *engine, EventLog *log);
 // An echo server: every MESSAGE goes back to its sender.
