@@ -39,9 +39,11 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
     };
     std::atomic<uint64_t> counts[2] = {{0}, {0}};
     scfg.user_data = counts;
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&scfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&scfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
 
+    std::atomic<int> dropped_by_server{0};
     auto cycle = [&](int i) -> bool {
         EventLog clog;
         pipes_client_config cfg = ClientConfig(name, eng.engine, &clog);
@@ -61,6 +63,9 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
                 return false;
             }
         }
+        // Diagnostics: the server ended this connection although the client did nothing.
+        if (clog.Count(PIPES_EVENT_DISCONNECTED) != 0)
+            dropped_by_server++;
         pipes_client_close(client);
         return true;
     };
@@ -71,7 +76,7 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
 
     for (int i = 0; i < kWarmup; i++)
         ASSERT_TRUE(cycle(i));
-    ASSERT_TRUE(settle(kWarmup));
+    EXPECT_TRUE(settle(kWarmup));
     pipes_global_stats g0 = GlobalStats();
     uintptr_t h0 = FreshHandleValue();
     size_t commit0 = PagefileUsage();
@@ -87,8 +92,11 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
         }
     }
     ULONGLONG elapsed = GetTickCount64() - t0;
-    ASSERT_TRUE(settle(kWarmup + kCycles)) << "the server saw " << counts[1].load()
-                                           << " disconnects";
+    // A shortfall here is a connection the server dropped unseen (coord/lib-bugs.md BUG-1);
+    // the leak checks below still run.
+    EXPECT_TRUE(settle(kWarmup + kCycles)) << "the server saw " << counts[1].load()
+                                           << " disconnects of " << kWarmup + kCycles;
+    Sleep(100);  // connections dropped unseen are released asynchronously too
     pipes_global_stats g1 = GlobalStats();
     uintptr_t h1 = FreshHandleValue();
     size_t commit1 = PagefileUsage();
@@ -114,8 +122,10 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
     EXPECT_LE(commit1, commit0 + kCommitSlack) << "commit " << commit0 << " -> " << commit1;
     EXPECT_LE(commit_max, commit0 + kCommitSlack) << "commit peaked at " << commit_max;
 
-    std::cout << "[ info ] " << kCycles << " cycles in " << elapsed << " ms; fresh handle 0x"
+    std::cout << "[ info ] " << kCycles << " cycles in " << elapsed << " ms; "
+              << dropped_by_server.load() << " seen dropped by the server; fresh handle 0x"
               << std::hex << h0 << " -> 0x" << h1 << std::dec << "; commit " << commit0 << " -> "
               << commit1 << " bytes\n";
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }
