@@ -65,18 +65,18 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     plan->reps = reps;
     for (k = 0; k < 3; k++) {
         if (wanted(only, SC_PINGPONG) && (c = add_case(plan, SC_PINGPONG, pair_impls[k], 64))) {
-            c->spec.count = 3000 / div;
-            c->spec.warmup = 300 / div;
+            c->spec.count = 2000 / div;
+            c->spec.warmup = 200 / div;
         }
     }
     for (i = 0; i < 4; i++) {
         if (smoke && (sizes[i] == 4096 || sizes[i] == 65536))
             continue; /* smoke: the smallest and the reassembled largest */
         for (k = 0; k < 3 && wanted(only, SC_THROUGHPUT); k++) {
-            /* about 20k small messages or 128 MiB, whichever is less */
-            unsigned count = (unsigned)((128u << 20) / sizes[i]);
-            if (count > 20000)
-                count = 20000;
+            /* 5,000 small messages or 64 MiB, whichever is less (about a second here) */
+            unsigned count = (unsigned)((64u << 20) / sizes[i]);
+            if (count > 5000)
+                count = 5000;
             if ((c = add_case(plan, SC_THROUGHPUT, pair_impls[k], sizes[i]))) {
                 c->spec.size = sizes[i];
                 c->spec.count = count / div < 10 ? 10 : count / div;
@@ -88,7 +88,7 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
             continue;
         for (k = 0; k < 3 && wanted(only, SC_FANIN); k++) {
             if ((c = add_case(plan, SC_FANIN, server_impls[k], fanin[i]))) {
-                unsigned per = 20000 / div / fanin[i];
+                unsigned per = 6000 / div / fanin[i];
                 c->spec.conns = fanin[i];
                 c->spec.count = per < 10 ? 10 : per;
             }
@@ -97,12 +97,12 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     for (k = 0; k < 3; k++) {
         if (wanted(only, SC_BROADCAST) && (c = add_case(plan, SC_BROADCAST, server_impls[k], 64))) {
             c->spec.conns = 64;
-            c->spec.count = smoke ? 10 : 300;
+            c->spec.count = smoke ? 10 : 150;
         }
     }
     for (k = 0; k < 3; k++) {
         if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, server_impls[k], 4))) {
-            c->spec.count = smoke ? 60 : 1500;
+            c->spec.count = smoke ? 60 : 600;
             c->spec.threads = 4;
         }
     }
@@ -114,7 +114,7 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     for (k = 0; k < 3; k++) {
         if (wanted(only, SC_CPU) && (c = add_case(plan, SC_CPU, pair_impls[k], 2000))) {
             c->spec.rate = 2000;
-            c->spec.count = smoke ? 200 : 6000;
+            c->spec.count = smoke ? 200 : 3000;
         }
     }
 }

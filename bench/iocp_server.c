@@ -79,7 +79,8 @@ static void issue_connect(iocp_state *s, inst *in)
     case ERROR_IO_PENDING:
         return;
     case ERROR_PIPE_CONNECTED:
-        on_connected(s, in); /* no packet for this case */
+    case ERROR_NO_DATA: /* connected, wrote and already closed: read what it sent */
+        on_connected(s, in); /* no packet for these cases */
         return;
     default:
         bench_fail("iocp: ConnectNamedPipe failed (%lu)", GetLastError());
@@ -91,10 +92,12 @@ static void handle(iocp_state *s, inst *in, BOOL ok)
 {
     switch (in->state) {
     case ST_CONNECTING:
-        if (ok || GetLastError() == ERROR_PIPE_CONNECTED)
+        if (ok || GetLastError() == ERROR_PIPE_CONNECTED || GetLastError() == ERROR_NO_DATA) {
             on_connected(s, in);
-        else
+        } else {
+            DisconnectNamedPipe(in->h);
             issue_connect(s, in);
+        }
         break;
     case ST_READING:
         if (!ok) {

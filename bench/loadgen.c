@@ -177,7 +177,8 @@ int role_gen(const bench_params *p)
         SetEvent(gg.start);
         WaitForMultipleObjects(nt, th, TRUE, INFINITE);
         if (wait_named_event(p, p->ev_done))
-            bench_fail("gen: the server did not see every connection");
+            bench_fail("gen: the server did not receive all %u messages (one per connection)",
+                       p->count);
         result_put("conns_s", p->count / (qpc_seconds() - t0));
         for (i = 0; i < nt; i++)
             CloseHandle(th[i]);

@@ -156,7 +156,7 @@ int wmain(int argc, wchar_t **argv)
     const wchar_t *json = L"dist\\bench.json";
     char only[128] = "";
     int smoke = 0, reps = 3, i, failed, problems;
-    DWORD timeout_ms = 60000;
+    DWORD timeout_ms = 30000;
 
     if (argc > 1 && !wcscmp(argv[1], L"--role"))
         return run_role(argc, argv);

@@ -77,7 +77,10 @@ static DWORD WINAPI accept_thread(LPVOID param)
             signal_named_event(p->ev_ready);
         first = 0;
         COUNT_CALL(connects);
-        if (!ConnectNamedPipe(h, NULL) && GetLastError() != ERROR_PIPE_CONNECTED) {
+        /* ERROR_NO_DATA: the client connected, wrote and closed before this
+         * call; what it wrote is still there to read. */
+        if (!ConnectNamedPipe(h, NULL) && GetLastError() != ERROR_PIPE_CONNECTED &&
+            GetLastError() != ERROR_NO_DATA) {
             CloseHandle(h);
             continue;
         }
