@@ -97,6 +97,7 @@ LRESULT CALLBACK wnd_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam);
 BOOL tray_icon_add(HWND hwnd, HICON icon, const wchar_t *tip);
 BOOL tray_icon_delete(HWND hwnd);
 BOOL tray_icon_set_tip(HWND hwnd, const wchar_t *tip);
+BOOL tray_icon_focus(HWND hwnd);
 BOOL tray_icon_balloon(HWND hwnd, const tray_balloon *balloon);
 void tray_copy_truncated(wchar_t *dst, size_t cap, const wchar_t *src);
 

@@ -68,6 +68,13 @@ BOOL tray_icon_delete(HWND hwnd)
     return Shell_NotifyIconW(NIM_DELETE, &nid);
 }
 
+BOOL tray_icon_focus(HWND hwnd)
+{
+    NOTIFYICONDATAW nid;
+    nid_init(&nid, hwnd);
+    return Shell_NotifyIconW(NIM_SETFOCUS, &nid);
+}
+
 BOOL tray_icon_set_tip(HWND hwnd, const wchar_t *tip)
 {
     NOTIFYICONDATAW nid;

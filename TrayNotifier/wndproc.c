@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void on_command(tray_app *app, UINT id);
+
 static void show_context_menu(tray_app *app, int x, int y)
 {
     HMENU menu = LoadMenuW(app->instance, MAKEINTRESOURCEW(IDR_TRAYMENU));
     HMENU popup = menu ? GetSubMenu(menu, 0) : NULL;
-    UINT flags = TPM_RIGHTBUTTON;
+    UINT flags = TPM_RIGHTBUTTON, cmd;
     if (!popup) {
         if (menu) {
             DestroyMenu(menu);
@@ -30,9 +32,17 @@ static void show_context_menu(tray_app *app, int x, int y)
     flags |= GetSystemMetrics(SM_MENUDROPALIGNMENT) ? TPM_RIGHTALIGN : TPM_LEFTALIGN;
     /* Without the foreground the menu would not close when clicking elsewhere. */
     SetForegroundWindow(app->hwnd);
-    TrackPopupMenuEx(popup, flags, x, y, app->hwnd, NULL);
+    cmd = (UINT)TrackPopupMenuEx(popup, flags | TPM_RETURNCMD | TPM_NONOTIFY, x, y, app->hwnd,
+                                 NULL);
     PostMessageW(app->hwnd, WM_NULL, 0, 0);
     DestroyMenu(menu);
+    if (cmd) {
+        on_command(app, cmd);
+    } else {
+        /* Dismissed (Esc, click elsewhere): the keyboard focus goes back to
+         * the notification area, as its guidelines ask. */
+        tray_icon_focus(app->hwnd);
+    }
 }
 
 static void show_about(tray_app *app)
