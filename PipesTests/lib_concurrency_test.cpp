@@ -257,7 +257,7 @@ TEST(LibConcurrency, SixteenClientsEchoedFullDuplexInOrder)
 
 // 32 clients, each identified to the server by a hello message carrying its index. They connect
 // back to back, which races fresh listening instances: affected by BUG-1 (lib-bugs.md).
-class ThirtyTwoClients : public ::testing::Test {
+class LibThirtyTwoClients : public ::testing::Test {
 protected:
     static constexpr int kN = 32;
 
@@ -331,7 +331,7 @@ protected:
     std::map<uint32_t, uint64_t> conn_of_; // client index -> server connection id
 };
 
-TEST_F(ThirtyTwoClients, ServerSendReachesOnlyTheAddressedClientInOrder)
+TEST_F(LibThirtyTwoClients, ServerSendReachesOnlyTheAddressedClientInOrder)
 {
     const uint32_t kPer = 100;
     for (uint32_t seq = 0; seq < kPer; ++seq) {
@@ -347,7 +347,7 @@ TEST_F(ThirtyTwoClients, ServerSendReachesOnlyTheAddressedClientInOrder)
     EXPECT_EQ(ServerStats(server_.get()).messages_out, uint64_t(kN) * kPer);
 }
 
-TEST_F(ThirtyTwoClients, BroadcastReachesEveryClientInOrder)
+TEST_F(LibThirtyTwoClients, BroadcastReachesEveryClientInOrder)
 {
     const uint32_t kCount = 200;
     const uint32_t kTag = 0xB0;

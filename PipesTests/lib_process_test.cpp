@@ -145,7 +145,7 @@ struct Tracker {
 };
 
 // Server fixture: checks every message; echoes those of in-process clients (tag >= kLocalTag).
-class ProcessPeers : public ::testing::Test {
+class LibProcess : public ::testing::Test {
 protected:
     void SetUp() override
     {
@@ -208,7 +208,7 @@ protected:
     ServerGuard server_;
 };
 
-TEST_F(ProcessPeers, PeerProcessEchoesAndExitsWhenDisconnected)
+TEST_F(LibProcess, PeerProcessEchoesAndExitsWhenDisconnected)
 {
     PeerProcess peer;
     ASSERT_TRUE(peer.Start(L"echo " + name_));
@@ -242,7 +242,7 @@ TEST_F(ProcessPeers, PeerProcessEchoesAndExitsWhenDisconnected)
     EXPECT_EQ(peer.WaitExit(), 0) << "the peer did not see the disconnect";
 }
 
-TEST_F(ProcessPeers, PeerProcessSendsOrderedMessages)
+TEST_F(LibProcess, PeerProcessSendsOrderedMessages)
 {
     PeerProcess peer;
     ASSERT_TRUE(peer.Start(L"send " + name_ + L" 500 700"));
@@ -257,7 +257,7 @@ TEST_F(ProcessPeers, PeerProcessSendsOrderedMessages)
     EXPECT_EQ(peer.WaitExit(), 0);
 }
 
-TEST_F(ProcessPeers, PeerProcessReceivesServerMessages)
+TEST_F(LibProcess, PeerProcessReceivesServerMessages)
 {
     PeerProcess peer;
     ASSERT_TRUE(peer.Start(L"recv " + name_ + L" 200"));
@@ -275,7 +275,7 @@ TEST_F(ProcessPeers, PeerProcessReceivesServerMessages)
 
 // The scenario: peers killed with TerminateProcess in the middle of traffic, one while
 // it writes to the server, one while the server writes to it.
-TEST_F(ProcessPeers, KilledPeerIsReportedAndTheServerKeepsServing)
+TEST_F(LibProcess, KilledPeerIsReportedAndTheServerKeepsServing)
 {
     // Two in-process clients keep round-tripping through the whole test.
     std::vector<std::unique_ptr<EventLog>> logs;
