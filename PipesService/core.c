@@ -15,6 +15,7 @@
 #include "messages.h"
 
 #define RESCAN_MS 30000
+#define POLL_MS 5000 /* identity-mismatch reports; as often as the tray reconnect timer */
 #define START_HINT_MS 15000
 #define STOP_HINT_MS 15000
 #define MAX_CHANGES 64
@@ -169,7 +170,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
     pipes_status st;
     wchar_t a[32], b[32], c[32];
     int rc = SVC_EXIT_OK;
-    int64_t next_expiry = INT64_MAX;
+    int64_t next_expiry = INT64_MAX, last_rescan;
     spool_stats ss;
 
     g.console = console;
@@ -217,6 +218,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
     }
     report(SERVICE_START_PENDING, START_HINT_MS);
     rescan_sessions();
+    last_rescan = svc_now_ms();
 
     swprintf(a, 32, L"%lu", (unsigned long)g.open_info.loaded);
     swprintf(b, 32, L"%lu", (unsigned long)g.open_info.damaged);
@@ -226,7 +228,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
 
     for (;;) {
         HANDLE hs[2];
-        DWORD wait = RESCAN_MS, r;
+        DWORD wait = POLL_MS, r;
         int64_t now = svc_now_ms();
         uint32_t lost = 0;
         hs[0] = stop_event;
@@ -243,8 +245,10 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
             break;
         if (r == WAIT_OBJECT_0 + 1)
             apply_session_changes();
-        else
+        if (svc_now_ms() - last_rescan >= RESCAN_MS) {
             rescan_sessions();
+            last_rescan = svc_now_ms();
+        }
         if (spool_expire(g.spool, svc_now_ms(), &lost, &next_expiry) && lost) {
             swprintf(a, 32, L"%lu", (unsigned long)lost);
             svc_event(EVENTLOG_WARNING_TYPE, MSG_NOTIFICATIONS_EXPIRED, a, NULL, NULL);

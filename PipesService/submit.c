@@ -77,7 +77,8 @@ static void note_reject(submit *sb, const wchar_t *client, const pipes_proto_rep
     sb->rejects_unlogged++;
     wcsncpy(sb->last_reject_client, client, PIPES_MAX_SID_STRING + 31);
     swprintf(sb->last_reject_text, sizeof sb->last_reject_text / sizeof(wchar_t),
-             L"%hs %hs (id \"%hs\")", reason ? reason : "rejected", r->error, r->id);
+             L"%hs%hs%hs (id \"%hs\")", reason ? reason : "rejected", r->error[0] ? " " : "",
+             r->error, r->id);
     if (now - sb->last_reject_log_ms >= REJECT_LOG_INTERVAL_MS) {
         swprintf(count, 32, L"%llu", (unsigned long long)sb->rejects_unlogged);
         svc_event(EVENTLOG_WARNING_TYPE, MSG_SUBMISSIONS_REJECTED, count, sb->last_reject_client,

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# End-to-end tests of PipesService and pipes-notify under Wine, in their own prefix
+# ($BUILD_DIR/wineprefix-svc), with a test tray (pipes-svctest tray) on \\.\pipe\Pipes.Notify.1.
+# Usage: BUILD_DIR=<build> PipesService/tests/run_service_tests.sh
+# Each check prints "ok" or "FAIL"; the script exits 1 if any check failed.
+# The wineserver of the prefix runs persistent (-p) so the service survives between commands
+# (see docs/SERVICE.md); it is always killed at the end.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${BUILD_DIR:?BUILD_DIR must be set}"
+BIN=$BUILD_DIR/bin
+WORK=$BUILD_DIR/svc-tests
+PREFIX=$BUILD_DIR/wineprefix-svc
+FAILS=0
+T0=$(date +%s)
+
+PIPES_WINE_ENV_NO_INIT=1 . "$ROOT/cmake/wine-env.sh"
+pipes_wine_env "$PREFIX" || { echo "service tests: cannot create $PREFIX"; exit 1; }
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+WWORK=$(winpath "$WORK")
+
+cleanup() {
+    # Background wine launchers of ours, then this prefix's server (services included).
+    local p
+    for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+    wineserver -k >/dev/null 2>&1
+    wineserver -w >/dev/null 2>&1
+}
+trap cleanup EXIT
+wineserver -k >/dev/null 2>&1   # a leftover from an earlier run
+wineserver -w >/dev/null 2>&1
+wineserver -p
+
+ok() { echo "  ok   [$(($(date +%s) - T0))] $*"; }
+bad() { echo "  FAIL [$(($(date +%s) - T0))] $*"; FAILS=$((FAILS + 1)); }
+check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+section() { echo "== [$(($(date +%s) - T0)) s] $*"; }
+
+# w NAME PROGRAM ARGS...: runs a Windows program, output in $WORK/NAME.out; returns its exit code.
+w() {
+    local name=$1
+    shift
+    wine "$@" </dev/null >"$WORK/$name.out" 2>&1
+}
+svc() { local name=$1; shift; w "$name" "$BIN/PipesService.exe" "$@"; }
+notify() { local name=$1; shift; w "$name" "$BIN/pipes-notify.exe" "$@"; }
+tool() { local name=$1; shift; w "$name" "$BIN/pipes-svctest.exe" "$@"; }
+has() { grep -q -- "$2" "$WORK/$1.out"; }
+
+# sc_state: the STATE word `sc query` reports, or "NONE" when the service does not exist.
+sc_state() {
+    wine sc query PipesService </dev/null >"$WORK/sc.out" 2>&1
+    local s
+    s=$(sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p' "$WORK/sc.out" | head -n1)
+    echo "${s:-NONE}"
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.5 s. The arguments are expanded once, by
+# the caller: anything that must be re-read on each poll belongs inside a function (below).
+wait_for() {
+    local limit=$(($(date +%s) + $1))
+    shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$limit" ] || return 1
+        sleep 0.5
+    done
+}
+
+# Config: regedit imports a .reg file (one wine start for many values).
+reg_import() {
+    local f=$WORK/config.reg
+    { echo "REGEDIT4"; echo; printf '%s\n' "$@"; } >"$f"
+    wine regedit /S "$(winpath "$f")" </dev/null >"$WORK/regedit.out" 2>&1
+}
+CFG='[HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]'
+reset_config() { reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]'; }
+
+TRAY_OUT=
+TRAY_JOB=
+tray_start() { # tray_start NAME: a test tray for session 1 recording into $WORK/NAME.txt
+    TRAY_OUT=$WORK/$1.txt
+    rm -f "$TRAY_OUT.stop" "$TRAY_OUT.pid"
+    wine "$BIN/pipes-svctest.exe" tray --session 1 --out "$(winpath "$TRAY_OUT")" \
+        </dev/null >"$WORK/$1.tray.log" 2>&1 &
+    TRAY_JOB=$!
+    wait_for 20 test -s "$TRAY_OUT.pid"
+}
+tray_stop() {
+    [ -n "$TRAY_OUT" ] || return 0
+    touch "$TRAY_OUT.stop"
+    wait "$TRAY_JOB" 2>/dev/null
+    TRAY_OUT=
+}
+lines() { [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
+count_ge() { # count_ge FILE PREFIX N: at least N lines of FILE start with PREFIX
+    [ "$(grep -c "^$2" "$1" 2>/dev/null)" -ge "$3" ]
+}
+sc_is() { [ "$(sc_state)" = "$1" ]; }
+queue_depth_is() { [ "$(status_value 'queue depth')" = "$1" ]; }
+status_value() { # status_value KEY: a number from `PipesService status`
+    svc status status >/dev/null
+    sed -n "s/^$1: \([0-9]*\).*/\1/p" "$WORK/status.out" | tr -d '\r' | head -n1
+}
+log_file() { find "$PREFIX/drive_c" -path '*/Pipes/logs/PipesService.log' 2>/dev/null | head -n1; }
+spool_dir() { find "$PREFIX/drive_c" -type d -path '*/Pipes/spool' 2>/dev/null | head -n1; }
+log_has() { local f; f=$(log_file); [ -n "$f" ] && grep -q -- "$1" "$f"; }
+
+# every_acked_displayed_once ACKED TRAYFILE: each acked id is in TRAYFILE exactly once and
+# TRAYFILE holds nothing else of that prefix.
+every_acked_displayed_once() {
+    local acked=$1 shown=$2 prefix=$3 missing dups extra
+    missing=$(sort -u "$acked" | comm -23 - <(grep "^$prefix-" "$shown" | sort -u) | wc -l)
+    dups=$(grep "^$prefix-" "$shown" | sort | uniq -d | wc -l)
+    extra=$(grep "^$prefix-" "$shown" | sort -u | comm -13 <(sort -u "$acked") - | wc -l)
+    echo "    acked $(sort -u "$acked" | wc -l), displayed $(grep -c "^$prefix-" "$shown"), missing $missing, shown twice $dups, never acked $extra"
+    # An id displayed without an acknowledgement is allowed only if the service was killed
+    # between writing it and replying (the submitter resends it, so it is acked in the end).
+    [ "$missing" -eq 0 ] && [ "$dups" -eq 0 ] && [ "$extra" -eq 0 ]
+}
+
+reset_config
+# Start from no data: the log, spool and damaged records of an earlier run.
+rm -rf "$PREFIX/drive_c/users/Public/Pipes" "$PREFIX/drive_c/ProgramData/Pipes"
+###############################################################################################
+section "lifecycle: install, start, status, stop, uninstall; sc query agrees"
+svc uninstall-pre uninstall >/dev/null   # clean slate if an earlier run left it
+check "install exits 0" svc install install
+check "install registered the Event Log source" has install "registered the Event Log source"
+check "sc query: STOPPED after install" test "$(sc_state)" = STOPPED
+svc install2 install; rc=$?
+check "a second install exits 5 (already installed)" test "$rc" -eq 5
+svc status0 status; rc=$?
+check "status of a stopped service exits 6 and says STOPPED" test "$rc" -eq 6 -a -n "$(grep 'state: STOPPED' "$WORK/status0.out")"
+check "start exits 0" svc start start
+check "sc query: RUNNING" test "$(sc_state)" = RUNNING
+check "status exits 0" svc status1 status
+check "status shows RUNNING and live numbers" has status1 "state: RUNNING"
+check "status shows the queue depth" has status1 "queue depth: 0"
+check "status shows session 1 tracked" has status1 "session 1:"
+check "configure re-applies the extras (exit 0)" svc configure configure
+check "stop exits 0" svc stop stop
+check "sc query: STOPPED after stop" test "$(sc_state)" = STOPPED
+check "the stop was logged (Event Log text in the log file)" log_has "PipesService stopped"
+check "uninstall exits 0" svc uninstall uninstall
+check "sc query: no such service after uninstall" test "$(sc_state)" = NONE
+svc status2 status; rc=$?
+check "status exits 4 when not installed" test "$rc" -eq 4
+svc bad-verb frobnicate; rc=$?
+check "unknown verb exits 2" test "$rc" -eq 2
+notify notrunning --title x; rc=$?
+check "pipes-notify exits 5 when the service is not running" test "$rc" -eq 5
+notify usage --body x; rc=$?
+check "pipes-notify exits 2 without --title" test "$rc" -eq 2
+notify usage2 --title x --level loud; rc=$?
+check "pipes-notify exits 2 for a bad --level" test "$rc" -eq 2
+
+###############################################################################################
+section "restricted config: rate limit, invalid values, squatting tray in the wrong session"
+reg_import "$CFG" '"RateLimitPerMinute"=dword:00000001' '"RateLimitBurst"=dword:00000014' \
+    '"MaxSpoolCount"="lots"' '"DefaultTtlSeconds"=dword:00000000' \
+    '"RequiredServerSessionOverride"=dword:00000002'
+svc install install >/dev/null
+check "start with the restricted config" svc start start
+check "an invalid MaxSpoolCount was logged" log_has "MaxSpoolCount is invalid"
+check "an out-of-range DefaultTtlSeconds was logged" log_has "DefaultTtlSeconds is invalid"
+tool sddl pipe-sddl
+check "the submit pipe carries the configured DACL (no create-instance right for users)" \
+    grep -q '(A;;0x12019b;;;AU)' "$WORK/sddl.out"
+tray_start squat
+notify squat --title "to a squatter" --session 1; rc=$?
+check "a notification is accepted while only a wrong-session tray exists" test "$rc" -eq 0
+sleep 3
+check "the wrong-session tray received nothing" test "$(lines "$TRAY_OUT")" -eq 0
+check "status counts identity mismatches" test "$(status_value 'identity mismatches')" -gt 0
+wait_for 40 log_has "does not run in session 2"
+check "the refusal was logged (MSG_IDENTITY_MISMATCH)" log_has "does not run in session 2"
+tray_stop
+tool raw raw --data '{"v":1,"id":"bad-1","title":"t","level":"loud"}'
+check "a malformed submission is rejected with its reason" \
+    grep -q '"type":"rejected","id":"bad-1","reason":"malformed","error":"bad_level"' "$WORK/raw.out"
+tool raw2 raw --data '{"v":1,"title":"no id"'
+check "broken JSON is rejected as malformed" grep -q '"reason":"malformed","error":"unexpected_end"' "$WORK/raw2.out"
+tool burst load --count 40 --prefix rl --acked "$WWORK\\rl.acked" --no-retry
+check "the rate limit lets the burst through, then rejects" \
+    grep -q 'stopped by rate_limited after 1[0-9] accepted' "$WORK/burst.out"
+notify rl-cli --title "one more"; rc=$?
+check "pipes-notify exits 4 (retry later) when rate limited" test "$rc" -eq 4
+check "pipes-notify says rate_limited" has rl-cli "rate_limited"
+check "status counts the rate-limited rejections" test "$(status_value 'rejected rate_limited')" -gt 0
+check "stop" svc stop stop
+check "the rejections were logged, rate-limited" log_has "submission(s) rejected since the last report"
+# The next phases count records: start them from an empty spool.
+rm -f "$(spool_dir)"/*.ntf
+
+###############################################################################################
+section "tray absent: 200 spooled; 60 s idle CPU; tray starts; all 200 once, in order"
+reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]' "$CFG" \
+    '"RateLimitPerMinute"=dword:000f4240' '"RateLimitBurst"=dword:000f4240'
+check "start with the normal config" svc start start
+notify first --title "hello from pipes-notify" --body "end to end" --session 1
+check "pipes-notify exits 0 when accepted" test $? -eq 0 -a -n "$(grep '^accepted ' "$WORK/first.out")"
+check "200 accepted with no tray" tool load200 load --count 200 --prefix a --session 1 --acked "$WWORK\\a.acked"
+check "queue depth 201 in status" test "$(status_value 'queue depth')" -eq 201
+SP=$(spool_dir)
+check "201 records on disk in the spool" test "$(find "$SP" -maxdepth 1 -name '*.ntf' | wc -l)" -eq 201
+CPU0=$(status_value 'cpu milliseconds')
+sleep 60
+CPU1=$(status_value 'cpu milliseconds')
+echo "    service CPU over 60 s without a tray: $((CPU1 - CPU0)) ms"
+check "service CPU time grew < 1 s in 60 s without a tray" test $((CPU1 - CPU0)) -lt 1000
+tray_start t200
+wait_for 60 count_ge "$TRAY_OUT" a- 200
+check "all 200 arrived" test "$(grep -c '^a-' "$TRAY_OUT")" -eq 200
+check "in order" diff -q <(grep '^a-' "$TRAY_OUT") <(for i in $(seq 0 199); do printf 'a-%05d\n' "$i"; done)
+check "each exactly once at the tray (no repeats on the wire either)" \
+    test "$(grep -c '^a-' "$TRAY_OUT.raw")" -eq 200
+wait_for 10 queue_depth_is 0
+check "queue depth back to 0" test "$(status_value 'queue depth')" -eq 0
+check "acknowledged session-targeted records left the spool" \
+    test "$(find "$SP" -maxdepth 1 -name '*.ntf' | wc -l)" -eq 0
+notify wait --title "wait for me" --session 1 --wait --timeout 20
+check "pipes-notify --wait exits 0 once displayed" test $? -eq 0
+check "pipes-notify --wait names the session" has wait "in session 1"
+
+###############################################################################################
+section "service killed (TerminateProcess) while 1,000 are submitted and delivered"
+wine "$BIN/pipes-svctest.exe" load --count 1000 --prefix k --session 1 --acked "$WWORK\\k.acked" \
+    --kill-service-at 300 </dev/null >"$WORK/k.load.out" 2>&1 &
+LOAD=$!
+wait_for 60 grep -q "^killed" "$WORK/k.load.out"
+check "service killed mid-stream" grep -q "^killed" "$WORK/k.load.out"
+echo "    killed after $(lines "$WORK/k.acked") acknowledged, $(grep -c '^k-' "$TRAY_OUT") displayed"
+# Wine's SCM does not notice that the process died (Windows would run the failure actions):
+# it still says RUNNING until a control fails on the dead process's pipe.
+if ! wait_for 5 sc_is STOPPED; then
+    svc stop-dead stop
+    echo "    Wine SCM after the kill: $(tr -d '\r' <"$WORK/stop-dead.out" | head -n1)"
+fi
+check "restart after the kill" svc start2 start
+wait "$LOAD"
+check "the submitter finished (resending what got no reply)" test $? -eq 0
+wait_for 60 count_ge "$TRAY_OUT" k- 1000
+check "every acknowledged submission displayed exactly once, none lost" \
+    every_acked_displayed_once "$WORK/k.acked" "$TRAY_OUT" k
+echo "    repeats on the wire (de-duplicated by the tray): $(($(grep -c '^k-' "$TRAY_OUT.raw") - $(grep -c '^k-' "$TRAY_OUT")))"
+
+###############################################################################################
+section "tray killed while 1,000 are delivered"
+wine "$BIN/pipes-svctest.exe" load --count 1000 --prefix t --session 1 --acked "$WWORK\\t.acked" \
+    --kill-tray-at 300 --tray-pid-file "$(winpath "$TRAY_OUT.pid")" </dev/null >"$WORK/t.load.out" 2>&1 &
+LOAD=$!
+wait_for 60 grep -q "^killed" "$WORK/t.load.out"
+check "tray killed mid-stream" grep -q "^killed" "$WORK/t.load.out"
+wait "$TRAY_JOB" 2>/dev/null
+echo "    tray killed after $(grep -c '^t-' "$TRAY_OUT") displayed, $(lines "$WORK/t.acked") accepted"
+sleep 1
+tray_start t200   # the same history file: a restarted tray remembers what it showed
+wait "$LOAD"
+check "the submitter finished" test $? -eq 0
+wait_for 60 count_ge "$TRAY_OUT" t- 1000
+check "every acknowledged submission displayed exactly once after the tray restart" \
+    every_acked_displayed_once "$WORK/t.acked" "$TRAY_OUT" t
+wait_for 10 queue_depth_is 0
+check "queue depth 0 afterwards" test "$(status_value 'queue depth')" -eq 0
+
+###############################################################################################
+section "damaged spool records are set aside, the rest delivered"
+tray_stop
+for i in 0 1 2 3 4; do
+    notify "c$i" --title "corrupt test $i" --id "c-$i" --session 1 || bad "submit c-$i"
+done
+check "stop with 5 pending" svc stop3 stop
+mapfile -t FILES < <(find "$SP" -maxdepth 1 -name '*.ntf' | sort)
+check "5 records on disk" test "${#FILES[@]}" -eq 5
+if [ "${#FILES[@]}" -eq 5 ]; then
+    head -c 300 /dev/urandom >"${FILES[1]}"                           # garbage
+    truncate -s $(($(stat -c %s "${FILES[3]}") - 7)) "${FILES[3]}"     # cut short
+fi
+check "the service starts with damaged records" svc start3 start
+check "status reports 2 damaged records" test "$(status_value 'damaged records set aside at start')" -eq 2
+check "both were logged" test "$(grep -c 'Damaged spool record' "$(log_file)")" -ge 2
+check "both were moved to spool\\damaged" test "$(find "$SP/damaged" -name '*.ntf' | wc -l)" -eq 2
+tray_start corrupt
+wait_for 30 count_ge "$TRAY_OUT" c- 3
+check "the 3 intact ones were delivered" diff -q "$TRAY_OUT" <(printf 'c-0\nc-2\nc-4\n')
+
+###############################################################################################
+section "clean up"
+tray_stop
+check "stop" svc stop4 stop
+check "uninstall" svc uninstall2 uninstall
+check "sc query: gone" test "$(sc_state)" = NONE
+reset_config
+
+echo "service tests: $FAILS failed, $(($(date +%s) - T0)) s"
+[ "$FAILS" -eq 0 ]
