@@ -18,7 +18,8 @@ cd "$ROOT"
 
 # Debian 12 packages the build and the tests need. One list: append what your part needs.
 DEPS="mingw-w64 g++-mingw-w64-x86-64 gcc-mingw-w64-x86-64 wine wine64 wixl msitools xvfb xauth
-imagemagick cmake make googletest clang libclang-rt-14-dev libxml2-utils procps file ca-certificates"
+imagemagick cmake make googletest clang libclang-rt-14-dev libxml2-utils procps file ca-certificates
+jq nodejs"
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -85,6 +86,8 @@ run_suites() {
     :
     suite "fuzz protocol (60 s)" bash "$ROOT/PipesTests/fuzz/run_fuzz.sh" 60
     suite "TrayNotifier end to end (Wine + Xvfb)" bash "$ROOT/TrayNotifier/tests/run_tray_tests.sh"
+    suite "PipesService end to end (Wine, own prefix)" bash "$ROOT/PipesService/tests/run_service_tests.sh"
+    suite "Windows build files (pipes.sln, .vcxproj, build.ps1) against CMake" bash "$ROOT/cmake/winbuild/check.sh"
 }
 
 run_ctest() {
