@@ -202,7 +202,10 @@ LRESULT CALLBACK wnd_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
         return DefWindowProcW(hwnd, msg, wparam, lparam);
     }
     if (msg == app->msg_taskbar_created && msg != 0) {
-        /* Explorer restarted: our icon is gone, add it again. */
+        /* Explorer restarted: our icon is gone, add it again. The delete
+         * clears a stale entry should the message come from anyone else. */
+        app_log(app, "taskbar created");
+        tray_icon_delete(hwnd);
         app->icon_added = 0;
         presenter_ensure_icon(app);
         return 0;

@@ -93,6 +93,17 @@ wait_log() {
     return 1
 }
 
+# wait_until SECONDS COMMAND...: retry COMMAND (evaluated each time) until it succeeds.
+wait_until() {
+    local i limit=$(($1 * 10))
+    shift
+    for i in $(seq 1 "$limit"); do
+        eval "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # start_tray NAME [ARGS...]: start the tray (main test pipe) and wait until it listens.
 start_tray() {
     local name=$1 before i
@@ -183,6 +194,13 @@ wine "$BIN/TrayNotifier.exe" --resume --pipe "$PIPE" >"$WORK/resume.out" 2>&1
 check "--resume reaches the running tray" test $? -eq 0
 check "on resume one summary balloon names the count and the latest" \
     wait_log 'balloon shown .*title=5 notifications while paused text=Latest: Build q #5 finished' 5
+
+# ---- 3c. Explorer restarted: "TaskbarCreated" makes the tray add its icon again ----
+icons_before=$(log_lines ' icon added ')
+wine "$BIN/tray_sender.exe" --taskbar-created >"$WORK/taskbar.out" 2>&1
+check "TaskbarCreated broadcast sent" test $? -eq 0
+check "on TaskbarCreated the tray re-adds its icon" \
+    wait_until 10 test '$(log_lines " icon added ")' -gt "$icons_before"
 
 # ---- 4. killed mid-stream, restarted: history intact, the sender resends the rest ----
 wine "$BIN/tray_sender.exe" --pipe "$PIPE" --out "$WDIR\\k1.rec" --prefix k --count 400 --window 4 \

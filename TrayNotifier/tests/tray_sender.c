@@ -14,6 +14,8 @@
  * reply: rejected with the expected error code and reason, then ack.
  * --id ID --title T [--body B] [--level L] [--source S] sends that one
  * notification instead (for demos and screenshots).
+ * --taskbar-created only broadcasts the "TaskbarCreated" message, as
+ * Explorer does when it starts (Wine's explorer does not).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -292,6 +294,13 @@ int main(int argc, char **argv)
 
     for (i = 1; i < (unsigned)argc; ++i) {
         const char *a = argv[i];
+        if (!strcmp(a, "--taskbar-created")) {
+            DWORD_PTR result;
+            return SendMessageTimeoutW(HWND_BROADCAST, RegisterWindowMessageW(L"TaskbarCreated"), 0,
+                                       0, SMTO_ABORTIFHUNG, 5000, &result)
+                       ? 0
+                       : 1;
+        }
         const char *v = i + 1 < (unsigned)argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--malformed")) {
             malformed = 1;
