@@ -184,7 +184,7 @@ static void on_start(pipes_req *req, DWORD error, DWORD bytes)
     ReleaseSRWLockExclusive(&cl->lock);
     if (failed) {
         pipes_witem_complete(&cl->ep, failed, failed_status, 1);
-        pipes_conn_close(c, failed_status);
+        pipes_conn_write_failed(c, failed_status);
     }
     pipes_conn_read(c);
     pipes_conn_release(c); /* the start request's reference */
@@ -437,7 +437,7 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
     if (cl->closing) {
         st = PIPES_ERR_STOPPING;
     } else if (!(cl->flags & PIPES_CLIENT_RECONNECT) &&
-               (cl->broken || !cl->conn || cl->conn->closing)) {
+               (cl->broken || !cl->conn || !pipes_conn_writable_locked(cl->conn))) {
         st = PIPES_ERR_NOT_CONNECTED;
     } else {
         st = pipes_wqueue_push_locked(&cl->ep, &cl->wq, item, &report_limit);
@@ -454,7 +454,7 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
         pipes_endpoint_post_event(&cl->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, 0, NULL);
     if (failed) {
         pipes_witem_complete(&cl->ep, failed, failed_status, 0);
-        pipes_conn_close(c, failed_status);
+        pipes_conn_write_failed(c, failed_status);
         pipes_conn_release(c);
     }
     return st;

@@ -249,6 +249,30 @@ void pipes_conn_close(pipes_conn *c, pipes_status reason)
     complete_list(c->ep, failed, reason);
 }
 
+void pipes_conn_write_failed(pipes_conn *c, pipes_status status)
+{
+    pipes_witem *failed = NULL;
+    if (status != PIPES_ERR_PEER_CLOSED) {
+        pipes_conn_close(c, status);
+        return;
+    }
+    AcquireSRWLockExclusive(c->lock);
+    if (c->closing || c->writes_broken) {
+        ReleaseSRWLockExclusive(c->lock);
+        return;
+    }
+    c->writes_broken = 1;
+    if (!(c->hooks->keeps_queue && c->hooks->keeps_queue(c)))
+        failed = wqueue_take_all_locked(c->wq);
+    ReleaseSRWLockExclusive(c->lock);
+    complete_list(c->ep, failed, status);
+}
+
+int pipes_conn_writable_locked(const pipes_conn *c)
+{
+    return !c->closing && !c->writes_broken;
+}
+
 static pipes_status reason_for(pipes_conn *c, DWORD error)
 {
     pipes_status reason;
@@ -396,7 +420,7 @@ pipes_witem *pipes_conn_kick_locked(pipes_conn *c, pipes_status *failed_status)
     BOOL ok;
     DWORD error;
 
-    if (c->writing || c->closing || !c->wq->head)
+    if (c->writing || !pipes_conn_writable_locked(c) || !c->wq->head)
         return NULL;
     item = wqueue_pop_locked(c->ep, c->wq);
     c->writing = item;
@@ -438,10 +462,10 @@ static void on_write(pipes_req *req, DWORD error, DWORD bytes)
     }
     pipes_witem_complete(c->ep, done, status, 1);
     if (status != PIPES_OK)
-        pipes_conn_close(c, status);
+        pipes_conn_write_failed(c, status);
     if (failed) {
         pipes_witem_complete(c->ep, failed, failed_status, 1);
-        pipes_conn_close(c, failed_status);
+        pipes_conn_write_failed(c, failed_status);
     }
     pipes_conn_release(c); /* the write request's reference */
 }

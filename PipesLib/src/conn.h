@@ -85,6 +85,7 @@ struct pipes_conn {
     /* under lock */
     int closing;
     pipes_status close_reason;
+    int writes_broken;    /* a write found the peer gone: no more writes */
     pipes_witem *writing; /* the write the kernel holds, or NULL */
 
     /* touched only by the read chain (one thread at a time) */
@@ -123,6 +124,15 @@ void pipes_conn_read(pipes_conn *c);
  * cancels its I/O, and fails queued writes unless the owner keeps them.
  * Safe from any thread, any number of times, no locks held. */
 void pipes_conn_close(pipes_conn *c, pipes_status reason);
+
+/* A write failed with `status`. If the peer closed its end, messages it
+ * wrote before closing may still wait in the pipe: writing stops (queued
+ * writes fail unless the owner keeps them) but the read chain goes on and
+ * ends by itself after delivering them. Any other failure closes c. */
+void pipes_conn_write_failed(pipes_conn *c, pipes_status status);
+
+/* Nonzero if a new write may be queued on c (lock held). */
+int pipes_conn_writable_locked(const pipes_conn *c);
 
 /* A queue item for buf (takes a reference on buf). NULL when out of memory. */
 pipes_witem *pipes_witem_create(pipes_wbuf *buf, void *send_context, pipes_send_waiter *waiter);

@@ -139,10 +139,11 @@ static pipes_status add_instance(pipes_server *s, int first)
     if (ok || error == ERROR_IO_PENDING)
         return PIPES_OK; /* a packet will come */
     PIPES_COUNT_DEC(pending_operations); /* none will */
-    if (error == ERROR_PIPE_CONNECTED) {
-        /* A client got in between create and connect. Windows queues no
-         * packet for that, so queue one ourselves and handle the connection
-         * on a worker like any other. */
+    if (error == ERROR_PIPE_CONNECTED || error == ERROR_NO_DATA) {
+        /* A client got in between create and connect (ERROR_NO_DATA: and
+         * has already closed, possibly after writing). No packet is queued
+         * for that, so queue one ourselves and handle the connection on a
+         * worker like any other: the read chain delivers what it wrote. */
         if (pipes_engine_post(s->ep.engine, &c->connect_req))
             return PIPES_OK;
         error = GetLastError();
@@ -153,9 +154,14 @@ static pipes_status add_instance(pipes_server *s, int first)
     return pipes_fail_system(PIPES_ERR_SYSTEM, error);
 }
 
-/* Tops the pool of listening instances back up to its target. */
+#define REPLENISH_ATTEMPTS 3 /* failures tolerated per call before giving up */
+
+/* Tops the pool of listening instances back up to its target. A failure
+ * is retried a few times: the pool must not drain because of one bad
+ * instance; if creating keeps failing, the next connect tries again. */
 static void replenish(pipes_server *s)
 {
+    unsigned failures = 0;
     for (;;) {
         int need;
         AcquireSRWLockShared(&s->lock);
@@ -164,9 +170,9 @@ static void replenish(pipes_server *s)
         if (!need)
             return;
         if (add_instance(s, 0) != PIPES_OK) {
-            /* Existing instances keep serving; the next connect retries. */
             pipes_endpoint_count_error(&s->ep, PIPES_ERR_SYSTEM);
-            return;
+            if (++failures >= REPLENISH_ATTEMPTS)
+                return;
         }
     }
 }
@@ -198,7 +204,7 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
     ReleaseSRWLockExclusive(&s->lock);
     replenish(s);
 
-    if (error != 0 && error != ERROR_PIPE_CONNECTED) {
+    if (error != 0 && error != ERROR_PIPE_CONNECTED && error != ERROR_NO_DATA) {
         /* Cancelled by stop, or the client vanished before we saw it. */
         pipes_conn_close(c, pipes_status_from_win32(error));
         server_forget(c);
@@ -377,7 +383,7 @@ static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, vo
     if (!item)
         return PIPES_ERR_OUT_OF_MEMORY;
     AcquireSRWLockExclusive(c->lock);
-    if (c->closing) {
+    if (!pipes_conn_writable_locked(c)) {
         st = PIPES_ERR_NOT_CONNECTED;
     } else {
         st = pipes_wqueue_push_locked(&s->ep, c->wq, item, &report_limit);
@@ -395,7 +401,7 @@ static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, vo
     }
     if (failed) {
         pipes_witem_complete(&s->ep, failed, failed_status, 0);
-        pipes_conn_close(c, failed_status);
+        pipes_conn_write_failed(c, failed_status);
     }
     return st;
 }
