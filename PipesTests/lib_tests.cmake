@@ -18,6 +18,7 @@ add_executable(pipes_lib_tests
   lib_process_test.cpp
   lib_gui_test.cpp
   lib_args_test.cpp
+  lib_limits_test.cpp
 )
 target_include_directories(pipes_lib_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pipes_lib_tests PRIVATE pipes GTest::gtest_main user32 version)

@@ -351,6 +351,19 @@ inline LiveCounters WaitLiveCounters(const LiveCounters &baseline, milliseconds 
     return now;
 }
 
+// Polls pred every few milliseconds until it holds or the timeout passes, for state that has no
+// notification (statistics counters). Returns the last result.
+inline bool PollUntil(const std::function<bool()> &pred, milliseconds timeout = kWait)
+{
+    auto deadline = Clock::now() + timeout;
+    while (!pred()) {
+        if (Clock::now() >= deadline)
+            return pred();
+        std::this_thread::sleep_for(milliseconds(2));
+    }
+    return true;
+}
+
 #define PT_EXPECT_LIVE_COUNTERS_BACK(baseline)                                                   \
     do {                                                                                       \
         ::pt::LiveCounters pt_now_ = ::pt::WaitLiveCounters(baseline);                         \
