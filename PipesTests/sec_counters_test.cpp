@@ -139,8 +139,7 @@ TEST(SecCounters, MessagesWrittenBeforeThePeerClosesAreAllDelivered)
     std::wstring name = UniquePipeName("drain");
     EchoServer srv(name, eng.engine);
     ASSERT_NE(srv.server, nullptr);
-    HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                           0, nullptr);
+    HANDLE h = OpenPipeRaw(name);
     ASSERT_NE(h, INVALID_HANDLE_VALUE);
     for (uint8_t i = 0; i < 10; i++) {
         uint8_t msg[100];

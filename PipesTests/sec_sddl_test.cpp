@@ -113,8 +113,7 @@ ACCESS_MASK MapFile(ACCESS_MASK m)
 // Connects a raw client (the server sees an ordinary connection) and reads the descriptor.
 bool DescriptorOfPipe(const std::wstring &name, Descriptor *out, std::string *error)
 {
-    HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
-                           OPEN_EXISTING, 0, nullptr);
+    HANDLE h = OpenPipeRaw(name);
     if (h == INVALID_HANDLE_VALUE) {
         *error = "CreateFile failed: " + std::to_string(GetLastError());
         return false;
@@ -165,8 +164,9 @@ TEST(SecSddl, DefaultDescriptorIsSystemAdminsAndCreatorOnly)
     std::wstring name = UniquePipeName("defsd");
     EventLog log;
     pipes_server_config cfg = ServerConfig(name, eng.engine, &log);
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&cfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&cfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
 
     Descriptor d;
     std::string error;
@@ -191,6 +191,7 @@ TEST(SecSddl, DefaultDescriptorIsSystemAdminsAndCreatorOnly)
     EXPECT_EQ(FindAce(d, WellKnown(WinWorldSid)), nullptr) << text;
     EXPECT_EQ(FindAce(d, WellKnown(WinAnonymousSid)), nullptr) << text;
     EXPECT_EQ(FindAce(d, WellKnown(WinAuthenticatedUserSid)), nullptr) << text;
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }
 
@@ -210,15 +211,15 @@ TEST(SecSddl, CustomSddlIsAppliedToEveryInstance)
     pipes_server_config cfg = ServerConfig(name, eng.engine, &log);
     cfg.sddl = sddl;
     cfg.listen_instances = 3;
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&cfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&cfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
 
     // Several clients held open at once land on different instances (the first one and
     // replacements created later): each must carry the descriptor.
     std::vector<HANDLE> handles;
     for (int i = 0; i < 5; i++) {
-        HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
-                               OPEN_EXISTING, 0, nullptr);
+        HANDLE h = OpenPipeRaw(name);
         ASSERT_NE(h, INVALID_HANDLE_VALUE) << "client " << i << ": " << GetLastError();
         handles.push_back(h);
         Descriptor d;
@@ -242,6 +243,7 @@ TEST(SecSddl, CustomSddlIsAppliedToEveryInstance)
     EXPECT_TRUE(log.WaitCount(PIPES_EVENT_CONNECTED, handles.size(), 5000));
     for (HANDLE h : handles)
         CloseHandle(h);
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }
 
@@ -256,14 +258,16 @@ TEST(SecSddl, CustomOwnerIsApplied)
     EventLog log;
     pipes_server_config cfg = ServerConfig(name, eng.engine, &log);
     cfg.sddl = sddl.c_str();
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&cfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&cfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
     Descriptor d;
     std::string error;
     ASSERT_TRUE(DescriptorOfPipe(name, &d, &error)) << error;
     EXPECT_EQ(d.owner, SidFromString(user)) << Narrow(d.sddl);
     ASSERT_EQ(d.aces.size(), 1u) << Narrow(d.sddl);
     EXPECT_EQ(d.aces[0].sid, SidFromString(user)) << Narrow(d.sddl);
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }
 
@@ -278,12 +282,14 @@ TEST(SecSddl, DenyingDaclRefusesClientsOnWindows)
     EventLog log, clog;
     pipes_server_config cfg = ServerConfig(name, eng.engine, &log);
     cfg.sddl = L"D:P(A;;GA;;;SY)";
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&cfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&cfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
     if (CurrentUserSid() != L"S-1-5-18") {
         pipes_client_config ccfg = ClientConfig(name, eng.engine, &clog);
         pipes_client *client = nullptr;
         EXPECT_EQ(pipes_client_connect(&ccfg, &client), PIPES_ERR_ACCESS_DENIED);
     }
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }

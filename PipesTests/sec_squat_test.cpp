@@ -11,8 +11,7 @@ DWORD RawServerPid(const std::wstring &name)
 {
     if (!WaitNamedPipeW(name.c_str(), 2000))
         return 0;
-    HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                           0, nullptr);
+    HANDLE h = OpenPipeRaw(name);
     if (h == INVALID_HANDLE_VALUE)
         return 0;
     ULONG pid = 0;
@@ -103,10 +102,12 @@ TEST(SecSquat, NameIsFreeAgainOnceTheOtherServerHasGone)
     EventLog log;
     MakeEcho(&log);
     pipes_server_config cfg = ServerConfig(name, eng.engine, &log);
-    pipes_server *server = nullptr;
-    ASSERT_EQ(pipes_server_start(&cfg, &server), PIPES_OK);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&cfg, &guard.server), PIPES_OK);
+    pipes_server *server = guard.server;
     EXPECT_EQ(RawServerPid(name), GetCurrentProcessId());
     EXPECT_TRUE(EchoRoundTrip(name, eng.engine));
+    guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
 }
 

@@ -66,6 +66,41 @@ std::string Narrow(const std::wstring &w)
     return s;
 }
 
+std::string ConnectDroppedByServer(const pipes_client_config &cfg, EventLog *log,
+                                   pipes_client **client)
+{
+    *client = nullptr;
+    pipes_status st = pipes_client_connect(&cfg, client);
+    if (st != PIPES_OK) {
+        *client = nullptr;
+        if (st == PIPES_ERR_PEER_CLOSED)
+            return "";
+        return std::string("connect failed with ") + pipes_status_string(st) + " (win32 " +
+               std::to_string(pipes_last_system_error()) + "), not PEER_CLOSED";
+    }
+    if (!log->WaitCount(PIPES_EVENT_DISCONNECTED, 1, 5000))
+        return "connected and never disconnected";
+    if (log->Count(PIPES_EVENT_DISCONNECTED, PIPES_ERR_PEER_CLOSED) != 1)
+        return "disconnected with another status than PEER_CLOSED";
+    for (const Recorded &r : log->Snapshot())
+        if (r.type == PIPES_EVENT_MESSAGE)
+            return "received a message from a server that refused it";
+    return "";
+}
+
+HANDLE OpenPipeRaw(const std::wstring &name, DWORD flags)
+{
+    ULONGLONG deadline = GetTickCount64() + 5000;
+    for (;;) {
+        HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                               OPEN_EXISTING, flags, nullptr);
+        if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_PIPE_BUSY ||
+            GetTickCount64() >= deadline)
+            return h;
+        WaitNamedPipeW(name.c_str(), 500);
+    }
+}
+
 bool WaitUntil(const std::function<bool()> &pred, DWORD timeout_ms)
 {
     ULONGLONG deadline = GetTickCount64() + timeout_ms;

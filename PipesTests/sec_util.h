@@ -28,6 +28,11 @@ std::wstring CurrentUserSid();
 DWORD CurrentSessionId();
 std::string Narrow(const std::wstring &w);
 
+// Opens a pipe as a raw Win32 client (GENERIC_READ | GENERIC_WRITE, extra flags), retrying
+// ERROR_PIPE_BUSY with WaitNamedPipeW for up to 5 s as any client must: the server replaces
+// a taken instance asynchronously. INVALID_HANDLE_VALUE on failure (GetLastError set).
+HANDLE OpenPipeRaw(const std::wstring &name, DWORD flags = 0);
+
 // Waits until pred() is true, polling every few ms; false on timeout.
 bool WaitUntil(const std::function<bool()> &pred, DWORD timeout_ms);
 
@@ -76,6 +81,14 @@ struct Engine {
     Engine();
     ~Engine();
 };
+
+// A client the server drops right after its pipe opened (refused by authorize or by
+// max_connections) must see a clean end, one of two depending on timing: connect returns OK
+// and a DISCONNECTED with PIPES_ERR_PEER_CLOSED follows, or connect itself fails with
+// PIPES_ERR_PEER_CLOSED. Returns "" if so, else a description of what happened instead.
+// *client is the connected client in the first case, else nullptr.
+std::string ConnectDroppedByServer(const pipes_client_config &cfg, EventLog *log,
+                                   pipes_client **client);
 
 // Stops a server when the test leaves its scope, also after a failed ASSERT (declare it
 // after the Engine, so it runs first).
