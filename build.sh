@@ -162,7 +162,12 @@ cmd_fuzz() {
 # Extra arguments go to pipes-bench (e.g. --reps 5, --only pingpong,churn). Writes dist/bench.json.
 cmd_bench() {
     cmd_deps
-    cmd_build
+    command -v cmake >/dev/null || die "cmake not found: run ./build.sh deps first"
+    say "bench: configuring $BUILD_DIR ($BUILD_TYPE), building pipes-bench only"
+    cmake -S "$ROOT" -B "$BUILD_DIR" \
+        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
+        -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target pipes-bench
     local exe=$BUILD_DIR/bin/pipes-bench.exe rc=0
     [ -f "$exe" ] || die "bench: $exe was not built"
     mkdir -p "$ROOT/dist"
