@@ -57,6 +57,7 @@ typedef struct bench_params {
     unsigned warmup;   /* ping-pong round trips not recorded */
     unsigned rate;     /* CPU scenario: messages per second */
     unsigned threads;  /* churn: client threads */
+    unsigned lib_workers; /* lib roles: 0 = the default engine, else an engine with this many */
     DWORD parent_pid;  /* the driver; children exit when it is gone */
     DWORD timeout_ms;  /* children give up after this */
 } bench_params;

@@ -237,6 +237,7 @@ static int run_once(const bench_case *c, const wchar_t *exe, DWORD timeout_ms, s
     widen(scenario_name(c->sc), wsc, 32);
     widen(impl_name(c->impl), wsi, 32);
     widen(impl_name(client_impl), wci, 32);
+    double t_start = qpc_seconds();
     g_seq++;
     swprintf(base, 160, L"pipes-bench-%lu-%u", GetCurrentProcessId(), g_seq);
     swprintf(pipe, BENCH_NAME_MAX, L"\\\\.\\pipe\\%ls", base);
@@ -257,9 +258,9 @@ static int run_once(const bench_case *c, const wchar_t *exe, DWORD timeout_ms, s
     swprintf(common, 1536,
              L"--scenario %ls --pipe %ls --ev-ready %ls --ev-go %ls --ev-done %ls --size %u "
              L"--count %u --conns %u --warmup %u --rate %u --threads %u --parent %lu "
-             L"--timeout %lu",
+             L"--timeout %lu --lib-workers %u",
              wsc, pipe, ready, go, done, sp->size, sp->count, sp->conns,
-             sp->warmup, sp->rate, sp->threads, GetCurrentProcessId(), timeout_ms);
+             sp->warmup, sp->rate, sp->threads, GetCurrentProcessId(), timeout_ms, sp->lib_workers);
 
     swprintf(args, 2048, L"--role server --impl %ls --out \"%ls\" %ls", wsi, sout, common);
     server = spawn(exe, args);
@@ -304,6 +305,11 @@ static int run_once(const bench_case *c, const wchar_t *exe, DWORD timeout_ms, s
     memset(out, 0, sizeof *out);
     parse_results(sout, out);
     parse_results(cout, out);
+    if (out->n < MAX_KEYS) {
+        /* wall time of the whole run, process starts included: for tuning counts */
+        strcpy(out->kv[out->n].key, "wall_s");
+        out->kv[out->n++].v = qpc_seconds() - t_start;
+    }
     ok = out->n > 0;
 out:
     if (client)

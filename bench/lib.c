@@ -13,6 +13,7 @@
 
 typedef struct lib_state {
     const bench_params *p;
+    pipes_engine *engine; /* NULL: the default engine */
     pipes_server *server;
     pipes_client *client;
     volatile LONG64 messages;
@@ -137,6 +138,7 @@ static int lib_server(const bench_params *p)
     memset(&cfg, 0, sizeof cfg);
     cfg.struct_size = sizeof cfg;
     cfg.pipe_name = p->pipe;
+    cfg.engine = g.engine;
     cfg.on_event = server_event;
     cfg.max_connections = p->conns > PIPES_DEFAULT_MAX_CONNECTIONS ? p->conns + 16 : 0;
     cfg.max_message_size = p->size > PIPES_DEFAULT_MAX_MESSAGE_SIZE ? p->size : 0;
@@ -295,6 +297,7 @@ static int lib_client(const bench_params *p)
     memset(&cfg, 0, sizeof cfg);
     cfg.struct_size = sizeof cfg;
     cfg.pipe_name = p->pipe;
+    cfg.engine = g.engine;
     cfg.on_event = client_event;
     cfg.connect_timeout_ms = p->timeout_ms;
     cfg.max_message_size = p->size > PIPES_DEFAULT_MAX_MESSAGE_SIZE ? p->size : 0;
@@ -346,6 +349,7 @@ static int lib_client(const bench_params *p)
 
 int role_lib(const bench_params *p)
 {
+    int rc;
     memset(&g, 0, sizeof g);
     g.p = p;
     g.all_connected = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -355,10 +359,20 @@ int role_lib(const bench_params *p)
     if (!g.all_connected || !g.finished || !g.room || !g.payload)
         bench_fail("out of resources");
     fill_payload(g.payload, p->size, 7);
+    if (p->lib_workers) {
+        pipes_engine_config ec;
+        memset(&ec, 0, sizeof ec);
+        ec.struct_size = sizeof ec;
+        ec.worker_threads = p->lib_workers;
+        lib_check(pipes_engine_create(&ec, &g.engine), "pipes_engine_create");
+    }
     if (p->is_server && (p->scenario == SC_FANIN || p->scenario == SC_CHURN)) {
         g.done_named = open_named_event(p->ev_done);
         if (!g.done_named)
             bench_fail("cannot open the done event (%lu)", GetLastError());
     }
-    return p->is_server ? lib_server(p) : lib_client(p);
+    rc = p->is_server ? lib_server(p) : lib_client(p);
+    if (g.engine)
+        lib_check(pipes_engine_destroy(g.engine), "pipes_engine_destroy");
+    return rc;
 }

@@ -10,6 +10,8 @@
  * --only    comma-separated scenarios: pingpong,throughput,fanin,broadcast,
  *           churn,memory,cpu.
  * --json    where to write the results (default dist\bench.json).
+ * --lib-workers N  (profiling) PipesLib roles use their own engine with N
+ *           worker threads instead of the default engine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +117,8 @@ static int run_role(int argc, wchar_t **argv)
             p.rate = (unsigned)wcstoul(val, NULL, 10);
         else if (!wcscmp(k, L"--threads"))
             p.threads = (unsigned)wcstoul(val, NULL, 10);
+        else if (!wcscmp(k, L"--lib-workers"))
+            p.lib_workers = (unsigned)wcstoul(val, NULL, 10);
         else if (!wcscmp(k, L"--parent"))
             p.parent_pid = (DWORD)wcstoul(val, NULL, 10);
         else if (!wcscmp(k, L"--timeout"))
@@ -145,7 +149,7 @@ static int run_role(int argc, wchar_t **argv)
 static int usage(void)
 {
     fprintf(stderr, "usage: pipes-bench [--smoke] [--reps N] [--only LIST] [--json PATH] "
-                    "[--timeout SECONDS]\n");
+                    "[--timeout SECONDS] [--lib-workers N]\n");
     return 2;
 }
 
@@ -156,6 +160,7 @@ int wmain(int argc, wchar_t **argv)
     const wchar_t *json = L"dist\\bench.json";
     char only[128] = "";
     int smoke = 0, reps = 3, i, failed, problems;
+    unsigned lib_workers = 0;
     DWORD timeout_ms = 30000;
 
     if (argc > 1 && !wcscmp(argv[1], L"--role"))
@@ -169,6 +174,8 @@ int wmain(int argc, wchar_t **argv)
             snprintf(only, sizeof only, "%ls", argv[++i]);
         } else if (!wcscmp(argv[i], L"--json") && i + 1 < argc) {
             json = argv[++i];
+        } else if (!wcscmp(argv[i], L"--lib-workers") && i + 1 < argc) {
+            lib_workers = (unsigned)wcstoul(argv[++i], NULL, 10);
         } else if (!wcscmp(argv[i], L"--timeout") && i + 1 < argc) {
             timeout_ms = (DWORD)wcstoul(argv[++i], NULL, 10) * 1000u;
         } else {
@@ -184,6 +191,8 @@ int wmain(int argc, wchar_t **argv)
         return 2;
     }
     plan_build(&plan, smoke, reps, only);
+    for (i = 0; i < plan.ncases; i++)
+        plan.cases[i].spec.lib_workers = lib_workers;
     if (plan.ncases == 0)
         return usage();
     failed = plan_run(&plan, exe, timeout_ms);
