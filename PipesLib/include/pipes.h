@@ -367,7 +367,10 @@ typedef struct pipes_client_config {
  * (PIPES_ERR_SERVER_IDENTITY_MISMATCH; the handle is closed).
  * Without PIPES_CLIENT_RECONNECT a failure to connect is returned
  * (PIPES_ERR_NOT_FOUND at once when no server has the name; PIPES_ERR_TIMEOUT
- * when every instance stayed busy) and *out is untouched.
+ * when every instance stayed busy; PIPES_ERR_PEER_CLOSED when the server
+ * dropped the client at once, e.g. its authorize callback refused it or
+ * max_connections was reached) and *out is untouched. A server that drops
+ * the client a moment later shows as a DISCONNECTED event instead.
  * With PIPES_CLIENT_RECONNECT the first attempt is made the same way, but a
  * failure (no server yet, busy, identity mismatch) is not returned: the
  * client is created and keeps trying in the background with exponential

@@ -107,9 +107,11 @@ static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wai
         return pipes_fail_system(pipes_status_from_win32(error), error);
     }
     if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
+        /* ERROR_PIPE_NOT_CONNECTED here: the server dropped us at once
+         * (authorize refused, max_connections): PIPES_ERR_PEER_CLOSED. */
         error = GetLastError();
         CloseHandle(h);
-        return pipes_fail_system(PIPES_ERR_SYSTEM, error);
+        return pipes_fail_system(pipes_status_from_win32(error), error);
     }
     st = pipes_security_check_server(h, (cl->flags & PIPES_CLIENT_REQUIRE_SESSION) != 0,
                                      cl->required_session,
