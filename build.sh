@@ -18,7 +18,7 @@ cd "$ROOT"
 
 # Debian 12 packages the build and the tests need. One list: append what your part needs.
 DEPS="mingw-w64 g++-mingw-w64-x86-64 gcc-mingw-w64-x86-64 wine wine64 wixl msitools xvfb xauth
-imagemagick cmake make googletest clang libclang-rt-14-dev libxml2-utils procps file ca-certificates
+imagemagick cmake make googletest clang llvm lld libclang-rt-14-dev libxml2-utils procps file ca-certificates
 jq nodejs"
 
 say() { printf '== %s\n' "$*"; }
@@ -85,6 +85,9 @@ suite() {
 run_suites() {
     :
     suite "fuzz protocol (60 s)" bash "$ROOT/PipesTests/fuzz/run_fuzz.sh" 60
+    suite "installer: MSI tables (msiinfo) and the MSVC import library" bash "$ROOT/installer/check_msi.sh"
+    suite "installer: end to end (install, tray, 100 notifications, SDK, upgrade, uninstall)" \
+        bash "$ROOT/installer/e2e.sh"
     suite "TrayNotifier end to end (Wine + Xvfb)" bash "$ROOT/TrayNotifier/tests/run_tray_tests.sh"
     suite "PipesService end to end (Wine, own prefix)" bash "$ROOT/PipesService/tests/run_service_tests.sh"
     suite "Windows build files (pipes.sln, .vcxproj, build.ps1) against CMake" bash "$ROOT/cmake/winbuild/check.sh"
@@ -146,9 +149,34 @@ cmd_clean() {
     rm -rf "$BUILD_DIR"
 }
 
+# ---- msi / e2e / demo: the installer (installer/, docs/INSTALLER.md) ----
+# msi: build (incremental), then dist/Pipes-<version>-x64.msi with wixl. Prints the MSI's path.
+cmd_msi() {
+    cmd_deps
+    cmd_build
+    say "msi: packaging (installer/msi.sh)"
+    local msi
+    msi=$(bash "$ROOT/installer/msi.sh" "$BUILD_DIR" -) || die "msi: packaging failed"
+    say "msi: wrote ${msi##*$'\n'}"
+}
+
+# e2e: install, tray, notifications, SDK, upgrade and uninstall in a fresh prefix (installer/e2e.sh).
+cmd_e2e() {
+    cmd_deps
+    cmd_build
+    bash "$ROOT/installer/e2e.sh"
+}
+
+# demo: build, package, install into a fresh prefix, notify, screenshot dist/demo.png.
 cmd_demo() {
-    echo "The demo (install the MSI under Wine and show a notification end to end) arrives with the installer issue."
-    exit 1
+    cmd_deps
+    cmd_build
+    say "demo: packaging (installer/msi.sh)"
+    local msi
+    msi=$(bash "$ROOT/installer/msi.sh" "$BUILD_DIR" -) || die "demo: packaging failed"
+    msi=${msi##*$'\n'}
+    say "demo: $msi"
+    bash "$ROOT/installer/demo.sh" "$msi"
 }
 
 cmd_fuzz() {
@@ -186,7 +214,9 @@ usage: ./build.sh VERB [ARGS]
   build           configure and cross-compile into $BUILD_DIR (default: build)
   test            deps + build + ctest under Wine + extra suites; ends with "N passed, N failed"
   clean           remove $BUILD_DIR (and end its Wine prefix)
-  demo            the main job, end to end
+  demo            the main job: build, MSI, install it under Wine, notifications, dist/demo.png
+  msi             build, then dist/Pipes-<version>-x64.msi (wixl)
+  e2e             build, then the installer end to end in a fresh Wine prefix (installer/e2e.sh)
   fuzz [SECONDS]  fuzz the protocol parser (PipesTests/fuzz/run_fuzz.sh)
   bench [ARGS]    build, then run the benchmarks under Wine; table + dist/bench.json (docs/PERFORMANCE.md)
   help            this text
@@ -204,6 +234,8 @@ case $verb in
     test) cmd_test ;;
     clean) cmd_clean ;;
     demo) cmd_demo ;;
+    msi) cmd_msi ;;
+    e2e) cmd_e2e ;;
     fuzz) cmd_fuzz "$@" ;;
     bench) cmd_bench "$@" ;;
     help | -h | --help) cmd_help ;;

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# demo.sh MSI: installs the MSI into a fresh Wine prefix ($BUILD_DIR/wineprefix-demo), starts the
+# tray app the way Windows does at logon (the Run value), sends notifications of each level through
+# pipes-notify, opens the Recent notifications window (a second start of the tray app asks the
+# first to show it), prints what happened and saves a screenshot to dist/demo.png.
+# Display: Xvfb when DISPLAY is not set, else a Wine desktop window on your display (and, when run
+# from a terminal, it waits for Enter before cleaning up so you can look at it).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MSI=${1:?usage: demo.sh MSI}
+: "${BUILD_DIR:?BUILD_DIR must be set (./build.sh exports it)}"
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$PWD/$BUILD_DIR ;; esac
+PREFIX=$BUILD_DIR/wineprefix-demo
+WORK=$BUILD_DIR/demo
+PNG=${DEMO_PNG:-$ROOT/dist/demo.png}
+XVFB_PID=""
+T0=$(date +%s)
+
+say() { printf '   %s\n' "$*"; }
+step() { printf '== [%3d s] %s\n' $(($(date +%s) - T0)) "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
+cleanup() {
+    local p
+    for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+    if [ -d "$PREFIX" ]; then
+        wineserver -k >/dev/null 2>&1
+        wineserver -w >/dev/null 2>&1
+    fi
+    [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
+}
+trap cleanup EXIT
+
+rm -rf "$WORK"
+mkdir -p "$WORK" "$(dirname "$PNG")"
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+w() { local name=$1; shift; wine "$@" </dev/null >"$WORK/$name.out" 2>&1; }
+wait_for() {
+    local limit=$(($(date +%s) + $1))
+    shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$limit" ] || return 1
+        sleep 0.5
+    done
+}
+
+step "fresh Wine prefix $PREFIX"
+wineserver -k >/dev/null 2>&1
+wineserver -w >/dev/null 2>&1
+rm -rf "$PREFIX"
+wine wineboot -i </dev/null >"$WORK/wineboot.out" 2>&1 || die "wineboot failed (see $WORK/wineboot.out)"
+wineserver -w   # let wineboot's server end before the persistent one starts (docs/INSTALLER.md)
+wineserver -p
+
+if [ -n "${DISPLAY:-}" ]; then
+    say "showing the Wine desktop on your display $DISPLAY"
+    USER_DISPLAY=1
+else
+    USER_DISPLAY=0
+    for d in $(seq 90 140); do
+        [ -e "/tmp/.X$d-lock" ] || [ -e "/tmp/.X11-unix/X$d" ] || break
+    done
+    Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp >"$WORK/xvfb.out" 2>&1 &
+    XVFB_PID=$!
+    export DISPLAY=":$d"
+    wait_for 10 test -e "/tmp/.X11-unix/X$d" || die "Xvfb :$d did not start"
+    say "no DISPLAY: using a virtual X server (Xvfb $DISPLAY)"
+fi
+wine explorer /desktop=shell,1024x768 </dev/null >"$WORK/explorer.out" 2>&1 &
+sleep 2
+
+step "install $(basename "$MSI") (msiexec /i ... /qn)"
+w install msiexec /i "$(winpath "$MSI")" /qn /l*v "$(winpath "$WORK/install.log")"
+rc=$?
+[ $((rc % 256)) -eq 0 ] || die "msiexec failed with $rc (log: $WORK/install.log)"
+APP="$PREFIX/drive_c/Program Files/Pipes"
+say "installed into C:\\Program Files\\Pipes: $(cd "$APP" && ls -- *.exe *.dll | tr '\n' ' ')"
+w status "$APP/PipesService.exe" status
+say "PipesService: $(head -n1 "$WORK/status.out" | tr -d '\r')"
+
+step "start the tray app as Windows does at logon (HKLM\\...\\Run)"
+wine reg query 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run' /v "Pipes TrayNotifier" </dev/null >"$WORK/run.out" 2>&1
+run_cmd=$(sed -n 's/^ *Pipes TrayNotifier \+REG_SZ \+//p' "$WORK/run.out" | tr -d '\r')
+[ -n "$run_cmd" ] || die "the Run value is missing"
+say "Run value: $run_cmd"
+tray_exe=${run_cmd#\"}
+tray_exe=${tray_exe%%\"*}
+wine "$tray_exe" </dev/null >"$WORK/tray.out" 2>&1 &
+
+notify() { # notify NAME ARGS...: pipes-notify, its result printed
+    w "$1" "$APP/pipes-notify.exe" "${@:2}"
+    local rc=$?
+    say "pipes-notify ${*:2}"
+    say "  -> exit $rc: $(tr -d '\r' <"$WORK/$1.out" | tr '\n' ' ')"
+    return $rc
+}
+step "send notifications of each level through the service (pipes-notify)"
+# The first one waits until the tray shows it: the service has found the tray.
+wait_for 30 w first "$APP/pipes-notify.exe" --title "Pipes is installed" \
+    --body "PipesService relays notifications to this tray." --source demo --wait --timeout 10 ||
+    die "the service did not reach the tray ($(cat "$WORK/first.out"))"
+say "pipes-notify --title \"Pipes is installed\" --wait -> $(tr -d '\r' <"$WORK/first.out" | tr '\n' ' ')"
+notify n1 --title "Backup finished" --body "42 files, 3.1 GB" --level info --source nightly-backup
+notify n2 --title "Disk almost full" --body "C: has 2.1 GB free" --level warning --source disk-monitor
+notify n3 --title "Build failed" --body "PipesLib: 1 test failed" --level error --source ci --wait
+notify n4 --title "Certificate expires soon" --body "web01: in 9 days" --level warning --source certs
+sleep 2
+
+step "open the Recent notifications window (a second start of the tray app asks the first)"
+w second "$tray_exe"
+say "second start of TrayNotifier.exe -> exit $?"
+sleep 1
+# A last one, so its balloon is on screen beside the window in the screenshot.
+notify n5 --title "Deployment done" --body "version 1.0 is live on 3 servers" --level info --source deploy --wait
+sleep 1.5
+
+step "screenshot"
+if [ "$USER_DISPLAY" -eq 1 ]; then
+    win=$(xwininfo -root -tree 2>/dev/null | awk '/"shell - Wine desktop"/ { print $1; exit }')
+    import -window "${win:-root}" "$PNG" 2>"$WORK/import.out" || say "import failed: $(cat "$WORK/import.out")"
+else
+    import -display "$DISPLAY" -window root "$PNG" 2>"$WORK/import.out" || say "import failed: $(cat "$WORK/import.out")"
+fi
+[ -s "$PNG" ] && say "saved $PNG (tray icon, the last balloon, the Recent notifications window)"
+
+step "what the tray stored"
+HIST=$(find "$PREFIX/drive_c/users" -path '*AppData/Local/Pipes/history/history.jsonl' 2>/dev/null | head -n1)
+if [ -n "$HIST" ]; then
+    say "history ($(grep -c . "$HIST") entries) in %LOCALAPPDATA%\\Pipes\\history\\history.jsonl:"
+    if command -v jq >/dev/null; then
+        jq -r '"[\(.level // "info")] \(.title) (from \(.source // "?"))"' "$HIST" 2>/dev/null |
+            while read -r line; do say "  $line"; done
+    fi
+fi
+w status2 "$APP/PipesService.exe" status
+say "PipesService status:"
+tr -d '\r' <"$WORK/status2.out" | sed 's/^/     /'
+
+if [ "$USER_DISPLAY" -eq 1 ] && [ -t 0 ]; then
+    printf '\nThe Wine desktop stays open; press Enter to end the demo (uninstall is not needed: the prefix is private).\n'
+    read -r _
+fi
+step "done: dist/demo.png; the demo prefix is $PREFIX (removed on the next run)"

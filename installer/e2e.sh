@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# e2e.sh: the path a user takes, under Wine, in a fresh prefix ($BUILD_DIR/wineprefix-e2e, recreated
+# every run) with Xvfb and a Wine desktop for the tray:
+#   1 install the MSI (msiexec /qn): service RUNNING, files, Run value, Event Log source, shortcut
+#   2 start TrayNotifier the way the Run value does; the service delivers to it
+#   3 100 notifications through pipes-notify (every 10th with --wait): each in the tray history once
+#   4 the SDK example built with MinGW against the INSTALLED include/lib (CMake package and plain gcc),
+#     run against the installed pipes.dll: the service accepts its notification, the tray shows it
+#   5 a higher version (second build with PIPES_VERSION_OVERRIDE) installed over it: one ARP entry,
+#     new binaries running, spool and configuration kept, the tray back and receiving; downgrade refused
+#   6 uninstall: no service, files, Run value, shortcut, Event Log source; %ProgramData%\Pipes kept
+# Needs $BUILD_DIR built (./build.sh e2e does that). Exits 1 when a check fails.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${BUILD_DIR:?BUILD_DIR must be set (./build.sh exports it)}"
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$PWD/$BUILD_DIR ;; esac
+WORK=$BUILD_DIR/e2e
+PREFIX=$BUILD_DIR/wineprefix-e2e
+UPG_BUILD=$BUILD_DIR/e2e-upgrade-build
+T0=$(date +%s)
+FAILS=0
+XVFB_PID=""
+UPG_PID=""
+
+elapsed() { echo $(($(date +%s) - T0)); }
+ok() { echo "  ok   [$(elapsed) s] $*"; }
+bad() { echo "  FAIL [$(elapsed) s] $*"; FAILS=$((FAILS + 1)); }
+step() { echo "== [$(elapsed) s] $*"; }
+check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+abort() { bad "$*"; echo "e2e: stopping here: the following steps depend on this one"; exit 1; }
+
+export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
+cleanup() {
+    local p
+    [ -n "$UPG_PID" ] && kill "$UPG_PID" 2>/dev/null
+    for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+    if [ -d "$PREFIX" ]; then
+        wineserver -k >/dev/null 2>&1
+        wineserver -w >/dev/null 2>&1
+    fi
+    [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
+    echo "e2e: $FAILS failed, $(elapsed) s"
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK"
+rm -rf "$WORK"/*
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+# w NAME PROGRAM ARGS...: a Windows program, output in $WORK/NAME.out, its exit code returned.
+w() {
+    local name=$1
+    shift
+    wine "$@" </dev/null >"$WORK/$name.out" 2>&1
+}
+msiexec_rc() { # msiexec_rc NAME ARGS...: msiexec's exit code modulo 256 (Wine cuts it to 8 bits)
+    local name=$1 rc
+    shift
+    w "$name" msiexec "$@" /qn /l*v "$(winpath "$WORK/$name.log")"
+    rc=$?
+    echo $((rc % 256))
+}
+sc_state() { # STATE word of `sc query PipesService`, or NONE
+    wine sc query PipesService </dev/null >"$WORK/sc.out" 2>&1
+    local s
+    s=$(sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p' "$WORK/sc.out" | head -n1)
+    echo "${s:-NONE}"
+}
+reg_value() { # reg_value KEY NAME: the data of a registry value, or nothing (exit 1) when absent
+    wine reg query "$1" /v "$2" </dev/null >"$WORK/reg.out" 2>&1 || return 1
+    sed -n "s/^ *$2 \+REG_[A-Z_]\+ \+//p" "$WORK/reg.out" | tr -d '\r' | head -n1 | grep .
+}
+wait_for() { # wait_for SECONDS COMMAND...: polls every 0.5 s
+    local limit=$(($(date +%s) + $1))
+    shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$limit" ] || return 1
+        sleep 0.5
+    done
+}
+tray_pids() { # TrayNotifier processes of this prefix (other prefixes may run trays too)
+    local p
+    for p in $(pgrep -f 'Program Files.Pipes.TrayNotifier\.exe'); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "WINEPREFIX=$PREFIX" && echo "$p"
+    done
+}
+no_tray() { [ -z "$(tray_pids)" ]; }
+version_of() { # version_of FILE: the FileVersion string of a PE's version resource
+    strings -el "$1" | grep -A1 -x FileVersion | tail -n1
+}
+
+RUN_KEY='HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run'
+EVT_KEY='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\PipesService'
+APP="$PREFIX/drive_c/Program Files/Pipes"
+WAPP='C:\Program Files\Pipes'
+
+# ---- versions and packages ----------------------------------------------------------------
+hdr=$ROOT/PipesLib/include/pipes_version.h
+part() { sed -n "s/^#define PIPES_VERSION_$1 \+\([0-9]\+\).*/\1/p" "$hdr" | head -n1; }
+V1="$(part MAJOR).$(part MINOR).$(part PATCH)"
+V2="$(part MAJOR).$(part MINOR).$(($(part PATCH) + 1))"
+step "packages: $V1 from $BUILD_DIR, $V2 from a second build ($UPG_BUILD)"
+MSI1=$WORK/Pipes-$V1-x64.msi
+MSI2=$WORK/Pipes-$V2-x64.msi
+bash "$ROOT/installer/msi.sh" "$BUILD_DIR" "$MSI1" >"$WORK/msi1.log" 2>&1 ||
+    { cat "$WORK/msi1.log"; abort "building the $V1 MSI"; }
+# The upgrade build runs in the background while the prefix is created: same sources, version
+# $V2 (version resources, pipes_version() and the MSI), only the shipped targets, no tests.
+(
+    cmake -S "$ROOT" -B "$UPG_BUILD" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
+        -DCMAKE_BUILD_TYPE=Release -DPIPES_BUILD_TESTS=OFF -DPIPES_VERSION_OVERRIDE="$V2" &&
+        cmake --build "$UPG_BUILD" -j "${JOBS:-2}" --target pipes PipesService pipes-notify TrayNotifier &&
+        bash "$ROOT/installer/msi.sh" "$UPG_BUILD" "$MSI2"
+) >"$WORK/upgrade-build.log" 2>&1 &
+UPG_PID=$!
+
+# ---- fresh prefix, X server, desktop ------------------------------------------------------
+step "fresh Wine prefix $PREFIX, Xvfb, Wine desktop"
+wineserver -k >/dev/null 2>&1
+wineserver -w >/dev/null 2>&1
+rm -rf "$PREFIX"
+wine wineboot -i </dev/null >"$WORK/wineboot.out" 2>&1 || abort "wineboot -i failed (see $WORK/wineboot.out)"
+# Let wineboot's server end before the persistent one starts: a server started while the first
+# is still exiting loses what services.exe registers (a new service vanishes; seen with Wine 8).
+wineserver -w
+wineserver -p
+for d in $(seq 90 140); do
+    [ -e "/tmp/.X$d-lock" ] || [ -e "/tmp/.X11-unix/X$d" ] || break
+done
+Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp >"$WORK/xvfb.out" 2>&1 &
+XVFB_PID=$!
+export DISPLAY=":$d"
+wait_for 10 test -e "/tmp/.X11-unix/X$d" || abort "Xvfb :$d did not start"
+wine explorer /desktop=shell,1024x768 </dev/null >"$WORK/explorer.out" 2>&1 &
+sleep 2
+
+# ---- 1. install ---------------------------------------------------------------------------
+step "1. install $V1: msiexec /i $(basename "$MSI1") /qn"
+rc=$(msiexec_rc install1 /i "$(winpath "$MSI1")")
+[ "$rc" -eq 0 ] || { grep -a -i -E 'error|return value 3' "$WORK/install1.log" | head -20; abort "msiexec /i exits 0 (got $rc)"; }
+ok "msiexec /i exits 0"
+check "sc query PipesService: RUNNING" test "$(sc_state)" = RUNNING
+for f in pipes.dll PipesService.exe TrayNotifier.exe pipes-notify.exe include/pipes.h include/pipes_version.h \
+    lib/pipes.lib lib/libpipes.dll.a lib/cmake/Pipes/PipesConfig.cmake lib/cmake/Pipes/PipesConfigVersion.cmake \
+    sdk-example/example.c sdk-example/CMakeLists.txt docs/SDK.md; do
+    [ -f "$APP/$f" ] || bad "installed file missing: Program Files\\Pipes\\$f"
+done
+ok "the files are in Program Files\\Pipes"
+check "installed PipesService.exe has version $V1" test "$(version_of "$APP/PipesService.exe")" = "$V1"
+run_cmd=$(reg_value "$RUN_KEY" "Pipes TrayNotifier") || run_cmd=""
+check "Run value 'Pipes TrayNotifier' = \"$WAPP\\TrayNotifier.exe\"" test "$run_cmd" = "\"$WAPP\\TrayNotifier.exe\""
+evt=$(reg_value "$EVT_KEY" EventMessageFile) || evt=""
+check "Event Log source registered (EventMessageFile = $WAPP\\PipesService.exe)" test "$evt" = "$WAPP\\PipesService.exe"
+lnk=$(find "$PREFIX/drive_c" -name 'Pipes Notifications.lnk' 2>/dev/null | head -n1)
+check "Start-menu shortcut 'Pipes Notifications' exists" test -n "$lnk"
+# The service's data folder is %ProgramData%\Pipes as the service sees it (Wine gives services
+# C:\users\Public for %ProgramData%): find its log rather than assume the folder.
+LOG=""
+find_log() {
+    LOG=$(find "$PREFIX/drive_c" -path '*/Pipes/logs/PipesService.log' 2>/dev/null | head -n1)
+    [ -n "$LOG" ]
+}
+check "the service writes its log (%ProgramData%\\Pipes\\logs)" wait_for 10 find_log
+check "the configure action ran (PipesService.exe configure: Event Log source, description)" \
+    grep -q 'configuring PipesService' "$WORK/install1.out"
+
+# ---- 2. the tray, started as the Run value starts it ----------------------------------------
+step "2. TrayNotifier started from the Run value's command line: $run_cmd"
+if [[ $run_cmd =~ ^\"([^\"]+)\"(.*)$ ]]; then
+    tray_exe=${BASH_REMATCH[1]} tray_args=${BASH_REMATCH[2]}
+else
+    tray_exe=${run_cmd%% *} tray_args=${run_cmd#"$tray_exe"}
+fi
+# shellcheck disable=SC2086 # the Run value's arguments split as Windows would (none today)
+wine "$tray_exe" $tray_args </dev/null >"$WORK/tray1.out" 2>&1 &
+HIST=""
+find_history() {
+    HIST=$(find "$PREFIX/drive_c/users" -path '*AppData/Local/Pipes/history/history.jsonl' 2>/dev/null | head -n1)
+    [ -n "$HIST" ]
+}
+# The service finds the tray: a --wait notification comes back "displayed".
+hello() { w "$1" "$APP/pipes-notify.exe" --title "$2" --id "$1" --source e2e --wait --timeout 10; }
+if wait_for 40 hello e2e-hello "Pipes e2e: hello tray" && grep -q 'displayed e2e-hello in session' "$WORK/e2e-hello.out"; then
+    ok "pipes-notify --wait: the service delivered to the tray (displayed in a session)"
+else
+    cat "$WORK/e2e-hello.out"
+    abort "the service did not reach the tray started from the Run value"
+fi
+check "the tray keeps its history in %LOCALAPPDATA%\\Pipes\\history" find_history
+
+# ---- 3. 100 notifications ------------------------------------------------------------------
+step "3. 100 notifications through pipes-notify (every 10th with --wait)"
+# Two cmd.exe batches side by side (a Wine process start costs most of the time of one call).
+levels=(info warning error)
+for b in 1 2; do
+    for i in $(seq "$b" 2 100); do
+        id=$(printf 'e2e-%03d' "$i")
+        extra=""
+        [ $((i % 10)) -eq 0 ] && extra="--wait --timeout 30"
+        echo "\"$WAPP\\pipes-notify.exe\" --id $id --title \"e2e notification $i\" --body \"body of $id\" --level ${levels[$((i % 3))]} --source e2e $extra >> \"$(winpath "$WORK/send100-$b.log")\" 2>&1"
+        echo "if errorlevel 1 echo FAILED $id >> \"$(winpath "$WORK/send100.fail")\""
+    done >"$WORK/send100-$b.bat"
+done
+t=$(date +%s)
+w send100-1 cmd /c "$(winpath "$WORK/send100-1.bat")" &
+w send100-2 cmd /c "$(winpath "$WORK/send100-2.bat")"
+wait $!
+cat "$WORK/send100-1.log" "$WORK/send100-2.log" >"$WORK/send100.log" 2>/dev/null
+check "all 100 pipes-notify calls exit 0 ($(($(date +%s) - t)) s)" test ! -s "$WORK/send100.fail"
+accepted=$(grep -c '^accepted e2e-' "$WORK/send100.log")
+displayed=$(grep -c '^displayed e2e-' "$WORK/send100.log")
+check "100 accepted, 10 displayed (--wait)" test "$accepted" -eq 100 -a "$displayed" -eq 10
+ids_once() { # every e2e-001..100 exactly once in the history, nothing else with that prefix
+    grep -o '"id" *: *"e2e-[0-9]*"' "$HIST" | sed 's/.*"\(e2e-[0-9]*\)"/\1/' | sort | uniq -c >"$WORK/ids.txt"
+    [ "$(wc -l <"$WORK/ids.txt")" -eq 100 ] && ! awk '$1 != 1 { bad = 1 } END { exit !bad }' "$WORK/ids.txt"
+}
+if wait_for 30 ids_once; then
+    ok "the tray history has each of the 100 exactly once"
+else
+    bad "tray history: $(wc -l <"$WORK/ids.txt") distinct ids, duplicates: $(awk '$1 != 1' "$WORK/ids.txt" | head -3 | tr '\n' ' ')"
+fi
+
+# ---- 4. the SDK, as another program uses it ----------------------------------------------------
+step "4. SDK example built with MinGW against the installed SDK, run against the installed pipes.dll"
+SDKB=$WORK/sdk-build
+if cmake -S "$APP/sdk-example" -B "$SDKB" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
+    -DPipes_DIR="$APP/lib/cmake/Pipes" >"$WORK/sdk-cmake.log" 2>&1 &&
+    cmake --build "$SDKB" >>"$WORK/sdk-cmake.log" 2>&1; then
+    ok "find_package(Pipes) + Pipes::pipes: example.exe built from the installed sdk-example"
+else
+    tail -20 "$WORK/sdk-cmake.log"
+    bad "building the SDK example with CMake against the installed SDK"
+fi
+if x86_64-w64-mingw32-gcc -std=c17 -Wall -Wextra -pedantic -Werror -municode -DUNICODE -D_UNICODE \
+    "$APP/sdk-example/example.c" -I "$APP/include" -L "$APP/lib" -lpipes -o "$WORK/example-gcc.exe" \
+    >"$WORK/sdk-gcc.log" 2>&1; then
+    ok "plain gcc -I<installed>/include -L<installed>/lib -lpipes builds it warning-free"
+else
+    cat "$WORK/sdk-gcc.log"
+    bad "plain gcc against the installed include and lib"
+fi
+EXAMPLE=$SDKB/example.exe
+[ -f "$EXAMPLE" ] || EXAMPLE=$WORK/example-gcc.exe
+# pipes.dll only from the install folder: WINEPATH adds it to the DLL search path.
+WINEPATH="$WAPP" w example1 "$EXAMPLE" "Pipes e2e: from the SDK example" e2e-sdk1
+rc=$?
+check "example.exe exits 0: the service accepted its notification" test "$rc" -eq 0
+check "example.exe loaded $WAPP\\pipes.dll ($V1)" grep -qF "pipes.dll $V1 (" "$WORK/example1.out"
+check "  ... from the install folder" grep -qiF "from $WAPP\\pipes.dll" "$WORK/example1.out"
+check "the example's notification reached the tray history" \
+    wait_for 15 grep -q '"id" *: *"e2e-sdk1"' "$HIST"
+
+# ---- 5. upgrade -------------------------------------------------------------------------------
+step "5. upgrade to $V2 over $V1"
+# Undeliverable now (no session 7): stays in the service's spool across the upgrade.
+for i in 1 2 3; do
+    w spool$i "$APP/pipes-notify.exe" --title "spooled $i" --id "e2e-spool-$i" --session 7 --ttl 86400
+done
+check "3 notifications for a session without a tray accepted into the spool" \
+    grep -q '^accepted e2e-spool-3' "$WORK/spool3.out"
+w cfg reg add 'HKLM\SOFTWARE\Pipes\Service' /v LogMaxKB /t REG_DWORD /d 2048 /f
+starts_before=$(grep -c 'PipesService started' "$LOG" 2>/dev/null)
+tray_pid_before=$(tray_pids | head -n1)
+wait "$UPG_PID"
+upg_rc=$?
+UPG_PID=""
+[ "$upg_rc" -eq 0 ] && [ -f "$MSI2" ] || { tail -20 "$WORK/upgrade-build.log"; abort "building the $V2 MSI"; }
+ok "built $(basename "$MSI2")"
+rc=$(msiexec_rc install2 /i "$(winpath "$MSI2")")
+[ "$rc" -eq 0 ] || { grep -a -i -E 'error|return value 3' "$WORK/install2.log" | head -20; abort "msiexec /i (upgrade) exits 0 (got $rc)"; }
+ok "msiexec /i $V2 exits 0"
+arp() { # the DisplayVersion of every ARP entry named Pipes
+    wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s </dev/null >"$WORK/arp.out" 2>&1
+    awk '/^HKEY/ { key = $0 } /DisplayName +REG_SZ +Pipes\r?$/ { names[key] = 1 }
+         /DisplayVersion/ { ver[key] = $3 } END { for (k in names) print ver[k] }' "$WORK/arp.out" | tr -d '\r'
+}
+check "one Add/Remove Programs entry, version $V2" test "$(arp | tr '\n' ' ')" = "$V2 "
+check "sc query PipesService: RUNNING" test "$(sc_state)" = RUNNING
+check "installed PipesService.exe, TrayNotifier.exe and pipes.dll have version $V2" \
+    test "$(version_of "$APP/PipesService.exe") $(version_of "$APP/TrayNotifier.exe") $(version_of "$APP/pipes.dll")" = "$V2 $V2 $V2"
+check "the installed SDK header says $V2" grep -q "^#define PIPES_VERSION_PATCH $(part PATCH | awk '{print $1 + 1}')\$" "$APP/include/pipes_version.h"
+check "the service was restarted (a new start in its log)" \
+    test "$(grep -c 'PipesService started' "$LOG" 2>/dev/null)" -gt "${starts_before:-0}"
+# The spool also keeps delivered records for a while; what matters is that the new service
+# loaded everything the old one left, the 3 undeliverable ones included.
+remain=$(sed -n 's/.*PipesService stopped: \([0-9]*\) notification(s) remain.*/\1/p' "$LOG" | tail -n1)
+loaded=$(sed -n 's/.*PipesService started: \([0-9]*\) notification(s) loaded.*/\1/p' "$LOG" | tail -n1)
+check "spool kept: the old service left ${remain:-?}, the new one loaded ${loaded:-?} (the 3 undeliverable among them)" \
+    test -n "$remain" -a "${remain:-x}" = "${loaded:-y}" -a "${loaded:-0}" -ge 3
+check "configuration in HKLM\\SOFTWARE\\Pipes\\Service kept" \
+    test "$(reg_value 'HKLM\SOFTWARE\Pipes\Service' LogMaxKB)" = 0x800
+WINEPATH="$WAPP" w example2 "$EXAMPLE" "Pipes e2e: after the upgrade" e2e-sdk2
+check "the $V1-built example runs against the new pipes.dll ($V2)" grep -qF "pipes.dll $V2 (" "$WORK/example2.out"
+tray_pid_after=$(tray_pids | head -n1)
+check "the old tray was asked to exit and a new one started (StopTray/StartTray)" \
+    test -n "$tray_pid_after" -a "$tray_pid_after" != "${tray_pid_before:-none}"
+if wait_for 30 hello e2e-after-upgrade "Pipes e2e: after the upgrade" &&
+    grep -q 'displayed e2e-after-upgrade' "$WORK/e2e-after-upgrade.out"; then
+    ok "the tray still receives after the upgrade (displayed)"
+else
+    cat "$WORK/e2e-after-upgrade.out"
+    bad "the tray does not receive after the upgrade"
+fi
+check "  ... and it is in the history" grep -q '"id" *: *"e2e-after-upgrade"' "$HIST"
+rc=$(msiexec_rc downgrade /i "$(winpath "$MSI1")")
+check "installing $V1 over $V2 is refused (exit 1603 = $((1603 % 256)) mod 256)" test "$rc" -eq $((1603 % 256))
+# Wine's log leaves out the condition's text (the LaunchCondition table carries it: check_msi.sh).
+check "  ... by the launch condition (newer version detected, LaunchConditions failed)" \
+    grep -aq 'LaunchConditions. Return value 0' "$WORK/downgrade.log"
+check "  ... and $V2 stays installed" test "$(arp | tr '\n' ' ')" = "$V2 "
+
+# ---- 6. uninstall ------------------------------------------------------------------------------
+step "6. uninstall"
+rc=$(msiexec_rc uninstall /x "$(winpath "$MSI2")")
+check "msiexec /x exits 0" test "$rc" -eq 0
+check "no service PipesService" test "$(sc_state)" = NONE
+left=$(find "$APP" -type f 2>/dev/null | head -5)
+check "no files left in Program Files\\Pipes${left:+ (left: $left)}" test -z "$left"
+check "no Run value" test -z "$(reg_value "$RUN_KEY" "Pipes TrayNotifier")"
+check "no Event Log source values" test -z "$(reg_value "$EVT_KEY" EventMessageFile)"
+check "no Start-menu shortcut" test -z "$(find "$PREFIX/drive_c" -name 'Pipes Notifications.lnk' 2>/dev/null)"
+check "no ARP entry" test -z "$(arp)"
+check "the tray was asked to exit" wait_for 10 no_tray
+check "%ProgramData%\\Pipes kept (documented: spool and logs survive uninstall)" test -f "$LOG"
+
+[ "$FAILS" -eq 0 ]
