@@ -232,6 +232,7 @@ typedef struct pipes_global_stats {
     int64_t live_events;           /* posted events not yet freed */
     int64_t bytes_allocated;       /* heap bytes the library holds */
     uint64_t calls_read_file, calls_write_file, calls_connect_named_pipe;
+    uint64_t calls_peek_named_pipe; /* sizing messages larger than the read buffer */
     uint64_t calls_dequeue;        /* GetQueuedCompletionStatusEx calls */
     uint64_t completions_dequeued; /* completion packets dequeued */
 } pipes_global_stats;

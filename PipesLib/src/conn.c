@@ -9,7 +9,12 @@
 #include "runtime.h"
 
 #define READ_BUFFER_INITIAL 4096u
-#define READ_BUFFER_KEEP (64u * 1024u) /* larger buffers shrink back after a message */
+/* A read buffer grown past READ_BUFFER_KEEP for a large message is kept
+ * while large messages keep coming (each then takes one read), and freed
+ * after READ_SHRINK_AFTER smaller ones in a row, so a connection that saw
+ * one big message does not hold its buffer for ever. */
+#define READ_BUFFER_KEEP (64u * 1024u)
+#define READ_SHRINK_AFTER 8u
 
 static void on_read(pipes_req *req, DWORD error, DWORD bytes);
 static void on_write(pipes_req *req, DWORD error, DWORD bytes);
@@ -378,15 +383,19 @@ static void on_read(pipes_req *req, DWORD error, DWORD bytes)
         read_ended(c);
     } else if (error == 0) {
         deliver_message(c);
-        c->rlen = 0;
-        if (c->rcap > READ_BUFFER_KEEP) {
+        if (c->rlen > READ_BUFFER_KEEP)
+            c->small_in_a_row = 0;
+        else if (c->rcap > READ_BUFFER_KEEP && ++c->small_in_a_row >= READ_SHRINK_AFTER) {
             pipes_mem_free(c->rbuf);
             c->rbuf = NULL;
             c->rcap = 0;
+            c->small_in_a_row = 0;
         }
+        c->rlen = 0;
         pipes_conn_read(c);
     } else if (error == ERROR_MORE_DATA) {
         DWORD left = 0;
+        PIPES_COUNT_INC(calls_peek_named_pipe);
         if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, NULL, &left)) {
             pipes_conn_close(c, pipes_status_from_win32(GetLastError()));
             read_ended(c);

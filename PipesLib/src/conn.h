@@ -92,6 +92,7 @@ struct pipes_conn {
     int connected; /* CONNECTED was delivered, so DISCONNECTED is due */
     uint8_t *rbuf;
     size_t rcap, rlen;
+    unsigned small_in_a_row; /* messages since the last large one */
 
     pipes_req connect_req; /* server: ConnectNamedPipe; client: start task */
     pipes_req read_req;

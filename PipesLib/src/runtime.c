@@ -165,6 +165,7 @@ PIPES_API pipes_status PIPES_CALL pipes_get_global_stats(pipes_global_stats *out
     out->calls_read_file = (uint64_t)READ_COUNTER(calls_read_file);
     out->calls_write_file = (uint64_t)READ_COUNTER(calls_write_file);
     out->calls_connect_named_pipe = (uint64_t)READ_COUNTER(calls_connect_named_pipe);
+    out->calls_peek_named_pipe = (uint64_t)READ_COUNTER(calls_peek_named_pipe);
     out->calls_dequeue = (uint64_t)READ_COUNTER(calls_dequeue);
     out->completions_dequeued = (uint64_t)READ_COUNTER(completions_dequeued);
     return PIPES_OK;

@@ -23,7 +23,7 @@ typedef struct pipes_global_counters {
     volatile LONG64 live_engines, live_servers, live_clients, live_connections;
     volatile LONG64 live_instances, pending_operations, live_events, bytes_allocated;
     volatile LONG64 calls_read_file, calls_write_file, calls_connect_named_pipe;
-    volatile LONG64 calls_dequeue, completions_dequeued;
+    volatile LONG64 calls_peek_named_pipe, calls_dequeue, completions_dequeued;
 } pipes_global_counters;
 
 extern pipes_global_counters g_pipes_counters;
