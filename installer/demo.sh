@@ -68,6 +68,11 @@ else
     wait_for 10 test -e "/tmp/.X11-unix/X$d" || die "Xvfb :$d did not start"
     say "no DISPLAY: using a virtual X server (Xvfb $DISPLAY)"
 fi
+# Every program of this prefix on the one Wine desktop "shell" (its taskbar has the notification
+# area): without this, programs started later (the tray, msiexec's) open on a desktop of their own
+# without a taskbar, and the tray icon lands in a stray systray window.
+printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\Explorer]\n"Desktop"="shell"\n\n[HKEY_CURRENT_USER\\Software\\Wine\\Explorer\\Desktops]\n"shell"="1024x768"\n' >"$WORK/desktop.reg"
+wine regedit /S "$(winpath "$WORK/desktop.reg")" </dev/null >"$WORK/regedit.out" 2>&1
 wine explorer /desktop=shell,1024x768 </dev/null >"$WORK/explorer.out" 2>&1 &
 sleep 2
 
@@ -92,7 +97,11 @@ wine "$tray_exe" </dev/null >"$WORK/tray.out" 2>&1 &
 notify() { # notify NAME ARGS...: pipes-notify, its result printed
     w "$1" "$APP/pipes-notify.exe" "${@:2}"
     local rc=$?
-    say "pipes-notify ${*:2}"
+    local a shown=""
+    for a in "${@:2}"; do
+        case $a in *" "*) shown="$shown \"$a\"" ;; *) shown="$shown $a" ;; esac
+    done
+    say "pipes-notify$shown"
     say "  -> exit $rc: $(tr -d '\r' <"$WORK/$1.out" | tr '\n' ' ')"
     return $rc
 }
@@ -114,7 +123,7 @@ say "second start of TrayNotifier.exe -> exit $?"
 sleep 1
 # A last one, so its balloon is on screen beside the window in the screenshot.
 notify n5 --title "Deployment done" --body "version 1.0 is live on 3 servers" --level info --source deploy --wait
-sleep 1.5
+sleep 3   # the balloon follows the tray's hold-off and Wine's own delay of about 2 s
 
 step "screenshot"
 if [ "$USER_DISPLAY" -eq 1 ]; then

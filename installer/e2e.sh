@@ -135,6 +135,11 @@ Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp >"$WORK/xvfb.out" 2>&1 &
 XVFB_PID=$!
 export DISPLAY=":$d"
 wait_for 10 test -e "/tmp/.X11-unix/X$d" || abort "Xvfb :$d did not start"
+# Every program of this prefix on the one Wine desktop "shell" (its taskbar has the notification
+# area): without this, programs started later (the tray, msiexec's) open on a desktop of their own
+# without a taskbar, and the tray icon lands in a stray systray window.
+printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\Explorer]\n"Desktop"="shell"\n\n[HKEY_CURRENT_USER\\Software\\Wine\\Explorer\\Desktops]\n"shell"="1024x768"\n' >"$WORK/desktop.reg"
+wine regedit /S "$(winpath "$WORK/desktop.reg")" </dev/null >"$WORK/regedit.out" 2>&1
 wine explorer /desktop=shell,1024x768 </dev/null >"$WORK/explorer.out" 2>&1 &
 sleep 2
 
