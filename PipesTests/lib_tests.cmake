@@ -24,4 +24,4 @@ target_include_directories(pipes_lib_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pipes_lib_tests PRIVATE pipes GTest::gtest_main user32 version)
 # The tests spawn the peer: build it whenever the tests are built.
 add_dependencies(pipes_lib_tests pipes_test_peer)
-pipes_add_gtest(pipes_lib_tests TIMEOUT 300)
+pipes_add_gtest(pipes_lib_tests TIMEOUT 600)
