@@ -72,25 +72,38 @@ DWORD svc_make_dir(const wchar_t *dir, const wchar_t *sddl)
 {
     wchar_t buf[MAX_PATH];
     size_t i, len = wcslen(dir);
+    SECURITY_ATTRIBUTES sa;
+    PSECURITY_DESCRIPTOR sd = NULL;
 
     if (len == 0 || len >= MAX_PATH)
         return ERROR_BAD_PATHNAME;
+    if (sddl && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd,
+                                                                      NULL))
+        return GetLastError();
+    sa.nLength = sizeof sa;
+    sa.lpSecurityDescriptor = sd;
+    sa.bInheritHandle = FALSE;
     wcscpy(buf, dir);
-    /* Create every missing parent, then the directory itself. */
+    /* Create every missing parent, then the directory itself, which gets
+     * its DACL at creation: there is no moment with a default one. */
     for (i = 3; i <= len; i++) {
         if (buf[i] == L'\\' || buf[i] == L'/' || buf[i] == L'\0') {
             wchar_t saved = buf[i];
             buf[i] = L'\0';
-            if (!CreateDirectoryW(buf, NULL)) {
+            if (!CreateDirectoryW(buf, i == len && sd ? &sa : NULL)) {
                 DWORD e = GetLastError();
-                if (e != ERROR_ALREADY_EXISTS && e != ERROR_ACCESS_DENIED)
+                if (e != ERROR_ALREADY_EXISTS && e != ERROR_ACCESS_DENIED) {
+                    LocalFree(sd);
                     return e;
+                }
             }
             buf[i] = saved;
         }
     }
+    LocalFree(sd);
     if (GetFileAttributesW(dir) == INVALID_FILE_ATTRIBUTES)
         return GetLastError();
+    /* Also when it existed already (created by someone else, or earlier). */
     return sddl ? apply_dacl(dir, sddl) : ERROR_SUCCESS;
 }
 

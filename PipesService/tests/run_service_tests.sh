@@ -203,14 +203,17 @@ rm -f "$(spool_dir)"/*.ntf
 ###############################################################################################
 section "tray absent: 200 spooled; 60 s idle CPU; tray starts; all 200 once, in order"
 reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]' "$CFG" \
-    '"RateLimitPerMinute"=dword:000f4240' '"RateLimitBurst"=dword:000f4240'
-check "start with the normal config" svc start start
+    '"RateLimitPerMinute"=dword:000f4240' '"RateLimitBurst"=dword:000f4240' \
+    '"MaxSpoolCount"=dword:000000c9'
+check "start with the normal config (MaxSpoolCount 201)" svc start start
 notify first --title "hello from pipes-notify" --body "end to end" --session 1
 check "pipes-notify exits 0 when accepted" test $? -eq 0 -a -n "$(grep '^accepted ' "$WORK/first.out")"
 check "200 accepted with no tray" tool load200 load --count 200 --prefix a --session 1 --acked "$WWORK\\a.acked"
 check "queue depth 201 in status" test "$(status_value 'queue depth')" -eq 201
+notify full --title "one too many" --session 1; rc=$?
+check "over MaxSpoolCount: pipes-notify exits 4 with queue_full" test "$rc" -eq 4 -a -n "$(grep queue_full "$WORK/full.out")"
 SP=$(spool_dir)
-check "201 records on disk in the spool" test "$(find "$SP" -maxdepth 1 -name '*.ntf' | wc -l)" -eq 201
+check "201 records on disk in the spool (nothing evicted)" test "$(find "$SP" -maxdepth 1 -name '*.ntf' | wc -l)" -eq 201
 CPU0=$(status_value 'cpu milliseconds')
 sleep 60
 CPU1=$(status_value 'cpu milliseconds')
@@ -226,6 +229,22 @@ wait_for 10 queue_depth_is 0
 check "queue depth back to 0" test "$(status_value 'queue depth')" -eq 0
 check "acknowledged session-targeted records left the spool" \
     test "$(find "$SP" -maxdepth 1 -name '*.ntf' | wc -l)" -eq 0
+printf 'line one\nline two\n' >"$WORK/body.txt"
+wine "$BIN/pipes-notify.exe" --title "from stdin" --body - --level warning --source "service tests" \
+    --session 1 --id stdin-1 <"$WORK/body.txt" >"$WORK/stdin.out" 2>&1
+check "pipes-notify --body - reads standard input" test $? -eq 0
+wait_for 10 count_ge "$TRAY_OUT" stdin-1 1
+check "the tray got body, level and source as given" grep -qF \
+    '{"v":1,"id":"stdin-1","title":"from stdin","body":"line one\nline two","level":"warning","source":"service tests","time":"' \
+    "$TRAY_OUT.json"
+WUSER=$(wine cmd /c echo %USERNAME% </dev/null 2>/dev/null | tr -d '\r')
+notify user1 --title "for the session's user" --user "$WUSER" --id user-1 --ttl 5
+notify user2 --title "for someone else" --user nobody-here --id user-2 --ttl 5
+wait_for 10 count_ge "$TRAY_OUT" user-1 1
+check "a notification for the session's user ($WUSER) is delivered" count_ge "$TRAY_OUT" user-1 1
+check "one for another user is not" test "$(grep -c '^user-2' "$TRAY_OUT")" -eq 0
+wait_for 15 log_has "expired before any session acknowledged"
+check "its expiry (ttl 5 s) was logged" log_has "1 notification(s) expired before any session acknowledged"
 notify wait --title "wait for me" --session 1 --wait --timeout 20
 check "pipes-notify --wait exits 0 once displayed" test $? -eq 0
 check "pipes-notify --wait names the session" has wait "in session 1"
@@ -235,7 +254,7 @@ section "service killed (TerminateProcess) while 1,000 are submitted and deliver
 wine "$BIN/pipes-svctest.exe" load --count 1000 --prefix k --session 1 --acked "$WWORK\\k.acked" \
     --kill-service-at 300 </dev/null >"$WORK/k.load.out" 2>&1 &
 LOAD=$!
-wait_for 60 grep -q "^killed" "$WORK/k.load.out"
+wait_for 60 grep -qs "^killed" "$WORK/k.load.out"
 check "service killed mid-stream" grep -q "^killed" "$WORK/k.load.out"
 echo "    killed after $(lines "$WORK/k.acked") acknowledged, $(grep -c '^k-' "$TRAY_OUT") displayed"
 # Wine's SCM does not notice that the process died (Windows would run the failure actions):
@@ -257,7 +276,7 @@ section "tray killed while 1,000 are delivered"
 wine "$BIN/pipes-svctest.exe" load --count 1000 --prefix t --session 1 --acked "$WWORK\\t.acked" \
     --kill-tray-at 300 --tray-pid-file "$(winpath "$TRAY_OUT.pid")" </dev/null >"$WORK/t.load.out" 2>&1 &
 LOAD=$!
-wait_for 60 grep -q "^killed" "$WORK/t.load.out"
+wait_for 60 grep -qs "^killed" "$WORK/t.load.out"
 check "tray killed mid-stream" grep -q "^killed" "$WORK/t.load.out"
 wait "$TRAY_JOB" 2>/dev/null
 echo "    tray killed after $(grep -c '^t-' "$TRAY_OUT") displayed, $(lines "$WORK/t.acked") accepted"

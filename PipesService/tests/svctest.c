@@ -7,7 +7,7 @@
  *       is acknowledged again but not recorded twice (exactly-once display,
  *       surviving a restart: FILE is read back at start). Every received id,
  *       repeats included, goes to FILE.raw. Writes its pid to FILE.pid; exits
- *       when FILE.stop appears.
+ *       when FILE.stop appears. FILE.json gets each new notification as received.
  *   load --count N --prefix P --acked FILE [--session S] [--pipe NAME] [--start K]
  *        [--kill-service-at N] [--kill-tray-at N --tray-pid-file FILE]
  *       submits P-00000.. one at a time like a careful submitter: an id goes
@@ -18,7 +18,8 @@
  *   raw --data TEXT [--pipe NAME]   sends TEXT as one message, prints the reply
  *   kill-service                    TerminateProcess on the running service
  *   kill-pid PID                    TerminateProcess on PID
- *   pipe-sddl [--pipe NAME]         prints the submit pipe's security descriptor
+ *   pipe-sddl [--pipe NAME]         prints the submit pipe's DACL as SDDL
+ *   path-sddl PATH                  prints a file or directory's DACL as SDDL
  */
 #include <windows.h>
 
@@ -47,11 +48,11 @@ static const wchar_t *opt(int argc, wchar_t **argv, const wchar_t *name, const w
 
 static struct {
     SRWLOCK lock;
-    FILE *out, *raw;
+    FILE *out, *raw, *json;
     pipes_server *server;
     char (*seen)[PIPES_PROTO_MAX_ID + 1];
     size_t seen_n;
-} T = {SRWLOCK_INIT, NULL, NULL, NULL, NULL, 0};
+} T = {SRWLOCK_INIT, NULL, NULL, NULL, NULL, NULL, 0};
 
 static int seen(const char *id)
 {
@@ -85,6 +86,9 @@ static void PIPES_CALL tray_event(const pipes_event *ev, void *ud)
             memcpy(T.seen[T.seen_n++], n->id, n->id_len + 1);
             fprintf(T.out, "%s\n", n->id);
             fflush(T.out); /* "stored in history" before the ack */
+            fwrite(ev->data, 1, ev->size, T.json);
+            fputc('\n', T.json);
+            fflush(T.json);
         }
         ReleaseSRWLockExclusive(&T.lock);
         pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_ACK, n->id);
@@ -121,8 +125,10 @@ static int cmd_tray(int argc, wchar_t **argv)
     T.out = _wfopen(out, L"ab");
     swprintf(path, MAX_PATH, L"%ls.raw", out);
     T.raw = _wfopen(path, L"ab");
+    swprintf(path, MAX_PATH, L"%ls.json", out);
+    T.json = _wfopen(path, L"ab");
     swprintf(stop, MAX_PATH, L"%ls.stop", out);
-    if (!T.out || !T.raw)
+    if (!T.out || !T.raw || !T.json)
         return 1;
     pipes_proto_tray_pipe_name_w(session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
     memset(&sc, 0, sizeof sc);
@@ -149,6 +155,7 @@ static int cmd_tray(int argc, wchar_t **argv)
     pipes_server_stop(T.server);
     fclose(T.out);
     fclose(T.raw);
+    fclose(T.json);
     return 0;
 }
 
@@ -421,6 +428,28 @@ static int cmd_pipe_sddl(int argc, wchar_t **argv)
     return 0;
 }
 
+static int cmd_path_sddl(const wchar_t *path)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    LPWSTR text = NULL;
+    DWORD rc = GetNamedSecurityInfoW(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+                                     NULL, NULL, &sd);
+    if (rc != ERROR_SUCCESS) {
+        fprintf(stderr, "path-sddl: error %lu\n", (unsigned long)rc);
+        return 1;
+    }
+    if (!ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1,
+                                                              DACL_SECURITY_INFORMATION, &text,
+                                                              NULL)) {
+        LocalFree(sd);
+        return 1;
+    }
+    wprintf(L"%ls\n", text);
+    LocalFree(text);
+    LocalFree(sd);
+    return 0;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     if (argc < 2)
@@ -435,6 +464,8 @@ int wmain(int argc, wchar_t **argv)
         return cmd_kill_service();
     if (!wcscmp(argv[1], L"kill-pid") && argc > 2)
         return kill_pid((DWORD)wcstoul(argv[2], NULL, 10));
+    if (!wcscmp(argv[1], L"path-sddl") && argc > 2)
+        return cmd_path_sddl(argv[2]);
     if (!wcscmp(argv[1], L"pipe-sddl"))
         return cmd_pipe_sddl(argc, argv);
     return 2;
