@@ -87,8 +87,8 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
     for (int i = kWarmup; i < kWarmup + kCycles; i++) {
         ASSERT_TRUE(cycle(i));
         if ((i - kWarmup + 1) % 1000 == 0) {
-            hmax = std::max(hmax, FreshHandleValue());
-            commit_max = std::max(commit_max, PagefileUsage());
+            hmax = (std::max)(hmax, FreshHandleValue());
+            commit_max = (std::max)(commit_max, PagefileUsage());
         }
     }
     ULONGLONG elapsed = GetTickCount64() - t0;

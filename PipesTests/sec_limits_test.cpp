@@ -160,8 +160,8 @@ TEST(SecBackpressure, ServerQueueToAReaderThatStopsStaysBounded)
         st = pipes_server_send(server, id, m.data(), m.size(),
                                reinterpret_cast<void *>(static_cast<uintptr_t>(accepted + 1)));
         pipes_stats s = ServerStats(server);
-        max_queued_seen = std::max<uint64_t>(max_queued_seen, s.queued_messages);
-        max_queued_bytes_seen = std::max<uint64_t>(max_queued_bytes_seen, s.queued_bytes);
+        max_queued_seen = (std::max<uint64_t>)(max_queued_seen, s.queued_messages);
+        max_queued_bytes_seen = (std::max<uint64_t>)(max_queued_bytes_seen, s.queued_bytes);
         if (st != PIPES_OK)
             break;
         accepted++;

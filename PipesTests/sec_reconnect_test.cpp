@@ -167,7 +167,7 @@ TEST(SecReconnect, ServerKilledMidStreamRestartedEverySendReportedOnceNothingTwi
             // Not queued, no event follows: the sender may retry (this is the bounded queue
             // doing its job while the server is away).
             queue_full++;
-            max_queued = std::max<uint64_t>(max_queued, ClientStats(client).queued_messages);
+            max_queued = (std::max<uint64_t>)(max_queued, ClientStats(client).queued_messages);
             Sleep(1);
         }
     }

@@ -25,4 +25,4 @@ add_executable(pipes_sec_tests
 target_include_directories(pipes_sec_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pipes_sec_tests PRIVATE pipes GTest::gtest_main advapi32 psapi)
 add_dependencies(pipes_sec_tests pipes_test_server)
-pipes_add_gtest(pipes_sec_tests TIMEOUT 400)
+pipes_add_gtest(pipes_sec_tests TIMEOUT 300)

@@ -320,6 +320,9 @@ Peer::~Peer()
 bool Peer::Launch(const std::wstring &args)
 {
     std::wstring cmd = L"\"" + PeerExe() + L"\" " + args;
+    // The peer exits when this process does, even if a test dies before telling it to.
+    SetEnvironmentVariableW(L"PIPES_TEST_PARENT_PID",
+                            std::to_wstring(GetCurrentProcessId()).c_str());
     std::vector<wchar_t> buf(cmd.begin(), cmd.end());
     buf.push_back(L'\0');
     STARTUPINFOW si{};

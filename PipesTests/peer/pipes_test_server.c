@@ -70,6 +70,28 @@ static void PIPES_CALL record_event(const pipes_event *ev, void *user_data)
         SetEvent(g_done);
 }
 
+/* Waits for the quit event, or until the test process that started us
+ * (PIPES_TEST_PARENT_PID) is gone, so no peer outlives a crashed test. */
+static void wait_quit(HANDLE quit)
+{
+    HANDLE waits[2];
+    DWORD n = 0;
+    wchar_t pid[16];
+    HANDLE parent = NULL;
+    if (quit)
+        waits[n++] = quit;
+    if (GetEnvironmentVariableW(L"PIPES_TEST_PARENT_PID", pid, 16) > 0)
+        parent = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)wcstoul(pid, NULL, 10));
+    if (parent)
+        waits[n++] = parent;
+    if (n)
+        WaitForMultipleObjects(n, waits, FALSE, INFINITE);
+    else
+        Sleep(INFINITE);
+    if (parent)
+        CloseHandle(parent);
+}
+
 /* Starts a server on name, retrying a name still held by a dying
  * predecessor's connections for up to 5 s, then waits for quit. */
 static int run_server(const wchar_t *name, HANDLE ready, HANDLE quit, pipes_event_fn fn,
@@ -97,10 +119,7 @@ static int run_server(const wchar_t *name, HANDLE ready, HANDLE quit, pipes_even
     }
     if (ready)
         SetEvent(ready);
-    if (quit)
-        WaitForSingleObject(quit, INFINITE);
-    else
-        Sleep(INFINITE);
+    wait_quit(quit);
     pipes_server_stop(server);
     return 0;
 }
@@ -119,10 +138,7 @@ static int run_squat(const wchar_t *name, HANDLE ready, HANDLE quit)
     }
     if (ready)
         SetEvent(ready);
-    if (quit)
-        WaitForSingleObject(quit, INFINITE);
-    else
-        Sleep(INFINITE);
+    wait_quit(quit);
     CloseHandle(pipe);
     return 0;
 }
