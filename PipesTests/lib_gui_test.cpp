@@ -124,6 +124,7 @@ size_t CountOf(const std::vector<Event> &evs, pipes_event_type t)
 TEST(LibGui, EventsArriveAsPostedMessagesAndAreFreed)
 {
     LiveCounters base = Baseline();
+    ASSERT_EQ(base.events, 0) << "posted events left over from an earlier test";
     {
         Sink sink;
         ASSERT_NE(sink.hwnd(), nullptr);

@@ -91,6 +91,14 @@ TEST(LibRoundTrip, EchoKeepsEveryMessageWholeFromZeroBytesToMax)
         ASSERT_TRUE(slog.WaitFirst(PIPES_EVENT_DISCONNECTED, &disc));
         EXPECT_EQ(disc.status, PIPES_ERR_PEER_CLOSED);
         EXPECT_EQ(server.Stop(), PIPES_OK);
+
+        // Per connection: CONNECTED first, then the messages, DISCONNECTED last.
+        std::vector<Event> all = slog.Snapshot();
+        ASSERT_EQ(all.size(), sent.size() + 2);
+        EXPECT_EQ(all.front().type, PIPES_EVENT_CONNECTED);
+        EXPECT_EQ(all.back().type, PIPES_EVENT_DISCONNECTED);
+        for (const Event &e : all)
+            EXPECT_EQ(e.connection_id, disc.connection_id);
     }
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
