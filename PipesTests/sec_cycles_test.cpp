@@ -76,7 +76,18 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
 
     for (int i = 0; i < kWarmup; i++)
         ASSERT_TRUE(cycle(i));
+    // Idle: only the listening instances are alive (each one connection object, one pipe
+    // instance, one pending ConnectNamedPipe). The server releases a closed connection just
+    // after its DISCONNECTED event, so wait for idle before reading the counters.
+    auto idle = [&] {
+        pipes_global_stats g = GlobalStats();
+        return g.live_connections == eng.baseline.live_connections + PIPES_DEFAULT_LISTEN_INSTANCES &&
+               g.live_instances == eng.baseline.live_instances + PIPES_DEFAULT_LISTEN_INSTANCES &&
+               g.pending_operations ==
+                   eng.baseline.pending_operations + PIPES_DEFAULT_LISTEN_INSTANCES;
+    };
     EXPECT_TRUE(settle(kWarmup));
+    EXPECT_TRUE(WaitUntil(idle, 5000)) << "not idle after the warm-up";
     pipes_global_stats g0 = GlobalStats();
     uintptr_t h0 = FreshHandleValue();
     size_t commit0 = PagefileUsage();
@@ -96,7 +107,7 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
     // the leak checks below still run.
     EXPECT_TRUE(settle(kWarmup + kCycles)) << "the server saw " << counts[1].load()
                                            << " disconnects of " << kWarmup + kCycles;
-    Sleep(100);  // connections dropped unseen are released asynchronously too
+    EXPECT_TRUE(WaitUntil(idle, 5000)) << "connections or instances left over after the cycles";
     pipes_global_stats g1 = GlobalStats();
     uintptr_t h1 = FreshHandleValue();
     size_t commit1 = PagefileUsage();
