@@ -7,6 +7,13 @@
 const fs = require('fs');
 const path = require('path');
 const { createRequire } = require('module');
+const v8 = require('v8');
+
+// The grammar is a large WebAssembly module. By default V8 also optimises it in background
+// threads and waits for them at exit: tens of CPU seconds. The baseline compiler is plenty
+// for a few scripts. (Flags V8 does not know are ignored.)
+for (const flag of ['--liftoff', '--no-wasm-tier-up', '--no-wasm-dynamic-tiering'])
+    v8.setFlagsFromString(flag);
 
 async function main() {
     const [modulesDir, ...files] = process.argv.slice(2);
