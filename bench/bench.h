@@ -94,7 +94,7 @@ int result_flush(const bench_params *p);
 /* Snapshot of the Win32 call counters that apply to this process: the
  * library's (pipes_get_global_stats) for lib roles, g_calls otherwise. */
 typedef struct bench_counts {
-    double reads, writes, connects, dequeues, completions;
+    double reads, writes, connects, peeks, dequeues, completions;
 } bench_counts;
 void counts_snapshot(bench_impl impl, bench_counts *out);
 /* Puts "<prefix>_reads" ... as per-message values: (b - a) / messages. */

@@ -117,8 +117,9 @@ static void print_section(const bench_plan *plan, const section *sec)
     printf("  %-12s %-6s", "", "impl");
     for (k = 0; k < sec->ncols; k++)
         printf(" %12s", sec->cols[k].title);
-    printf(" %8s  %s\n", "spread", sec->pair ? "calls/msg both ends (r/w/conn/deq)"
-                                               : "server calls/msg (r/w/conn/deq)");
+    printf(" %8s  %s\n", "spread",
+           sec->pair ? "calls/msg both ends (r/w/conn/peek/deq)"
+                     : "server calls/msg (r/w/conn/peek/deq)");
     for (j = 0; j < np; j++) {
         static const bench_impl order[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_NAIVE};
         const bench_case *lib = plan_find(plan, sec->sc, params[j], IM_LIB);
@@ -137,9 +138,10 @@ static void print_section(const bench_plan *plan, const section *sec)
             }
             printf(" %7.0f%%", stats_spread_pct(&s0));
             if (sec->sc != SC_MEMORY) {
-                printf("  %.2f (%.2f/%.2f/%.2f/%.2f)", calls_of(c, sec->pair, "calls"),
+                printf("  %.2f (%.2f/%.2f/%.2f/%.2f/%.2f)", calls_of(c, sec->pair, "calls"),
                        calls_of(c, sec->pair, "reads"), calls_of(c, sec->pair, "writes"),
-                       calls_of(c, sec->pair, "connects"), calls_of(c, sec->pair, "dequeues"));
+                       calls_of(c, sec->pair, "connects"), calls_of(c, sec->pair, "peeks"),
+                       calls_of(c, sec->pair, "dequeues"));
             }
             if (c->failures)
                 printf("  [%d failed run(s)]", c->failures);

@@ -51,12 +51,14 @@ void counts_snapshot(bench_impl impl, bench_counts *out)
         out->reads = (double)g.calls_read_file;
         out->writes = (double)g.calls_write_file;
         out->connects = (double)g.calls_connect_named_pipe;
+        out->peeks = (double)g.calls_peek_named_pipe;
         out->dequeues = (double)g.calls_dequeue;
         out->completions = (double)g.completions_dequeued;
     } else {
         out->reads = (double)g_calls.reads;
         out->writes = (double)g_calls.writes;
         out->connects = (double)g_calls.connects;
+        out->peeks = 0.0; /* the baselines know their message sizes */
         out->dequeues = (double)g_calls.dequeues;
         out->completions = out->dequeues;
     }
@@ -66,12 +68,13 @@ void counts_put_per_msg(const char *prefix, const bench_counts *a, const bench_c
                         double messages)
 {
     char key[64];
-    double r, w, c, d;
+    double r, w, c, pk, d;
     if (messages <= 0)
         return;
     r = (b->reads - a->reads) / messages;
     w = (b->writes - a->writes) / messages;
     c = (b->connects - a->connects) / messages;
+    pk = (b->peeks - a->peeks) / messages;
     d = (b->dequeues - a->dequeues) / messages;
     snprintf(key, sizeof key, "%s_reads", prefix);
     result_put(key, r);
@@ -79,10 +82,12 @@ void counts_put_per_msg(const char *prefix, const bench_counts *a, const bench_c
     result_put(key, w);
     snprintf(key, sizeof key, "%s_connects", prefix);
     result_put(key, c);
+    snprintf(key, sizeof key, "%s_peeks", prefix);
+    result_put(key, pk);
     snprintf(key, sizeof key, "%s_dequeues", prefix);
     result_put(key, d);
     snprintf(key, sizeof key, "%s_calls", prefix);
-    result_put(key, r + w + c + d);
+    result_put(key, r + w + c + pk + d);
 }
 
 /* ---- clocks, CPU, memory ---- */
