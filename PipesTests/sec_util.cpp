@@ -196,45 +196,36 @@ bool EventLog::WaitMessage(const std::vector<uint8_t> &bytes, DWORD timeout_ms)
 
 Engine::Engine()
 {
-    // The process-wide default engine: a per-test engine would let destroy() prove that
-    // nothing is attached any more, but destroy can hang (coord/lib-bugs.md BUG-2), so
-    // the live counters carry that check instead.
-    engine = nullptr;
-    // Make sure the default engine exists before the baseline: a connect to a name nobody
-    // serves creates it and fails at once.
-    pipes_client_config cfg{};
-    cfg.struct_size = sizeof cfg;
-    std::wstring none = UniquePipeName("none");
-    cfg.pipe_name = none.c_str();
-    cfg.on_event = EventLog::Callback;
-    pipes_client *client = nullptr;
-    EXPECT_EQ(pipes_client_connect(&cfg, &client), PIPES_ERR_NOT_FOUND);
     baseline = GlobalStats();
+    pipes_engine_config cfg{};
+    cfg.struct_size = sizeof cfg;
+    cfg.worker_threads = 2;
+    EXPECT_EQ(pipes_engine_create(&cfg, &engine), PIPES_OK);
 }
 
 Engine::~Engine()
 {
+    // PIPES_ERR_BUSY here means a server or client of the test is still attached.
+    if (engine) {
+        EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    }
     // Everything the test created is released: the counters are back where they were.
-    pipes_global_stats now{};
-    bool back = WaitUntil(
-        [&] {
-            now = GlobalStats();
-            return now.live_servers == baseline.live_servers &&
-                   now.live_clients == baseline.live_clients &&
-                   now.live_connections == baseline.live_connections &&
-                   now.live_instances == baseline.live_instances &&
-                   now.pending_operations == baseline.pending_operations &&
-                   now.bytes_allocated == baseline.bytes_allocated;
-        },
-        5000);
-    EXPECT_TRUE(back) << "live objects not released: servers " << now.live_servers << "/"
-                      << baseline.live_servers << ", clients " << now.live_clients << "/"
-                      << baseline.live_clients << ", connections " << now.live_connections
-                      << "/" << baseline.live_connections << ", instances "
-                      << now.live_instances << "/" << baseline.live_instances
-                      << ", pending " << now.pending_operations << "/"
-                      << baseline.pending_operations << ", bytes " << now.bytes_allocated
-                      << "/" << baseline.bytes_allocated;
+    pipes_global_stats now = GlobalStats();
+    EXPECT_TRUE(now.live_engines == baseline.live_engines &&
+                now.live_servers == baseline.live_servers &&
+                now.live_clients == baseline.live_clients &&
+                now.live_connections == baseline.live_connections &&
+                now.live_instances == baseline.live_instances &&
+                now.pending_operations == baseline.pending_operations &&
+                now.bytes_allocated == baseline.bytes_allocated)
+        << "live objects not released: engines " << now.live_engines << "/"
+        << baseline.live_engines << ", servers " << now.live_servers << "/"
+        << baseline.live_servers << ", clients " << now.live_clients << "/"
+        << baseline.live_clients << ", connections " << now.live_connections << "/"
+        << baseline.live_connections << ", instances " << now.live_instances << "/"
+        << baseline.live_instances << ", pending " << now.pending_operations << "/"
+        << baseline.pending_operations << ", bytes " << now.bytes_allocated << "/"
+        << baseline.bytes_allocated;
 }
 
 pipes_server_config ServerConfig(const std::wstring &name, pipes_engine *engine, EventLog *log)

@@ -73,8 +73,9 @@ private:
 
 pipes_global_stats GlobalStats();
 
-// The engine of a test (the default one) and a check at the end of the test that every
-// object created since is gone (live counters back to their values at construction).
+// An engine per test (2 workers). At the end of the test it is destroyed, which fails with
+// PIPES_ERR_BUSY if a server or client was leaked, and the live counters must be back to
+// their values from before the engine existed.
 struct Engine {
     pipes_engine *engine = nullptr;
     pipes_global_stats baseline;
