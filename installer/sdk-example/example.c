@@ -80,9 +80,9 @@ int wmain(int argc, wchar_t **argv)
             (unsigned)version, PIPES_VERSION_STRING, dll_path);
 
     /* Title and id from the command line (UTF-16 -> UTF-8), or defaults. */
-    if (argc < 2 || !WideCharToMultiByte(CP_UTF8, 0, argv[1], -1, title, sizeof title, NULL, NULL))
+    if (argc < 2 || !WideCharToMultiByte(CP_UTF8, 0, argv[1], -1, title, (int)sizeof title, NULL, NULL))
         strcpy(title, "Hello from the Pipes SDK example");
-    if (argc < 3 || !WideCharToMultiByte(CP_UTF8, 0, argv[2], -1, id, sizeof id, NULL, NULL))
+    if (argc < 3 || !WideCharToMultiByte(CP_UTF8, 0, argv[2], -1, id, (int)sizeof id, NULL, NULL))
         snprintf(id, sizeof id, "sdk-example-%lu-%llu", (unsigned long)GetCurrentProcessId(),
                  (unsigned long long)GetTickCount64());
     if (!json_escape(title, escaped, sizeof escaped)) {
