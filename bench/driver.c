@@ -64,7 +64,8 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     plan->smoke = smoke;
     plan->reps = reps;
     for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_PINGPONG) && (c = add_case(plan, SC_PINGPONG, pair_impls[k], 64)) != NULL) {
+        if (wanted(only, SC_PINGPONG) &&
+            (c = add_case(plan, SC_PINGPONG, pair_impls[k], 64)) != NULL) {
             c->spec.count = 2000 / div;
             c->spec.warmup = 200 / div;
         }
@@ -95,7 +96,8 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
         }
     }
     for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_BROADCAST) && (c = add_case(plan, SC_BROADCAST, server_impls[k], 64)) != NULL) {
+        if (wanted(only, SC_BROADCAST) &&
+            (c = add_case(plan, SC_BROADCAST, server_impls[k], 64)) != NULL) {
             c->spec.conns = 64;
             c->spec.count = smoke ? 10 : 150;
         }

@@ -38,7 +38,8 @@ static const section k_sections[] = {
      0, NULL},
     {SC_CHURN, "5. connection churn: connect, send one, disconnect (4 client threads)",
      "connections/s, higher is better", {{"conns_s", "conns/s"}}, 1, 1, 0, NULL},
-    {SC_MEMORY, "6. memory: server with N idle connections", "bytes per connection, lower is better",
+    {SC_MEMORY, "6. memory: server with N idle connections",
+     "bytes per connection, lower is better",
      {{"mem_commit_per_conn", "commit/conn"},
       {"mem_ws_per_conn", "wset/conn"},
       {"mem_lib_heap_per_conn", "lib heap/conn"}},
@@ -158,7 +159,8 @@ static void print_section(const bench_plan *plan, const section *sec)
             bv = med(b, sec->cols[0].key);
             printf("  x%.2f vs %s", bv > 0 ? lv / bv : NAN, impl_name(b->impl));
         }
-        printf("  (%s %s)\n", sec->cols[0].title, sec->higher_better ? "higher=better" : "lower=better");
+        printf("  (%s %s)\n", sec->cols[0].title,
+               sec->higher_better ? "higher=better" : "lower=better");
     }
 }
 
@@ -210,9 +212,11 @@ static void compute_targets(const bench_plan *plan)
     int i, have = 0;
 
     g_ntargets = 0;
-    add_target("throughput 64 KiB >= 0.9x sync", ratio(plan, SC_THROUGHPUT, 65536, IM_SYNC, "mib_s"),
+    add_target("throughput 64 KiB >= 0.9x sync",
+               ratio(plan, SC_THROUGHPUT, 65536, IM_SYNC, "mib_s"),
                0.9, 1, "ratio lib/sync of MiB/s");
-    add_target("ping-pong p50 <= 1.2x iocp", ratio(plan, SC_PINGPONG, 64, IM_IOCP, "p50_us"), 1.2, 0,
+    add_target("ping-pong p50 <= 1.2x iocp", ratio(plan, SC_PINGPONG, 64, IM_IOCP, "p50_us"),
+               1.2, 0,
                "ratio lib/iocp of p50");
     add_target("fan-in 64 >= 3x naive", ratio(plan, SC_FANIN, 64, IM_NAIVE, "msgs_s"), 3.0, 1,
                "ratio lib/naive of msgs/s");
@@ -294,8 +298,8 @@ int report_print(const bench_plan *plan)
     int i, problems = 0;
     machine_text(machine, sizeof machine);
     printf("\nPipesLib benchmark: %s\n", machine);
-    printf("%s run, %d pass(es) interleaved, %.0f s; medians over passes; spread = (max-min)/median "
-           "of the first column\n",
+    printf("%s run, %d pass(es) interleaved, %.0f s; medians over passes; "
+           "spread = (max-min)/median of the first column\n",
            plan->smoke ? "smoke" : "full", plan->reps, plan->seconds);
     printf("baselines: sync = raw synchronous ReadFile/WriteFile; iocp = raw overlapped, one "
            "operation outstanding, GetQueuedCompletionStatus;\n"
