@@ -39,6 +39,7 @@ TEST(LibRoundTrip, EchoKeepsEveryMessageWholeFromZeroBytesToMax)
         EventLog slog, clog;
         ServerGuard server;
         StartEchoServer(name, slog, server);
+        ASSERT_FALSE(HasFatalFailure());
         pipes_client_config ccfg = ClientConfig(name, &clog);
         ClientGuard client;
         ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
@@ -143,15 +144,17 @@ TEST(LibRoundTrip, SendCompleteReturnsTheContextInBothDirections)
 
 // Client -> server: exactly max arrives; max+1 closes that connection only, with the reason
 // PIPES_ERR_MESSAGE_TOO_LARGE; other clients keep working and new ones are accepted.
-TEST(LibRoundTrip, OversizedMessageFromClientClosesOnlyThatConnection)
+// Run with a limit above the library's first read size (64 KiB: caught while reassembling) and
+// with one below it (100 B: caught when the whole message fits one read).
+void OversizeFromClient(const size_t max)
 {
     LiveCounters base = Baseline();
     {
-        const size_t max = 64 * 1024;
         std::wstring name = UniquePipeName();
         EventLog slog, alog, blog;
         ServerGuard server;
         StartEchoServer(name, slog, server, max);
+        ASSERT_FALSE(::testing::Test::HasFatalFailure());
 
         pipes_client_config acfg = ClientConfig(name, &alog); // default 1 MiB: may send max+1
         ClientGuard a, b;
@@ -194,18 +197,26 @@ TEST(LibRoundTrip, OversizedMessageFromClientClosesOnlyThatConnection)
         ASSERT_EQ(pipes_client_send(c.get(), &one, 1, nullptr), PIPES_OK);
         ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, 1));
         EXPECT_EQ(Messages(clog.Snapshot())[0].data, std::vector<uint8_t>{0x5A});
-        EXPECT_EQ(pipes_server_stop(server.get()), PIPES_OK);
-        server.Release();
+        EXPECT_EQ(server.Stop(), PIPES_OK);
     }
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+TEST(LibRoundTrip, OversizedMessageFromClientClosesOnlyThatConnection)
+{
+    OversizeFromClient(64 * 1024);
+}
+
+TEST(LibRoundTrip, OversizedMessageFromClientWithASmallLimit)
+{
+    OversizeFromClient(100);
+}
+
 // Server -> client: the client's own max_message_size applies to what it receives.
-TEST(LibRoundTrip, OversizedMessageFromServerClosesOnlyThatClient)
+void OversizeFromServer(const size_t max)
 {
     LiveCounters base = Baseline();
     {
-        const size_t max = 64 * 1024;
         std::wstring name = UniquePipeName();
         EventLog slog, alog, blog;
         ServerGuard server;
@@ -258,6 +269,16 @@ TEST(LibRoundTrip, OversizedMessageFromServerClosesOnlyThatClient)
         EXPECT_EQ(blog.Count(PIPES_EVENT_DISCONNECTED), 0u);
     }
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+TEST(LibRoundTrip, OversizedMessageFromServerClosesOnlyThatClient)
+{
+    OversizeFromServer(64 * 1024);
+}
+
+TEST(LibRoundTrip, OversizedMessageFromServerWithASmallLimit)
+{
+    OversizeFromServer(100);
 }
 
 // max_message_size raised to 64 MiB: multi-MiB messages both ways, and exactly 64 MiB.
