@@ -36,11 +36,16 @@ static void report_scm(DWORD state, DWORD wait_hint_ms)
 
 static void report_console(DWORD state, DWORD wait_hint_ms)
 {
+    static DWORD last;
     (void)wait_hint_ms;
+    if (state == last)
+        return;
+    last = state;
     if (state == SERVICE_RUNNING)
         fwprintf(stderr, L"PipesService: running in the console; press Ctrl+C to stop.\n");
     else if (state == SERVICE_STOP_PENDING)
         fwprintf(stderr, L"PipesService: stopping...\n");
+    fflush(stderr); /* redirected to a file, the CRT buffers it */
 }
 
 static DWORD WINAPI handler(DWORD control, DWORD event_type, LPVOID event_data, LPVOID context)

@@ -153,6 +153,17 @@ check "uninstall exits 0" svc uninstall uninstall
 check "sc query: no such service after uninstall" test "$(sc_state)" = NONE
 svc status2 status; rc=$?
 check "status exits 4 when not installed" test "$rc" -eq 4
+# The console engine: `run`, reachable by status and pipes-notify, stopped by Ctrl+C (Wine turns
+# SIGINT into CTRL_C_EVENT).
+wine "$BIN/PipesService.exe" run </dev/null >"$WORK/run.out" 2>&1 &
+RUN=$!
+wait_for 20 grep -qs "running in the console" "$WORK/run.out"
+svc status-run status; rc=$?
+check "status reaches the console engine (exit 0, mode: console)" test "$rc" -eq 0 -a -n "$(grep 'mode: console' "$WORK/status-run.out")"
+check "pipes-notify is accepted by the console engine" notify run-notify --title "console" --session 1 --ttl 2
+kill -INT "$RUN"
+wait "$RUN"; rc=$?
+check "Ctrl+C stops run cleanly (exit 0, stop logged)" test "$rc" -eq 0 -a -n "$(grep 'PipesService stopped' "$WORK/run.out")"
 svc bad-verb frobnicate; rc=$?
 check "unknown verb exits 2" test "$rc" -eq 2
 notify notrunning --title x; rc=$?
