@@ -148,7 +148,12 @@ EOF
             "$WORK/msvc_link.obj" "$LIB" "$WORK/kernel32.lib" >"$WORK/link.log" 2>&1; then
         ok "lld-link links a program against pipes.lib"
         cp "$STAGE/pipes.dll" "$WORK/"
-        if bash "$ROOT/cmake/wine-run.sh" "$BUILD_DIR/wineprefix" "$WORK/msvc_link.exe" >"$WORK/run.log" 2>&1; then
+        run_rc=0
+        bash "$ROOT/cmake/wine-run.sh" "$BUILD_DIR/wineprefix" "$WORK/msvc_link.exe" >"$WORK/run.log" 2>&1 || run_rc=$?
+        # End that prefix's server now rather than let it linger after this script (a chroot
+        # that is torn down right after would find /dev still in use).
+        WINEPREFIX=$BUILD_DIR/wineprefix wineserver -k >/dev/null 2>&1
+        if [ "$run_rc" -eq 0 ]; then
             ok "that program runs under Wine and pipes_version() through pipes.lib is $VERSION"
         else
             cat "$WORK/run.log"

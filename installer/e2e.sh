@@ -300,9 +300,12 @@ check "configuration in HKLM\\SOFTWARE\\Pipes\\Service kept" \
     test "$(reg_value 'HKLM\SOFTWARE\Pipes\Service' LogMaxKB)" = 0x800
 WINEPATH="$WAPP" w example2 "$EXAMPLE" "Pipes e2e: after the upgrade" e2e-sdk2
 check "the $V1-built example runs against the new pipes.dll ($V2)" grep -qF "pipes.dll $V2 (" "$WORK/example2.out"
-tray_pid_after=$(tray_pids | head -n1)
-check "the old tray was asked to exit and a new one started (StopTray/StartTray)" \
-    test -n "$tray_pid_after" -a "$tray_pid_after" != "${tray_pid_before:-none}"
+new_tray() { # the tray running now is another process than before the upgrade
+    local p
+    p=$(tray_pids | head -n1)
+    [ -n "$p" ] && [ "$p" != "${tray_pid_before:-none}" ]
+}
+check "the old tray was asked to exit and a new one started (StopTray/StartTray)" wait_for 15 new_tray
 if wait_for 30 hello e2e-after-upgrade "Pipes e2e: after the upgrade" &&
     grep -q 'displayed e2e-after-upgrade' "$WORK/e2e-after-upgrade.out"; then
     ok "the tray still receives after the upgrade (displayed)"
