@@ -554,8 +554,17 @@ else
         mkdir -p "$PSDIR"
         if ! cmp -s "$HERE/ps-parser/package.json" "$PSDIR/package.json" || [ ! -d "$PSDIR/node_modules/web-tree-sitter" ]; then
             cp "$HERE/ps-parser/package.json" "$PSDIR/package.json"
-            (cd "$PSDIR" && npm install --no-audit --no-fund --ignore-scripts --no-package-lock >"$OUT/npm.log" 2>&1) ||
-                fail "npm install of the PowerShell grammar failed (see $OUT/npm.log)"
+            rm -rf "$PSDIR/node_modules"
+            npm_install() { (cd "$PSDIR" && npm install --no-audit --no-fund --ignore-scripts --no-package-lock "$@") >>"$OUT/npm.log" 2>&1; }
+            if ! npm_install; then
+                # A TLS-inspecting proxy whose CA the system trusts but npm's built-in list does not.
+                if grep -qE 'SELF_SIGNED_CERT|UNABLE_TO_(GET_ISSUER|VERIFY)' "$OUT/npm.log" && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+                    note "npm does not trust the registry's certificate; retrying with the system's CA bundle"
+                    npm_install --cafile=/etc/ssl/certs/ca-certificates.crt
+                else
+                    false
+                fi || fail "npm install of the PowerShell grammar failed: $(grep -m1 'ERR!' "$OUT/npm.log" | cut -c1-160) (all: $OUT/npm.log)"
+            fi
         fi
         # The parser must reject a broken script, or its "no errors" would mean nothing.
         printf 'param([switch]$X)\nif ($X) {\n    Write-Host "unclosed"\n' >"$OUT/broken.ps1"
