@@ -116,6 +116,31 @@ TEST(SecServerIdentity, ServerInAnotherProcessIsCheckedToo)
     EXPECT_EQ(peer.Quit(), 0u);
 }
 
+TEST(SecServerIdentity, ClientReportsTheServingProcess)
+{
+    // pipes_client_get_server names the process at the other end (here another process),
+    // so a caller can hold the server to its own rule, e.g. "the service manager's process".
+    Engine eng;
+    std::wstring name = UniquePipeName("whoserves");
+    Peer peer;
+    std::string error;
+    ASSERT_TRUE(peer.StartServer(L"serve", name, {}, &error)) << error;
+    EventLog log;
+    pipes_client_config cfg = ClientConfig(name, eng.engine, &log);
+    pipes_client *client = nullptr;
+    ASSERT_EQ(pipes_client_connect(&cfg, &client), PIPES_OK);
+    pipes_peer_identity server;
+    ASSERT_EQ(pipes_client_get_server(client, &server), PIPES_OK);
+    EXPECT_EQ(server.process_id, peer.pid());
+    EXPECT_NE(server.process_id, GetCurrentProcessId());
+    EXPECT_EQ(server.session_id, CurrentSessionId());
+    EXPECT_EQ(std::wstring(server.user_sid), CurrentUserSid());
+    EXPECT_EQ(pipes_client_get_server(nullptr, &server), PIPES_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(pipes_client_get_server(client, nullptr), PIPES_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(pipes_client_close(client), PIPES_OK);
+    EXPECT_EQ(peer.Quit(), 0u);
+}
+
 TEST(SecServerIdentity, ReconnectingClientNeverConnectsToTheWrongServer)
 {
     // In reconnect mode a mismatch is not returned, but the client must keep refusing: no

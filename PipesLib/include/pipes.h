@@ -407,6 +407,15 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send(pipes_client *client, const 
 PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, const void *data,
                                                          size_t size, uint32_t timeout_ms);
 
+/* Copies the identity of the process serving the current connection, read
+ * when it was opened: process id, session id, and the user SID when that
+ * process's token could be read (a LocalSystem server seen from a user
+ * process usually cannot be read: ""). Lets a caller hold the server to a
+ * rule of its own, e.g. "the process the service manager started".
+ * PIPES_ERR_NOT_CONNECTED when there is no usable connection. Thread-safe. */
+PIPES_API pipes_status PIPES_CALL pipes_client_get_server(pipes_client *client,
+                                                          pipes_peer_identity *out);
+
 /* Fills *out (out->struct_size set by the caller). Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, pipes_stats *out);
 

@@ -66,7 +66,8 @@ static ULONGLONG remaining_ms(ULONGLONG deadline)
 
 /* Opens the pipe, waiting for a free instance up to timeout_ms when
  * may_wait, and checks the server's identity. */
-static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wait, HANDLE *out)
+static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wait, HANDLE *out,
+                              pipes_peer_identity *server)
 {
     ULONGLONG deadline = GetTickCount64() + timeout_ms;
     HANDLE h;
@@ -113,7 +114,8 @@ static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wai
         CloseHandle(h);
         return pipes_fail_system(pipes_status_from_win32(error), error);
     }
-    st = pipes_security_check_server(h, (cl->flags & PIPES_CLIENT_REQUIRE_SESSION) != 0,
+    pipes_security_server_identity(h, server);
+    st = pipes_security_check_server(server, (cl->flags & PIPES_CLIENT_REQUIRE_SESSION) != 0,
                                      cl->required_session,
                                      cl->require_sid ? cl->required_sid : NULL);
     if (st != PIPES_OK) {
@@ -131,13 +133,14 @@ static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wai
 
 /* Makes h the client's connection; the CONNECTED event and the first read
  * follow on a worker. */
-static pipes_status attach(pipes_client *cl, HANDLE h)
+static pipes_status attach(pipes_client *cl, HANDLE h, const pipes_peer_identity *server)
 {
     pipes_conn *c = pipes_conn_create(&cl->ep, &client_hooks, h, &cl->lock, &cl->wq);
     if (!c) {
         CloseHandle(h);
         return PIPES_ERR_OUT_OF_MEMORY;
     }
+    c->peer = *server;
     c->connect_req.complete = on_start;
     AcquireSRWLockExclusive(&cl->lock);
     if (cl->closing) {
@@ -259,9 +262,10 @@ static void on_retry(pipes_req *req, DWORD error, DWORD bytes)
 
     if (!pipes_endpoint_is_stopping(&cl->ep)) {
         /* Never block a worker: no WaitNamedPipeW here, busy = try later. */
-        st = open_pipe(cl, 0, 0, &h);
+        pipes_peer_identity server;
+        st = open_pipe(cl, 0, 0, &h, &server);
         if (st == PIPES_OK)
-            st = attach(cl, h);
+            st = attach(cl, h, &server);
         if (st != PIPES_OK && st != PIPES_ERR_STOPPING) {
             pipes_endpoint_count_error(&cl->ep, st);
             schedule_retry(cl);
@@ -358,6 +362,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config
     pipes_client *cl;
     pipes_engine *engine;
     pipes_status st;
+    pipes_peer_identity server;
     HANDLE h;
 
     if (!config || !out || !config_valid(config))
@@ -410,9 +415,9 @@ PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config
         }
     }
 
-    st = open_pipe(cl, cl->connect_timeout_ms, 1, &h);
+    st = open_pipe(cl, cl->connect_timeout_ms, 1, &h, &server);
     if (st == PIPES_OK)
-        st = attach(cl, h);
+        st = attach(cl, h, &server);
     if (st != PIPES_OK) {
         if ((cl->flags & PIPES_CLIENT_RECONNECT) && st != PIPES_ERR_OUT_OF_MEMORY) {
             /* Reconnect mode: the server may come later; keep trying. */
@@ -606,6 +611,21 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, p
     out->queued_bytes = client->wq.bytes;
     ReleaseSRWLockShared(&client->lock);
     return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_client_get_server(pipes_client *client,
+                                                          pipes_peer_identity *out)
+{
+    pipes_status st = PIPES_ERR_NOT_CONNECTED;
+    if (!client || !out)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    AcquireSRWLockShared(&client->lock);
+    if (client->conn && pipes_conn_writable_locked(client->conn)) {
+        *out = client->conn->peer;
+        st = PIPES_OK;
+    }
+    ReleaseSRWLockShared(&client->lock);
+    return st;
 }
 
 PIPES_API pipes_status PIPES_CALL pipes_client_close(pipes_client *client)

@@ -94,28 +94,36 @@ void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out)
     }
 }
 
-pipes_status pipes_security_check_server(HANDLE pipe, int require_session, uint32_t session,
-                                         const wchar_t *sid)
+void pipes_security_server_identity(HANDLE pipe, pipes_peer_identity *out)
 {
     ULONG pid = 0;
-    DWORD actual_session = 0;
+    DWORD session = 0;
+    HANDLE process;
 
+    out->process_id = 0;
+    out->session_id = (uint32_t)-1; /* unknown: matches no required session */
+    out->user_sid[0] = L'\0';
     if (!GetNamedPipeServerProcessId(pipe, &pid))
-        return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
-    if (require_session) {
-        if (!ProcessIdToSessionId(pid, &actual_session) || actual_session != session)
-            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
-    }
-    if (sid) {
-        wchar_t actual[PIPES_MAX_SID_STRING];
-        HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-        pipes_status st;
-        if (!process)
-            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
-        st = pipes_security_process_user(process, actual, PIPES_MAX_SID_STRING);
+        return;
+    out->process_id = pid;
+    if (ProcessIdToSessionId(pid, &session))
+        out->session_id = session;
+    process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (process) {
+        if (pipes_security_process_user(process, out->user_sid, PIPES_MAX_SID_STRING) != PIPES_OK)
+            out->user_sid[0] = L'\0';
         CloseHandle(process);
-        if (st != PIPES_OK || _wcsicmp(actual, sid) != 0)
-            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
     }
+}
+
+pipes_status pipes_security_check_server(const pipes_peer_identity *server, int require_session,
+                                         uint32_t session, const wchar_t *sid)
+{
+    if (server->process_id == 0)
+        return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    if (require_session && server->session_id != session)
+        return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    if (sid && (server->user_sid[0] == L'\0' || _wcsicmp(server->user_sid, sid) != 0))
+        return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
     return PIPES_OK;
 }

@@ -24,10 +24,15 @@ pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t ou
  * reverted at once). Fields that cannot be read stay 0 / "". */
 void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out);
 
-/* Checks the process serving `pipe` (client side) against the required
- * session (if require_session) and SID (if not NULL). Fails closed: an
- * identity that cannot be read does not match. */
-pipes_status pipes_security_check_server(HANDLE pipe, int require_session, uint32_t session,
-                                         const wchar_t *sid);
+/* Identity of the process serving `pipe` (client side): process id,
+ * session id, and user SID when its token can be read (it often cannot for
+ * a LocalSystem server seen from a user process: then ""). */
+void pipes_security_server_identity(HANDLE pipe, pipes_peer_identity *out);
+
+/* Checks a server identity against the required session (if
+ * require_session) and SID (if not NULL). Fails closed: an identity that
+ * could not be read does not match. */
+pipes_status pipes_security_check_server(const pipes_peer_identity *server, int require_session,
+                                         uint32_t session, const wchar_t *sid);
 
 #endif /* PIPES_SECURITY_H */
