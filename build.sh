@@ -84,6 +84,7 @@ suite() {
 # Redirect Wine's output to files, not pipes (see docs / PLATFORM notes).
 run_suites() {
     :
+    suite "pipes.dll exports exactly the functions of pipes.h" bash "$ROOT/PipesTests/check_exports.sh"
     suite "fuzz protocol (60 s)" bash "$ROOT/PipesTests/fuzz/run_fuzz.sh" 60
     suite "installer: MSI tables (msiinfo) and the MSVC import library" bash "$ROOT/installer/check_msi.sh"
     suite "installer: end to end (install, tray, 100 notifications, SDK, upgrade, uninstall)" \
