@@ -21,7 +21,9 @@ say() { printf '   %s\n' "$*"; }
 step() { printf '== [%3d s] %s\n' $(($(date +%s) - T0)) "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
+# winemenubuilder off: it would copy the MSI's Start-menu shortcut into the Linux desktop menus
+# (~/.local/share/applications) and leave it there after the uninstall.
+export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 cleanup() {
     local p
     for p in $(jobs -p); do kill "$p" 2>/dev/null; done

@@ -34,7 +34,9 @@ check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
 }
 abort() { bad "$*"; echo "e2e: stopping here: the following steps depend on this one"; exit 1; }
 
-export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml="
+# winemenubuilder off: it would copy the MSI's Start-menu shortcut into the Linux desktop menus
+# (~/.local/share/applications) and leave it there after the uninstall.
+export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 cleanup() {
     local p
     [ -n "$UPG_PID" ] && kill "$UPG_PID" 2>/dev/null
