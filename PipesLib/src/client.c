@@ -78,7 +78,12 @@ static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wai
     for (;;) {
         /* SECURITY_IDENTIFICATION: the server may learn who we are but can
          * never act as us. */
-        h = CreateFileW(cl->name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+        /* Only the rights a client needs: GENERIC_WRITE would include
+         * FILE_APPEND_DATA, which on a pipe is FILE_CREATE_PIPE_INSTANCE, and
+         * a server that (rightly) grants its clients no more than read,
+         * write-data and write-attributes (for the read mode) would refuse. */
+        h = CreateFileW(cl->name, GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, 0, NULL,
+                        OPEN_EXISTING,
                         FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                         NULL);
         if (h != INVALID_HANDLE_VALUE)
