@@ -501,7 +501,7 @@ else
         log=${rcf%.rc}
         if [ "$rc" != 0 ]; then
             fail "clang ($lang, target $tgt) rejects $src:"
-            grep -E 'error:|warning:' "$log" | head -n 5 | sed 's/^/    /'
+            { grep -E 'error:' "$log" || grep -E 'warning:' "$log"; } | head -n 5 | sed 's/^/    /'
         fi
         # C4996 stand-in: deprecated CRT functions. memcpy/memmove are marked by MinGW only.
         defs=$(awk -F'\t' -v s="$src" -v t="$tgt" '$2 == t && $3 == s { print $4 }' "$OUT/compile-jobs.txt")
