@@ -11,23 +11,14 @@
 #define ENGINE_QUIT_KEY ((ULONG_PTR)1) /* packet with this key and no OVERLAPPED ends a worker */
 #define ENGINE_MAX_THREADS 64u
 
-static INIT_ONCE g_worker_tls_once = INIT_ONCE_STATIC_INIT;
-static DWORD g_worker_tls = TLS_OUT_OF_INDEXES;
-
-static BOOL CALLBACK alloc_worker_tls(PINIT_ONCE once, PVOID param, PVOID *context)
-{
-    (void)once;
-    (void)param;
-    (void)context;
-    g_worker_tls = TlsAlloc();
-    return g_worker_tls != TLS_OUT_OF_INDEXES;
-}
+static pipes_tls_slot g_worker_slot = PIPES_TLS_SLOT_INIT;
 
 pipes_worker_ctx *pipes_engine_worker_ctx(void)
 {
-    if (!InitOnceExecuteOnce(&g_worker_tls_once, alloc_worker_tls, NULL, NULL))
+    DWORD index = pipes_tls_index(&g_worker_slot);
+    if (index == TLS_OUT_OF_INDEXES)
         return NULL;
-    return (pipes_worker_ctx *)TlsGetValue(g_worker_tls);
+    return (pipes_worker_ctx *)TlsGetValue(index);
 }
 
 static void dispatch(OVERLAPPED_ENTRY *entry)
@@ -56,7 +47,7 @@ static DWORD WINAPI worker_main(LPVOID param)
     ctx.engine = engine;
     ctx.in_callback_of = NULL;
     ctx.released_own_slot = 0;
-    TlsSetValue(g_worker_tls, &ctx);
+    TlsSetValue(pipes_tls_index(&g_worker_slot), &ctx);
 
     for (;;) {
         ULONG count = 0, i;
@@ -81,7 +72,7 @@ static DWORD WINAPI worker_main(LPVOID param)
             break;
         }
     }
-    TlsSetValue(g_worker_tls, NULL);
+    TlsSetValue(pipes_tls_index(&g_worker_slot), NULL);
     return 0;
 }
 
@@ -123,8 +114,10 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     pipes_engine *engine;
     unsigned i;
 
-    if (!InitOnceExecuteOnce(&g_worker_tls_once, alloc_worker_tls, NULL, NULL))
-        return pipes_fail_system(PIPES_ERR_SYSTEM, TLS_OUT_OF_INDEXES);
+    /* Workers record themselves in TLS; without a slot stop() could not
+     * tell a call from inside a callback. */
+    if (pipes_tls_index(&g_worker_slot) == TLS_OUT_OF_INDEXES)
+        return pipes_fail_system(PIPES_ERR_SYSTEM, ERROR_NO_SYSTEM_RESOURCES);
     engine = (pipes_engine *)pipes_mem_alloc(sizeof *engine);
     if (!engine)
         return PIPES_ERR_OUT_OF_MEMORY;

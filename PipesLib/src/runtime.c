@@ -57,32 +57,36 @@ void pipes_mem_free(void *p)
 
 /* ---- per-thread last system error ---------------------------------- */
 
-static INIT_ONCE g_tls_once = INIT_ONCE_STATIC_INIT;
-static DWORD g_tls_error = TLS_OUT_OF_INDEXES;
-
 static BOOL CALLBACK alloc_tls(PINIT_ONCE once, PVOID param, PVOID *context)
 {
     (void)once;
-    (void)param;
     (void)context;
-    g_tls_error = TlsAlloc();
+    ((pipes_tls_slot *)param)->index = TlsAlloc();
     return TRUE;
 }
 
+DWORD pipes_tls_index(pipes_tls_slot *slot)
+{
+    InitOnceExecuteOnce(&slot->once, alloc_tls, slot, NULL);
+    return slot->index;
+}
+
+static pipes_tls_slot g_error_slot = PIPES_TLS_SLOT_INIT;
+
 pipes_status pipes_fail_system(pipes_status status, DWORD win32_error)
 {
-    InitOnceExecuteOnce(&g_tls_once, alloc_tls, NULL, NULL);
-    if (g_tls_error != TLS_OUT_OF_INDEXES)
-        TlsSetValue(g_tls_error, (LPVOID)(ULONG_PTR)win32_error);
+    DWORD index = pipes_tls_index(&g_error_slot);
+    if (index != TLS_OUT_OF_INDEXES)
+        TlsSetValue(index, (LPVOID)(ULONG_PTR)win32_error);
     return status;
 }
 
 PIPES_API unsigned long PIPES_CALL pipes_last_system_error(void)
 {
-    InitOnceExecuteOnce(&g_tls_once, alloc_tls, NULL, NULL);
-    if (g_tls_error == TLS_OUT_OF_INDEXES)
+    DWORD index = pipes_tls_index(&g_error_slot);
+    if (index == TLS_OUT_OF_INDEXES)
         return 0;
-    return (unsigned long)(ULONG_PTR)TlsGetValue(g_tls_error);
+    return (unsigned long)(ULONG_PTR)TlsGetValue(index);
 }
 
 pipes_status pipes_status_from_win32(DWORD e)

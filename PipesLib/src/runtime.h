@@ -32,6 +32,16 @@ extern pipes_global_counters g_pipes_counters;
 #define PIPES_COUNT_INC(field) InterlockedIncrement64(&g_pipes_counters.field)
 #define PIPES_COUNT_DEC(field) InterlockedDecrement64(&g_pipes_counters.field)
 
+/* A TLS slot allocated on first use. Declare one per purpose with
+ * PIPES_TLS_SLOT_INIT; pipes_tls_index returns TLS_OUT_OF_INDEXES if the
+ * process has none left. */
+typedef struct pipes_tls_slot {
+    INIT_ONCE once;
+    DWORD index;
+} pipes_tls_slot;
+#define PIPES_TLS_SLOT_INIT {INIT_ONCE_STATIC_INIT, TLS_OUT_OF_INDEXES}
+DWORD pipes_tls_index(pipes_tls_slot *slot);
+
 /* Records GetLastError()-style code for pipes_last_system_error() and
  * returns the status unchanged, so callers can write
  * `return pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());`. */
