@@ -101,7 +101,7 @@ static const char *param_text(bench_scenario sc, unsigned param, char *buf, size
 static void print_section(const bench_plan *plan, const section *sec)
 {
     unsigned params[8];
-    int np = 0, i, j, k;
+    int np = 0, i, j, k, first;
     for (i = 0; i < plan->ncases; i++) {
         const bench_case *c = &plan->cases[i];
         int seen = 0;
@@ -150,17 +150,32 @@ static void print_section(const bench_plan *plan, const section *sec)
         }
         if (!lib)
             continue;
-        printf("  %-12s lib ratio:", "");
-        for (i = 1; i < 4; i++) {
-            const bench_case *b = plan_find(plan, sec->sc, params[j], order[i]);
-            double lv = med(lib, sec->cols[0].key), bv;
-            if (!b)
-                continue;
-            bv = med(b, sec->cols[0].key);
-            printf("  x%.2f vs %s", bv > 0 ? lv / bv : NAN, impl_name(b->impl));
+        /* every figure of the lib row against the same figure of each baseline */
+        printf("  %-12s lib / baseline (%s):", "",
+               sec->higher_better ? "first column higher=better" : "lower=better");
+        for (k = 0, first = 1; k < sec->ncols; k++) {
+            int any = 0;
+            for (i = 1; i < 4; i++) {
+                const bench_case *b = plan_find(plan, sec->sc, params[j], order[i]);
+                any |= b && !isnan(med(b, sec->cols[k].key));
+            }
+            if (!any)
+                continue; /* a figure only the library reports */
+            printf("%s %s", first ? "" : " |", sec->cols[k].title);
+            first = 0;
+            for (i = 1; i < 4; i++) {
+                const bench_case *b = plan_find(plan, sec->sc, params[j], order[i]);
+                double lv = med(lib, sec->cols[k].key), bv;
+                if (!b)
+                    continue;
+                bv = med(b, sec->cols[k].key);
+                if (bv > 0 && !isnan(lv))
+                    printf(" x%.2f %s", lv / bv, impl_name(b->impl));
+                else
+                    printf(" n/a %s", impl_name(b->impl)); /* e.g. a CPU time that read 0 */
+            }
         }
-        printf("  (%s %s)\n", sec->cols[0].title,
-               sec->higher_better ? "higher=better" : "lower=better");
+        printf("\n");
     }
 }
 
