@@ -15,7 +15,8 @@
 #      1.8.1 that package ships;
 #   5. every C and C++ source compiles warning-free with clang --target=x86_64-w64-mingw32 and the
 #      target's own definitions and include folders, with warnings chosen as stand-ins for MSVC /W4;
-#   6. build.ps1 runs the same GoogleTest programs that ctest runs, and parses as PowerShell.
+#   6. build.ps1 runs the same GoogleTest programs that ctest runs, and parses as PowerShell;
+#   7. build.ps1 -Package knows where each file installer/Pipes.wxs installs comes from.
 # Prints one line per failure and "winbuild: N checks failed" at the end; exit status 0 = all passed.
 #
 # Environment: BUILD_DIR (default: build), WINBUILD_SKIP_COMPILE=1 skips step 5 (quick runs).
@@ -582,6 +583,40 @@ else
             sed 's/^/    /' "$OUT/ps-parse.log" | head -n 20
         fi
     fi
+fi
+
+# ---- 7. build.ps1 -Package can stage every file installer/Pipes.wxs installs ------------------
+# Mirrors New-MsiStage in build.ps1: where each $(var.StageDir)/<path> comes from on Windows.
+if [ -f installer/Pipes.wxs ]; then
+    outputs=" "
+    for tgt in "${!PROJ[@]}"; do
+        outputs+="$(jq -r '.nameOnDisk // empty' "$(target_json "$tgt")") "
+    done
+    nstage=0
+    for rel in $(grep -o 'Source="$(var.StageDir)/[^"]*"' installer/Pipes.wxs | sed 's|^Source="$(var.StageDir)/||; s|"$||' | sort -u); do
+        nstage=$((nstage + 1))
+        name=${rel##*/}
+        case $rel in
+            */*.exe | */*.dll) from="" ;;
+            *.exe | *.dll) case $outputs in *" $name "*) continue ;; esac
+                fail "installer/Pipes.wxs installs $rel, which no .vcxproj builds (build.ps1 -Package takes it from bin\\<Platform>\\<Configuration>)"
+                continue ;;
+            README.md) from=README.md ;;
+            include/*) from=PipesLib/include/$name ;;
+            lib/pipes.lib) case $outputs in *" pipes.dll "*) continue ;; esac; from="" ;;
+            lib/libpipes.dll.a) continue ;;   # made from PipesLib/pipes.def by dlltool
+            lib/cmake/Pipes/*) from=installer/sdk/$name ;;
+            docs/*) from=docs/$name ;;
+            sdk-example/*) from=installer/sdk-example/$name ;;
+            *) from="" ;;
+        esac
+        if [ -z "$from" ]; then
+            fail "installer/Pipes.wxs installs $rel; build.ps1 (New-MsiStage) does not know where it comes from"
+        elif [ ! -f "$from" ]; then
+            fail "installer/Pipes.wxs installs $rel; build.ps1 -Package would take it from $from, which does not exist"
+        fi
+    done
+    note "build.ps1 -Package: $nstage MSI file(s) traced to their origin"
 fi
 
 if [ "$FAILS" -eq 0 ]; then
