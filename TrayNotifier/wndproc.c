@@ -112,8 +112,10 @@ static void show_history_notice(tray_app *app, tray_history_open_result opened)
         app_load_string(app, IDS_APP_TITLE, b.title, ARRAYSIZE(b.title));
         app_format_string(app, IDS_ERR_HISTORY, b.text, ARRAYSIZE(b.text), app->history.aside);
         b.level = PIPES_PROTO_LEVEL_WARNING;
-        if (app->icon_added) {
-            tray_icon_balloon(app->hwnd, &b);
+        if (app->icon_added && tray_icon_balloon(app->hwnd, &b)) {
+            char *text = text_wide_to_utf8(b.text);
+            app_log(app, "balloon shown level=1 title=history set aside text=%s", text ? text : "?");
+            free(text);
         }
     }
 }

@@ -269,6 +269,8 @@ check "tray starts with a corrupt history" start_tray tray4
 aside=$(ls "$DIR"/data/history.corrupt-*.jsonl 2>/dev/null | head -n1)
 check "the corrupt file was kept aside unchanged" cmp -s "$WORK/corrupt.jsonl" "${aside:-/nonexistent}"
 check "a fresh history was started" test "$(grep -c '' "$HIST")" -eq 0
+check "a balloon tells the user where the damaged file went" \
+    wait_log "balloon shown .*title=history set aside text=.*$(basename "${aside:-none}")" 5
 send fresh --id fresh-1 --title "After recovery"
 check "the recovered tray stores and acknowledges" test "$RC" -eq 0 -a "$(hist_ids)" = fresh-1
 
