@@ -3,12 +3,18 @@
  * line, script or scheduled task:
  *   pipes-notify --title T [--body B|-] [--level info|warning|error]
  *                [--source S] [--session N | --user NAME] [--id ID] [--ttl S]
- *                [--wait] [--timeout S] [--pipe NAME]
+ *                [--wait] [--timeout S] [--pipe NAME [--verify-service]]
  * Exit codes (also in --help and docs/SERVICE.md):
  *   0 accepted (with --wait: displayed in at least one session)
  *   1 unexpected failure       2 usage error
  *   3 rejected, do not retry   4 rejected, retry later (queue full, rate limit...)
  *   5 service not running      6 timed out          7 connection lost before the reply
+ *   8 the pipe is not served by the PipesService service (nothing was sent)
+ *
+ * Before sending, the process serving the submit pipe must be the one the
+ * Service Control Manager runs as PipesService: while the service is
+ * stopped any local program could create \\.\pipe\Pipes.Service, collect
+ * notifications and answer "accepted".
  */
 #include <windows.h>
 
@@ -19,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+#include <winsvc.h>
 
 #include "pipes.h"
 #include "pipes_protocol.h"
@@ -31,8 +38,12 @@ enum {
     EXIT_REJECTED_TEMPORARY = 4,
     EXIT_NOT_RUNNING = 5,
     EXIT_TIMEOUT = 6,
-    EXIT_BROKEN = 7
+    EXIT_BROKEN = 7,
+    EXIT_NOT_THE_SERVICE = 8
 };
+
+#define SERVICE_NAME L"PipesService"
+
 
 #define MAX_REPLIES 8
 
@@ -77,10 +88,13 @@ static void usage(FILE *to)
              L"service's)\n"
              L"  --wait              wait until a desktop displayed it\n"
              L"  --timeout SECONDS   give up after this long (default 30)\n"
-             L"  --pipe NAME         submit pipe (default \\\\.\\pipe\\Pipes.Service)\n"
+             L"  --pipe NAME         submit pipe (default \\\\.\\pipe\\Pipes.Service); with it the\n"
+             L"                      server is not checked unless --verify-service is given\n"
+             L"  --verify-service    with --pipe: still require the PipesService process\n"
              L"exit codes: 0 accepted (with --wait: displayed), 1 failed, 2 usage,\n"
              L"  3 rejected (do not retry), 4 rejected (retry later), 5 service not running,\n"
-             L"  6 timed out, 7 connection lost before the reply\n");
+             L"  6 timed out, 7 connection lost before the reply,\n"
+             L"  8 the pipe is not served by the PipesService service (nothing sent)\n");
 }
 
 static int usage_error(const wchar_t *msg, const wchar_t *arg)
@@ -222,6 +236,69 @@ static int next_reply(session_state *s, ULONGLONG deadline, pipes_proto_reply *o
     }
 }
 
+/* Is the process serving this connection the one the Service Control Manager
+ * runs as PipesService? Prints why not and returns 0 otherwise. A service
+ * that is still starting (its pipe exists before it reports RUNNING) is
+ * waited for until the deadline. */
+static int server_is_service(pipes_client *cl, const wchar_t *pipe, ULONGLONG deadline)
+{
+    pipes_peer_identity who;
+    SC_HANDLE scm, svc;
+    SERVICE_STATUS_PROCESS ssp;
+    DWORD need, err = 0;
+    pipes_status st;
+
+    memset(&who, 0, sizeof who);
+    st = pipes_client_get_server(cl, &who);
+    if (st != PIPES_OK) {
+        fwprintf(stderr, L"pipes-notify: cannot tell which process serves %ls (%hs); nothing "
+                         L"was sent\n",
+                 pipe, pipes_status_string(st));
+        return 0;
+    }
+    memset(&ssp, 0, sizeof ssp);
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    svc = scm ? OpenServiceW(scm, SERVICE_NAME, SERVICE_QUERY_STATUS) : NULL;
+    if (!svc)
+        err = GetLastError();
+    while (svc) {
+        if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)&ssp, sizeof ssp, &need)) {
+            err = GetLastError();
+            break;
+        }
+        if (ssp.dwCurrentState != SERVICE_START_PENDING || GetTickCount64() >= deadline)
+            break;
+        Sleep(100);
+    }
+    if (svc)
+        CloseServiceHandle(svc);
+    if (scm)
+        CloseServiceHandle(scm);
+    if (!err && ssp.dwCurrentState == SERVICE_RUNNING && ssp.dwProcessId != 0 &&
+        ssp.dwProcessId == who.process_id)
+        return 1;
+    if (err == ERROR_SERVICE_DOES_NOT_EXIST)
+        fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service is "
+                         L"not installed.\n",
+                 pipe, (unsigned long)who.process_id, SERVICE_NAME);
+    else if (err)
+        fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, and the state of the %ls "
+                         L"service cannot be read (error %lu).\n",
+                 pipe, (unsigned long)who.process_id, SERVICE_NAME, (unsigned long)err);
+    else if (ssp.dwCurrentState != SERVICE_RUNNING)
+        fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service is "
+                         L"not running.\n",
+                 pipe, (unsigned long)who.process_id, SERVICE_NAME);
+    else
+        fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service runs "
+                         L"as process %lu.\n",
+                 pipe, (unsigned long)who.process_id, SERVICE_NAME,
+                 (unsigned long)ssp.dwProcessId);
+    fwprintf(stderr, L"pipes-notify: refusing to send: another program may be posing as the "
+                     L"service. Nothing was sent.\n");
+    return 0;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     static pipes_proto_notification n;
@@ -230,6 +307,7 @@ int wmain(int argc, wchar_t **argv)
     const wchar_t *body = NULL;
     uint32_t timeout_s = 30;
     int have_title = 0, have_target = 0, have_id = 0, i, rc = EXIT_FAILED;
+    int pipe_given = 0, verify_flag = 0;
     size_t msg_len = 0;
     pipes_proto_status ps;
     pipes_client_config cc;
@@ -249,6 +327,10 @@ int wmain(int argc, wchar_t **argv)
         }
         if (!wcscmp(a, L"--wait")) {
             n.wait = 1;
+            continue;
+        }
+        if (!wcscmp(a, L"--verify-service")) {
+            verify_flag = 1;
             continue;
         }
         if (!v)
@@ -296,6 +378,7 @@ int wmain(int argc, wchar_t **argv)
                 return usage_error(L"--timeout needs 1..86400 seconds, not ", v);
         } else if (!wcscmp(a, L"--pipe")) {
             pipe = v;
+            pipe_given = 1;
         } else {
             return usage_error(L"unknown option ", a);
         }
@@ -339,6 +422,11 @@ int wmain(int argc, wchar_t **argv)
         fwprintf(stderr, L"pipes-notify: cannot connect to %ls: %hs\n", pipe,
                  pipes_status_string(st));
         return st == PIPES_ERR_TIMEOUT ? EXIT_TIMEOUT : EXIT_FAILED;
+    }
+    /* The service's own pipe: only the service may answer it. */
+    if ((!pipe_given || verify_flag) && !server_is_service(cl, pipe, deadline)) {
+        rc = EXIT_NOT_THE_SERVICE;
+        goto done;
     }
     st = pipes_client_send(cl, msg, msg_len, NULL);
     if (st != PIPES_OK) {

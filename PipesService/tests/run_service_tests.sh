@@ -160,7 +160,12 @@ RUN=$!
 wait_for 20 grep -qs "running in the console" "$WORK/run.out"
 svc status-run status; rc=$?
 check "status reaches the console engine (exit 0, mode: console)" test "$rc" -eq 0 -a -n "$(grep 'mode: console' "$WORK/status-run.out")"
-check "pipes-notify is accepted by the console engine" notify run-notify --title "console" --session 1 --ttl 2
+# The console engine is not the service the SCM runs: pipes-notify's server check refuses it
+# unless --pipe names the pipe explicitly (how one talks to a debugging engine).
+notify run-refused --title "console" --session 1 --ttl 2; rc=$?
+check "pipes-notify refuses the console engine by default (exit 8: not the service)" test "$rc" -eq 8
+check "pipes-notify --pipe reaches the console engine (exit 0)" \
+    notify run-notify --pipe '\\.\pipe\Pipes.Service' --title "console" --session 1 --ttl 2
 kill -INT "$RUN"
 wait "$RUN"; rc=$?
 check "Ctrl+C stops run cleanly (exit 0, stop logged)" test "$rc" -eq 0 -a -n "$(grep 'PipesService stopped' "$WORK/run.out")"
@@ -208,6 +213,33 @@ check "pipes-notify says rate_limited" has rl-cli "rate_limited"
 check "status counts the rate-limited rejections" test "$(status_value 'rejected rate_limited')" -gt 0
 check "stop" svc stop stop
 check "the rejections were logged, rate-limited" log_has "submission(s) rejected since the last report"
+
+###############################################################################################
+section "a squatter serves the submit pipe while the service is stopped"
+# Any local process may create \\.\pipe\Pipes.Service while the service is stopped; the
+# squatter here answers `accepted` like the service would and records what it receives.
+SQ=$WORK/squatter.txt
+wine "$BIN/pipes-svctest.exe" tray --pipe '\\.\pipe\Pipes.Service' --reply accepted \
+    --out "$(winpath "$SQ")" </dev/null >"$WORK/squatter.log" 2>&1 &
+SQJOB=$!
+wait_for 20 test -s "$SQ.pid"
+notify squatted --title "secret" --body "for the service only" --id sq-1; rc=$?
+check "pipes-notify refuses a squatter on the submit pipe (exit 8)" test "$rc" -eq 8
+check "pipes-notify says why (not the service's process; nothing sent)" \
+    has squatted "but the PipesService service is not running"
+check "the squatter saw pipes-notify connect" test "$(lines "$SQ.conn")" -ge 1
+check "the squatter received nothing" test "$(lines "$SQ.raw")" -eq 0
+notify squatted2 --pipe '\\.\pipe\Pipes.Service' --verify-service --title "secret" --id sq-2; rc=$?
+check "--pipe with --verify-service refuses it too (exit 8)" test "$rc" -eq 8
+check "still nothing received" test "$(lines "$SQ.raw")" -eq 0
+notify squatted3 --pipe '\\.\pipe\Pipes.Service' --title "unchecked" --id sq-3; rc=$?
+check "control: unchecked (--pipe), the squatter gets it and answers accepted" \
+    test "$rc" -eq 0 -a "$(tr -d '\r' <"$SQ.raw")" = sq-3
+svc start-squatted start; rc=$?
+check "the service does not start on a squatted submit pipe (exit $rc, sc query STOPPED)" \
+    test "$rc" -ne 0 -a "$(sc_state)" = STOPPED
+touch "$SQ.stop"
+wait "$SQJOB" 2>/dev/null
 # The next phases count records: start them from an empty spool.
 rm -f "$(spool_dir)"/*.ntf
 

@@ -8,6 +8,9 @@
  *       surviving a restart: FILE is read back at start). Every received id,
  *       repeats included, goes to FILE.raw. Writes its pid to FILE.pid; exits
  *       when FILE.stop appears. FILE.json gets each new notification as received.
+ *       Each connection appends the client's pid to FILE.conn.
+ *       --pipe NAME serves NAME instead; --reply accepted answers `accepted`
+ *       instead of `ack` (a squatter posing as the service).
  *   load --count N --prefix P --acked FILE [--session S] [--pipe NAME] [--start K]
  *        [--kill-service-at N] [--kill-tray-at N --tray-pid-file FILE]
  *       submits P-00000.. one at a time like a careful submitter: an id goes
@@ -48,11 +51,12 @@ static const wchar_t *opt(int argc, wchar_t **argv, const wchar_t *name, const w
 
 static struct {
     SRWLOCK lock;
-    FILE *out, *raw, *json;
+    FILE *out, *raw, *json, *conn;
     pipes_server *server;
+    pipes_proto_reply_type reply;
     char (*seen)[PIPES_PROTO_MAX_ID + 1];
     size_t seen_n;
-} T = {SRWLOCK_INIT, NULL, NULL, NULL, NULL, NULL, 0};
+} T = {SRWLOCK_INIT, NULL, NULL, NULL, NULL, NULL, PIPES_PROTO_REPLY_ACK, NULL, 0};
 
 static int seen(const char *id)
 {
@@ -71,6 +75,12 @@ static void PIPES_CALL tray_event(const pipes_event *ev, void *ud)
     char buf[2048];
     size_t len = 0;
     (void)ud;
+    if (ev->type == PIPES_EVENT_CONNECTED && ev->peer) {
+        AcquireSRWLockExclusive(&T.lock);
+        fprintf(T.conn, "%lu\n", (unsigned long)ev->peer->process_id);
+        fflush(T.conn);
+        ReleaseSRWLockExclusive(&T.lock);
+    }
     if (ev->type != PIPES_EVENT_MESSAGE)
         return;
     n = (pipes_proto_notification *)malloc(sizeof *n);
@@ -91,7 +101,7 @@ static void PIPES_CALL tray_event(const pipes_event *ev, void *ud)
             fflush(T.json);
         }
         ReleaseSRWLockExclusive(&T.lock);
-        pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_ACK, n->id);
+        pipes_proto_reply_init(&r, T.reply, n->id);
     }
     if (pipes_proto_write_reply(&r, buf, sizeof buf, &len) == PIPES_PROTO_OK)
         pipes_server_send(T.server, ev->connection_id, buf, len, NULL);
@@ -127,10 +137,18 @@ static int cmd_tray(int argc, wchar_t **argv)
     T.raw = _wfopen(path, L"ab");
     swprintf(path, MAX_PATH, L"%ls.json", out);
     T.json = _wfopen(path, L"ab");
+    swprintf(path, MAX_PATH, L"%ls.conn", out);
+    T.conn = _wfopen(path, L"ab");
     swprintf(stop, MAX_PATH, L"%ls.stop", out);
-    if (!T.out || !T.raw || !T.json)
+    if (!T.out || !T.raw || !T.json || !T.conn)
         return 1;
+    if (!wcscmp(opt(argc, argv, L"--reply", L"ack"), L"accepted"))
+        T.reply = PIPES_PROTO_REPLY_ACCEPTED;
     pipes_proto_tray_pipe_name_w(session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
+    if (opt(argc, argv, L"--pipe", NULL)) {
+        wcsncpy(name, opt(argc, argv, L"--pipe", NULL), PIPES_PROTO_PIPE_NAME_BUFSIZE - 1);
+        name[PIPES_PROTO_PIPE_NAME_BUFSIZE - 1] = L'\0';
+    }
     memset(&sc, 0, sizeof sc);
     sc.struct_size = sizeof sc;
     sc.pipe_name = name;
@@ -156,6 +174,7 @@ static int cmd_tray(int argc, wchar_t **argv)
     fclose(T.out);
     fclose(T.raw);
     fclose(T.json);
+    fclose(T.conn);
     return 0;
 }
 
