@@ -169,6 +169,22 @@ check "pipes-notify --pipe reaches the console engine (exit 0)" \
 kill -INT "$RUN"
 wait "$RUN"; rc=$?
 check "Ctrl+C stops run cleanly (exit 0, stop logged)" test "$rc" -eq 0 -a -n "$(grep 'PipesService stopped' "$WORK/run.out")"
+# Exit codes for the service's answers, from a fake service on another pipe (--pipe: no server
+# check) that answers by title.
+FAKE=$WORK/fake.txt
+FAKEPIPE='\\.\pipe\Pipes.FakeService'
+wine "$BIN/pipes-svctest.exe" tray --pipe "$FAKEPIPE" --reply by-title --out "$(winpath "$FAKE")" \
+    </dev/null >"$WORK/fake.log" 2>&1 &
+FAKEJOB=$!
+wait_for 20 test -s "$FAKE.pid"
+notify fake-rej --pipe "$FAKEPIPE" --title "reply:rejected"; rc=$?
+check "pipes-notify exits 3 for a permanent rejection (not_allowed)" test "$rc" -eq 3 -a -n "$(grep not_allowed "$WORK/fake-rej.out")"
+notify fake-none --pipe "$FAKEPIPE" --title "reply:none" --timeout 2; rc=$?
+check "pipes-notify exits 6 when no reply comes within --timeout" test "$rc" -eq 6
+notify fake-close --pipe "$FAKEPIPE" --title "reply:close"; rc=$?
+check "pipes-notify exits 7 when the connection ends before the reply" test "$rc" -eq 7
+touch "$FAKE.stop"
+wait "$FAKEJOB" 2>/dev/null
 svc bad-verb frobnicate; rc=$?
 check "unknown verb exits 2" test "$rc" -eq 2
 notify notrunning --title x; rc=$?
@@ -213,6 +229,10 @@ check "pipes-notify says rate_limited" has rl-cli "rate_limited"
 check "status counts the rate-limited rejections" test "$(status_value 'rejected rate_limited')" -gt 0
 check "stop" svc stop stop
 check "the rejections were logged, rate-limited" log_has "submission(s) rejected since the last report"
+REJ=$(grep -c 'submission(s) rejected since the last report' "$(log_file)")
+echo "    $REJ rejection events in the log"
+check "at most 2 rejection events (the first at once, the rest summed) for 20+ rejections" \
+    test "$REJ" -ge 1 -a "$REJ" -le 2
 
 ###############################################################################################
 section "a squatter serves the submit pipe while the service is stopped"

@@ -10,7 +10,11 @@
  *       when FILE.stop appears. FILE.json gets each new notification as received.
  *       Each connection appends the client's pid to FILE.conn.
  *       --pipe NAME serves NAME instead; --reply accepted answers `accepted`
- *       instead of `ack` (a squatter posing as the service).
+ *       instead of `ack` (a squatter posing as the service); --reply by-title
+ *       answers by the notification's title: "reply:none" no reply,
+ *       "reply:rejected" rejected not_allowed, "reply:close" closes the
+ *       connection, anything else `accepted` (a fake service for the exit
+ *       codes of pipes-notify).
  *   load --count N --prefix P --acked FILE [--session S] [--pipe NAME] [--start K]
  *        [--kill-service-at N] [--kill-tray-at N --tray-pid-file FILE]
  *       submits P-00000.. one at a time like a careful submitter: an id goes
@@ -54,9 +58,10 @@ static struct {
     FILE *out, *raw, *json, *conn;
     pipes_server *server;
     pipes_proto_reply_type reply;
+    int by_title;
     char (*seen)[PIPES_PROTO_MAX_ID + 1];
     size_t seen_n;
-} T = {SRWLOCK_INIT, NULL, NULL, NULL, NULL, NULL, PIPES_PROTO_REPLY_ACK, NULL, 0};
+} T = {SRWLOCK_INIT, NULL, NULL, NULL, NULL, NULL, PIPES_PROTO_REPLY_ACK, 0, NULL, 0};
 
 static int seen(const char *id)
 {
@@ -102,6 +107,17 @@ static void PIPES_CALL tray_event(const pipes_event *ev, void *ud)
         }
         ReleaseSRWLockExclusive(&T.lock);
         pipes_proto_reply_init(&r, T.reply, n->id);
+        if (T.by_title && !strcmp(n->title, "reply:none")) {
+            free(n);
+            return;
+        }
+        if (T.by_title && !strcmp(n->title, "reply:close")) {
+            pipes_server_disconnect(T.server, ev->connection_id);
+            free(n);
+            return;
+        }
+        if (T.by_title && !strcmp(n->title, "reply:rejected"))
+            pipes_proto_reply_rejected(&r, n->id, PIPES_PROTO_REASON_NOT_ALLOWED, "test");
     }
     if (pipes_proto_write_reply(&r, buf, sizeof buf, &len) == PIPES_PROTO_OK)
         pipes_server_send(T.server, ev->connection_id, buf, len, NULL);
@@ -144,6 +160,10 @@ static int cmd_tray(int argc, wchar_t **argv)
         return 1;
     if (!wcscmp(opt(argc, argv, L"--reply", L"ack"), L"accepted"))
         T.reply = PIPES_PROTO_REPLY_ACCEPTED;
+    if (!wcscmp(opt(argc, argv, L"--reply", L"ack"), L"by-title")) {
+        T.reply = PIPES_PROTO_REPLY_ACCEPTED;
+        T.by_title = 1;
+    }
     pipes_proto_tray_pipe_name_w(session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
     if (opt(argc, argv, L"--pipe", NULL)) {
         wcsncpy(name, opt(argc, argv, L"--pipe", NULL), PIPES_PROTO_PIPE_NAME_BUFSIZE - 1);
