@@ -67,25 +67,8 @@ static void apply_session_changes(void)
     ReleaseSRWLockExclusive(&g.change_lock);
     for (i = 0; i < n; i++) {
         wchar_t ws[16];
-        const wchar_t *what = NULL;
+        const wchar_t *what = delivery_session_event(g.delivery, types[i], ids[i]);
         swprintf(ws, 16, L"%lu", (unsigned long)ids[i]);
-        switch (types[i]) {
-        case WTS_SESSION_LOGON:
-        case WTS_SESSION_UNLOCK:
-        case WTS_CONSOLE_CONNECT:
-        case WTS_REMOTE_CONNECT:
-            if (ids[i] != 0 && delivery_session_add(g.delivery, ids[i]))
-                what = L"tracking its tray";
-            break;
-        case WTS_SESSION_LOGOFF:
-            delivery_session_remove(g.delivery, ids[i]);
-            /* A later logon with this id is another desktop: it gets the
-             * broadcasts still within their ttl. */
-            spool_session_reset(g.spool, ids[i]);
-            what = L"logged off";
-            break;
-        default: break;
-        }
         if (what)
             svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SESSION_CHANGE, ws, what, NULL);
     }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+#include <wtsapi32.h>
 
 #include "messages.h"
 
@@ -304,6 +305,26 @@ void delivery_session_remove(delivery *d, uint32_t session)
     ReleaseSRWLockExclusive(&d->lock);
     if (ds)
         session_close(ds);
+}
+
+const wchar_t *delivery_session_event(delivery *d, DWORD event_type, uint32_t session)
+{
+    switch (event_type) {
+    case WTS_SESSION_LOGON:
+    case WTS_SESSION_UNLOCK:
+    case WTS_CONSOLE_CONNECT:
+    case WTS_REMOTE_CONNECT:
+        if (session != 0 && delivery_session_add(d, session))
+            return L"tracking its tray";
+        return NULL;
+    case WTS_SESSION_LOGOFF:
+        delivery_session_remove(d, session);
+        /* A later logon with this id is another desktop. */
+        spool_session_reset(d->spool, session);
+        return L"logged off";
+    default:
+        return NULL;
+    }
 }
 
 void delivery_sessions_sync(delivery *d, const uint32_t *ids, size_t n)

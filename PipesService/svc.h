@@ -218,6 +218,12 @@ delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn
 /* Tracks session (idempotent); returns nonzero if it was new. */
 int delivery_session_add(delivery *d, uint32_t session);
 void delivery_session_remove(delivery *d, uint32_t session);
+/* A SERVICE_CONTROL_SESSIONCHANGE event: logon, unlock, console or remote
+ * connect track the session (never session 0); logoff stops tracking it and
+ * forgets its acknowledgements in the spool (a later desktop with that id
+ * gets the broadcasts still within their ttl). Returns what changed, for the
+ * log, or NULL when nothing did. */
+const wchar_t *delivery_session_event(delivery *d, DWORD event_type, uint32_t session);
 /* Sets the sessions to exactly this list. */
 void delivery_sessions_sync(delivery *d, const uint32_t *ids, size_t n);
 /* New records are in the spool: send them where a tray is connected. */

@@ -1,0 +1,117 @@
+// session_test.cpp - what the service does with SERVICE_CONTROL_SESSIONCHANGE events
+// (delivery_session_event, which the control handler's events reach through core.c): which
+// events start tracking a session's tray, logoff stops it and makes a later desktop with the same
+// id get the broadcasts again, session 0 is never tracked. Wine never delivers SESSIONCHANGE,
+// so the events are fed in directly; the SCM's delivery of them is Windows-only.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "svc.h" // windows.h first
+
+#include <wtsapi32.h>
+
+namespace {
+
+class SessionEventTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        wchar_t base[MAX_PATH];
+        GetTempPathW(MAX_PATH, base);
+        wchar_t dir[MAX_PATH];
+        swprintf(dir, MAX_PATH, L"%lssessiontest-%lu", base, (unsigned long)GetCurrentProcessId());
+        dir_ = dir;
+        spool_limits lim{};
+        lim.max_count = 100;
+        lim.max_bytes = 1 << 20;
+        lim.default_ttl = 3600;
+        spool_open_info info{};
+        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim, svc_now_ms(), &s_, &info));
+        svc_config_defaults(&cfg_);
+        d_ = delivery_create(s_, &cfg_, nullptr, nullptr);
+        ASSERT_NE(nullptr, d_);
+    }
+    void TearDown() override
+    {
+        delivery_destroy(d_);
+        spool_close(s_);
+        WIN32_FIND_DATAW fd;
+        HANDLE h = FindFirstFileW((dir_ + L"\\*").c_str(), &fd);
+        if (h != INVALID_HANDLE_VALUE) {
+            do
+                DeleteFileW((dir_ + L"\\" + fd.cFileName).c_str());
+            while (FindNextFileW(h, &fd));
+            FindClose(h);
+        }
+        RemoveDirectoryW(dir_.c_str());
+    }
+    std::vector<uint32_t> tracked()
+    {
+        delivery_stats st;
+        delivery_get_stats(d_, &st);
+        std::vector<uint32_t> out;
+        for (size_t i = 0; i < st.session_count; i++)
+            out.push_back(st.sessions[i].session);
+        return out;
+    }
+    bool pending_for(uint32_t session)
+    {
+        spool_item item;
+        if (!spool_next(s_, 0, session, "", &item))
+            return false;
+        free(item.msg);
+        return true;
+    }
+
+    std::wstring dir_;
+    svc_config cfg_{};
+    spool *s_ = nullptr;
+    delivery *d_ = nullptr;
+};
+
+TEST_F(SessionEventTest, LogonUnlockAndConnectTrackASessionOnce)
+{
+    EXPECT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 7));
+    EXPECT_EQ(std::vector<uint32_t>{7}, tracked());
+    // Already tracked: nothing changes.
+    EXPECT_EQ(nullptr, delivery_session_event(d_, WTS_SESSION_UNLOCK, 7));
+    EXPECT_EQ(nullptr, delivery_session_event(d_, WTS_REMOTE_CONNECT, 7));
+    EXPECT_NE(nullptr, delivery_session_event(d_, WTS_CONSOLE_CONNECT, 8));
+    EXPECT_NE(nullptr, delivery_session_event(d_, WTS_REMOTE_CONNECT, 9));
+    EXPECT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_UNLOCK, 10));
+    EXPECT_EQ((std::vector<uint32_t>{7, 8, 9, 10}), tracked());
+}
+
+TEST_F(SessionEventTest, SessionZeroAndOtherEventsAreIgnored)
+{
+    EXPECT_EQ(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 0));
+    EXPECT_EQ(nullptr, delivery_session_event(d_, WTS_SESSION_LOCK, 5));
+    EXPECT_EQ(nullptr, delivery_session_event(d_, WTS_CONSOLE_DISCONNECT, 5));
+    EXPECT_TRUE(tracked().empty());
+}
+
+TEST_F(SessionEventTest, LogoffStopsTrackingAndALaterDesktopGetsBroadcastsAgain)
+{
+    pipes_proto_notification n;
+    pipes_proto_notification_init(&n);
+    ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "id", "b-1", 3));
+    ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "title", "t", 1));
+    uint64_t seq = 0;
+    ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, svc_now_ms(), &seq));
+
+    ASSERT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 7));
+    ASSERT_EQ(SPOOL_OK, spool_ack(s_, seq, 7)); // session 7's tray displayed it
+    EXPECT_FALSE(pending_for(7));
+
+    EXPECT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGOFF, 7));
+    EXPECT_TRUE(tracked().empty());
+    EXPECT_TRUE(pending_for(7)); // its acknowledgement was forgotten
+
+    EXPECT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 7));
+    EXPECT_EQ(std::vector<uint32_t>{7}, tracked());
+}
+
+} // namespace
