@@ -134,6 +134,10 @@ section "lifecycle: install, start, status, stop, uninstall; sc query agrees"
 svc uninstall-pre uninstall >/dev/null   # clean slate if an earlier run left it
 check "install exits 0" svc install install
 check "install registered the Event Log source" has install "registered the Event Log source"
+EVKEY='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\PipesService'
+wine reg query "$EVKEY" /v EventMessageFile </dev/null >"$WORK/evsrc.out" 2>&1
+check "the source's EventMessageFile is PipesService.exe (its message table)" \
+    grep -qi 'EventMessageFile.*PipesService\.exe' "$WORK/evsrc.out"
 check "sc query: STOPPED after install" test "$(sc_state)" = STOPPED
 svc install2 install; rc=$?
 check "a second install exits 5 (already installed)" test "$rc" -eq 5
@@ -151,6 +155,8 @@ check "sc query: STOPPED after stop" test "$(sc_state)" = STOPPED
 check "the stop was logged (Event Log text in the log file)" log_has "PipesService stopped"
 check "uninstall exits 0" svc uninstall uninstall
 check "sc query: no such service after uninstall" test "$(sc_state)" = NONE
+check "uninstall removed the Event Log source" \
+    bash -c 'wine reg query "$1" </dev/null >/dev/null 2>&1; test $? -ne 0' _ "$EVKEY"
 svc status2 status; rc=$?
 check "status exits 4 when not installed" test "$rc" -eq 4
 # The console engine: `run`, reachable by status and pipes-notify, stopped by Ctrl+C (Wine turns
