@@ -42,7 +42,7 @@ enum {
     EXIT_NOT_THE_SERVICE = 8
 };
 
-#define SERVICE_NAME L"PipesService"
+#define NOTIFY_SERVICE_NAME L"PipesService"
 
 
 #define MAX_REPLIES 8
@@ -258,7 +258,7 @@ static int server_is_service(pipes_client *cl, const wchar_t *pipe, ULONGLONG de
     }
     memset(&ssp, 0, sizeof ssp);
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
-    svc = scm ? OpenServiceW(scm, SERVICE_NAME, SERVICE_QUERY_STATUS) : NULL;
+    svc = scm ? OpenServiceW(scm, NOTIFY_SERVICE_NAME, SERVICE_QUERY_STATUS) : NULL;
     if (!svc)
         err = GetLastError();
     while (svc) {
@@ -280,19 +280,19 @@ static int server_is_service(pipes_client *cl, const wchar_t *pipe, ULONGLONG de
     if (err == ERROR_SERVICE_DOES_NOT_EXIST)
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service is "
                          L"not installed.\n",
-                 pipe, (unsigned long)who.process_id, SERVICE_NAME);
+                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME);
     else if (err)
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, and the state of the %ls "
                          L"service cannot be read (error %lu).\n",
-                 pipe, (unsigned long)who.process_id, SERVICE_NAME, (unsigned long)err);
+                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME, (unsigned long)err);
     else if (ssp.dwCurrentState != SERVICE_RUNNING)
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service is "
                          L"not running.\n",
-                 pipe, (unsigned long)who.process_id, SERVICE_NAME);
+                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME);
     else
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service runs "
                          L"as process %lu.\n",
-                 pipe, (unsigned long)who.process_id, SERVICE_NAME,
+                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME,
                  (unsigned long)ssp.dwProcessId);
     fwprintf(stderr, L"pipes-notify: refusing to send: another program may be posing as the "
                      L"service. Nothing was sent.\n");
