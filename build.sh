@@ -64,11 +64,13 @@ FAILED=0
 FAILED_NAMES=()
 
 # suite NAME COMMAND [ARGS...]: run one extra suite; it passes when COMMAND exits 0.
+# A suite that hangs is stopped after SUITE_TIMEOUT seconds (default 900) and counts as failed,
+# so one stuck Wine program cannot eat CI's whole time budget.
 suite() {
     local name=$1
     shift
     say "suite: $name"
-    if "$@"; then
+    if timeout --kill-after=30 "${SUITE_TIMEOUT:-900}" "$@"; then
         PASSED=$((PASSED + 1))
         say "suite: $name passed"
     else
