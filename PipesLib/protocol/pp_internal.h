@@ -74,6 +74,17 @@ typedef enum pp_kind {
 
 #define PP_KEY_BUF 16 /* longer keys are never known keys */
 
+/* Both passes for a top-level object: validates data (NULL with size 0 is
+ * the empty message), then calls member() for every member in document
+ * order, even after one of them recorded an error, so a parser can still
+ * pick up fields such as the id. On a validation failure *error is that
+ * failure and nothing is visited. *end is the offset of the closing brace,
+ * where missing-field errors point. */
+typedef void (*pp_member_fn)(pp_cursor *c, const char *key, void *out, pipes_proto_error *error,
+                             unsigned *seen);
+pipes_proto_status pp_parse_object(const void *data, size_t size, pipes_proto_error *error,
+                                   pp_member_fn member, void *out, unsigned *seen, size_t *end);
+
 /* Positions the cursor just inside the top-level object. */
 void pp_cursor_begin(pp_cursor *c, const uint8_t *data, size_t size);
 

@@ -575,3 +575,26 @@ pp_int_result pp_cursor_uint(pp_cursor *c, uint64_t max, uint64_t *out)
     *out = v;
     return PP_INT_OK;
 }
+
+pipes_proto_status pp_parse_object(const void *data, size_t size, pipes_proto_error *error,
+                                   pp_member_fn member, void *out, unsigned *seen, size_t *end)
+{
+    pp_validator v;
+    pp_cursor c;
+    char key[PP_KEY_BUF];
+    size_t klen;
+    pipes_proto_status st;
+
+    if (data == NULL)
+        data = "";
+    st = pp_json_validate(&v, (const uint8_t *)data, size);
+    if (st != PIPES_PROTO_OK) {
+        *error = v.err;
+        return st;
+    }
+    pp_cursor_begin(&c, (const uint8_t *)data, size);
+    while (pp_cursor_next_member(&c, key, &klen))
+        member(&c, key, out, error, seen);
+    *end = c.pos - 1; /* the closing brace */
+    return PIPES_PROTO_OK;
+}

@@ -131,9 +131,10 @@ static void parse_target(pp_cursor *c, pipes_proto_notification *out, pipes_prot
 }
 
 /* One member of the top-level object; the cursor is at its value. */
-static void parse_member(pp_cursor *c, const char *key, pipes_proto_notification *out,
-                         pipes_proto_error *err, unsigned *seen)
+static void parse_member(pp_cursor *c, const char *key, void *out_, pipes_proto_error *err,
+                         unsigned *seen)
 {
+    pipes_proto_notification *out = (pipes_proto_notification *)out_;
     char buf[40];
     size_t len = 0;
     size_t at = c->pos;
@@ -208,7 +209,8 @@ pipes_proto_status pipes_proto_parse_notification(const void *data, size_t size,
                                                   pipes_proto_error *error)
 {
     pipes_proto_error local;
-    pp_validator v;
+    unsigned seen = 0;
+    size_t end = 0;
     if (error == NULL)
         error = &local;
     memset(error, 0, sizeof *error);
@@ -217,25 +219,12 @@ pipes_proto_status pipes_proto_parse_notification(const void *data, size_t size,
         return error->status;
     }
     pipes_proto_notification_init(out);
-    if (data == NULL)
-        data = "";
-
-    pipes_proto_status st = pp_json_validate(&v, (const uint8_t *)data, size);
-    if (st != PIPES_PROTO_OK) {
-        *error = v.err;
-        return st;
-    }
 
     /* Every member is visited even after a field error, so the id can be
      * echoed in the rejection whatever order the fields came in. */
-    pp_cursor c;
-    char key[PP_KEY_BUF];
-    size_t klen;
-    unsigned seen = 0;
-    pp_cursor_begin(&c, (const uint8_t *)data, size);
-    while (pp_cursor_next_member(&c, key, &klen))
-        parse_member(&c, key, out, error, &seen);
-    size_t end = c.pos - 1; /* the closing brace */
+    pipes_proto_status st = pp_parse_object(data, size, error, parse_member, out, &seen, &end);
+    if (st != PIPES_PROTO_OK)
+        return st;
     if (!(seen & 1u))
         pp_set_error(error, PIPES_PROTO_ERR_MISSING_FIELD, end, "v", 0);
     if (!(seen & 2u))

@@ -191,9 +191,10 @@ static int get_uint(pp_cursor *c, pipes_proto_error *err, const char *field, uin
     return r == PP_INT_OK;
 }
 
-static void reply_member(pp_cursor *c, const char *key, pipes_proto_reply *out,
-                         pipes_proto_error *err, unsigned *seen)
+static void reply_member(pp_cursor *c, const char *key, void *out_, pipes_proto_error *err,
+                         unsigned *seen)
 {
+    pipes_proto_reply *out = (pipes_proto_reply *)out_;
     char buf[PIPES_PROTO_MAX_ERROR_CODE + 1];
     size_t len = 0;
     size_t at = c->pos;
@@ -258,7 +259,8 @@ pipes_proto_status pipes_proto_parse_reply(const void *data, size_t size, pipes_
                                            pipes_proto_error *error)
 {
     pipes_proto_error local;
-    pp_validator v;
+    unsigned seen = 0;
+    size_t end = 0;
     if (error == NULL)
         error = &local;
     memset(error, 0, sizeof *error);
@@ -267,21 +269,9 @@ pipes_proto_status pipes_proto_parse_reply(const void *data, size_t size, pipes_
         return error->status;
     }
     memset(out, 0, sizeof *out);
-    if (data == NULL)
-        data = "";
-    pipes_proto_status st = pp_json_validate(&v, (const uint8_t *)data, size);
-    if (st != PIPES_PROTO_OK) {
-        *error = v.err;
+    pipes_proto_status st = pp_parse_object(data, size, error, reply_member, out, &seen, &end);
+    if (st != PIPES_PROTO_OK)
         return st;
-    }
-    pp_cursor c;
-    char key[PP_KEY_BUF];
-    size_t klen;
-    unsigned seen = 0;
-    pp_cursor_begin(&c, (const uint8_t *)data, size);
-    while (pp_cursor_next_member(&c, key, &klen))
-        reply_member(&c, key, out, error, &seen);
-    size_t end = c.pos - 1;
     if (!(seen & SEEN_V))
         pp_set_error(error, PIPES_PROTO_ERR_MISSING_FIELD, end, "v", 0);
     if (!(seen & SEEN_TYPE))
