@@ -1,6 +1,7 @@
 // lib_engine_test.cpp - explicit engines: one worker thread carrying a server and a client (and a
 // stop from inside a callback, which must not wait for the only worker), pipes_engine_destroy
-// refusing while objects are attached and from its own worker threads.
+// refusing while objects are attached and from its own worker threads, and a blocked callback
+// not holding up completions its worker dequeued in the same batch.
 #include "test_support.h"
 
 #include <memory>
@@ -143,6 +144,67 @@ TEST(LibEngine, DestroyFromItsOwnWorkerIsWrongThread)
         EXPECT_EQ(destroy_status.load(), PIPES_ERR_WRONG_THREAD);
     }
     EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+}
+
+// A worker dequeues completions in batches. When a callback blocks, the completions it dequeued
+// together with its own must still reach the other, free worker: "hold" and "free" are queued
+// while both workers are held, so the first worker freed takes them in one batch and blocks in
+// "hold"; the second worker, once freed, must deliver "free" while "hold" is still blocked.
+TEST(LibEngine, ABlockedCallbackDoesNotHoldUpCompletionsDequeuedWithIt)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(2);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        Gate first, second, hold;
+        OpenOnExit open_first{first}, open_second{second}, open_hold{hold};
+        std::atomic<bool> freed{false};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type != PIPES_EVENT_MESSAGE)
+                return;
+            std::string text(reinterpret_cast<const char *>(ev->data), ev->size);
+            if (text == "first")
+                first.Wait();
+            else if (text == "second")
+                second.Wait();
+            else if (text == "hold")
+                hold.Wait();
+            else if (text == "free")
+                freed = true;
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        // The clients run on the default engine, so only server completions use this port.
+        EventLog clog;
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard c1, c2, c3, c4;
+        for (ClientGuard *c : {&c1, &c2, &c3, &c4})
+            ASSERT_EQ(pipes_client_connect(&ccfg, c->Out()), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 4));
+
+        ASSERT_EQ(pipes_client_send(c1.get(), "first", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(first.WaitUntilBlocked());
+        ASSERT_EQ(pipes_client_send(c2.get(), "second", 6, nullptr), PIPES_OK);
+        ASSERT_TRUE(second.WaitUntilBlocked());
+        // Both workers are held: these two completions wait in the port, "hold" first.
+        ASSERT_EQ(pipes_client_send_wait(c3.get(), "hold", 4, 10000), PIPES_OK);
+        ASSERT_EQ(pipes_client_send_wait(c4.get(), "free", 4, 10000), PIPES_OK);
+
+        first.Open();
+        ASSERT_TRUE(hold.WaitUntilBlocked());
+        second.Open();
+        EXPECT_TRUE(PollUntil([&] { return freed.load(); }, milliseconds(10000)))
+            << "a message waited behind another connection's blocked callback";
+        hold.Open();
+        EXPECT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 4));
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
 // Engines come and go without leaking their threads, port or memory.

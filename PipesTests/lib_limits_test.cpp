@@ -9,43 +9,6 @@ namespace {
 
 using namespace pt;
 
-// Blocks the callback that calls Wait() until Open(); a stalled callback stalls that connection's
-// read chain, so the peer's writes back up.
-class Gate {
-public:
-    void Wait()
-    {
-        std::unique_lock<std::mutex> lock(m_);
-        waiting_ = true;
-        cv_.notify_all();
-        cv_.wait_for(lock, std::chrono::seconds(30), [&] { return open_; });
-    }
-    bool WaitUntilBlocked()
-    {
-        std::unique_lock<std::mutex> lock(m_);
-        return cv_.wait_for(lock, kWait, [&] { return waiting_; });
-    }
-    void Open()
-    {
-        {
-            std::lock_guard<std::mutex> lock(m_);
-            open_ = true;
-        }
-        cv_.notify_all();
-    }
-    ~Gate() { Open(); }
-
-private:
-    std::mutex m_;
-    std::condition_variable cv_;
-    bool waiting_ = false, open_ = false;
-};
-
-struct OpenOnExit {
-    Gate &gate;
-    ~OpenOnExit() { gate.Open(); }
-};
-
 TEST(LibLimits, MaxConnectionsRefusesTheExtraClient)
 {
     LiveCounters base = Baseline();

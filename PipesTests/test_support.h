@@ -6,6 +6,7 @@
 // - LiveCounters / WaitLiveCountersBack(): the library's own live-object counters
 //   (pipes_get_global_stats), the leak check that works under Wine.
 // - ServerGuard / ClientGuard: stop/close on scope exit, so a failed ASSERT leaves nothing running.
+// - Gate / OpenOnExit: holds a callback until the test lets it go.
 #ifndef PIPES_TEST_SUPPORT_H
 #define PIPES_TEST_SUPPORT_H
 
@@ -371,6 +372,44 @@ inline bool PollUntil(const std::function<bool()> &pred, milliseconds timeout = 
     } while (0)
 
 // ---- misc ---------------------------------------------------------------------------------
+
+// Blocks the callback that calls Wait() until Open() (or 30 s): a stalled callback stalls that
+// connection's read chain and ties up its worker thread.
+class Gate {
+public:
+    void Wait()
+    {
+        std::unique_lock<std::mutex> lock(m_);
+        waiting_ = true;
+        cv_.notify_all();
+        cv_.wait_for(lock, std::chrono::seconds(30), [&] { return open_; });
+    }
+    bool WaitUntilBlocked()
+    {
+        std::unique_lock<std::mutex> lock(m_);
+        return cv_.wait_for(lock, kWait, [&] { return waiting_; });
+    }
+    void Open()
+    {
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    ~Gate() { Open(); }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool waiting_ = false, open_ = false;
+};
+
+struct OpenOnExit {
+    Gate &gate;
+    ~OpenOnExit() { gate.Open(); }
+};
+
 
 inline std::vector<uint8_t> TestMessage(size_t total, uint32_t tag, uint32_t seq)
 {

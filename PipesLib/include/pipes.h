@@ -185,7 +185,10 @@ typedef struct pipes_event {
  * you keep. Ordering: for one connection, CONNECTED comes first, then its
  * MESSAGE events in arrival order, one at a time, then DISCONNECTED last;
  * SEND_COMPLETE and LIMIT events may run concurrently with those on another
- * worker thread. Events of different connections run in parallel.
+ * worker thread. Events of different connections run in parallel. A callback
+ * that blocks ties up its worker thread only: completions that worker had
+ * already dequeued are taken over by the other workers (with one worker
+ * thread, everything waits for it).
  * The callback may call any function of this library, including
  * pipes_server_stop / pipes_client_close on its own object (see there). */
 typedef void(PIPES_CALL *pipes_event_fn)(const pipes_event *event, void *user_data);

@@ -88,6 +88,8 @@ static void gate_leave(pipes_endpoint *ep)
     }
 }
 
+static void post_event(void *arg);
+
 /* Runs fn inside the gate with the worker's TLS saying whose callback this
  * is, so that stop() called from it knows not to wait for itself. Returns 0
  * if the gate was closed. */
@@ -96,10 +98,14 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
     pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
     void *saved_of = NULL;
     int saved_released = 0;
-    int released;
+    int released, shared = 0;
 
     if (!gate_enter(ep))
         return 0;
+    /* User code may block: let other workers take the rest of this batch.
+     * Posting to a window never blocks. */
+    if (fn != post_event)
+        shared = pipes_engine_share_batch(ctx);
     if (ctx) {
         saved_of = ctx->in_callback_of;
         saved_released = ctx->released_own_slot;
@@ -107,6 +113,7 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
         ctx->released_own_slot = 0;
     }
     fn(arg);
+    pipes_engine_unshare_batch(ctx, shared);
     released = ctx ? ctx->released_own_slot : 0;
     if (ctx) {
         ctx->in_callback_of = saved_of;
@@ -285,10 +292,15 @@ void pipes_endpoint_finish_stop(pipes_endpoint *ep, int from_own_callback)
     ep->stop_waits = 1;
     ReleaseSRWLockExclusive(&ep->gate_lock);
     if (InterlockedDecrement(&ep->refs) != 0) {
+        /* The last references may be packets waiting in this very worker's
+         * batch (stop called from another object's callback). */
+        pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
+        int shared = pipes_engine_share_batch(ctx);
         AcquireSRWLockExclusive(&ep->gate_lock);
         while (!ep->freed_by_waiter)
             SleepConditionVariableSRW(&ep->gate_cv, &ep->gate_lock, INFINITE, 0);
         ReleaseSRWLockExclusive(&ep->gate_lock);
+        pipes_engine_unshare_batch(ctx, shared);
     }
     ep->destroy(ep);
     pipes_engine_freed(engine);

@@ -2,6 +2,23 @@
  * engine.c - one I/O completion port drained by a pool of worker threads
  * with GetQueuedCompletionStatusEx. Workers do nothing but dequeue and
  * dispatch each packet to its request's completion function.
+ *
+ * SHARED BATCHES
+ *   A worker dequeues up to ENGINE_BATCH packets at once and dispatches
+ *   them in order. A packet waiting in one worker's batch is invisible to
+ *   the port, so a user callback that blocks would hold up completions of
+ *   unrelated connections while other workers have nothing to do. So
+ *   while a worker runs user code (or blocks inside the library), the rest
+ *   of its batch is *shared*: any other worker, before it dequeues again,
+ *   first steals a shared rest into its own batch. If a worker is asleep
+ *   in the dequeue when a rest is shared, one wake packet (ENGINE_WAKE_KEY)
+ *   is posted so that it comes and looks; at most one wake is outstanding.
+ *   Stealing costs no system call, only the engine's steal_lock.
+ *   Ownership: a worker's batch array is its own; while shared, the
+ *   entries after batch_next may be read and blanked (lpOverlapped = NULL)
+ *   by a stealer holding steal_lock, and the owner touches them again only
+ *   after taking steal_lock to unshare. A stolen packet's request is
+ *   still counted in pending_operations until it is dispatched.
  */
 #include "engine.h"
 
@@ -9,6 +26,7 @@
 
 #define ENGINE_BATCH 64              /* packets per dequeue call */
 #define ENGINE_QUIT_KEY ((ULONG_PTR)1) /* packet with this key and no OVERLAPPED ends a worker */
+#define ENGINE_WAKE_KEY ((ULONG_PTR)2) /* no OVERLAPPED: look for shared batches */
 #define ENGINE_MAX_THREADS 64u
 
 static pipes_tls_slot g_worker_slot = PIPES_TLS_SLOT_INIT;
@@ -38,32 +56,140 @@ static void dispatch(OVERLAPPED_ENTRY *entry)
     req->complete(req, error, bytes);
 }
 
+/* Posts a wake packet if a worker sleeps in the dequeue and none is on
+ * its way yet. */
+static void wake_a_sleeper(pipes_engine *engine)
+{
+    if (InterlockedCompareExchange(&engine->idle_workers, 0, 0) == 0)
+        return;
+    if (InterlockedCompareExchange(&engine->wake_pending, 1, 0) != 0)
+        return;
+    if (!PostQueuedCompletionStatus(engine->port, 0, ENGINE_WAKE_KEY, NULL))
+        InterlockedExchange(&engine->wake_pending, 0);
+}
+
+int pipes_engine_share_batch(pipes_worker_ctx *ctx)
+{
+    pipes_engine *engine;
+    if (!ctx || !ctx->batch || ctx->shared || ctx->batch_next >= ctx->batch_count)
+        return 0;
+    engine = ctx->engine;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    ctx->shared = 1;
+    engine->shared_batches++;
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+    wake_a_sleeper(engine);
+    return 1;
+}
+
+void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared)
+{
+    pipes_engine *engine;
+    if (!shared)
+        return;
+    engine = ctx->engine;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    if (ctx->shared) { /* nobody stole it */
+        ctx->shared = 0;
+        engine->shared_batches--;
+    }
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+}
+
+/* Moves the shared rest of another worker's batch into out; returns the
+ * number of packets taken (0: nothing shared). */
+static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
+{
+    pipes_engine *engine = self->engine;
+    ULONG taken = 0, i, w;
+    LONG left;
+
+    if (InterlockedCompareExchange(&engine->shared_batches, 0, 0) == 0)
+        return 0;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    for (w = 0; w < engine->thread_count && taken == 0; w++) {
+        pipes_worker_ctx *victim = engine->workers[w];
+        if (!victim || victim == self || !victim->shared)
+            continue;
+        for (i = victim->batch_next; i < victim->batch_count; i++) {
+            OVERLAPPED_ENTRY *e = &victim->batch[i];
+            if (!e->lpOverlapped)
+                continue; /* quit and wake packets stay with their owner */
+            out[taken++] = *e;
+            e->lpOverlapped = NULL;
+            e->lpCompletionKey = 0;
+        }
+        victim->shared = 0;
+        engine->shared_batches--;
+    }
+    left = engine->shared_batches;
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+    if (left > 0)
+        wake_a_sleeper(engine); /* more shared rests than this worker */
+    return taken;
+}
+
+/* Dispatches one batch; returns how many quit packets it held. */
+static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG count)
+{
+    unsigned quits = 0;
+    ULONG i;
+    ctx->batch = entries;
+    ctx->batch_count = count;
+    for (i = 0; i < count; i++) {
+        OVERLAPPED_ENTRY *e = &entries[i];
+        ctx->batch_next = i + 1; /* the rest a share during this packet offers */
+        if (e->lpOverlapped)
+            dispatch(e);
+        else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
+            quits++;
+        else if (e->lpCompletionKey == ENGINE_WAKE_KEY)
+            InterlockedExchange(&ctx->engine->wake_pending, 0);
+        /* else: blanked by a stealer */
+    }
+    ctx->batch = NULL;
+    ctx->batch_count = ctx->batch_next = 0;
+    return quits;
+}
+
+static void register_worker(pipes_engine *engine, pipes_worker_ctx *ctx, int add)
+{
+    unsigned i;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    for (i = 0; i < engine->thread_count; i++) {
+        if (engine->workers[i] == (add ? NULL : ctx)) {
+            engine->workers[i] = add ? ctx : NULL;
+            break;
+        }
+    }
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+}
+
 static DWORD WINAPI worker_main(LPVOID param)
 {
     pipes_engine *engine = (pipes_engine *)param;
     pipes_worker_ctx ctx;
     OVERLAPPED_ENTRY entries[ENGINE_BATCH];
 
+    ZeroMemory(&ctx, sizeof ctx);
     ctx.engine = engine;
-    ctx.in_callback_of = NULL;
-    ctx.released_own_slot = 0;
     TlsSetValue(pipes_tls_index(&g_worker_slot), &ctx);
+    register_worker(engine, &ctx, 1);
 
     for (;;) {
-        ULONG count = 0, i;
-        unsigned quits = 0;
-        PIPES_COUNT_INC(calls_dequeue);
-        if (!GetQueuedCompletionStatusEx(engine->port, entries, ENGINE_BATCH, &count, INFINITE,
-                                         FALSE))
-            break; /* the port was closed: only happens if destroy went wrong */
-        for (i = 0; i < count; i++) {
-            if (!entries[i].lpOverlapped) {
-                if (entries[i].lpCompletionKey == ENGINE_QUIT_KEY)
-                    quits++;
-                continue;
-            }
-            dispatch(&entries[i]);
+        ULONG count = steal_batch(&ctx, entries);
+        unsigned quits;
+        if (count == 0) {
+            BOOL ok;
+            PIPES_COUNT_INC(calls_dequeue);
+            InterlockedIncrement(&engine->idle_workers);
+            ok = GetQueuedCompletionStatusEx(engine->port, entries, ENGINE_BATCH, &count,
+                                             INFINITE, FALSE);
+            InterlockedDecrement(&engine->idle_workers);
+            if (!ok)
+                break; /* the port was closed: only happens if destroy went wrong */
         }
+        quits = run_batch(&ctx, entries, count);
         if (quits) {
             /* One quit packet is posted per worker, but a batch may hold
              * several: hand the extra ones back for the other workers. */
@@ -72,6 +198,7 @@ static DWORD WINAPI worker_main(LPVOID param)
             break;
         }
     }
+    register_worker(engine, &ctx, 0);
     TlsSetValue(pipes_tls_index(&g_worker_slot), NULL);
     return 0;
 }
@@ -105,6 +232,7 @@ static void free_engine(pipes_engine *engine)
     if (engine->port)
         CloseHandle(engine->port);
     pipes_mem_free(engine->threads);
+    pipes_mem_free(engine->workers);
     pipes_mem_free(engine);
     PIPES_COUNT_DEC(live_engines);
 }
@@ -124,11 +252,13 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     PIPES_COUNT_INC(live_engines);
     InitializeSRWLock(&engine->lock);
     InitializeConditionVariable(&engine->freed_cv);
+    InitializeSRWLock(&engine->steal_lock);
     engine->threads = (HANDLE *)pipes_mem_alloc(threads * sizeof(HANDLE));
+    engine->workers = (pipes_worker_ctx **)pipes_mem_alloc(threads * sizeof(pipes_worker_ctx *));
     engine->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, threads);
-    if (!engine->threads || !engine->port) {
+    if (!engine->threads || !engine->workers || !engine->port) {
         DWORD e = GetLastError();
-        int out_of_memory = engine->threads == NULL;
+        int out_of_memory = engine->threads == NULL || engine->workers == NULL;
         free_engine(engine);
         return out_of_memory ? PIPES_ERR_OUT_OF_MEMORY : pipes_fail_system(PIPES_ERR_SYSTEM, e);
     }

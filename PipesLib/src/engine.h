@@ -21,6 +21,7 @@
 #include "pipes.h"
 
 typedef struct pipes_req pipes_req;
+struct pipes_worker_ctx;
 
 /* Called on a worker thread after the request's packet was dequeued.
  * win32_error is 0 on success (ERROR_MORE_DATA, ERROR_OPERATION_ABORTED,
@@ -41,19 +42,35 @@ struct pipes_engine {
     CONDITION_VARIABLE freed_cv; /* signalled when `alive` drops */
     LONG attached; /* servers and clients whose handle the caller still holds */
     LONG alive;    /* servers and clients not yet freed (incl. draining ones) */
+    LONG idle_workers;   /* workers waiting in GetQueuedCompletionStatusEx */
+    LONG wake_pending;   /* a wake packet is queued (engine.c, SHARED BATCHES) */
+    SRWLOCK steal_lock;  /* guards shared_batches, workers[] and shared rests */
+    LONG shared_batches; /* workers whose batch rest may be stolen */
+    struct pipes_worker_ctx **workers; /* thread_count slots, NULL = exited */
 };
 
-/* What a worker thread keeps in TLS: its engine, and which endpoint's
- * callback it is running (endpoint.c uses it to let stop() be called from a
- * callback). */
+/* What a worker thread keeps in TLS: its engine, which endpoint's callback
+ * it is running (endpoint.c uses it to let stop() be called from a
+ * callback), and the batch it is dispatching (engine.c's hand-off). */
 typedef struct pipes_worker_ctx {
     pipes_engine *engine;
     void *in_callback_of; /* pipes_endpoint* or NULL */
     int released_own_slot;
+    OVERLAPPED_ENTRY *batch; /* the batch being dispatched, or NULL */
+    ULONG batch_count;
+    ULONG batch_next;        /* first entry not yet dispatched */
+    int shared;              /* the rest may be stolen (under steal_lock) */
 } pipes_worker_ctx;
 
 /* NULL on threads that are not engine workers. */
 pipes_worker_ctx *pipes_engine_worker_ctx(void);
+
+/* Lets other workers take the undispatched rest of this worker's batch
+ * while it runs user code or blocks (engine.c, SHARED BATCHES). Returns
+ * nonzero if it shared something; pass that to unshare afterwards. A no-op
+ * returning 0 for ctx NULL, an empty rest, or a rest already shared. */
+int pipes_engine_share_batch(pipes_worker_ctx *ctx);
+void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared);
 
 /* The engine a config names, or the process-wide default (created on first
  * use, lives until the process exits). NULL only if creating it failed. */
