@@ -297,12 +297,18 @@ struct LiveCounters {
     }
 };
 
-inline LiveCounters ReadLiveCounters()
+inline pipes_global_stats GlobalStats()
 {
     pipes_global_stats g;
     std::memset(&g, 0, sizeof g);
     g.struct_size = sizeof g;
     EXPECT_EQ(pipes_get_global_stats(&g), PIPES_OK);
+    return g;
+}
+
+inline LiveCounters ReadLiveCounters()
+{
+    pipes_global_stats g = GlobalStats();
     LiveCounters c;
     c.engines = g.live_engines;
     c.servers = g.live_servers;

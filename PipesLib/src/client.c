@@ -175,8 +175,7 @@ static void on_start(pipes_req *req, DWORD error, DWORD bytes)
 {
     pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_req);
     pipes_client *cl = client_of(c);
-    pipes_witem *failed;
-    pipes_status failed_status = PIPES_OK;
+    pipes_kick k;
     pipes_event ev;
     (void)error;
     (void)bytes;
@@ -190,12 +189,9 @@ static void on_start(pipes_req *req, DWORD error, DWORD bytes)
 
     /* Messages queued while disconnected go out now, in order. */
     AcquireSRWLockExclusive(&cl->lock);
-    failed = pipes_conn_kick_locked(c, &failed_status);
+    pipes_conn_kick_locked(c, &k);
     ReleaseSRWLockExclusive(&cl->lock);
-    if (failed) {
-        pipes_witem_complete(&cl->ep, failed, failed_status, 1);
-        pipes_conn_write_failed(c, failed_status);
-    }
+    pipes_conn_kick_finish(c, &k, 1);
     pipes_conn_read(c);
     pipes_conn_release(c); /* the start request's reference */
 }
@@ -440,8 +436,8 @@ PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config
 /* Queues item; starts writing when connected. Returns the push status. */
 static pipes_status push(pipes_client *cl, pipes_witem *item)
 {
-    pipes_witem *failed = NULL;
-    pipes_status st, failed_status = PIPES_OK;
+    pipes_kick k;
+    pipes_status st;
     pipes_conn *c = NULL;
     int report_limit = 0;
 
@@ -454,19 +450,18 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
     } else {
         st = pipes_wqueue_push_locked(&cl->ep, &cl->wq, item, &report_limit);
         if (st == PIPES_OK && cl->conn) {
-            failed = pipes_conn_kick_locked(cl->conn, &failed_status);
-            if (failed) {
-                c = cl->conn;
-                pipes_conn_addref(c);
-            }
+            c = cl->conn;
+            pipes_conn_addref(c); /* for finishing the kick after unlocking */
+            pipes_conn_kick_locked(c, &k);
         }
     }
     ReleaseSRWLockExclusive(&cl->lock);
     if (report_limit)
         pipes_endpoint_post_event(&cl->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, 0, NULL);
-    if (failed) {
-        pipes_witem_complete(&cl->ep, failed, failed_status, 0);
-        pipes_conn_write_failed(c, failed_status);
+    if (c) {
+        /* Called by the application: completion events are posted, never
+         * run inside this call. */
+        pipes_conn_kick_finish(c, &k, 0);
         pipes_conn_release(c);
     }
     return st;

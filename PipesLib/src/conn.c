@@ -318,46 +318,6 @@ static int ensure_read_capacity(pipes_conn *c, size_t need)
     return 1;
 }
 
-void pipes_conn_read(pipes_conn *c)
-{
-    BOOL ok;
-    DWORD error;
-    /* max+1 bytes make a message one byte too large complete as a whole,
-     * so it is caught below without waiting for more data. */
-    size_t first = c->ep->max_message_size + 1;
-    if (first > READ_BUFFER_INITIAL)
-        first = READ_BUFFER_INITIAL;
-
-    AcquireSRWLockExclusive(c->lock);
-    if (c->closing) {
-        ReleaseSRWLockExclusive(c->lock);
-        read_ended(c);
-        return;
-    }
-    if (!ensure_read_capacity(c, first)) {
-        ReleaseSRWLockExclusive(c->lock);
-        pipes_conn_close(c, PIPES_ERR_OUT_OF_MEMORY);
-        read_ended(c);
-        return;
-    }
-    memset(&c->read_req.ov, 0, sizeof c->read_req.ov);
-    pipes_conn_addref(c);
-    PIPES_COUNT_INC(pending_operations);
-    PIPES_COUNT_INC(calls_read_file);
-    ok = ReadFile(c->pipe, c->rbuf + c->rlen, (DWORD)(c->rcap - c->rlen), NULL, &c->read_req.ov);
-    error = ok ? 0 : GetLastError();
-    if (!ok && error != ERROR_IO_PENDING && error != ERROR_MORE_DATA) {
-        /* Failed at once: no packet will come, the request is ours again. */
-        PIPES_COUNT_DEC(pending_operations);
-        ReleaseSRWLockExclusive(c->lock);
-        pipes_conn_close(c, pipes_status_from_win32(error));
-        read_ended(c);
-        pipes_conn_release(c);
-        return;
-    }
-    ReleaseSRWLockExclusive(c->lock);
-}
-
 static void deliver_message(pipes_conn *c)
 {
     pipes_event ev;
@@ -371,16 +331,67 @@ static void deliver_message(pipes_conn *c)
     pipes_endpoint_deliver(c->ep, &ev);
 }
 
-static void on_read(pipes_req *req, DWORD error, DWORD bytes)
+/* Issues the next read of the chain. Returns 1 if it completed at once
+ * without a packet (skip mode; *error and *bytes say how): the request's
+ * reference and pending count are then still held, and the caller handles
+ * the result. Returns 0 if a packet will come, or if the chain ended here
+ * (closing, or the read failed at once). */
+static int issue_read(pipes_conn *c, DWORD *error, DWORD *bytes)
 {
-    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, read_req);
+    BOOL ok;
+    DWORD e;
+    /* max+1 bytes make a message one byte too large complete as a whole,
+     * so it is caught below without waiting for more data. */
+    size_t first = c->ep->max_message_size + 1;
+    if (first > READ_BUFFER_INITIAL)
+        first = READ_BUFFER_INITIAL;
+
+    AcquireSRWLockExclusive(c->lock);
+    if (c->closing) {
+        ReleaseSRWLockExclusive(c->lock);
+        read_ended(c);
+        return 0;
+    }
+    if (!ensure_read_capacity(c, first)) {
+        ReleaseSRWLockExclusive(c->lock);
+        pipes_conn_close(c, PIPES_ERR_OUT_OF_MEMORY);
+        read_ended(c);
+        return 0;
+    }
+    memset(&c->read_req.ov, 0, sizeof c->read_req.ov);
+    pipes_conn_addref(c);
+    PIPES_COUNT_INC(pending_operations);
+    PIPES_COUNT_INC(calls_read_file);
+    ok = ReadFile(c->pipe, c->rbuf + c->rlen, (DWORD)(c->rcap - c->rlen), NULL, &c->read_req.ov);
+    e = ok ? 0 : GetLastError();
+    if (!ok && e != ERROR_IO_PENDING && e != ERROR_MORE_DATA) {
+        /* Failed at once: no packet will come, the request is ours again. */
+        PIPES_COUNT_DEC(pending_operations);
+        ReleaseSRWLockExclusive(c->lock);
+        pipes_conn_close(c, pipes_status_from_win32(e));
+        read_ended(c);
+        pipes_conn_release(c);
+        return 0;
+    }
+    ReleaseSRWLockExclusive(c->lock);
+    if (!pipes_engine_completed_at_once(c->ep->engine, ok, e))
+        return 0;
+    /* Only this thread touches the request now: no packet is coming. */
+    *bytes = 0;
+    *error = GetOverlappedResult(c->pipe, &c->read_req.ov, bytes, FALSE) ? 0 : GetLastError();
+    return 1;
+}
+
+/* Handles one read result; returns 1 if the chain goes on with another
+ * read, 0 if it ended (DISCONNECTED delivered, on_read_ended run). */
+static int read_done(pipes_conn *c, DWORD error, DWORD bytes)
+{
     size_t max = c->ep->max_message_size;
 
     if (error == 0 || error == ERROR_MORE_DATA)
         c->rlen += bytes;
     if (error == 0 && c->rlen > max) {
         pipes_conn_close(c, PIPES_ERR_MESSAGE_TOO_LARGE);
-        read_ended(c);
     } else if (error == 0) {
         deliver_message(c);
         if (c->rlen > READ_BUFFER_KEEP)
@@ -392,69 +403,137 @@ static void on_read(pipes_req *req, DWORD error, DWORD bytes)
             c->small_in_a_row = 0;
         }
         c->rlen = 0;
-        pipes_conn_read(c);
+        return 1;
     } else if (error == ERROR_MORE_DATA) {
         DWORD left = 0;
         PIPES_COUNT_INC(calls_peek_named_pipe);
         if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, NULL, &left)) {
             pipes_conn_close(c, pipes_status_from_win32(GetLastError()));
-            read_ended(c);
         } else {
             size_t need;
             if (left == 0)
                 left = (DWORD)(c->rcap ? c->rcap : READ_BUFFER_INITIAL);
             need = c->rlen + left;
-            if (need > max) {
+            if (need > max)
                 pipes_conn_close(c, PIPES_ERR_MESSAGE_TOO_LARGE);
-                read_ended(c);
-            } else if (!ensure_read_capacity(c, need)) {
+            else if (!ensure_read_capacity(c, need))
                 pipes_conn_close(c, PIPES_ERR_OUT_OF_MEMORY);
-                read_ended(c);
-            } else {
-                pipes_conn_read(c);
-            }
+            else
+                return 1;
         }
     } else {
         pipes_conn_close(c, pipes_status_from_win32(error));
-        read_ended(c);
     }
-    pipes_conn_release(c); /* the read request's reference */
+    read_ended(c);
+    return 0;
+}
+
+/* Runs the chain from a read result for as long as reads complete at once
+ * (a loop, not recursion: a fast writer must not grow the stack), then
+ * drops the reference of the request that brought `error`/`bytes`. */
+static void run_read_chain(pipes_conn *c, DWORD error, DWORD bytes)
+{
+    while (read_done(c, error, bytes) && issue_read(c, &error, &bytes)) {
+        /* That read completed in the call: this loop handles it, so its
+         * request needs neither its pending count nor its own reference
+         * (the one this loop holds is not the last). */
+        PIPES_COUNT_DEC(pending_operations);
+        InterlockedDecrement(&c->refs);
+    }
+    pipes_conn_release(c);
+}
+
+void pipes_conn_read(pipes_conn *c)
+{
+    DWORD error, bytes;
+    if (!issue_read(c, &error, &bytes))
+        return;
+    if (pipes_engine_on_worker(c->ep->engine)) {
+        PIPES_COUNT_DEC(pending_operations);
+        run_read_chain(c, error, bytes);
+    } else if (!pipes_engine_requeue(c->ep->engine, &c->read_req, bytes)) {
+        /* Events only run on workers; with the port refusing the packet
+         * the chain cannot go on. */
+        PIPES_COUNT_DEC(pending_operations);
+        pipes_conn_close(c, PIPES_ERR_SYSTEM);
+        read_ended(c);
+        pipes_conn_release(c);
+    }
+}
+
+static void on_read(pipes_req *req, DWORD error, DWORD bytes)
+{
+    run_read_chain(CONTAINING_RECORD(req, pipes_conn, read_req), error, bytes);
 }
 
 /* ---- writing -------------------------------------------------------------- */
 
-pipes_witem *pipes_conn_kick_locked(pipes_conn *c, pipes_status *failed_status)
+void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k)
 {
-    pipes_witem *item;
-    BOOL ok;
-    DWORD error;
+    /* Writes that complete in the call (skip mode, room in the pipe) are
+     * collected in order and the next one is started at once. */
+    pipes_witem **tail = &k->written;
+    k->written = NULL;
+    k->failed = NULL;
+    k->failed_status = PIPES_OK;
 
-    if (c->writing || !pipes_conn_writable_locked(c) || !c->wq->head)
-        return NULL;
-    item = wqueue_pop_locked(c->ep, c->wq);
-    c->writing = item;
-    memset(&c->write_req.ov, 0, sizeof c->write_req.ov);
-    pipes_conn_addref(c);
-    PIPES_COUNT_INC(pending_operations);
-    PIPES_COUNT_INC(calls_write_file);
-    ok = WriteFile(c->pipe, item->buf->data, (DWORD)item->buf->size, NULL, &c->write_req.ov);
-    error = ok ? 0 : GetLastError();
-    if (!ok && error != ERROR_IO_PENDING) {
+    while (!c->writing && pipes_conn_writable_locked(c) && c->wq->head) {
+        pipes_witem *item = wqueue_pop_locked(c->ep, c->wq);
+        BOOL ok;
+        DWORD error;
+        c->writing = item;
+        memset(&c->write_req.ov, 0, sizeof c->write_req.ov);
+        pipes_conn_addref(c);
+        PIPES_COUNT_INC(pending_operations);
+        PIPES_COUNT_INC(calls_write_file);
+        ok = WriteFile(c->pipe, item->buf->data, (DWORD)item->buf->size, NULL, &c->write_req.ov);
+        error = ok ? 0 : GetLastError();
+        if (!ok && error == ERROR_IO_PENDING)
+            return; /* a packet will come */
+        if (ok && !pipes_engine_completed_at_once(c->ep->engine, ok, error))
+            return; /* likewise */
+        /* Done or failed in the call: no packet, the request is ours again.
+         * The caller holds its own reference, so this is not the last. */
         PIPES_COUNT_DEC(pending_operations);
-        c->writing = NULL;
-        /* The caller still holds its own reference, so this is not the last. */
         InterlockedDecrement(&c->refs);
-        *failed_status = pipes_status_from_win32(error);
-        return item;
+        c->writing = NULL;
+        if (!ok) {
+            k->failed = item;
+            k->failed_status = pipes_status_from_win32(error);
+            return;
+        }
+        item->next = NULL;
+        *tail = item;
+        tail = &item->next;
     }
-    return NULL;
+}
+
+static void count_written(pipes_conn *c, const pipes_witem *item)
+{
+    InterlockedIncrement64(&c->ep->stats.messages_out);
+    InterlockedExchangeAdd64(&c->ep->stats.bytes_out, (LONG64)item->buf->size);
+}
+
+void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k, int inline_event)
+{
+    while (k->written) {
+        pipes_witem *next = k->written->next;
+        count_written(c, k->written);
+        pipes_witem_complete(c->ep, k->written, PIPES_OK, inline_event);
+        k->written = next;
+    }
+    if (k->failed) {
+        pipes_witem_complete(c->ep, k->failed, k->failed_status, inline_event);
+        k->failed = NULL;
+        pipes_conn_write_failed(c, k->failed_status);
+    }
 }
 
 static void on_write(pipes_req *req, DWORD error, DWORD bytes)
 {
     pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, write_req);
-    pipes_witem *done, *failed = NULL;
-    pipes_status failed_status = PIPES_OK;
+    pipes_witem *done;
+    pipes_kick k;
     pipes_status status = error ? reason_for(c, error) : PIPES_OK;
     (void)bytes;
 
@@ -462,19 +541,15 @@ static void on_write(pipes_req *req, DWORD error, DWORD bytes)
     done = c->writing;
     c->writing = NULL;
     if (status == PIPES_OK)
-        failed = pipes_conn_kick_locked(c, &failed_status);
+        pipes_conn_kick_locked(c, &k);
     ReleaseSRWLockExclusive(c->lock);
 
-    if (status == PIPES_OK) {
-        InterlockedIncrement64(&c->ep->stats.messages_out);
-        InterlockedExchangeAdd64(&c->ep->stats.bytes_out, (LONG64)done->buf->size);
-    }
+    if (status == PIPES_OK)
+        count_written(c, done);
     pipes_witem_complete(c->ep, done, status, 1);
     if (status != PIPES_OK)
         pipes_conn_write_failed(c, status);
-    if (failed) {
-        pipes_witem_complete(c->ep, failed, failed_status, 1);
-        pipes_conn_write_failed(c, failed_status);
-    }
+    else
+        pipes_conn_kick_finish(c, &k, 1);
     pipes_conn_release(c); /* the write request's reference */
 }

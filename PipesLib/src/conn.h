@@ -21,8 +21,10 @@
  * THE READ CHAIN
  *   At most one read is outstanding. Each completion delivers a MESSAGE or
  *   grows the buffer (ERROR_MORE_DATA, sized with PeekNamedPipe) and issues
- *   the next read; when the chain ends (error, cancel, close) the owner's
- *   on_read_ended hook runs exactly once, after the last MESSAGE event.
+ *   the next read; reads that complete in the call (skip mode, engine.h)
+ *   are handled by the same loop, never by recursion. When the chain ends
+ *   (error, cancel, close) the owner's on_read_ended hook runs exactly once,
+ *   after the last MESSAGE event.
  */
 #ifndef PIPES_CONN_H
 #define PIPES_CONN_H
@@ -144,10 +146,23 @@ pipes_witem *pipes_witem_create(pipes_wbuf *buf, void *send_context, pipes_send_
 pipes_status pipes_wqueue_push_locked(pipes_endpoint *ep, pipes_wqueue *wq, pipes_witem *item,
                                       int *report_limit);
 
-/* Starts the next queued write if none is in flight. Call with c->lock
- * held; returns an item whose write failed at once (the caller completes
- * it with pipes_witem_complete after unlocking, and closes c), or NULL. */
-pipes_witem *pipes_conn_kick_locked(pipes_conn *c, pipes_status *failed_status);
+/* What starting writes did that the caller must finish after unlocking. */
+typedef struct pipes_kick {
+    pipes_witem *written;       /* completed in the call (skip mode), in order */
+    pipes_witem *failed;        /* failed in the call, or NULL */
+    pipes_status failed_status;
+} pipes_kick;
+
+/* Starts the next queued write if none is in flight (and the ones after it,
+ * while writes complete in the call). Call with c->lock held and a
+ * reference on c; fills *k. Then, without the lock, the caller must call
+ * pipes_conn_kick_finish(c, k, ...). */
+void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k);
+
+/* Counts and reports the items of *k (pipes_witem_complete with
+ * inline_event), and handles a failed write (pipes_conn_write_failed). No
+ * locks held. */
+void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k, int inline_event);
 
 /* Removes an item that has not started from the queue (send_wait timeout).
  * Call with the lock held. Returns 1 if it was still queued. */

@@ -22,6 +22,7 @@
  */
 #include "engine.h"
 
+#include "completion_probe.h"
 #include "runtime.h"
 
 #define ENGINE_BATCH 64              /* packets per dequeue call */
@@ -250,6 +251,7 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     if (!engine)
         return PIPES_ERR_OUT_OF_MEMORY;
     PIPES_COUNT_INC(live_engines);
+    pipes_probe_completion_modes(&engine->skip_mode, &engine->more_data_queues);
     InitializeSRWLock(&engine->lock);
     InitializeConditionVariable(&engine->freed_cv);
     InitializeSRWLock(&engine->steal_lock);
@@ -330,7 +332,28 @@ PIPES_API pipes_status PIPES_CALL pipes_engine_destroy(pipes_engine *engine)
 
 BOOL pipes_engine_bind(pipes_engine *engine, HANDLE file)
 {
-    return CreateIoCompletionPort(file, engine->port, 0, 0) != NULL;
+    if (!CreateIoCompletionPort(file, engine->port, 0, 0))
+        return FALSE;
+    return !engine->skip_mode ||
+           SetFileCompletionNotificationModes(file, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+}
+
+int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD error)
+{
+    if (!engine->skip_mode)
+        return 0;
+    return ok || (error == ERROR_MORE_DATA && !engine->more_data_queues);
+}
+
+int pipes_engine_on_worker(const pipes_engine *engine)
+{
+    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
+    return ctx && ctx->engine == engine;
+}
+
+BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes)
+{
+    return PostQueuedCompletionStatus(engine->port, bytes, 0, &req->ov);
 }
 
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
@@ -342,7 +365,7 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
     req->ov.Internal = 0;
     req->ov.InternalHigh = 0;
     PIPES_COUNT_INC(pending_operations);
-    if (!PostQueuedCompletionStatus(engine->port, 0, 0, &req->ov)) {
+    if (!pipes_engine_requeue(engine, req, 0)) {
         PIPES_COUNT_DEC(pending_operations);
         return FALSE;
     }

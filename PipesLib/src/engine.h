@@ -4,14 +4,24 @@
  *
  * OWNERSHIP OF A REQUEST (pipes_req)
  *   A request is owned by whoever issues it until the issuing call returns.
- *   If that call queued a completion packet (it returned success, or failed
- *   with ERROR_IO_PENDING or ERROR_MORE_DATA; the library never sets
- *   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so every such result queues
- *   exactly one packet), the request belongs to the kernel until a worker
- *   dequeues that packet and calls req->complete; from then on it belongs to
- *   the completion function again. A request is never freed or reused while
- *   it belongs to the kernel: the owner's pending count (conn.h) includes
- *   it, and teardown waits for that count to reach zero.
+ *   If that call queued a completion packet, the request belongs to the
+ *   kernel until a worker dequeues that packet and calls req->complete;
+ *   from then on it belongs to the completion function again. A request is
+ *   never freed or reused while it belongs to the kernel: the owner's
+ *   pending count (conn.h) includes it, and teardown waits for that count
+ *   to reach zero.
+ *
+ * WHICH RESULTS QUEUE A PACKET
+ *   ERROR_IO_PENDING always does; an immediate failure never does. When the
+ *   engine uses FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (engine->skip_mode,
+ *   set on every handle it binds), an immediate success does not either:
+ *   the issuer handles it at once, which saves a dequeue and, above all,
+ *   the wake-up of a second worker for a write that completed in the call.
+ *   An immediate ERROR_MORE_DATA is the odd one: Windows still queues a
+ *   packet (the status is a warning, not a success), Wine 8 does not. A
+ *   probe on a private pipe pair settles which, once per process, before
+ *   skip mode is used; pipes_engine_completed_at_once() gives the answer
+ *   for each call, so no code path guesses.
  */
 #ifndef PIPES_ENGINE_H
 #define PIPES_ENGINE_H
@@ -42,6 +52,8 @@ struct pipes_engine {
     CONDITION_VARIABLE freed_cv; /* signalled when `alive` drops */
     LONG attached; /* servers and clients whose handle the caller still holds */
     LONG alive;    /* servers and clients not yet freed (incl. draining ones) */
+    int skip_mode;       /* handles skip the port on immediate success */
+    int more_data_queues; /* skip mode: an immediate ERROR_MORE_DATA still queues */
     LONG idle_workers;   /* workers waiting in GetQueuedCompletionStatusEx */
     LONG wake_pending;   /* a wake packet is queued (engine.c, SHARED BATCHES) */
     SRWLOCK steal_lock;  /* guards shared_batches, workers[] and shared rests */
@@ -76,12 +88,27 @@ void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared);
  * use, lives until the process exits). NULL only if creating it failed. */
 pipes_engine *pipes_engine_resolve(pipes_engine *configured);
 
-/* Associates a handle with the port (completion key 0). */
+/* Associates a handle with the port (completion key 0), in skip mode if
+ * the engine uses it. */
 BOOL pipes_engine_bind(pipes_engine *engine, HANDLE file);
+
+/* For an I/O call on a bound handle that returned `ok` (and GetLastError()
+ * = `error` when it failed): nonzero if it completed at once and queued no
+ * packet, so the issuer must complete it itself. Never true for
+ * ERROR_IO_PENDING or a failure other than ERROR_MORE_DATA. */
+int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD error);
 
 /* Queues req for a worker as if an I/O on it had completed with no error.
  * Counts as a pending operation until dequeued. */
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
+
+/* Queues req, whose I/O completed at once with `bytes` transferred, for a
+ * worker: its status stays in its OVERLAPPED. The caller has already
+ * counted it as a pending operation (when it issued the I/O). */
+BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes);
+
+/* Nonzero on a worker thread of `engine`. */
+int pipes_engine_on_worker(const pipes_engine *engine);
 
 /* Life of a server or client on an engine: attach at creation; release
  * when the caller gives up the handle (stop/close); freed once its memory

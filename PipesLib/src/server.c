@@ -136,14 +136,16 @@ static pipes_status add_instance(pipes_server *s, int first)
     error = ok ? 0 : GetLastError();
     ReleaseSRWLockExclusive(&s->lock);
 
-    if (ok || error == ERROR_IO_PENDING)
+    if (error == ERROR_IO_PENDING ||
+        (ok && !pipes_engine_completed_at_once(s->ep.engine, ok, error)))
         return PIPES_OK; /* a packet will come */
     PIPES_COUNT_DEC(pending_operations); /* none will */
-    if (error == ERROR_PIPE_CONNECTED || error == ERROR_NO_DATA) {
+    if (ok || error == ERROR_PIPE_CONNECTED || error == ERROR_NO_DATA) {
         /* A client got in between create and connect (ERROR_NO_DATA: and
-         * has already closed, possibly after writing). No packet is queued
-         * for that, so queue one ourselves and handle the connection on a
-         * worker like any other: the read chain delivers what it wrote. */
+         * has already closed, possibly after writing), or the connect
+         * completed in the call in skip mode. No packet is queued for that,
+         * so queue one ourselves and handle the connection on a worker like
+         * any other: the read chain delivers what it wrote. */
         if (pipes_engine_post(s->ep.engine, &c->connect_req))
             return PIPES_OK;
         error = GetLastError();
@@ -376,8 +378,8 @@ static pipes_conn *lookup(pipes_server *s, uint64_t id)
 static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, void *context)
 {
     pipes_witem *item = pipes_witem_create(buf, context, NULL);
-    pipes_witem *failed = NULL;
-    pipes_status st, failed_status = PIPES_OK;
+    pipes_kick k;
+    pipes_status st;
     int report_limit = 0;
 
     if (!item)
@@ -388,7 +390,7 @@ static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, vo
     } else {
         st = pipes_wqueue_push_locked(&s->ep, c->wq, item, &report_limit);
         if (st == PIPES_OK)
-            failed = pipes_conn_kick_locked(c, &failed_status);
+            pipes_conn_kick_locked(c, &k);
     }
     ReleaseSRWLockExclusive(c->lock);
     if (st != PIPES_OK) {
@@ -399,10 +401,8 @@ static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, vo
             pipes_endpoint_post_event(&s->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, c->id,
                                       NULL);
     }
-    if (failed) {
-        pipes_witem_complete(&s->ep, failed, failed_status, 0);
-        pipes_conn_write_failed(c, failed_status);
-    }
+    else /* called by the application: events are posted, not run inside */
+        pipes_conn_kick_finish(c, &k, 0);
     return st;
 }
 
