@@ -154,12 +154,23 @@ static int register_source(void)
     return SVC_EXIT_OK;
 }
 
+/* What install and configure both finish with: the service's extra
+ * settings and the Event Log source; closes both handles. */
+static int finish_setup(SC_HANDLE scm, SC_HANDLE svc)
+{
+    int rc;
+    apply_extras(svc);
+    rc = register_source();
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
 int verb_install(void)
 {
     wchar_t exe[MAX_PATH], cmd[MAX_PATH + 16];
     SC_HANDLE scm, svc;
     DWORD n = GetModuleFileNameW(NULL, exe, MAX_PATH);
-    int rc;
 
     if (n == 0 || n >= MAX_PATH)
         return win32_exit(L"GetModuleFileName", GetLastError());
@@ -180,11 +191,7 @@ int verb_install(void)
         return win32_exit(L"CreateService", e);
     }
     wprintf(L"PipesService: installed %ls (%ls)\n", SVC_NAME, cmd);
-    apply_extras(svc);
-    rc = register_source();
-    CloseServiceHandle(svc);
-    CloseServiceHandle(scm);
-    return rc;
+    return finish_setup(scm, svc);
 }
 
 int verb_configure(void)
@@ -195,11 +202,7 @@ int verb_configure(void)
     if (rc != SVC_EXIT_OK)
         return rc;
     wprintf(L"PipesService: configuring %ls\n", SVC_NAME);
-    apply_extras(svc);
-    rc = register_source();
-    CloseServiceHandle(svc);
-    CloseServiceHandle(scm);
-    return rc;
+    return finish_setup(scm, svc);
 }
 
 int verb_uninstall(void)

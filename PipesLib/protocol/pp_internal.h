@@ -85,6 +85,13 @@ typedef void (*pp_member_fn)(pp_cursor *c, const char *key, void *out, pipes_pro
 pipes_proto_status pp_parse_object(const void *data, size_t size, pipes_proto_error *error,
                                    pp_member_fn member, void *out, unsigned *seen, size_t *end);
 
+/* The start every public parser shares: points *error at local when the
+ * caller passed NULL and clears it; returns PIPES_PROTO_ERR_INVALID_ARGUMENT
+ * (also set in (*error)->status) when out is NULL or data is NULL with a
+ * nonzero size, else PIPES_PROTO_OK. */
+pipes_proto_status pp_parse_start(const void *data, size_t size, const void *out,
+                                  pipes_proto_error **error, pipes_proto_error *local);
+
 /* Positions the cursor just inside the top-level object. */
 void pp_cursor_begin(pp_cursor *c, const uint8_t *data, size_t size);
 

@@ -576,6 +576,17 @@ pp_int_result pp_cursor_uint(pp_cursor *c, uint64_t max, uint64_t *out)
     return PP_INT_OK;
 }
 
+pipes_proto_status pp_parse_start(const void *data, size_t size, const void *out,
+                                  pipes_proto_error **error, pipes_proto_error *local)
+{
+    if (*error == NULL)
+        *error = local;
+    memset(*error, 0, sizeof **error);
+    if (out == NULL || (data == NULL && size != 0))
+        (*error)->status = PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    return (*error)->status;
+}
+
 pipes_proto_status pp_parse_object(const void *data, size_t size, pipes_proto_error *error,
                                    pp_member_fn member, void *out, unsigned *seen, size_t *end)
 {

@@ -211,13 +211,8 @@ pipes_proto_status pipes_proto_parse_notification(const void *data, size_t size,
     pipes_proto_error local;
     unsigned seen = 0;
     size_t end = 0;
-    if (error == NULL)
-        error = &local;
-    memset(error, 0, sizeof *error);
-    if (out == NULL || (data == NULL && size != 0)) {
-        error->status = PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    if (pp_parse_start(data, size, out, &error, &local) != PIPES_PROTO_OK)
         return error->status;
-    }
     pipes_proto_notification_init(out);
 
     /* Every member is visited even after a field error, so the id can be

@@ -261,13 +261,8 @@ pipes_proto_status pipes_proto_parse_reply(const void *data, size_t size, pipes_
     pipes_proto_error local;
     unsigned seen = 0;
     size_t end = 0;
-    if (error == NULL)
-        error = &local;
-    memset(error, 0, sizeof *error);
-    if (out == NULL || (data == NULL && size != 0)) {
-        error->status = PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    if (pp_parse_start(data, size, out, &error, &local) != PIPES_PROTO_OK)
         return error->status;
-    }
     memset(out, 0, sizeof *out);
     pipes_proto_status st = pp_parse_object(data, size, error, reply_member, out, &seen, &end);
     if (st != PIPES_PROTO_OK)
