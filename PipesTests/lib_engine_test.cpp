@@ -207,6 +207,127 @@ TEST(LibEngine, ABlockedCallbackDoesNotHoldUpCompletionsDequeuedWithIt)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+// The same hazard with a wait inside the library: a callback closes a client whose last
+// completion was dequeued in the callback's own batch. close waits for that completion, so it
+// must reach another worker, or close never returns.
+TEST(LibEngine, CloseFromACallbackDoesNotWaitForItsOwnBatch)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(2);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName("a"), other = UniquePipeName("b");
+        EventLog slog, olog, ylog;
+        Gate first, second;
+        OpenOnExit open_first{first}, open_second{second};
+        pipes_client *victim = nullptr;
+        std::atomic<bool> closed{false};
+        std::atomic<int> close_status{-1};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type != PIPES_EVENT_MESSAGE)
+                return;
+            std::string text(reinterpret_cast<const char *>(ev->data), ev->size);
+            if (text == "first") {
+                first.Wait();
+            } else if (text == "second") {
+                second.Wait();
+            } else if (text == "close") {
+                close_status = pipes_client_close(victim);
+                closed = true;
+                slog.Notify();
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        // The victim: a client on the two-worker engine, of a server on the default engine.
+        pipes_server_config ocfg = ServerConfig(other, &olog);
+        ServerGuard other_server;
+        ASSERT_EQ(pipes_server_start(&ocfg, other_server.Out()), PIPES_OK);
+        pipes_client_config ycfg = ClientConfig(other, &ylog);
+        ycfg.engine = engine;
+        ASSERT_EQ(pipes_client_connect(&ycfg, &victim), PIPES_OK);
+        Event vconn;
+        ASSERT_TRUE(olog.WaitFirst(PIPES_EVENT_CONNECTED, &vconn));
+
+        EventLog clog;
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard c1, c2, c3;
+        for (ClientGuard *c : {&c1, &c2, &c3})
+            ASSERT_EQ(pipes_client_connect(&ccfg, c->Out()), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 3));
+
+        ASSERT_EQ(pipes_client_send(c1.get(), "first", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(first.WaitUntilBlocked());
+        ASSERT_EQ(pipes_client_send(c2.get(), "second", 6, nullptr), PIPES_OK);
+        ASSERT_TRUE(second.WaitUntilBlocked());
+        // Both workers are held: "close" and then the victim's read completion wait in the port.
+        ASSERT_EQ(pipes_client_send_wait(c3.get(), "close", 5, 10000), PIPES_OK);
+        ASSERT_EQ(pipes_server_send(other_server.get(), vconn.connection_id, "ping", 4, nullptr),
+                  PIPES_OK);
+        ASSERT_TRUE(PollUntil([&] { return ServerStats(other_server.get()).messages_out >= 1; }));
+
+        first.Open(); // takes both packets; the "close" callback closes the victim
+        second.Open();
+        ASSERT_TRUE(slog.WaitFlag([&] { return closed.load(); }))
+            << "pipes_client_close waited for a completion held in its own worker's batch";
+        EXPECT_EQ(close_status.load(), PIPES_OK);
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// With a single worker thread, a callback that closes another client of the same engine must
+// not wait for that client's cancelled I/O: only this very thread could dequeue it.
+TEST(LibEngine, CloseFromACallbackOnAOneWorkerEngineReturns)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(1);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName("a"), other = UniquePipeName("b");
+        EventLog slog, olog, ylog, clog;
+        pipes_client *victim = nullptr;
+        std::atomic<bool> closed{false};
+        std::atomic<int> close_status{-1};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE && !closed.load()) {
+                close_status = pipes_client_close(victim);
+                ylog.MarkClosed();
+                closed = true;
+                slog.Notify();
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_server_config ocfg = ServerConfig(other, &olog);
+        ServerGuard other_server;
+        ASSERT_EQ(pipes_server_start(&ocfg, other_server.Out()), PIPES_OK);
+        pipes_client_config ycfg = ClientConfig(other, &ylog);
+        ycfg.engine = engine;
+        ASSERT_EQ(pipes_client_connect(&ycfg, &victim), PIPES_OK);
+        ASSERT_TRUE(olog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard trigger;
+        ASSERT_EQ(pipes_client_connect(&ccfg, trigger.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send(trigger.get(), "close", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(slog.WaitFlag([&] { return closed.load(); }))
+            << "pipes_client_close from a callback waited for its only worker";
+        EXPECT_EQ(close_status.load(), PIPES_OK);
+        Event vdisc;
+        EXPECT_TRUE(olog.WaitFirst(PIPES_EVENT_DISCONNECTED, &vdisc));
+        EXPECT_EQ(ylog.LateCallbacks(), 0);
+    }
+    // The victim's memory is released in the background; destroy waits for it.
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
 // Messages already waiting in the pipe are read by reads that complete at once (on Windows and
 // Wine the library then skips the completion packet): thousands of them in a row must come out
 // whole and in order, without the chain recursing once per message. Likewise the queued writes

@@ -326,11 +326,12 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, p
  * and no posted event for it is sent afterwards (events already posted stay
  * valid until pipes_event_free). Queued sends are dropped; those with a
  * send_context are not reported.
- * From inside one of this server's own callbacks: returns once no other
- * callback of this server is running, and none will start; the calling
- * callback may finish, and the memory is released in the background once the
- * cancelled I/O has drained (the engine waits for that in destroy). The
- * handle is invalid after either.
+ * From inside a callback on the server's engine (one of this server's own,
+ * or another object's): returns once no other callback of this server is
+ * running, and none will start; the calling callback may finish, and the
+ * memory is released in the background once the cancelled I/O has drained
+ * (the engine waits for that in destroy), because a worker thread waiting for
+ * the workers could wait for ever. The handle is invalid after either.
  * Thread-safe; calling it twice for the same server is a use-after-free. */
 PIPES_API pipes_status PIPES_CALL pipes_server_stop(pipes_server *server);
 
@@ -425,8 +426,9 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, p
 /* Closes the client: cancels its I/O and reconnect timer, waits until every
  * completion has been dequeued, frees it. No callback of this client runs
  * after it returns; queued sends with a send_context are not reported.
- * From inside one of its own callbacks it behaves as pipes_server_stop does
- * there. Thread-safe; calling it twice is a use-after-free. */
+ * From inside a callback on the client's engine (its own or another
+ * object's) it behaves as pipes_server_stop does there. Thread-safe; calling
+ * it twice is a use-after-free. */
 PIPES_API pipes_status PIPES_CALL pipes_client_close(pipes_client *client);
 
 #ifdef __cplusplus

@@ -283,8 +283,10 @@ void pipes_endpoint_finish_stop(pipes_endpoint *ep, int from_own_callback)
 {
     pipes_engine *engine = ep->engine;
     pipes_engine_release(engine);
-    if (from_own_callback) {
-        /* Cancelled I/O drains on the workers; the last release frees. */
+    if (from_own_callback || pipes_engine_on_worker(engine)) {
+        /* Cancelled I/O drains on the workers; the last release frees.
+         * Waiting here would have a worker wait for packets that only the
+         * workers dequeue: with one worker thread, for ever. */
         pipes_endpoint_release(ep);
         return;
     }
@@ -292,15 +294,10 @@ void pipes_endpoint_finish_stop(pipes_endpoint *ep, int from_own_callback)
     ep->stop_waits = 1;
     ReleaseSRWLockExclusive(&ep->gate_lock);
     if (InterlockedDecrement(&ep->refs) != 0) {
-        /* The last references may be packets waiting in this very worker's
-         * batch (stop called from another object's callback). */
-        pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
-        int shared = pipes_engine_share_batch(ctx);
         AcquireSRWLockExclusive(&ep->gate_lock);
         while (!ep->freed_by_waiter)
             SleepConditionVariableSRW(&ep->gate_cv, &ep->gate_lock, INFINITE, 0);
         ReleaseSRWLockExclusive(&ep->gate_lock);
-        pipes_engine_unshare_batch(ctx, shared);
     }
     ep->destroy(ep);
     pipes_engine_freed(engine);

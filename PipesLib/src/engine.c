@@ -8,8 +8,7 @@
  *   them in order. A packet waiting in one worker's batch is invisible to
  *   the port, so a user callback that blocks would hold up completions of
  *   unrelated connections while other workers have nothing to do. So
- *   while a worker runs user code (or blocks inside the library), the rest
- *   of its batch is *shared*: any other worker, before it dequeues again,
+ *   while a worker runs user code, the rest of its batch is *shared*: any other worker, before it dequeues again,
  *   first steals a shared rest into its own batch. If a worker is asleep
  *   in the dequeue when a rest is shared, one wake packet (ENGINE_WAKE_KEY)
  *   is posted so that it comes and looks; at most one wake is outstanding.

@@ -78,7 +78,7 @@ typedef struct pipes_worker_ctx {
 pipes_worker_ctx *pipes_engine_worker_ctx(void);
 
 /* Lets other workers take the undispatched rest of this worker's batch
- * while it runs user code or blocks (engine.c, SHARED BATCHES). Returns
+ * while it runs user code (engine.c, SHARED BATCHES). Returns
  * nonzero if it shared something; pass that to unshare afterwards. A no-op
  * returning 0 for ctx NULL, an empty rest, or a rest already shared. */
 int pipes_engine_share_batch(pipes_worker_ctx *ctx);
