@@ -65,6 +65,14 @@ static void show_about(tray_app *app)
     open = 0;
 }
 
+/* Shows the history folder in Explorer. ShellExecute answers above 32 on
+ * success; the log says which, since there is nothing else to show. */
+static void open_data_folder(tray_app *app)
+{
+    INT_PTR r = (INT_PTR)ShellExecuteW(NULL, L"open", app->data_dir, NULL, NULL, SW_SHOWNORMAL);
+    app_log(app, "open data folder: %s (ShellExecute %d)", r > 32 ? "ok" : "failed", (int)r);
+}
+
 static void on_command(tray_app *app, UINT id)
 {
     switch (id) {
@@ -75,7 +83,7 @@ static void on_command(tray_app *app, UINT id)
         presenter_set_paused(app, !app->paused);
         break;
     case IDM_OPEN_FOLDER:
-        ShellExecuteW(NULL, L"open", app->data_dir, NULL, NULL, SW_SHOWNORMAL);
+        open_data_folder(app);
         break;
     case IDM_ABOUT:
         show_about(app);

@@ -251,6 +251,27 @@ if [ -n "${TRAY_SCREENSHOT:-}" ] && [ -f "$WORK/tray.png" ]; then
     cp "$WORK/tray.png" "$TRAY_SCREENSHOT" && say "screenshot copied to $TRAY_SCREENSHOT"
 fi
 
+# ---- 5b. the menu commands a click runs (WM_COMMAND with the item's id) ----
+ui() { # ui ACTION: drive one menu command through tray_sender --ui; exit code in RC
+    wine "$BIN/tray_sender.exe" --ui "$1" --pipe "$PIPE" >"$WORK/ui-$1.out" 2>"$WORK/ui-$1.err"
+    RC=$?
+}
+ui about
+check "About opens a message box that closes on OK" test "$RC" -eq 0
+check "About names the version" grep -Eq 'Pipes Notifier [0-9]+\.[0-9]+\.[0-9]+' "$WORK/ui-about.out"
+check "About names the pipe" grep -qF "Pipe: $PIPE" "$WORK/ui-about.out"
+check "About names the history folder" grep -q '^History: .*tray-tests' "$WORK/ui-about.out"
+ui copy
+check "Copy in Recent notifications puts the history on the clipboard" test "$RC" -eq 0
+rows=$(grep -c $'\t' "$WORK/ui-copy.out")
+check "the clipboard has one tab-separated row per entry shown ($rows)" test "$rows" -ge 3 -a "$rows" -le 200
+check "the clipboard has the newest notification with its source" \
+    grep -q $'nightly-backup\tBackup finished' "$WORK/ui-copy.out"
+ui folder
+check "Open data folder hands the folder to the shell (ShellExecute succeeded)" \
+    wait_log 'open data folder: ok' 10
+check "the tray still runs after the menu commands" alive
+
 # ---- 6. --exit; a torn last line and a corrupt file on the next start ----
 wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE" >"$WORK/exit1.out" 2>&1
 check "--exit stops the running tray (exit 0)" test $? -eq 0

@@ -16,6 +16,8 @@
  * notification instead (for demos and screenshots).
  * --taskbar-created only broadcasts the "TaskbarCreated" message, as
  * Explorer does when it starts (Wine's explorer does not).
+ * --ui about|copy|folder --pipe NAME drives one tray menu command instead
+ * (tray_ui.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -28,6 +30,7 @@
 
 #include "pipes.h"
 #include "pipes_protocol.h"
+#include "tray_ui.h"
 
 #define MAX_MESSAGES 4096
 #define BIG_SIZE (PIPES_PROTO_MAX_MESSAGE + 1u)
@@ -282,7 +285,7 @@ int main(int argc, char **argv)
 {
     const char *pipe = NULL, *out = NULL, *prefix = "s", *resend = NULL;
     const char *one_id = "demo-1", *one_title = NULL, *one_body = "", *one_level = "info",
-               *one_source = "";
+               *one_source = "", *ui_action = NULL;
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
     int malformed = 0, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
@@ -325,11 +328,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--body")) one_body = v;
         else if (!strcmp(a, "--level")) one_level = v;
         else if (!strcmp(a, "--source")) one_source = v;
+        else if (!strcmp(a, "--ui")) ui_action = v;
         else {
             fprintf(stderr, "tray_sender: unknown argument %s\n", a);
             return 1;
         }
     }
+    if (ui_action && pipe &&
+        MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
+        return tray_ui_run(ui_action, wpipe);
     if (!pipe || !out || window == 0 ||
         !MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0])))) {
         fprintf(stderr, "usage: tray_sender --pipe NAME --out RECORD [options]\n");
