@@ -190,7 +190,8 @@ typedef struct pipes_event {
  * already dequeued are taken over by the other workers (with one worker
  * thread, everything waits for it).
  * The callback may call any function of this library, including
- * pipes_server_stop / pipes_client_close on its own object (see there). */
+ * pipes_server_stop / pipes_client_close on its own object or another one
+ * (see there). */
 typedef void(PIPES_CALL *pipes_event_fn)(const pipes_event *event, void *user_data);
 
 /* Authorize callback (server): sees the identity of a newly connected client
