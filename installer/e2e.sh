@@ -269,7 +269,16 @@ for i in 1 2 3; do
 done
 check "3 notifications for a session without a tray accepted into the spool" \
     grep -q '^accepted e2e-spool-3' "$WORK/spool3.out"
-w cfg reg add 'HKLM\SOFTWARE\Pipes\Service' /v LogMaxKB /t REG_DWORD /d 2048 /f
+# A setting of the admin's, which the upgrade must keep. Read back before the upgrade, so that a
+# failed write (a reg.exe run that printed nothing was seen once, in a fresh Debian chroot) is
+# not mistaken for the upgrade losing it; the write is tried up to three times.
+for attempt in 1 2 3; do
+    w cfg reg add 'HKLM\SOFTWARE\Pipes\Service' /v LogMaxKB /t REG_DWORD /d 2048 /f
+    [ "$(reg_value 'HKLM\SOFTWARE\Pipes\Service' LogMaxKB)" = 0x800 ] && break
+    echo "    reg add LogMaxKB, attempt $attempt: $(tr -d '\r' <"$WORK/cfg.out")"
+done
+check "a configuration value set before the upgrade (LogMaxKB = 2048)" \
+    test "$(reg_value 'HKLM\SOFTWARE\Pipes\Service' LogMaxKB)" = 0x800
 starts_before=$(grep -c 'PipesService started' "$LOG" 2>/dev/null)
 tray_pid_before=$(tray_pids | head -n1)
 wait "$UPG_PID"
