@@ -207,22 +207,57 @@ TEST(LibEngine, ABlockedCallbackDoesNotHoldUpCompletionsDequeuedWithIt)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
-// The same hazard with a wait inside the library: a callback closes a client whose last
-// completion was dequeued in the callback's own batch. close waits for that completion, so it
-// must reach another worker, or close never returns.
+// A client on a given engine, of its own server on the default engine: what the next two tests
+// close from a callback of another object on that engine.
+struct Victim {
+    EventLog server_log, client_log;
+    ServerGuard server;
+    pipes_client *client = nullptr;
+    uint64_t connection_id = 0; // on server
+    std::atomic<bool> closed{false};
+    std::atomic<int> close_status{-1};
+
+    void Start(pipes_engine *engine, const std::wstring &name)
+    {
+        pipes_server_config scfg = ServerConfig(name, &server_log);
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &client_log);
+        ccfg.engine = engine;
+        ASSERT_EQ(pipes_client_connect(&ccfg, &client), PIPES_OK);
+        Event conn;
+        ASSERT_TRUE(server_log.WaitFirst(PIPES_EVENT_CONNECTED, &conn));
+        connection_id = conn.connection_id;
+    }
+    void CloseFromCallback()
+    {
+        close_status = pipes_client_close(client);
+        client_log.MarkClosed();
+        closed = true;
+    }
+    void ExpectClosed(EventLog &waiter, const char *why)
+    {
+        ASSERT_TRUE(waiter.WaitFlag([&] { return closed.load(); })) << why;
+        EXPECT_EQ(close_status.load(), PIPES_OK);
+        Event disc;
+        EXPECT_TRUE(server_log.WaitFirst(PIPES_EVENT_DISCONNECTED, &disc));
+        EXPECT_EQ(client_log.LateCallbacks(), 0);
+    }
+};
+
+// The same setting with stop/close: a callback closes a client whose last completion was
+// dequeued in the callback's own batch. close must return (from a callback it waits neither for
+// that completion nor for the drain), and the victim's memory goes in the background.
 TEST(LibEngine, CloseFromACallbackDoesNotWaitForItsOwnBatch)
 {
     LiveCounters base = Baseline();
     pipes_engine *engine = CreateEngine(2);
     ASSERT_NE(engine, nullptr);
     {
-        const std::wstring name = UniquePipeName("a"), other = UniquePipeName("b");
-        EventLog slog, olog, ylog;
+        const std::wstring name = UniquePipeName("a");
+        EventLog slog;
         Gate first, second;
         OpenOnExit open_first{first}, open_second{second};
-        pipes_client *victim = nullptr;
-        std::atomic<bool> closed{false};
-        std::atomic<int> close_status{-1};
+        Victim victim;
         slog.hook = [&](const pipes_event *ev) {
             if (ev->type != PIPES_EVENT_MESSAGE)
                 return;
@@ -232,8 +267,7 @@ TEST(LibEngine, CloseFromACallbackDoesNotWaitForItsOwnBatch)
             } else if (text == "second") {
                 second.Wait();
             } else if (text == "close") {
-                close_status = pipes_client_close(victim);
-                closed = true;
+                victim.CloseFromCallback();
                 slog.Notify();
             }
         };
@@ -241,16 +275,7 @@ TEST(LibEngine, CloseFromACallbackDoesNotWaitForItsOwnBatch)
         scfg.engine = engine;
         ServerGuard server;
         ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-
-        // The victim: a client on the two-worker engine, of a server on the default engine.
-        pipes_server_config ocfg = ServerConfig(other, &olog);
-        ServerGuard other_server;
-        ASSERT_EQ(pipes_server_start(&ocfg, other_server.Out()), PIPES_OK);
-        pipes_client_config ycfg = ClientConfig(other, &ylog);
-        ycfg.engine = engine;
-        ASSERT_EQ(pipes_client_connect(&ycfg, &victim), PIPES_OK);
-        Event vconn;
-        ASSERT_TRUE(olog.WaitFirst(PIPES_EVENT_CONNECTED, &vconn));
+        ASSERT_NO_FATAL_FAILURE(victim.Start(engine, UniquePipeName("b")));
 
         EventLog clog;
         pipes_client_config ccfg = ClientConfig(name, &clog);
@@ -265,15 +290,13 @@ TEST(LibEngine, CloseFromACallbackDoesNotWaitForItsOwnBatch)
         ASSERT_TRUE(second.WaitUntilBlocked());
         // Both workers are held: "close" and then the victim's read completion wait in the port.
         ASSERT_EQ(pipes_client_send_wait(c3.get(), "close", 5, 10000), PIPES_OK);
-        ASSERT_EQ(pipes_server_send(other_server.get(), vconn.connection_id, "ping", 4, nullptr),
+        ASSERT_EQ(pipes_server_send(victim.server.get(), victim.connection_id, "ping", 4, nullptr),
                   PIPES_OK);
-        ASSERT_TRUE(PollUntil([&] { return ServerStats(other_server.get()).messages_out >= 1; }));
+        ASSERT_TRUE(PollUntil([&] { return ServerStats(victim.server.get()).messages_out >= 1; }));
 
         first.Open(); // takes both packets; the "close" callback closes the victim
         second.Open();
-        ASSERT_TRUE(slog.WaitFlag([&] { return closed.load(); }))
-            << "pipes_client_close waited for a completion held in its own worker's batch";
-        EXPECT_EQ(close_status.load(), PIPES_OK);
+        victim.ExpectClosed(slog, "pipes_client_close waited for a completion in its own batch");
     }
     EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
@@ -287,16 +310,12 @@ TEST(LibEngine, CloseFromACallbackOnAOneWorkerEngineReturns)
     pipes_engine *engine = CreateEngine(1);
     ASSERT_NE(engine, nullptr);
     {
-        const std::wstring name = UniquePipeName("a"), other = UniquePipeName("b");
-        EventLog slog, olog, ylog, clog;
-        pipes_client *victim = nullptr;
-        std::atomic<bool> closed{false};
-        std::atomic<int> close_status{-1};
+        const std::wstring name = UniquePipeName("a");
+        EventLog slog, clog;
+        Victim victim;
         slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE && !closed.load()) {
-                close_status = pipes_client_close(victim);
-                ylog.MarkClosed();
-                closed = true;
+            if (ev->type == PIPES_EVENT_MESSAGE && !victim.closed.load()) {
+                victim.CloseFromCallback();
                 slog.Notify();
             }
         };
@@ -304,24 +323,13 @@ TEST(LibEngine, CloseFromACallbackOnAOneWorkerEngineReturns)
         scfg.engine = engine;
         ServerGuard server;
         ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_server_config ocfg = ServerConfig(other, &olog);
-        ServerGuard other_server;
-        ASSERT_EQ(pipes_server_start(&ocfg, other_server.Out()), PIPES_OK);
-        pipes_client_config ycfg = ClientConfig(other, &ylog);
-        ycfg.engine = engine;
-        ASSERT_EQ(pipes_client_connect(&ycfg, &victim), PIPES_OK);
-        ASSERT_TRUE(olog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+        ASSERT_NO_FATAL_FAILURE(victim.Start(engine, UniquePipeName("b")));
 
         pipes_client_config ccfg = ClientConfig(name, &clog);
         ClientGuard trigger;
         ASSERT_EQ(pipes_client_connect(&ccfg, trigger.Out()), PIPES_OK);
         ASSERT_EQ(pipes_client_send(trigger.get(), "close", 5, nullptr), PIPES_OK);
-        ASSERT_TRUE(slog.WaitFlag([&] { return closed.load(); }))
-            << "pipes_client_close from a callback waited for its only worker";
-        EXPECT_EQ(close_status.load(), PIPES_OK);
-        Event vdisc;
-        EXPECT_TRUE(olog.WaitFirst(PIPES_EVENT_DISCONNECTED, &vdisc));
-        EXPECT_EQ(ylog.LateCallbacks(), 0);
+        victim.ExpectClosed(slog, "pipes_client_close from a callback waited for its only worker");
     }
     // The victim's memory is released in the background; destroy waits for it.
     EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);

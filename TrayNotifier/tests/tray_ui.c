@@ -61,6 +61,18 @@ static HWND wait_window(DWORD pid, const wchar_t *cls)
     return NULL;
 }
 
+/* Chooses menu item `command` and waits for the window of class cls that it
+ * opens; NULL (reported as `what`) if none came. */
+static HWND choose(HWND tray, DWORD pid, UINT command, const wchar_t *cls, const char *what)
+{
+    HWND opened;
+    PostMessageW(tray, WM_COMMAND, MAKEWPARAM(command, 0), 0);
+    opened = wait_window(pid, cls);
+    if (!opened)
+        fprintf(stderr, "tray_ui: %s did not open\n", what);
+    return opened;
+}
+
 static void print_utf8(const wchar_t *text)
 {
     char buf[8192];
@@ -80,14 +92,10 @@ static BOOL CALLBACK print_static(HWND hwnd, LPARAM lparam)
 
 static int about(HWND tray, DWORD pid)
 {
-    HWND box;
+    HWND box = choose(tray, pid, IDM_ABOUT, DIALOG_CLASS, "the About box");
     ULONGLONG until;
-    PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_ABOUT, 0), 0);
-    box = wait_window(pid, DIALOG_CLASS);
-    if (!box) {
-        fprintf(stderr, "tray_ui: no About box appeared\n");
+    if (!box)
         return 1;
-    }
     EnumChildWindows(box, print_static, 0);
     fflush(stdout);
     PostMessageW(box, WM_COMMAND, MAKEWPARAM(IDOK, BN_CLICKED), 0);
@@ -142,13 +150,9 @@ static int print_clipboard(void)
 
 static int copy(HWND tray, DWORD pid)
 {
-    HWND history;
-    PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_HISTORY, 0), 0);
-    history = wait_window(pid, HISTORY_CLASS);
-    if (!history) {
-        fprintf(stderr, "tray_ui: the Recent notifications window did not open\n");
+    HWND history = choose(tray, pid, IDM_HISTORY, HISTORY_CLASS, "Recent notifications");
+    if (!history)
         return 1;
-    }
     /* Sent, not posted: when it returns the clipboard has been written. */
     if (!SendMessageTimeoutW(history, WM_COMMAND, MAKEWPARAM(IDC_HISTORY_COPY, BN_CLICKED),
                              (LPARAM)GetDlgItem(history, IDC_HISTORY_COPY), SMTO_ABORTIFHUNG,
