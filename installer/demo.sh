@@ -24,6 +24,7 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 # winemenubuilder off: it would copy the MSI's Start-menu shortcut into the Linux desktop menus
 # (~/.local/share/applications) and leave it there after the uninstall.
 export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
+PIPES_WINE_ENV_NO_INIT=1 . "$ROOT/cmake/wine-env.sh"   # pipes_wait_for, pipes_fresh_prefix, pipes_start_xvfb
 cleanup() {
     local p
     for p in $(jobs -p); do kill "$p" 2>/dev/null; done
@@ -39,35 +40,16 @@ rm -rf "$WORK"
 mkdir -p "$WORK" "$(dirname "$PNG")"
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
 w() { local name=$1; shift; wine "$@" </dev/null >"$WORK/$name.out" 2>&1; }
-wait_for() {
-    local limit=$(($(date +%s) + $1))
-    shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$limit" ] || return 1
-        sleep 0.5
-    done
-}
 
 step "fresh Wine prefix $PREFIX"
-wineserver -k >/dev/null 2>&1
-wineserver -w >/dev/null 2>&1
-rm -rf "$PREFIX"
-wine wineboot -i </dev/null >"$WORK/wineboot.out" 2>&1 || die "wineboot failed (see $WORK/wineboot.out)"
-wineserver -w   # let wineboot's server end before the persistent one starts (docs/INSTALLER.md)
-wineserver -p
+pipes_fresh_prefix "$WORK/wineboot.out" || die "wineboot failed (see $WORK/wineboot.out)"
 
 if [ -n "${DISPLAY:-}" ]; then
     say "showing the Wine desktop on your display $DISPLAY"
     USER_DISPLAY=1
 else
     USER_DISPLAY=0
-    for d in $(seq 90 140); do
-        [ -e "/tmp/.X$d-lock" ] || [ -e "/tmp/.X11-unix/X$d" ] || break
-    done
-    Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp >"$WORK/xvfb.out" 2>&1 &
-    XVFB_PID=$!
-    export DISPLAY=":$d"
-    wait_for 10 test -e "/tmp/.X11-unix/X$d" || die "Xvfb :$d did not start"
+    pipes_start_xvfb "$WORK/xvfb.out" || die "no Xvfb display came up (see $WORK/xvfb.out)"
     say "no DISPLAY: using a virtual X server (Xvfb $DISPLAY)"
 fi
 # Every program of this prefix on the one Wine desktop "shell" (its taskbar has the notification
@@ -109,7 +91,7 @@ notify() { # notify NAME ARGS...: pipes-notify, its result printed
 }
 step "send notifications of each level through the service (pipes-notify)"
 # The first one waits until the tray shows it: the service has found the tray.
-wait_for 30 w first "$APP/pipes-notify.exe" --title "Pipes is installed" \
+pipes_wait_for 30 w first "$APP/pipes-notify.exe" --title "Pipes is installed" \
     --body "PipesService relays notifications to this tray." --source demo --wait --timeout 10 ||
     die "the service did not reach the tray ($(cat "$WORK/first.out"))"
 say "pipes-notify --title \"Pipes is installed\" --wait -> $(tr -d '\r' <"$WORK/first.out" | tr '\n' ' ')"

@@ -37,6 +37,7 @@ abort() { bad "$*"; echo "e2e: stopping here: the following steps depend on this
 # winemenubuilder off: it would copy the MSI's Start-menu shortcut into the Linux desktop menus
 # (~/.local/share/applications) and leave it there after the uninstall.
 export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEARCH=win64 WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
+PIPES_WINE_ENV_NO_INIT=1 . "$ROOT/cmake/wine-env.sh"   # pipes_wait_for, pipes_fresh_prefix, pipes_start_xvfb
 cleanup() {
     local p
     [ -n "$UPG_PID" ] && kill "$UPG_PID" 2>/dev/null
@@ -76,14 +77,6 @@ reg_value() { # reg_value KEY NAME: the data of a registry value, or nothing (ex
     wine reg query "$1" /v "$2" </dev/null >"$WORK/reg.out" 2>&1 || return 1
     sed -n "s/^ *$2 \+REG_[A-Z_]\+ \+//p" "$WORK/reg.out" | tr -d '\r' | head -n1 | grep .
 }
-wait_for() { # wait_for SECONDS COMMAND...: polls every 0.5 s
-    local limit=$(($(date +%s) + $1))
-    shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$limit" ] || return 1
-        sleep 0.5
-    done
-}
 tray_pids() { # TrayNotifier processes of this prefix (other prefixes may run trays too)
     local p
     for p in $(pgrep -f 'Program Files.Pipes.TrayNotifier\.exe'); do
@@ -122,21 +115,8 @@ UPG_PID=$!
 
 # ---- fresh prefix, X server, desktop ------------------------------------------------------
 step "fresh Wine prefix $PREFIX, Xvfb, Wine desktop"
-wineserver -k >/dev/null 2>&1
-wineserver -w >/dev/null 2>&1
-rm -rf "$PREFIX"
-wine wineboot -i </dev/null >"$WORK/wineboot.out" 2>&1 || abort "wineboot -i failed (see $WORK/wineboot.out)"
-# Let wineboot's server end before the persistent one starts: a server started while the first
-# is still exiting loses what services.exe registers (a new service vanishes; seen with Wine 8).
-wineserver -w
-wineserver -p
-for d in $(seq 90 140); do
-    [ -e "/tmp/.X$d-lock" ] || [ -e "/tmp/.X11-unix/X$d" ] || break
-done
-Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp >"$WORK/xvfb.out" 2>&1 &
-XVFB_PID=$!
-export DISPLAY=":$d"
-wait_for 10 test -e "/tmp/.X11-unix/X$d" || abort "Xvfb :$d did not start"
+pipes_fresh_prefix "$WORK/wineboot.out" || abort "wineboot -i failed (see $WORK/wineboot.out)"
+pipes_start_xvfb "$WORK/xvfb.out" || abort "no Xvfb display came up (see $WORK/xvfb.out)"
 # Every program of this prefix on the one Wine desktop "shell" (its taskbar has the notification
 # area): without this, programs started later (the tray, msiexec's) open on a desktop of their own
 # without a taskbar, and the tray icon lands in a stray systray window.
@@ -171,7 +151,7 @@ find_log() {
     LOG=$(find "$PREFIX/drive_c" -path '*/Pipes/logs/PipesService.log' 2>/dev/null | head -n1)
     [ -n "$LOG" ]
 }
-check "the service writes its log (%ProgramData%\\Pipes\\logs)" wait_for 10 find_log
+check "the service writes its log (%ProgramData%\\Pipes\\logs)" pipes_wait_for 10 find_log
 check "the configure action ran (PipesService.exe configure: Event Log source, description)" \
     grep -q 'configuring PipesService' "$WORK/install1.out"
 
@@ -191,7 +171,7 @@ find_history() {
 }
 # The service finds the tray: a --wait notification comes back "displayed".
 hello() { w "$1" "$APP/pipes-notify.exe" --title "$2" --id "$1" --source e2e --wait --timeout 10; }
-if wait_for 40 hello e2e-hello "Pipes e2e: hello tray" && grep -q 'displayed e2e-hello in session' "$WORK/e2e-hello.out"; then
+if pipes_wait_for 40 hello e2e-hello "Pipes e2e: hello tray" && grep -q 'displayed e2e-hello in session' "$WORK/e2e-hello.out"; then
     ok "pipes-notify --wait: the service delivered to the tray (displayed in a session)"
 else
     cat "$WORK/e2e-hello.out"
@@ -225,7 +205,7 @@ ids_once() { # every e2e-001..100 exactly once in the history, nothing else with
     grep -o '"id" *: *"e2e-[0-9]*"' "$HIST" | sed 's/.*"\(e2e-[0-9]*\)"/\1/' | sort | uniq -c >"$WORK/ids.txt"
     [ "$(wc -l <"$WORK/ids.txt")" -eq 100 ] && ! awk '$1 != 1 { bad = 1 } END { exit !bad }' "$WORK/ids.txt"
 }
-if wait_for 30 ids_once; then
+if pipes_wait_for 30 ids_once; then
     ok "the tray history has each of the 100 exactly once"
 else
     bad "tray history: $(wc -l <"$WORK/ids.txt") distinct ids, duplicates: $(awk '$1 != 1' "$WORK/ids.txt" | head -3 | tr '\n' ' ')"
@@ -259,7 +239,7 @@ check "example.exe exits 0: the service accepted its notification" test "$rc" -e
 check "example.exe loaded $WAPP\\pipes.dll ($V1)" grep -qF "pipes.dll $V1 (" "$WORK/example1.out"
 check "  ... from the install folder" grep -qiF "from $WAPP\\pipes.dll" "$WORK/example1.out"
 check "the example's notification reached the tray history" \
-    wait_for 15 grep -q '"id" *: *"e2e-sdk1"' "$HIST"
+    pipes_wait_for 15 grep -q '"id" *: *"e2e-sdk1"' "$HIST"
 
 # ---- 5. upgrade -------------------------------------------------------------------------------
 step "5. upgrade to $V2 over $V1"
@@ -316,8 +296,8 @@ new_tray() { # the tray running now is another process than before the upgrade
     p=$(tray_pids | head -n1)
     [ -n "$p" ] && [ "$p" != "${tray_pid_before:-none}" ]
 }
-check "the old tray was asked to exit and a new one started (StopTray/StartTray)" wait_for 15 new_tray
-if wait_for 30 hello e2e-after-upgrade "Pipes e2e: after the upgrade" &&
+check "the old tray was asked to exit and a new one started (StopTray/StartTray)" pipes_wait_for 15 new_tray
+if pipes_wait_for 30 hello e2e-after-upgrade "Pipes e2e: after the upgrade" &&
     grep -q 'displayed e2e-after-upgrade' "$WORK/e2e-after-upgrade.out"; then
     ok "the tray still receives after the upgrade (displayed)"
 else
@@ -343,7 +323,7 @@ check "no Run value" test -z "$(reg_value "$RUN_KEY" "Pipes TrayNotifier")"
 check "no Event Log source values" test -z "$(reg_value "$EVT_KEY" EventMessageFile)"
 check "no Start-menu shortcut" test -z "$(find "$PREFIX/drive_c" -name 'Pipes Notifications.lnk' 2>/dev/null)"
 check "no ARP entry" test -z "$(arp)"
-check "the tray was asked to exit" wait_for 10 no_tray
+check "the tray was asked to exit" pipes_wait_for 10 no_tray
 check "%ProgramData%\\Pipes kept (documented: spool and logs survive uninstall)" test -f "$LOG"
 
 [ "$FAILS" -eq 0 ]

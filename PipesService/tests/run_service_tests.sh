@@ -63,16 +63,6 @@ sc_state() {
     echo "${s:-NONE}"
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.5 s. The arguments are expanded once, by
-# the caller: anything that must be re-read on each poll belongs inside a function (below).
-wait_for() {
-    local limit=$(($(date +%s) + $1))
-    shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$limit" ] || return 1
-        sleep 0.5
-    done
-}
 
 # Config: regedit imports a .reg file (one wine start for many values).
 reg_import() {
@@ -91,7 +81,7 @@ tray_start() { # tray_start NAME: a test tray for session 1 recording into $WORK
     wine "$BIN/pipes-svctest.exe" tray --session 1 --out "$(winpath "$TRAY_OUT")" \
         </dev/null >"$WORK/$1.tray.log" 2>&1 &
     TRAY_JOB=$!
-    wait_for 20 test -s "$TRAY_OUT.pid"
+    pipes_wait_for 20 test -s "$TRAY_OUT.pid"
 }
 tray_stop() {
     [ -n "$TRAY_OUT" ] || return 0
@@ -163,7 +153,7 @@ check "status exits 4 when not installed" test "$rc" -eq 4
 # SIGINT into CTRL_C_EVENT).
 wine "$BIN/PipesService.exe" run </dev/null >"$WORK/run.out" 2>&1 &
 RUN=$!
-wait_for 20 grep -qs "running in the console" "$WORK/run.out"
+pipes_wait_for 20 grep -qs "running in the console" "$WORK/run.out"
 svc status-run status; rc=$?
 check "status reaches the console engine (exit 0, mode: console)" test "$rc" -eq 0 -a -n "$(grep 'mode: console' "$WORK/status-run.out")"
 # The console engine is not the service the SCM runs: pipes-notify's server check refuses it
@@ -182,7 +172,7 @@ FAKEPIPE='\\.\pipe\Pipes.FakeService'
 wine "$BIN/pipes-svctest.exe" tray --pipe "$FAKEPIPE" --reply by-title --out "$(winpath "$FAKE")" \
     </dev/null >"$WORK/fake.log" 2>&1 &
 FAKEJOB=$!
-wait_for 20 test -s "$FAKE.pid"
+pipes_wait_for 20 test -s "$FAKE.pid"
 notify fake-rej --pipe "$FAKEPIPE" --title "reply:rejected"; rc=$?
 check "pipes-notify exits 3 for a permanent rejection (not_allowed)" test "$rc" -eq 3 -a -n "$(grep not_allowed "$WORK/fake-rej.out")"
 notify fake-none --pipe "$FAKEPIPE" --title "reply:none" --timeout 2; rc=$?
@@ -218,7 +208,7 @@ check "a notification is accepted while only a wrong-session tray exists" test "
 sleep 3
 check "the wrong-session tray received nothing" test "$(lines "$TRAY_OUT")" -eq 0
 check "status counts identity mismatches" test "$(status_value 'identity mismatches')" -gt 0
-wait_for 40 log_has "does not run in session 2"
+pipes_wait_for 40 log_has "does not run in session 2"
 check "the refusal was logged (MSG_IDENTITY_MISMATCH)" log_has "does not run in session 2"
 tray_stop
 tool raw raw --data '{"v":1,"id":"bad-1","title":"t","level":"loud"}'
@@ -248,7 +238,7 @@ SQ=$WORK/squatter.txt
 wine "$BIN/pipes-svctest.exe" tray --pipe '\\.\pipe\Pipes.Service' --reply accepted \
     --out "$(winpath "$SQ")" </dev/null >"$WORK/squatter.log" 2>&1 &
 SQJOB=$!
-wait_for 20 test -s "$SQ.pid"
+pipes_wait_for 20 test -s "$SQ.pid"
 notify squatted --title "secret" --body "for the service only" --id sq-1; rc=$?
 check "pipes-notify refuses a squatter on the submit pipe (exit 8)" test "$rc" -eq 8
 check "pipes-notify says why (not the service's process; nothing sent)" \
@@ -289,12 +279,12 @@ CPU1=$(status_value 'cpu milliseconds')
 echo "    service CPU over 60 s without a tray: $((CPU1 - CPU0)) ms"
 check "service CPU time grew < 1 s in 60 s without a tray" test $((CPU1 - CPU0)) -lt 1000
 tray_start t200
-wait_for 60 count_ge "$TRAY_OUT" a- 200
+pipes_wait_for 60 count_ge "$TRAY_OUT" a- 200
 check "all 200 arrived" test "$(grep -c '^a-' "$TRAY_OUT")" -eq 200
 check "in order" diff -q <(grep '^a-' "$TRAY_OUT") <(for i in $(seq 0 199); do printf 'a-%05d\n' "$i"; done)
 check "each exactly once at the tray (no repeats on the wire either)" \
     test "$(grep -c '^a-' "$TRAY_OUT.raw")" -eq 200
-wait_for 10 queue_depth_is 0
+pipes_wait_for 10 queue_depth_is 0
 check "queue depth back to 0" test "$(status_value 'queue depth')" -eq 0
 check "acknowledged session-targeted records left the spool" \
     test "$(find "$SP" -maxdepth 1 -name '*.ntf' | wc -l)" -eq 0
@@ -302,17 +292,17 @@ printf 'line one\nline two\n' >"$WORK/body.txt"
 wine "$BIN/pipes-notify.exe" --title "from stdin" --body - --level warning --source "service tests" \
     --session 1 --id stdin-1 <"$WORK/body.txt" >"$WORK/stdin.out" 2>&1
 check "pipes-notify --body - reads standard input" test $? -eq 0
-wait_for 10 count_ge "$TRAY_OUT" stdin-1 1
+pipes_wait_for 10 count_ge "$TRAY_OUT" stdin-1 1
 check "the tray got body, level and source as given" grep -qF \
     '{"v":1,"id":"stdin-1","title":"from stdin","body":"line one\nline two","level":"warning","source":"service tests","time":"' \
     "$TRAY_OUT.json"
 WUSER=$(wine cmd /c echo %USERNAME% </dev/null 2>/dev/null | tr -d '\r')
 notify user1 --title "for the session's user" --user "$WUSER" --id user-1 --ttl 5
 notify user2 --title "for someone else" --user nobody-here --id user-2 --ttl 5
-wait_for 10 count_ge "$TRAY_OUT" user-1 1
+pipes_wait_for 10 count_ge "$TRAY_OUT" user-1 1
 check "a notification for the session's user ($WUSER) is delivered" count_ge "$TRAY_OUT" user-1 1
 check "one for another user is not" test "$(grep -c '^user-2' "$TRAY_OUT")" -eq 0
-wait_for 15 log_has "expired before any session acknowledged"
+pipes_wait_for 15 log_has "expired before any session acknowledged"
 check "its expiry (ttl 5 s) was logged" log_has "1 notification(s) expired before any session acknowledged"
 notify wait --title "wait for me" --session 1 --wait --timeout 20
 check "pipes-notify --wait exits 0 once displayed" test $? -eq 0
@@ -323,19 +313,19 @@ section "service killed (TerminateProcess) while 1,000 are submitted and deliver
 wine "$BIN/pipes-svctest.exe" load --count 1000 --prefix k --session 1 --acked "$WWORK\\k.acked" \
     --kill-service-at 300 </dev/null >"$WORK/k.load.out" 2>&1 &
 LOAD=$!
-wait_for 60 grep -qs "^killed" "$WORK/k.load.out"
+pipes_wait_for 60 grep -qs "^killed" "$WORK/k.load.out"
 check "service killed mid-stream" grep -q "^killed" "$WORK/k.load.out"
 echo "    killed after $(lines "$WORK/k.acked") acknowledged, $(grep -c '^k-' "$TRAY_OUT") displayed"
 # Wine's SCM does not notice that the process died (Windows would run the failure actions):
 # it still says RUNNING until a control fails on the dead process's pipe.
-if ! wait_for 5 sc_is STOPPED; then
+if ! pipes_wait_for 5 sc_is STOPPED; then
     svc stop-dead stop
     echo "    Wine SCM after the kill: $(tr -d '\r' <"$WORK/stop-dead.out" | head -n1)"
 fi
 check "restart after the kill" svc start2 start
 wait "$LOAD"
 check "the submitter finished (resending what got no reply)" test $? -eq 0
-wait_for 60 count_ge "$TRAY_OUT" k- 1000
+pipes_wait_for 60 count_ge "$TRAY_OUT" k- 1000
 check "every acknowledged submission displayed exactly once, none lost" \
     every_acked_displayed_once "$WORK/k.acked" "$TRAY_OUT" k
 echo "    repeats on the wire (de-duplicated by the tray): $(($(grep -c '^k-' "$TRAY_OUT.raw") - $(grep -c '^k-' "$TRAY_OUT")))"
@@ -345,7 +335,7 @@ section "tray killed while 1,000 are delivered"
 wine "$BIN/pipes-svctest.exe" load --count 1000 --prefix t --session 1 --acked "$WWORK\\t.acked" \
     --kill-tray-at 300 --tray-pid-file "$(winpath "$TRAY_OUT.pid")" </dev/null >"$WORK/t.load.out" 2>&1 &
 LOAD=$!
-wait_for 60 grep -qs "^killed" "$WORK/t.load.out"
+pipes_wait_for 60 grep -qs "^killed" "$WORK/t.load.out"
 check "tray killed mid-stream" grep -q "^killed" "$WORK/t.load.out"
 wait "$TRAY_JOB" 2>/dev/null
 echo "    tray killed after $(grep -c '^t-' "$TRAY_OUT") displayed, $(lines "$WORK/t.acked") accepted"
@@ -353,10 +343,10 @@ sleep 1
 tray_start t200   # the same history file: a restarted tray remembers what it showed
 wait "$LOAD"
 check "the submitter finished" test $? -eq 0
-wait_for 60 count_ge "$TRAY_OUT" t- 1000
+pipes_wait_for 60 count_ge "$TRAY_OUT" t- 1000
 check "every acknowledged submission displayed exactly once after the tray restart" \
     every_acked_displayed_once "$WORK/t.acked" "$TRAY_OUT" t
-wait_for 10 queue_depth_is 0
+pipes_wait_for 10 queue_depth_is 0
 check "queue depth 0 afterwards" test "$(status_value 'queue depth')" -eq 0
 
 ###############################################################################################
@@ -377,7 +367,7 @@ check "status reports 2 damaged records" test "$(status_value 'damaged records s
 check "both were logged" test "$(grep -c 'Damaged spool record' "$(log_file)")" -ge 2
 check "both were moved to spool\\damaged" test "$(find "$SP/damaged" -name '*.ntf' | wc -l)" -eq 2
 tray_start corrupt
-wait_for 30 count_ge "$TRAY_OUT" c- 3
+pipes_wait_for 30 count_ge "$TRAY_OUT" c- 3
 check "the 3 intact ones were delivered" diff -q "$TRAY_OUT" <(printf 'c-0\nc-2\nc-4\n')
 
 ###############################################################################################

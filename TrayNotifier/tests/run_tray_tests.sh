@@ -61,18 +61,7 @@ rm -rf "$WORK" "$DIR"
 mkdir -p "$WORK" "$DIR"
 
 # ---- display: the first free number from :90, started and verified ----
-for n in $(seq 90 119); do
-    [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] && continue
-    Xvfb ":$n" -screen 0 1024x768x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
-    XVFB_PID=$!
-    sleep 1
-    if kill -0 "$XVFB_PID" 2>/dev/null; then
-        export DISPLAY=":$n"
-        break
-    fi
-    XVFB_PID=   # lost a race for that number: try the next
-done
-[ -n "$XVFB_PID" ] || { echo "run_tray_tests.sh: no free X display" >&2; exit 1; }
+pipes_start_xvfb "$WORK/xvfb.log" || { echo "run_tray_tests.sh: no free X display" >&2; exit 1; }
 say "display $DISPLAY, prefix $PREFIX"
 wine explorer /desktop=shell,1024x768 >"$WORK/explorer.log" 2>&1 &
 sleep 2
