@@ -331,7 +331,7 @@ static int config_valid(const pipes_client_config *cfg)
 static void shut_down(pipes_client *cl)
 {
     pipes_conn *c;
-    int own = pipes_endpoint_close_gate(&cl->ep);
+    pipes_endpoint_close_gate(&cl->ep);
     int armed;
 
     AcquireSRWLockExclusive(&cl->lock);
@@ -354,7 +354,7 @@ static void shut_down(pipes_client *cl)
         pipes_conn_release(c);
     }
     pipes_wqueue_fail_all(&cl->ep, &cl->wq, PIPES_ERR_STOPPING);
-    pipes_endpoint_finish_stop(&cl->ep, own);
+    pipes_endpoint_finish_stop(&cl->ep);
 }
 
 PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config *config,

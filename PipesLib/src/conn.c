@@ -446,18 +446,11 @@ static void run_read_chain(pipes_conn *c, DWORD error, DWORD bytes)
 void pipes_conn_read(pipes_conn *c)
 {
     DWORD error, bytes;
-    if (!issue_read(c, &error, &bytes))
-        return;
-    if (pipes_engine_on_worker(c->ep->engine)) {
+    /* On a worker (conn.h), so a read that completed at once is handled
+     * here, with the reference its request took. */
+    if (issue_read(c, &error, &bytes)) {
         PIPES_COUNT_DEC(pending_operations);
         run_read_chain(c, error, bytes);
-    } else if (!pipes_engine_requeue(c->ep->engine, &c->read_req, bytes)) {
-        /* Events only run on workers; with the port refusing the packet
-         * the chain cannot go on. */
-        PIPES_COUNT_DEC(pending_operations);
-        pipes_conn_close(c, PIPES_ERR_SYSTEM);
-        read_ended(c);
-        pipes_conn_release(c);
     }
 }
 

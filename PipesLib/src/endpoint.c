@@ -260,7 +260,7 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
 
 /* ---- stop --------------------------------------------------------------- */
 
-int pipes_endpoint_close_gate(pipes_endpoint *ep)
+void pipes_endpoint_close_gate(pipes_endpoint *ep)
 {
     pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
     int own = ctx && ctx->in_callback_of == ep && !ctx->released_own_slot;
@@ -276,17 +276,17 @@ int pipes_endpoint_close_gate(pipes_endpoint *ep)
     while (InterlockedCompareExchange(&ep->callbacks_running, 0, 0) > 0)
         SleepConditionVariableSRW(&ep->gate_cv, &ep->gate_lock, INFINITE, 0);
     ReleaseSRWLockExclusive(&ep->gate_lock);
-    return own;
 }
 
-void pipes_endpoint_finish_stop(pipes_endpoint *ep, int from_own_callback)
+void pipes_endpoint_finish_stop(pipes_endpoint *ep)
 {
     pipes_engine *engine = ep->engine;
     pipes_engine_release(engine);
-    if (from_own_callback || pipes_engine_on_worker(engine)) {
-        /* Cancelled I/O drains on the workers; the last release frees.
-         * Waiting here would have a worker wait for packets that only the
-         * workers dequeue: with one worker thread, for ever. */
+    if (pipes_engine_on_worker(engine)) {
+        /* Inside a callback (this endpoint's or another's): cancelled I/O
+         * drains on the workers and the last release frees. Waiting here
+         * would have a worker wait for packets that only the workers
+         * dequeue: with one worker thread, for ever. */
         pipes_endpoint_release(ep);
         return;
     }

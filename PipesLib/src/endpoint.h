@@ -86,13 +86,13 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
                                uint64_t connection_id, void *send_context);
 
 /* Stop, part one: closes the gate and waits for running callbacks (other
- * than the caller's own). Returns 1 if the caller is inside one of this
- * endpoint's callbacks. */
-int pipes_endpoint_close_gate(pipes_endpoint *ep);
+ * than the caller's own, when stop is called from one). */
+void pipes_endpoint_close_gate(pipes_endpoint *ep);
 
 /* Stop, part two, after the owner cancelled its I/O: drops the caller's
- * reference; outside a callback waits until refs reaches 0 and frees. */
-void pipes_endpoint_finish_stop(pipes_endpoint *ep, int from_own_callback);
+ * reference; on a thread that is not one of the engine's workers, waits
+ * until refs reaches 0 and frees. */
+void pipes_endpoint_finish_stop(pipes_endpoint *ep);
 
 int pipes_endpoint_is_stopping(pipes_endpoint *ep);
 

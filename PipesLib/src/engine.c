@@ -350,11 +350,6 @@ int pipes_engine_on_worker(const pipes_engine *engine)
     return ctx && ctx->engine == engine;
 }
 
-BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes)
-{
-    return PostQueuedCompletionStatus(engine->port, bytes, 0, &req->ov);
-}
-
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
 {
     /* A posted request completes with success. Its OVERLAPPED may still
@@ -364,7 +359,7 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
     req->ov.Internal = 0;
     req->ov.InternalHigh = 0;
     PIPES_COUNT_INC(pending_operations);
-    if (!pipes_engine_requeue(engine, req, 0)) {
+    if (!PostQueuedCompletionStatus(engine->port, 0, 0, &req->ov)) {
         PIPES_COUNT_DEC(pending_operations);
         return FALSE;
     }

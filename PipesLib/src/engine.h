@@ -102,11 +102,6 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
  * Counts as a pending operation until dequeued. */
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 
-/* Queues req, whose I/O completed at once with `bytes` transferred, for a
- * worker: its status stays in its OVERLAPPED. The caller has already
- * counted it as a pending operation (when it issued the I/O). */
-BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes);
-
 /* Nonzero on a worker thread of `engine`. */
 int pipes_engine_on_worker(const pipes_engine *engine);
 

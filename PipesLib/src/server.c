@@ -354,8 +354,8 @@ PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *
     if (st == PIPES_OK)
         replenish(s);
     if (st != PIPES_OK) {
-        int own = pipes_endpoint_close_gate(&s->ep);
-        pipes_endpoint_finish_stop(&s->ep, own);
+        pipes_endpoint_close_gate(&s->ep);
+        pipes_endpoint_finish_stop(&s->ep);
         return st;
     }
     *out = s;
@@ -534,11 +534,10 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, p
 PIPES_API pipes_status PIPES_CALL pipes_server_stop(pipes_server *server)
 {
     pipes_conn *c;
-    int own;
 
     if (!server)
         return PIPES_ERR_INVALID_ARGUMENT;
-    own = pipes_endpoint_close_gate(&server->ep);
+    pipes_endpoint_close_gate(&server->ep);
 
     /* After `stopping` is set no instance is added; closing each cancels
      * its I/O, and every cancelled request comes back through a worker,
@@ -549,6 +548,6 @@ PIPES_API pipes_status PIPES_CALL pipes_server_stop(pipes_server *server)
         pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
     ReleaseSRWLockExclusive(&server->lock);
 
-    pipes_endpoint_finish_stop(&server->ep, own);
+    pipes_endpoint_finish_stop(&server->ep);
     return PIPES_OK;
 }
