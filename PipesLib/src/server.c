@@ -362,16 +362,25 @@ PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *
     return PIPES_OK;
 }
 
-/* Finds a connected connection and takes a reference on it. */
+/* Finds a connected connection and takes a reference on it. One that is
+ * closing counts as gone: it stays in the map until its read chain has
+ * ended, which is just after its DISCONNECTED event, and an id must not
+ * be usable once that event was delivered. */
 static pipes_conn *lookup(pipes_server *s, uint64_t id)
 {
     pipes_conn *c;
+    int closing = 1;
     AcquireSRWLockShared(&s->lock);
     c = pipes_connmap_find(&s->map, id);
-    if (c)
-        pipes_conn_addref(c);
+    if (c) {
+        AcquireSRWLockShared(c->lock);
+        closing = c->closing;
+        ReleaseSRWLockShared(c->lock);
+        if (!closing)
+            pipes_conn_addref(c);
+    }
     ReleaseSRWLockShared(&s->lock);
-    return c;
+    return closing ? NULL : c;
 }
 
 /* Queues buf on c and starts writing. */
