@@ -262,11 +262,10 @@ void pipes_conn_write_failed(pipes_conn *c, pipes_status status)
         return;
     }
     AcquireSRWLockExclusive(c->lock);
-    if (c->closing || c->writes_broken) {
+    if (c->closing) {
         ReleaseSRWLockExclusive(c->lock);
         return;
     }
-    c->writes_broken = 1;
     if (!(c->hooks->keeps_queue && c->hooks->keeps_queue(c)))
         failed = wqueue_take_all_locked(c->wq);
     ReleaseSRWLockExclusive(c->lock);
@@ -491,6 +490,9 @@ void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k)
         InterlockedDecrement(&c->refs);
         c->writing = NULL;
         if (!ok) {
+            /* Under the lock where the failure is seen, so no other thread
+             * starts a write between here and pipes_conn_write_failed. */
+            c->writes_broken = 1;
             k->failed = item;
             k->failed_status = pipes_status_from_win32(error);
             return;
@@ -535,6 +537,8 @@ static void on_write(pipes_req *req, DWORD error, DWORD bytes)
     c->writing = NULL;
     if (status == PIPES_OK)
         pipes_conn_kick_locked(c, &k);
+    else
+        c->writes_broken = 1; /* as in pipes_conn_kick_locked */
     ReleaseSRWLockExclusive(c->lock);
 
     if (status == PIPES_OK)

@@ -128,7 +128,8 @@ void pipes_conn_read(pipes_conn *c);
  * Safe from any thread, any number of times, no locks held. */
 void pipes_conn_close(pipes_conn *c, pipes_status reason);
 
-/* A write failed with `status`. If the peer closed its end, messages it
+/* A write failed with `status`; whoever saw the failure already set
+ * writes_broken under the lock, so no other write started. If the peer closed its end, messages it
  * wrote before closing may still wait in the pipe: writing stops (queued
  * writes fail unless the owner keeps them) but the read chain goes on and
  * ends by itself after delivering them. Any other failure closes c. */
