@@ -4,6 +4,8 @@
  */
 #include "runtime.h"
 
+#include <string.h>
+
 pipes_global_counters g_pipes_counters;
 
 /* Each block carries its size in a header so frees can be counted. The
@@ -52,6 +54,11 @@ void pipes_mem_free(void *p)
         return;
     h = (mem_header *)p - 1;
     PIPES_COUNT_ADD(bytes_allocated, -(LONG64)h->size);
+#ifdef PIPES_CHAOS
+    /* A use after free reads 0xDD...: a lock in freed memory then hangs or
+     * faults at once instead of working by luck. */
+    memset(p, 0xDD, h->size);
+#endif
     HeapFree(GetProcessHeap(), 0, h);
 }
 
