@@ -216,7 +216,7 @@ TEST(LibArgs, ServerStartRejectsBadConfigs)
     c = good();
     c.max_message_size = SIZE_MAX;
     expect_invalid(c, "max_message_size SIZE_MAX");
-    for (uint32_t flag : {0x2u, 0x80000000u, 0xFFFFFFFFu}) {
+    for (uint32_t flag : {0x4u, 0x80000000u, 0xFFFFFFFFu}) {
         c = good();
         c.flags = flag;
         expect_invalid(c, "unknown flags " + std::to_string(flag));

@@ -146,8 +146,11 @@ void RunManyClients(int clients, uint32_t per_client, bool echo)
                 ccfg.on_event = ClientCallback;
                 ccfg.user_data = c;
                 ccfg.connect_timeout_ms = 30000;
-                if (pipes_client_connect(&ccfg, c->client.Out()) != PIPES_OK) {
+                pipes_status st = pipes_client_connect(&ccfg, c->client.Out());
+                if (st != PIPES_OK) {
                     ++connect_failed;
+                    std::printf("[ info ] client %d: connect failed: %s (Win32 %lu)\n", i,
+                                pipes_status_string(st), pipes_last_system_error());
                     return;
                 }
                 std::vector<uint8_t> buf(256);

@@ -1,6 +1,7 @@
 // lib_gui_test.cpp - GUI delivery: events posted with PostMessageW to a hidden message-only window
 // (HWND_MESSAGE) pumped on the test thread, released with pipes_event_free; live_events returns
-// to its baseline; a failed PostMessageW is counted in events_post_failed and leaks nothing.
+// to its baseline; a failed PostMessageW is counted, closes the connection whose CONNECTED or
+// MESSAGE it dropped, and leaks nothing; the documented shutdown order frees every queued event.
 #include "test_support.h"
 
 namespace {
@@ -264,7 +265,10 @@ TEST(LibGui, PostedEventsStayValidAfterStopAndNoneArePostedAfterIt)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
-TEST(LibGui, FailedPostMessageIsCountedAndLeaksNothing)
+// A CONNECTED event that cannot be posted (the window is gone) would leave a client talking to a
+// server whose application never heard of it: the connection is closed instead, with reason
+// PIPES_ERR_POST_FAILED, and nothing leaks.
+TEST(LibGui, AConnectionWhoseConnectedEventCannotBePostedIsClosed)
 {
     LiveCounters base = Baseline();
     {
@@ -281,51 +285,123 @@ TEST(LibGui, FailedPostMessageIsCountedAndLeaksNothing)
         scfg.notify_message = kServerMsg;
         ServerGuard server;
         ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_client_config ccfg = ClientConfig(name, nullptr);
-        // A handle value that never was a window.
-        ccfg.notify_window = reinterpret_cast<void *>(static_cast<uintptr_t>(0x7FFF0000u));
-        ccfg.notify_message = kClientMsg;
+        EventLog clog;
+        pipes_client_config ccfg = ClientConfig(name, &clog);
         ClientGuard client;
-        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-        for (int i = 0; i < 5; ++i)
-            ASSERT_EQ(pipes_client_send_wait(client.get(), "lost", 4, 10000), PIPES_OK);
-        // Server: CONNECTED + 5 MESSAGE + DISCONNECTED, all failed to post. Polled: a failed post
-        // has no other observable effect.
-        ASSERT_EQ(client.Close(), PIPES_OK);
-        auto t0 = Clock::now();
-        while (ServerStats(server.get()).events_post_failed < 7 && Clock::now() - t0 < kWait)
-            std::this_thread::sleep_for(milliseconds(5));
+        pipes_status st = pipes_client_connect(&ccfg, client.Out());
+        ASSERT_TRUE(st == PIPES_OK || st == PIPES_ERR_PEER_CLOSED) << pipes_status_string(st);
+        if (st == PIPES_OK) {
+            Event disc;
+            ASSERT_TRUE(clog.WaitFirst(PIPES_EVENT_DISCONNECTED, &disc))
+                << "the client stayed connected to a server that could not tell its window";
+            EXPECT_EQ(disc.status, PIPES_ERR_PEER_CLOSED);
+        }
+        ASSERT_TRUE(PollUntil([&] {
+            return ServerStats(server.get()).disconnects_by_reason[PIPES_ERR_POST_FAILED] == 1;
+        }));
         pipes_stats ss = ServerStats(server.get());
-        EXPECT_EQ(ss.events_post_failed, 7u);
-        EXPECT_EQ(ss.messages_in, 5u) << "the messages were received, only their events were lost";
+        EXPECT_EQ(ss.events_post_failed, 2u) << "CONNECTED, then DISCONNECTED, both dropped";
+        EXPECT_EQ(ss.errors_by_status[PIPES_ERR_POST_FAILED], 2u);
+        EXPECT_EQ(ss.current_connections, 0u);
         EXPECT_EQ(ReadLiveCounters().events, base.events) << "a failed post leaked its event";
         EXPECT_EQ(server.Stop(), PIPES_OK);
     }
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
-TEST(LibGui, FailedPostMessageOnTheClientSideIsCounted)
+// The window goes away while a client is connected: the client's next request cannot reach the
+// application, so the server closes that connection instead of leaving the client waiting for a
+// reply that can never come.
+TEST(LibGui, AMessageThatCannotBePostedClosesItsConnection)
 {
-    const std::wstring name = UniquePipeName();
-    EventLog slog;
-    ServerGuard server;
-    pipes_server_config scfg = ServerConfig(name, &slog);
-    ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-    pipes_client_config ccfg = ClientConfig(name, nullptr);
-    ccfg.notify_window = reinterpret_cast<void *>(static_cast<uintptr_t>(0x7FFF0000u));
-    ccfg.notify_message = kClientMsg;
-    ClientGuard client;
-    ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-    Event conn;
-    ASSERT_TRUE(slog.WaitFirst(PIPES_EVENT_CONNECTED, &conn));
-    for (int i = 0; i < 3; ++i)
-        ASSERT_EQ(pipes_server_send(server.get(), conn.connection_id, "abc", 3, nullptr), PIPES_OK);
-    auto t0 = Clock::now();
-    while (ClientStats(client.get()).events_post_failed < 4 && Clock::now() - t0 < kWait)
-        std::this_thread::sleep_for(milliseconds(5));
-    pipes_stats cs = ClientStats(client.get());
-    EXPECT_EQ(cs.messages_in, 3u);
-    EXPECT_EQ(cs.events_post_failed, 4u) << "CONNECTED + 3 MESSAGE";
+    LiveCounters base = Baseline();
+    {
+        Sink sink;
+        ASSERT_NE(sink.hwnd(), nullptr);
+        const std::wstring name = UniquePipeName();
+        pipes_server_config scfg = ServerConfig(name, nullptr);
+        scfg.notify_window = sink.hwnd();
+        scfg.notify_message = kServerMsg;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        EventLog clog;
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard client;
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        ASSERT_TRUE(sink.PumpUntil([&] { return CountOf(sink.server_events, PIPES_EVENT_CONNECTED) == 1; }));
+        sink.Destroy();
+        ASSERT_EQ(pipes_client_send(client.get(), "request", 7, nullptr), PIPES_OK);
+        Event disc;
+        EXPECT_TRUE(clog.WaitFirst(PIPES_EVENT_DISCONNECTED, &disc))
+            << "the request was dropped and the connection left open";
+        EXPECT_EQ(disc.status, PIPES_ERR_PEER_CLOSED);
+        pipes_stats ss = ServerStats(server.get());
+        EXPECT_EQ(ss.messages_in, 1u);
+        EXPECT_EQ(ss.disconnects_by_reason[PIPES_ERR_POST_FAILED], 1u);
+        EXPECT_EQ(server.Stop(), PIPES_OK);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+TEST(LibGui, FailedPostMessageOnTheClientSideClosesItsConnection)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        ServerGuard server;
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, nullptr);
+        // A handle value that never was a window.
+        ccfg.notify_window = reinterpret_cast<void *>(static_cast<uintptr_t>(0x7FFF0000u));
+        ccfg.notify_message = kClientMsg;
+        ClientGuard client;
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        Event disc;
+        ASSERT_TRUE(slog.WaitFirst(PIPES_EVENT_DISCONNECTED, &disc));
+        EXPECT_EQ(disc.status, PIPES_ERR_PEER_CLOSED);
+        ASSERT_TRUE(PollUntil([&] {
+            return ClientStats(client.get()).disconnects_by_reason[PIPES_ERR_POST_FAILED] == 1;
+        }));
+        EXPECT_EQ(ClientStats(client.get()).events_post_failed, 2u) << "CONNECTED + DISCONNECTED";
+        EXPECT_EQ(pipes_client_send(client.get(), "x", 1, nullptr), PIPES_ERR_NOT_CONNECTED);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// pipes.h's shutdown order for GUI delivery: stop, remove what is still queued for the window,
+// destroy it. Events that were posted but never pumped are all released.
+TEST(LibGui, TheDocumentedShutdownOrderLeaksNoQueuedEvent)
+{
+    LiveCounters base = Baseline();
+    {
+        Sink sink;
+        ASSERT_NE(sink.hwnd(), nullptr);
+        const std::wstring name = UniquePipeName();
+        pipes_server_config scfg = ServerConfig(name, nullptr);
+        scfg.notify_window = sink.hwnd();
+        scfg.notify_message = kServerMsg;
+        pipes_server *server = nullptr;
+        ASSERT_EQ(pipes_server_start(&scfg, &server), PIPES_OK);
+        EventLog clog;
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard client;
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        for (int i = 0; i < 10; ++i)
+            ASSERT_EQ(pipes_client_send_wait(client.get(), "queued", 6, 10000), PIPES_OK);
+        ASSERT_TRUE(PollUntil([&] { return ReadLiveCounters().events == base.events + 11; }))
+            << "CONNECTED + 10 MESSAGE posted, none pumped";
+
+        ASSERT_EQ(pipes_server_stop(server), PIPES_OK); // 1. nothing is posted afterwards
+        MSG msg;                                         // 2. remove what is queued
+        while (PeekMessageW(&msg, sink.hwnd(), kServerMsg, kServerMsg, PM_REMOVE))
+            pipes_event_free(reinterpret_cast<pipes_event *>(msg.lParam));
+        sink.Destroy(); // 3.
+        EXPECT_EQ(ReadLiveCounters().events, base.events);
+        client.Close();
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
 } // namespace

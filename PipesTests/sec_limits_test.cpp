@@ -173,12 +173,7 @@ TEST(SecBackpressure, ServerQueueToAReaderThatStopsStaysBounded)
     EXPECT_LE(accepted, kQueueMessages + 1 + 2) << "the writer kept accepting";
     EXPECT_LE(max_queued_seen, kQueueMessages);
     EXPECT_LE(max_queued_bytes_seen, kQueueMessages * kMsgSize);
-    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_LIMIT, 1, 5000));
-    for (const Recorded &r : slog.Snapshot())
-        if (r.type == PIPES_EVENT_LIMIT) {
-            EXPECT_EQ(r.status, PIPES_ERR_QUEUE_FULL);
-            EXPECT_EQ(r.connection_id, id);
-        }
+    // QUEUE_FULL went back to the caller: no LIMIT event besides (pipes.h).
     pipes_stats s = ServerStats(server);
     EXPECT_GE(s.errors_by_status[PIPES_ERR_QUEUE_FULL], 1u);
     EXPECT_LE(s.queued_messages, kQueueMessages);
@@ -199,6 +194,7 @@ TEST(SecBackpressure, ServerQueueToAReaderThatStopsStaysBounded)
     got = RawRead(h, 1);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0], accepted);
+    EXPECT_EQ(slog.Count(PIPES_EVENT_LIMIT), 0u) << "a refused send raised a LIMIT event too";
     CloseHandle(h);
     guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
@@ -275,7 +271,6 @@ TEST(SecBackpressure, ClientQueueToAServerThatStopsReading)
     }
     EXPECT_EQ(st, PIPES_ERR_QUEUE_FULL);
     EXPECT_LE(accepted, kQueueMessages + 1 + 2) << "the client kept accepting";
-    ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, 1, 5000));
 
     // The blocking send waits for room up to its timeout, then gives up; the message is
     // withdrawn, never written later.

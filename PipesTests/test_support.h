@@ -61,6 +61,7 @@ struct Event {
     uint64_t connection_id = 0;
     pipes_status status = PIPES_OK;
     std::vector<uint8_t> data;
+    size_t size = 0;       // event->size (also for events without data)
     bool data_null = true; // event->data was NULL
     void *send_context = nullptr;
     bool has_peer = false;
@@ -92,6 +93,7 @@ public:
         e.connection_id = ev->connection_id;
         e.status = ev->status;
         e.data_null = ev->data == nullptr;
+        e.size = ev->size;
         if (ev->data && ev->size)
             e.data.assign(ev->data, ev->data + ev->size);
         e.send_context = ev->send_context;

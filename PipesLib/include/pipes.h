@@ -22,13 +22,18 @@
  *   - Every function returns a pipes_status (or documents otherwise) and
  *     validates its arguments: NULL where a pointer is required, a config
  *     whose struct_size is not one this library knows, malformed pipe names,
- *     and out-of-range numbers all give PIPES_ERR_INVALID_ARGUMENT.
+ *     and out-of-range numbers all give PIPES_ERR_INVALID_ARGUMENT. A
+ *     payload pointer may be NULL only when its size is 0 (an empty
+ *     message).
  *   - Strings at the API are UTF-16 (wchar_t); payloads are bytes.
  *   - Config structs start with struct_size: set it to sizeof the struct you
  *     compiled against. Zero-initialise the rest; zero selects the default.
  *   - Handles are opaque. A handle passed to a function after it was released
  *     (pipes_server_stop, pipes_client_close, pipes_engine_destroy) is a
- *     use-after-free in the caller, as with any C library.
+ *     use-after-free in the caller, as with any C library. So is a call
+ *     that starts while another thread is releasing the same handle; a
+ *     pipes_client_send_wait already waiting when pipes_client_close starts
+ *     is the one exception (close wakes it and waits for it).
  *   - "Written" means handed to the pipe, not read by the peer. End-to-end
  *     delivery needs an application-level acknowledgement (the Pipes
  *     notification protocol has one, see docs/PROTOCOL.md).
@@ -130,6 +135,10 @@ typedef struct pipes_engine_config {
 
 /* Creates an engine: one I/O completion port and worker_threads threads
  * dequeuing from it with GetQueuedCompletionStatusEx.
+ * The process-wide default engine (used when a config names no engine) is
+ * created by the first server or client that needs it and lives until the
+ * process exits: it counts in pipes_global_stats.live_engines from then on,
+ * and pipes_engine_destroy refuses it (PIPES_ERR_INVALID_ARGUMENT).
  * Ownership: *out belongs to the caller until pipes_engine_destroy.
  * Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_engine_create(const pipes_engine_config *config,
@@ -155,8 +164,23 @@ typedef enum pipes_event_type {
     PIPES_EVENT_MESSAGE = 2,       /* a whole message arrived: data, size */
     PIPES_EVENT_DISCONNECTED = 3,  /* the connection ended; status is the reason */
     PIPES_EVENT_SEND_COMPLETE = 4, /* an async send finished: status, send_context */
-    PIPES_EVENT_LIMIT = 5          /* a limit was hit: status says which */
+    PIPES_EVENT_LIMIT = 5          /* a limit was hit that no return value reports:
+                                      status says which (see below) */
 } pipes_event_type;
+
+/* PIPES_EVENT_LIMIT, by status:
+ *   PIPES_ERR_TOO_MANY_CONNECTIONS  server: a client was refused because
+ *                                   max_connections were connected
+ *                                   (connection_id 0)
+ *   PIPES_ERR_QUEUE_FULL            server: pipes_server_broadcast skipped a
+ *                                   connection whose queue was full; once
+ *                                   until that queue drained to half
+ *   PIPES_ERR_MESSAGE_TOO_LARGE     server with PIPES_SERVER_DISCARD_OVERSIZED:
+ *                                   a message over max_message_size was
+ *                                   read and thrown away; size = its length.
+ *                                   Delivered in the connection's message
+ *                                   order, where its MESSAGE would have been.
+ * A send that returns PIPES_ERR_QUEUE_FULL to its caller raises no event. */
 
 /* Who is at the other end of a server connection. */
 typedef struct pipes_peer_identity {
@@ -191,7 +215,12 @@ typedef struct pipes_event {
  * thread, everything waits for it).
  * The callback may call any function of this library, including
  * pipes_server_stop / pipes_client_close on its own object or another one
- * (see there). */
+ * (see there), except pipes_client_send_wait and pipes_engine_destroy
+ * (PIPES_ERR_WRONG_THREAD).
+ * The event's server / client pointer is the object's handle, valid during
+ * the call; the handle the creating call stores (*out of
+ * pipes_server_start / pipes_client_connect) is written before the first
+ * event of the object can run, so either may be used. */
 typedef void(PIPES_CALL *pipes_event_fn)(const pipes_event *event, void *user_data);
 
 /* Authorize callback (server): sees the identity of a newly connected client
@@ -202,7 +231,23 @@ typedef int(PIPES_CALL *pipes_authorize_fn)(const pipes_peer_identity *peer, voi
 
 /* Releases an event that was posted to a window (GUI delivery). Call exactly
  * once for each posted event, on any thread. NULL is ignored. Events passed
- * to callbacks are not yours to free. */
+ * to callbacks are not yours to free.
+ *
+ * GUI DELIVERY (notify_window): each event is a heap block posted with
+ * PostMessageW(notify_window, notify_message, 0, (LPARAM)event). If posting
+ * fails (the window is gone, or its queue is full), the event is dropped
+ * and counted in pipes_stats.events_post_failed and
+ * errors_by_status[PIPES_ERR_POST_FAILED]; for a CONNECTED or MESSAGE event
+ * the connection is also closed (its DISCONNECTED reason is
+ * PIPES_ERR_POST_FAILED), because its peer would otherwise wait for an
+ * answer to something the window never saw.
+ * Posted messages still in the window's queue when the window is destroyed
+ * are discarded by Windows, and their events leak. Shut down in this order:
+ *   1. pipes_server_stop / pipes_client_close (nothing is posted afterwards);
+ *   2. remove what is still queued:
+ *        while (PeekMessageW(&msg, hwnd, notify_message, notify_message, PM_REMOVE))
+ *            pipes_event_free((pipes_event *)msg.lParam);
+ *   3. DestroyWindow(hwnd). */
 PIPES_API void PIPES_CALL pipes_event_free(pipes_event *event);
 
 /* ------------------------------------------------------------------------ */
@@ -252,6 +297,13 @@ PIPES_API pipes_status PIPES_CALL pipes_get_global_stats(pipes_global_stats *out
 /* Server flags. */
 #define PIPES_SERVER_ALLOW_REMOTE 0x1u /* DANGEROUS: accept clients from other
                                           machines (no PIPE_REJECT_REMOTE_CLIENTS) */
+#define PIPES_SERVER_DISCARD_OVERSIZED 0x2u /* a message over max_message_size is
+                                          read and thrown away, and reported as a
+                                          LIMIT event (PIPES_ERR_MESSAGE_TOO_LARGE,
+                                          size = its length) in message order; the
+                                          connection stays open. Without it such a
+                                          message closes the connection
+                                          (DISCONNECTED, PIPES_ERR_MESSAGE_TOO_LARGE). */
 
 typedef struct pipes_server_config {
     size_t struct_size;           /* sizeof(pipes_server_config) */
@@ -260,7 +312,8 @@ typedef struct pipes_server_config {
     unsigned listen_instances;    /* instances waiting in ConnectNamedPipe at once;
                                      0 = PIPES_DEFAULT_LISTEN_INSTANCES, max 64 */
     unsigned max_connections;     /* 0 = PIPES_DEFAULT_MAX_CONNECTIONS; more are
-                                     refused (PIPES_EVENT_LIMIT) */
+                                     refused (PIPES_EVENT_LIMIT). A client being
+                                     authorized counts already. */
     size_t max_message_size;      /* 0 = 1 MiB; at most PIPES_MAX_MESSAGE_SIZE_LIMIT */
     size_t max_queued_bytes;      /* per connection write queue; 0 = default */
     unsigned max_queued_messages; /* per connection write queue; 0 = default */
@@ -285,6 +338,8 @@ typedef struct pipes_server_config {
  * name is never left unowned while the server runs.
  * Returns PIPES_ERR_NAME_IN_USE if another server already has the name,
  * PIPES_ERR_INVALID_ARGUMENT for a bad config or an invalid SDDL string.
+ * *out is written before the first instance can take a client (so a
+ * callback may read it); on failure it is restored to its old value.
  * Ownership: *out is the caller's until pipes_server_stop. Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *config,
                                                      pipes_server **out);
@@ -292,9 +347,9 @@ PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *
 /* Queues a copy of data for one connection. Returns at once; the message is
  * written in order after earlier sends to that connection. send_context, if
  * not NULL, is returned in a PIPES_EVENT_SEND_COMPLETE event telling the
- * result; with NULL no event is delivered. Errors returned here (no event
- * follows): PIPES_ERR_NOT_CONNECTED, PIPES_ERR_QUEUE_FULL,
- * PIPES_ERR_MESSAGE_TOO_LARGE, PIPES_ERR_STOPPING.
+ * result; with NULL no event is delivered. data may be NULL when size is 0.
+ * Errors returned here (no event follows): PIPES_ERR_NOT_CONNECTED,
+ * PIPES_ERR_QUEUE_FULL, PIPES_ERR_MESSAGE_TOO_LARGE, PIPES_ERR_STOPPING.
  * Thread-safe, also from callbacks. */
 PIPES_API pipes_status PIPES_CALL pipes_server_send(pipes_server *server, uint64_t connection_id,
                                                     const void *data, size_t size,
@@ -325,14 +380,19 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, p
  * waits until every outstanding completion has been dequeued, frees
  * everything and returns. No callback of this server runs after it returns
  * and no posted event for it is sent afterwards (events already posted stay
- * valid until pipes_event_free). Queued sends are dropped; those with a
- * send_context are not reported.
+ * valid until pipes_event_free). Connections open at that moment get no
+ * DISCONNECTED event: the return of stop is their end. Queued sends are
+ * dropped; those with a send_context are not reported.
  * From inside a callback on the server's engine (one of this server's own,
  * or another object's): returns once no other callback of this server is
  * running, and none will start; the calling callback may finish, and the
  * memory is released in the background once the cancelled I/O has drained
  * (the engine waits for that in destroy), because a worker thread waiting for
  * the workers could wait for ever. The handle is invalid after either.
+ * A callback that is itself waiting inside pipes_server_stop or
+ * pipes_client_close does not count as running: so two callbacks that stop
+ * each other's objects both return (each object's callback then finishes
+ * after the other's stop returned).
  * Thread-safe; calling it twice for the same server is a use-after-free. */
 PIPES_API pipes_status PIPES_CALL pipes_server_stop(pipes_server *server);
 
@@ -386,12 +446,15 @@ typedef struct pipes_client_config {
  * Each break is a DISCONNECTED event and each connection a CONNECTED event
  * with the next connection_id (1, 2, ...). Sends queue while disconnected.
  * The CONNECTED event of the first connection is delivered too.
+ * *out is written before the first event can run (so a callback may read
+ * it); on failure it is restored to its old value.
  * Ownership: *out is the caller's until pipes_client_close. Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config *config,
                                                        pipes_client **out);
 
 /* Queues a copy of data and returns at once; messages are written in the
- * order sent. send_context, if not NULL, comes back in exactly one
+ * order sent; data may be NULL when size is 0. send_context, if not NULL,
+ * comes back in exactly one
  * PIPES_EVENT_SEND_COMPLETE event: PIPES_OK once written to the pipe, or the
  * failure (PIPES_ERR_PEER_CLOSED, PIPES_ERR_LOCAL_CLOSED ...). Errors
  * returned here mean nothing was queued and no event follows:
@@ -406,7 +469,9 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send(pipes_client *client, const 
 /* Sends and waits: waits for room in the queue, then until the message is
  * written, up to timeout_ms in all (PIPES_INFINITE allowed). Returns PIPES_OK
  * once written, PIPES_ERR_TIMEOUT if it could not be written in time (it is
- * then withdrawn and never written later), or the failure. Must not be
+ * then withdrawn and never written later), or the failure. A
+ * pipes_client_close from another thread meanwhile makes it return
+ * PIPES_ERR_STOPPING, and close returns only after it did. Must not be
  * called from an engine worker thread (PIPES_ERR_WRONG_THREAD).
  * Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, const void *data,
@@ -426,7 +491,8 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, p
 
 /* Closes the client: cancels its I/O and reconnect timer, waits until every
  * completion has been dequeued, frees it. No callback of this client runs
- * after it returns; queued sends with a send_context are not reported.
+ * after it returns, and its connection gets no DISCONNECTED event; queued
+ * sends with a send_context are not reported.
  * From inside a callback on the client's engine (its own or another
  * object's) it behaves as pipes_server_stop does there. Thread-safe; calling
  * it twice is a use-after-free. */

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "pipename.h"
+#include "pipes_chaos.h"
 #include "runtime.h"
 #include "security.h"
 
@@ -185,7 +186,7 @@ static void on_start(pipes_req *req, DWORD error, DWORD bytes)
     memset(&ev, 0, sizeof ev);
     ev.type = PIPES_EVENT_CONNECTED;
     ev.connection_id = c->id;
-    pipes_endpoint_deliver(&cl->ep, &ev);
+    pipes_conn_deliver(c, &ev);
 
     /* Messages queued while disconnected go out now, in order. */
     AcquireSRWLockExclusive(&cl->lock);
@@ -360,7 +361,7 @@ static void shut_down(pipes_client *cl)
 PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config *config,
                                                        pipes_client **out)
 {
-    pipes_client *cl;
+    pipes_client *cl, *prev;
     pipes_engine *engine;
     pipes_status st;
     pipes_peer_identity server;
@@ -416,20 +417,26 @@ PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config
         }
     }
 
+    /* Published before the start of the connection is posted, so a
+     * callback may use the caller's stored handle as well as ev->client. A
+     * failed connect restores *out: no callback ran then. */
+    prev = *out;
+    *out = cl;
     st = open_pipe(cl, cl->connect_timeout_ms, 1, &h, &server);
     if (st == PIPES_OK)
         st = attach(cl, h, &server);
+    PIPES_CHAOS_POINT("client.connect.attached");
     if (st != PIPES_OK) {
         if ((cl->flags & PIPES_CLIENT_RECONNECT) && st != PIPES_ERR_OUT_OF_MEMORY) {
             /* Reconnect mode: the server may come later; keep trying. */
             pipes_endpoint_count_error(&cl->ep, st);
             schedule_retry(cl);
         } else {
+            *out = prev;
             shut_down(cl);
             return st;
         }
     }
-    *out = cl;
     return PIPES_OK;
 }
 
@@ -439,7 +446,7 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
     pipes_kick k;
     pipes_status st;
     pipes_conn *c = NULL;
-    int report_limit = 0;
+    int first_full = 0; /* QUEUE_FULL is returned to the caller: no LIMIT event */
 
     AcquireSRWLockExclusive(&cl->lock);
     if (cl->closing) {
@@ -448,7 +455,7 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
                (cl->broken || !cl->conn || !pipes_conn_writable_locked(cl->conn))) {
         st = PIPES_ERR_NOT_CONNECTED;
     } else {
-        st = pipes_wqueue_push_locked(&cl->ep, &cl->wq, item, &report_limit);
+        st = pipes_wqueue_push_locked(&cl->ep, &cl->wq, item, &first_full);
         if (st == PIPES_OK && cl->conn) {
             c = cl->conn;
             pipes_conn_addref(c); /* for finishing the kick after unlocking */
@@ -456,8 +463,6 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
         }
     }
     ReleaseSRWLockExclusive(&cl->lock);
-    if (report_limit)
-        pipes_endpoint_post_event(&cl->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, 0, NULL);
     if (c) {
         /* Called by the application: completion events are posted, never
          * run inside this call. */
@@ -519,6 +524,71 @@ static DWORD wait_slice(ULONGLONG deadline, uint32_t timeout_ms)
     return timeout_ms == PIPES_INFINITE ? INFINITE : (DWORD)remaining_ms(deadline);
 }
 
+/* Waits on the waiter's own lock until its item was completed or the
+ * deadline passed; returns nonzero when completed. */
+static int wait_for_item(pipes_send_waiter *w, ULONGLONG deadline, uint32_t timeout_ms)
+{
+    int done;
+    AcquireSRWLockExclusive(&w->lock);
+    while (!w->done &&
+           SleepConditionVariableSRW(&w->cv, &w->lock, wait_slice(deadline, timeout_ms), 0)) {
+    }
+    done = w->done;
+    ReleaseSRWLockExclusive(&w->lock);
+    return done;
+}
+
+/* Queues item, waiting for room in the queue until the deadline. */
+static pipes_status push_when_room(pipes_client *client, pipes_witem *item, size_t size,
+                                   ULONGLONG deadline, uint32_t timeout_ms)
+{
+    for (;;) {
+        pipes_status st = push(client, item);
+        if (st != PIPES_ERR_QUEUE_FULL)
+            return st;
+        AcquireSRWLockExclusive(&client->lock);
+        PIPES_CHAOS_POINT("client.send_wait.full");
+        if ((client->wq.count >= client->ep.max_queued_messages ||
+             client->wq.bytes + size > client->ep.max_queued_bytes) &&
+            !SleepConditionVariableSRW(&client->wq.room_cv, &client->lock,
+                                       wait_slice(deadline, timeout_ms), 0)) {
+            ReleaseSRWLockExclusive(&client->lock);
+            return PIPES_ERR_TIMEOUT;
+        }
+        ReleaseSRWLockExclusive(&client->lock);
+        PIPES_CHAOS_POINT("client.send_wait.room");
+    }
+}
+
+/* The item's time is up: withdraws it if it has not started (returns 1),
+ * else cuts the write that carries it (*cut gets a reference on that
+ * connection). A message cut mid-way would leave the pipe's framing in
+ * doubt, so the caller closes that connection (a reconnecting client then
+ * reconnects). */
+static int withdraw_or_cut(pipes_client *client, pipes_witem *item, pipes_send_waiter *w,
+                           pipes_conn **cut)
+{
+    int withdrawn = 0, done;
+    AcquireSRWLockExclusive(&client->lock);
+    /* Under the client lock an item is either queued, being written
+     * (conn->writing), or already on its way to completion: writing is
+     * cleared under this lock before an item completes, and an item is
+     * freed only after its waiter is done. */
+    AcquireSRWLockExclusive(&w->lock);
+    done = w->done;
+    ReleaseSRWLockExclusive(&w->lock);
+    if (!done) {
+        withdrawn = pipes_wqueue_withdraw_locked(&client->wq, item);
+        if (!withdrawn && client->conn && client->conn->writing == item) {
+            *cut = client->conn;
+            pipes_conn_addref(*cut);
+            CancelIoEx((*cut)->pipe, &(*cut)->write_req.ov);
+        }
+    }
+    ReleaseSRWLockExclusive(&client->lock);
+    return withdrawn;
+}
+
 PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, const void *data,
                                                          size_t size, uint32_t timeout_ms)
 {
@@ -533,71 +603,45 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, c
     if (pipes_engine_worker_ctx())
         return PIPES_ERR_WRONG_THREAD;
     memset(&waiter, 0, sizeof waiter);
-    waiter.lock = &client->lock;
+    InitializeSRWLock(&waiter.lock);
     InitializeConditionVariable(&waiter.cv);
     item = make_item(data, size, NULL, &waiter);
     if (!item)
         return PIPES_ERR_OUT_OF_MEMORY;
+    /* A close while we wait must not free the client under us: our
+     * reference makes close wait for this call to return (or, closed from
+     * a callback, makes our release the one that frees). */
+    pipes_endpoint_addref(&client->ep);
 
-    /* Wait for room, then queue. */
-    for (;;) {
-        st = push(client, item);
-        if (st != PIPES_ERR_QUEUE_FULL)
-            break;
-        AcquireSRWLockExclusive(&client->lock);
-        if (client->wq.count >= client->ep.max_queued_messages ||
-            client->wq.bytes + size > client->ep.max_queued_bytes) {
-            if (!SleepConditionVariableSRW(&client->wq.room_cv, &client->lock,
-                                           wait_slice(deadline, timeout_ms), 0)) {
-                ReleaseSRWLockExclusive(&client->lock);
-                free_unqueued(item);
-                pipes_endpoint_count_error(&client->ep, PIPES_ERR_TIMEOUT);
-                return PIPES_ERR_TIMEOUT;
-            }
-        }
-        ReleaseSRWLockExclusive(&client->lock);
-    }
+    st = push_when_room(client, item, size, deadline, timeout_ms);
     if (st != PIPES_OK) {
         free_unqueued(item);
         pipes_endpoint_count_error(&client->ep, st);
-        return st;
-    }
-
-    /* Wait for the write. The item now belongs to the queue; it is
-     * completed (and freed) exactly once by whoever finishes it. */
-    AcquireSRWLockExclusive(&client->lock);
-    while (!waiter.done) {
-        if (SleepConditionVariableSRW(&waiter.cv, &client->lock, wait_slice(deadline, timeout_ms),
-                                      0))
-            continue;
-        if (waiter.done)
-            break;
-        if (pipes_wqueue_withdraw_locked(&client->wq, item)) {
-            ReleaseSRWLockExclusive(&client->lock);
-            free_unqueued(item);
-            pipes_endpoint_count_error(&client->ep, PIPES_ERR_TIMEOUT);
-            return PIPES_ERR_TIMEOUT;
+    } else {
+        /* The item belongs to the queue now; it is completed (and freed)
+         * exactly once by whoever finishes it. */
+        if (!wait_for_item(&waiter, deadline, timeout_ms)) {
+            PIPES_CHAOS_POINT("client.send_wait.timed_out");
+            if (withdraw_or_cut(client, item, &waiter, &cut)) {
+                free_unqueued(item);
+                waiter.done = 1;
+                waiter.status = PIPES_ERR_TIMEOUT;
+                pipes_endpoint_count_error(&client->ep, PIPES_ERR_TIMEOUT);
+            } else {
+                wait_for_item(&waiter, 0, PIPES_INFINITE);
+            }
         }
-        /* It is being written: cut that write. A message cut mid-way would
-         * leave the pipe's framing in doubt, so that connection is closed
-         * below (a reconnecting client then reconnects). */
-        if (client->conn && client->conn->writing == item) {
-            cut = client->conn;
-            pipes_conn_addref(cut);
-            CancelIoEx(cut->pipe, &cut->write_req.ov);
+        st = waiter.status;
+        if (cut) {
+            if (st != PIPES_OK) {
+                pipes_conn_close(cut, PIPES_ERR_TIMEOUT);
+                st = PIPES_ERR_TIMEOUT;
+            }
+            pipes_conn_release(cut);
         }
-        while (!waiter.done)
-            SleepConditionVariableSRW(&waiter.cv, &client->lock, INFINITE, 0);
     }
-    ReleaseSRWLockExclusive(&client->lock);
-    if (cut) {
-        if (waiter.status != PIPES_OK) {
-            pipes_conn_close(cut, PIPES_ERR_TIMEOUT);
-            waiter.status = PIPES_ERR_TIMEOUT;
-        }
-        pipes_conn_release(cut);
-    }
-    return waiter.status;
+    pipes_endpoint_release(&client->ep);
+    return st;
 }
 
 PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, pipes_stats *out)

@@ -71,11 +71,11 @@ void pipes_witem_complete(pipes_endpoint *ep, pipes_witem *item, pipes_status st
     }
     if (item->waiter) {
         pipes_send_waiter *w = item->waiter;
-        AcquireSRWLockExclusive(w->lock);
+        AcquireSRWLockExclusive(&w->lock);
         w->done = 1;
         w->status = status;
         WakeAllConditionVariable(&w->cv);
-        ReleaseSRWLockExclusive(w->lock);
+        ReleaseSRWLockExclusive(&w->lock);
     }
     pipes_wbuf_release(item->buf);
     pipes_mem_free(item);
@@ -288,6 +288,12 @@ static pipes_status reason_for(pipes_conn *c, DWORD error)
 
 /* ---- reading ------------------------------------------------------------ */
 
+void pipes_conn_deliver(pipes_conn *c, pipes_event *ev)
+{
+    if (pipes_endpoint_deliver(c->ep, ev) == PIPES_DELIVERY_POST_FAILED)
+        pipes_conn_close(c, PIPES_ERR_POST_FAILED);
+}
+
 static void read_ended(pipes_conn *c)
 {
     if (c->connected) {
@@ -327,7 +333,7 @@ static void deliver_message(pipes_conn *c)
     ev.size = c->rlen;
     InterlockedIncrement64(&c->ep->stats.messages_in);
     InterlockedExchangeAdd64(&c->ep->stats.bytes_in, (LONG64)c->rlen);
-    pipes_endpoint_deliver(c->ep, &ev);
+    pipes_conn_deliver(c, &ev);
 }
 
 /* Issues the next read of the chain. Returns 1 if it completed at once
@@ -381,6 +387,42 @@ static int issue_read(pipes_conn *c, DWORD *error, DWORD *bytes)
     return 1;
 }
 
+/* An oversized message on an endpoint that discards them (pipes.h,
+ * PIPES_SERVER_DISCARD_OVERSIZED) is read on through the buffer it has and
+ * thrown away; its end is reported in message order with a LIMIT event.
+ * Returns 1 (the chain goes on). */
+static int discard_piece(pipes_conn *c, DWORD error)
+{
+    c->discarded += c->rlen;
+    c->rlen = 0;
+    if (error == 0) {
+        pipes_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = PIPES_EVENT_LIMIT;
+        ev.status = PIPES_ERR_MESSAGE_TOO_LARGE;
+        ev.connection_id = c->id;
+        ev.size = c->discarded;
+        c->discarded = 0;
+        c->discarding = 0;
+        pipes_endpoint_count_error(c->ep, PIPES_ERR_MESSAGE_TOO_LARGE);
+        pipes_conn_deliver(c, &ev);
+    }
+    return 1;
+}
+
+/* A message is larger than max_message_size: discarded, or the end of c. */
+static int too_large(pipes_conn *c, DWORD error)
+{
+    if (!c->ep->discard_oversized) {
+        pipes_conn_close(c, PIPES_ERR_MESSAGE_TOO_LARGE);
+        return 0;
+    }
+    c->discarding = 1;
+    /* Drain in large reads; a failure only means smaller ones. */
+    ensure_read_capacity(c, READ_BUFFER_KEEP);
+    return discard_piece(c, error);
+}
+
 /* Handles one read result; returns 1 if the chain goes on with another
  * read, 0 if it ended (DISCONNECTED delivered, on_read_ended run). */
 static int read_done(pipes_conn *c, DWORD error, DWORD bytes)
@@ -389,8 +431,11 @@ static int read_done(pipes_conn *c, DWORD error, DWORD bytes)
 
     if (error == 0 || error == ERROR_MORE_DATA)
         c->rlen += bytes;
+    if (c->discarding && (error == 0 || error == ERROR_MORE_DATA))
+        return discard_piece(c, error);
     if (error == 0 && c->rlen > max) {
-        pipes_conn_close(c, PIPES_ERR_MESSAGE_TOO_LARGE);
+        if (too_large(c, error))
+            return 1;
     } else if (error == 0) {
         deliver_message(c);
         if (c->rlen > READ_BUFFER_KEEP)
@@ -413,12 +458,14 @@ static int read_done(pipes_conn *c, DWORD error, DWORD bytes)
             if (left == 0)
                 left = (DWORD)(c->rcap ? c->rcap : READ_BUFFER_INITIAL);
             need = c->rlen + left;
-            if (need > max)
-                pipes_conn_close(c, PIPES_ERR_MESSAGE_TOO_LARGE);
-            else if (!ensure_read_capacity(c, need))
+            if (need > max) {
+                if (too_large(c, error))
+                    return 1;
+            } else if (!ensure_read_capacity(c, need)) {
                 pipes_conn_close(c, PIPES_ERR_OUT_OF_MEMORY);
-            else
+            } else {
                 return 1;
+            }
         }
     } else {
         pipes_conn_close(c, pipes_status_from_win32(error));

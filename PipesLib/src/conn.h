@@ -41,9 +41,13 @@ typedef struct pipes_wbuf {
     uint8_t data[1];
 } pipes_wbuf;
 
+/* pipes_client_send_wait's wait for its item, on the waiting thread's
+ * stack. Its own lock, not the client's: the completing thread signals it
+ * without touching the client, and the waiter, woken, touches the client
+ * again only while it holds a reference on it (client.c). */
 typedef struct pipes_send_waiter {
-    SRWLOCK *lock;         /* the queue's lock */
-    CONDITION_VARIABLE cv; /* waited on with *lock */
+    SRWLOCK lock;
+    CONDITION_VARIABLE cv; /* waited on with lock */
     int done;
     pipes_status status;
 } pipes_send_waiter;
@@ -95,6 +99,8 @@ struct pipes_conn {
     uint8_t *rbuf;
     size_t rcap, rlen;
     unsigned small_in_a_row; /* messages since the last large one */
+    int discarding;          /* reading an oversized message to throw away */
+    size_t discarded;        /* its bytes so far */
 
     pipes_req connect_req; /* server: ConnectNamedPipe; client: start task */
     pipes_req read_req;
@@ -119,6 +125,10 @@ void pipes_conn_addref(pipes_conn *c);
 void pipes_conn_release(pipes_conn *c);
 
 void pipes_wqueue_init(pipes_wqueue *wq, SRWLOCK *lock);
+
+/* Delivers a CONNECTED or MESSAGE event of c; if GUI delivery dropped it,
+ * closes c with PIPES_ERR_POST_FAILED (endpoint.h). No locks held. */
+void pipes_conn_deliver(pipes_conn *c, pipes_event *ev);
 
 /* Starts (or continues) the read chain. Worker thread, no locks held. */
 void pipes_conn_read(pipes_conn *c);

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "pipes_chaos.h"
 #include "runtime.h"
 
 #define POSTED_EVENT_MAGIC 0x50495045u /* "PIPE": guards pipes_event_free */
@@ -65,27 +66,19 @@ int pipes_endpoint_is_stopping(pipes_endpoint *ep)
     return InterlockedCompareExchange(&ep->stopping, 0, 0) != 0;
 }
 
+static void gate_give_slot(pipes_endpoint *ep);
+
+/* Takes a running-callback slot unless ep is stopping. The slot is taken
+ * before `stopping` is read, and stop sets `stopping` before it counts the
+ * slots: one of the two sees the other. */
 static int gate_enter(pipes_endpoint *ep)
 {
     InterlockedIncrement(&ep->callbacks_running);
     if (pipes_endpoint_is_stopping(ep)) {
-        if (InterlockedDecrement(&ep->callbacks_running) == 0) {
-            AcquireSRWLockExclusive(&ep->gate_lock);
-            WakeAllConditionVariable(&ep->gate_cv);
-            ReleaseSRWLockExclusive(&ep->gate_lock);
-        }
+        gate_give_slot(ep);
         return 0;
     }
     return 1;
-}
-
-static void gate_leave(pipes_endpoint *ep)
-{
-    if (InterlockedDecrement(&ep->callbacks_running) == 0 && pipes_endpoint_is_stopping(ep)) {
-        AcquireSRWLockExclusive(&ep->gate_lock);
-        WakeAllConditionVariable(&ep->gate_cv);
-        ReleaseSRWLockExclusive(&ep->gate_lock);
-    }
 }
 
 static void post_event(void *arg);
@@ -120,13 +113,15 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
         ctx->released_own_slot = saved_released;
     }
     if (!released)
-        gate_leave(ep);
+        gate_give_slot(ep);
+    PIPES_CHAOS_POINT("endpoint.callback_left");
     return 1;
 }
 
 typedef struct deliver_call {
     pipes_endpoint *ep;
     pipes_event *ev;
+    int post_failed;
 } deliver_call;
 
 static void call_event(void *arg)
@@ -142,6 +137,7 @@ static void post_event(void *arg)
     posted_event *p = (posted_event *)pipes_mem_alloc(sizeof *p + ev->size);
     if (!p) {
         InterlockedIncrement64(&d->ep->stats.events_post_failed);
+        d->post_failed = 1;
         return;
     }
     p->event = *ev;
@@ -160,11 +156,12 @@ static void post_event(void *arg)
     if (!PostMessageW(d->ep->notify_window, d->ep->notify_message, 0, (LPARAM)&p->event)) {
         /* Window gone or its queue full: count it, never leak it. */
         InterlockedIncrement64(&d->ep->stats.events_post_failed);
+        d->post_failed = 1;
         pipes_event_free(&p->event);
     }
 }
 
-int pipes_endpoint_deliver(pipes_endpoint *ep, pipes_event *ev)
+pipes_delivery pipes_endpoint_deliver(pipes_endpoint *ep, pipes_event *ev)
 {
     deliver_call d;
     ev->server = ep->kind == PIPES_KIND_SERVER ? (pipes_server *)ep : NULL;
@@ -172,7 +169,14 @@ int pipes_endpoint_deliver(pipes_endpoint *ep, pipes_event *ev)
     ev->user_data = ep->user_data;
     d.ep = ep;
     d.ev = ev;
-    return run_in_gate(ep, ep->on_event ? call_event : post_event, &d);
+    d.post_failed = 0;
+    if (!run_in_gate(ep, ep->on_event ? call_event : post_event, &d))
+        return PIPES_DELIVERY_STOPPING;
+    if (d.post_failed) {
+        pipes_endpoint_count_error(ep, PIPES_ERR_POST_FAILED);
+        return PIPES_DELIVERY_POST_FAILED;
+    }
+    return PIPES_DELIVERY_DONE;
 }
 
 typedef struct authorize_call {
@@ -260,22 +264,52 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
 
 /* ---- stop --------------------------------------------------------------- */
 
+/* Gives up one running-callback slot of ep, waking a stop() that waits for
+ * the last one. The decrement comes before `stopping` is read, and stop sets
+ * `stopping` before it counts under gate_lock: a stop either sees the slot
+ * gone or is woken under that lock. */
+static void gate_give_slot(pipes_endpoint *ep)
+{
+    if (InterlockedDecrement(&ep->callbacks_running) == 0 && pipes_endpoint_is_stopping(ep)) {
+        AcquireSRWLockExclusive(&ep->gate_lock);
+        WakeAllConditionVariable(&ep->gate_cv);
+        ReleaseSRWLockExclusive(&ep->gate_lock);
+    }
+}
+
 void pipes_endpoint_close_gate(pipes_endpoint *ep)
 {
     pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
-    int own = ctx && ctx->in_callback_of == ep && !ctx->released_own_slot;
+    pipes_endpoint *running = ctx && !ctx->released_own_slot && !ctx->suspended_slot
+                                  ? (pipes_endpoint *)ctx->in_callback_of
+                                  : NULL;
 
     InterlockedExchange(&ep->stopping, 1);
-    if (own) {
+    if (running == ep) {
         /* Our own callback must not wait for itself: give up its slot now;
          * run_in_gate sees released_own_slot and does not leave again. */
         ctx->released_own_slot = 1;
-        InterlockedDecrement(&ep->callbacks_running);
+        gate_give_slot(ep);
+        running = NULL;
+    } else if (running) {
+        /* Inside another object's callback. If one of ep's callbacks is
+         * stopping that object at this moment, each stop would wait for the
+         * other's callback for ever. So while we wait, our callback's slot
+         * is lent out: a stop does not wait for a callback that is itself
+         * waiting inside a stop (pipes.h says so). */
+        ctx->suspended_slot = 1;
+        gate_give_slot(running);
     }
+    PIPES_CHAOS_POINT("endpoint.gate_closed");
     AcquireSRWLockExclusive(&ep->gate_lock);
     while (InterlockedCompareExchange(&ep->callbacks_running, 0, 0) > 0)
         SleepConditionVariableSRW(&ep->gate_cv, &ep->gate_lock, INFINITE, 0);
     ReleaseSRWLockExclusive(&ep->gate_lock);
+    if (running) {
+        /* Back in our callback, which goes on and leaves the gate as usual. */
+        InterlockedIncrement(&running->callbacks_running);
+        ctx->suspended_slot = 0;
+    }
 }
 
 void pipes_endpoint_finish_stop(pipes_endpoint *ep)

@@ -49,6 +49,7 @@ struct pipes_endpoint {
 
     /* limits, fixed at creation */
     size_t max_message_size;
+    int discard_oversized; /* PIPES_SERVER_DISCARD_OVERSIZED */
     size_t max_queued_bytes;
     unsigned max_queued_messages;
 
@@ -71,10 +72,18 @@ void pipes_endpoint_init(pipes_endpoint *ep, pipes_endpoint_kind kind, pipes_eng
 void pipes_endpoint_addref(pipes_endpoint *ep);
 void pipes_endpoint_release(pipes_endpoint *ep);
 
+typedef enum pipes_delivery {
+    PIPES_DELIVERY_DONE = 0,       /* the callback ran, or the event was posted */
+    PIPES_DELIVERY_STOPPING = 1,   /* the endpoint is stopping: nothing delivered */
+    PIPES_DELIVERY_POST_FAILED = 2 /* PostMessageW (or its allocation) failed: dropped, counted */
+} pipes_delivery;
+
 /* Delivers *ev (type and payload filled by the caller; server/client and
  * user_data are filled here) through the callback or PostMessageW, unless
- * the endpoint is stopping. Returns 1 if delivered or posted. */
-int pipes_endpoint_deliver(pipes_endpoint *ep, pipes_event *ev);
+ * the endpoint is stopping. A connection whose CONNECTED or MESSAGE event
+ * was dropped must be closed (PIPES_ERR_POST_FAILED): its peer would wait
+ * for an answer to something the application never saw. */
+pipes_delivery pipes_endpoint_deliver(pipes_endpoint *ep, pipes_event *ev);
 
 /* Runs the authorize callback under the gate; refuses when stopping. */
 int pipes_endpoint_authorize(pipes_endpoint *ep, pipes_authorize_fn fn,

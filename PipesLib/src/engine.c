@@ -8,20 +8,36 @@
  *   them in order. A packet waiting in one worker's batch is invisible to
  *   the port, so a user callback that blocks would hold up completions of
  *   unrelated connections while other workers have nothing to do. So
- *   while a worker runs user code, the rest of its batch is *shared*: any other worker, before it dequeues again,
- *   first steals a shared rest into its own batch. If a worker is asleep
- *   in the dequeue when a rest is shared, one wake packet (ENGINE_WAKE_KEY)
- *   is posted so that it comes and looks; at most one wake is outstanding.
- *   Stealing costs no system call, only the engine's steal_lock.
+ *   while a worker runs user code, the rest of its batch is *shared*: any
+ *   other worker, before it dequeues again, first steals a shared rest
+ *   into its own batch. Stealing costs no system call, only steal_lock.
  *   Ownership: a worker's batch array is its own; while shared, the
  *   entries after batch_next may be read and blanked (lpOverlapped = NULL)
  *   by a stealer holding steal_lock, and the owner touches them again only
  *   after taking steal_lock to unshare. A stolen packet's request is
  *   still counted in pending_operations until it is dispatched.
+ *
+ * NO LOST WAKE-UP
+ *   The rule: whenever a rest is shared while a worker sleeps in the
+ *   dequeue, a wake packet (ENGINE_WAKE_KEY) is in the port. Both sides
+ *   announce first and look second, with interlocked operations (full
+ *   barriers), so at least one of them sees the other:
+ *   - a worker about to sleep counts itself in idle_workers, *then* looks
+ *     for shared rests once more, and steals instead of sleeping;
+ *   - a sharer marks its rest shared, *then* reads idle_workers and posts
+ *     a wake unless one is already in the port (wake_pending).
+ *   wake_pending is cleared by the worker that dequeues the wake packet,
+ *   at once, before it dispatches anything of that batch: a wake packet
+ *   behind a blocked callback in the same batch must not silence later
+ *   wakes. That worker then passes the wake on if shared rests remain and
+ *   another worker still sleeps.
+ *   Worker slots are fixed before any thread starts, so every worker is
+ *   visible to stealers from its first instruction.
  */
 #include "engine.h"
 
 #include "completion_probe.h"
+#include "pipes_chaos.h"
 #include "runtime.h"
 
 #define ENGINE_BATCH 64              /* packets per dequeue call */
@@ -53,6 +69,7 @@ static void dispatch(OVERLAPPED_ENTRY *entry)
     }
     PIPES_COUNT_INC(completions_dequeued);
     PIPES_COUNT_DEC(pending_operations);
+    PIPES_CHAOS_POINT("engine.dispatch");
     req->complete(req, error, bytes);
 }
 
@@ -76,9 +93,10 @@ int pipes_engine_share_batch(pipes_worker_ctx *ctx)
     engine = ctx->engine;
     AcquireSRWLockExclusive(&engine->steal_lock);
     ctx->shared = 1;
-    engine->shared_batches++;
+    InterlockedIncrement(&engine->shared_batches);
     ReleaseSRWLockExclusive(&engine->steal_lock);
-    wake_a_sleeper(engine);
+    PIPES_CHAOS_POINT("engine.shared");
+    wake_a_sleeper(engine); /* after the announcement (NO LOST WAKE-UP) */
     return 1;
 }
 
@@ -91,7 +109,7 @@ void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared)
     AcquireSRWLockExclusive(&engine->steal_lock);
     if (ctx->shared) { /* nobody stole it */
         ctx->shared = 0;
-        engine->shared_batches--;
+        InterlockedDecrement(&engine->shared_batches);
     }
     ReleaseSRWLockExclusive(&engine->steal_lock);
 }
@@ -107,26 +125,72 @@ static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
     if (InterlockedCompareExchange(&engine->shared_batches, 0, 0) == 0)
         return 0;
     AcquireSRWLockExclusive(&engine->steal_lock);
-    for (w = 0; w < engine->thread_count && taken == 0; w++) {
-        pipes_worker_ctx *victim = engine->workers[w];
-        if (!victim || victim == self || !victim->shared)
+    for (w = 0; w < engine->worker_slots && taken == 0; w++) {
+        pipes_worker_ctx *victim = &engine->workers[w];
+        if (victim == self || !victim->shared)
             continue;
         for (i = victim->batch_next; i < victim->batch_count; i++) {
             OVERLAPPED_ENTRY *e = &victim->batch[i];
             if (!e->lpOverlapped)
-                continue; /* quit and wake packets stay with their owner */
+                continue; /* quit packets stay with their owner */
             out[taken++] = *e;
             e->lpOverlapped = NULL;
             e->lpCompletionKey = 0;
         }
         victim->shared = 0;
-        engine->shared_batches--;
+        InterlockedDecrement(&engine->shared_batches);
     }
-    left = engine->shared_batches;
+    left = InterlockedCompareExchange(&engine->shared_batches, 0, 0);
     ReleaseSRWLockExclusive(&engine->steal_lock);
     if (left > 0)
         wake_a_sleeper(engine); /* more shared rests than this worker */
     return taken;
+}
+
+/* Blanks the wake packets of a batch just dequeued and clears wake_pending
+ * (NO LOST WAKE-UP); passes the wake on if shared rests still wait for a
+ * sleeping worker. */
+static void consume_wakes(pipes_engine *engine, OVERLAPPED_ENTRY *entries, ULONG count)
+{
+    ULONG i;
+    int woken = 0;
+    for (i = 0; i < count; i++) {
+        if (!entries[i].lpOverlapped && entries[i].lpCompletionKey == ENGINE_WAKE_KEY) {
+            entries[i].lpCompletionKey = 0;
+            woken = 1;
+        }
+    }
+    if (!woken)
+        return;
+    InterlockedExchange(&engine->wake_pending, 0);
+    if (InterlockedCompareExchange(&engine->shared_batches, 0, 0) > 0)
+        wake_a_sleeper(engine);
+}
+
+/* Fills entries with the next packets: shared rests first, else from the
+ * port. Returns FALSE when the port is gone. */
+static BOOL next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG *count)
+{
+    pipes_engine *engine = ctx->engine;
+    BOOL ok;
+
+    *count = steal_batch(ctx, entries);
+    if (*count)
+        return TRUE;
+    /* Announce, then look once more (NO LOST WAKE-UP). */
+    InterlockedIncrement(&engine->idle_workers);
+    PIPES_CHAOS_POINT("engine.idle");
+    *count = steal_batch(ctx, entries);
+    if (*count) {
+        InterlockedDecrement(&engine->idle_workers);
+        return TRUE;
+    }
+    PIPES_COUNT_INC(calls_dequeue);
+    ok = GetQueuedCompletionStatusEx(engine->port, entries, ENGINE_BATCH, count, INFINITE, FALSE);
+    InterlockedDecrement(&engine->idle_workers);
+    if (ok)
+        consume_wakes(engine, entries, *count);
+    return ok;
 }
 
 /* Dispatches one batch; returns how many quit packets it held. */
@@ -143,53 +207,26 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
             dispatch(e);
         else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
             quits++;
-        else if (e->lpCompletionKey == ENGINE_WAKE_KEY)
-            InterlockedExchange(&ctx->engine->wake_pending, 0);
-        /* else: blanked by a stealer */
+        /* else: a consumed wake packet, or blanked by a stealer */
     }
     ctx->batch = NULL;
     ctx->batch_count = ctx->batch_next = 0;
     return quits;
 }
 
-static void register_worker(pipes_engine *engine, pipes_worker_ctx *ctx, int add)
-{
-    unsigned i;
-    AcquireSRWLockExclusive(&engine->steal_lock);
-    for (i = 0; i < engine->thread_count; i++) {
-        if (engine->workers[i] == (add ? NULL : ctx)) {
-            engine->workers[i] = add ? ctx : NULL;
-            break;
-        }
-    }
-    ReleaseSRWLockExclusive(&engine->steal_lock);
-}
-
 static DWORD WINAPI worker_main(LPVOID param)
 {
-    pipes_engine *engine = (pipes_engine *)param;
-    pipes_worker_ctx ctx;
+    pipes_worker_ctx *ctx = (pipes_worker_ctx *)param;
+    pipes_engine *engine = ctx->engine;
     OVERLAPPED_ENTRY entries[ENGINE_BATCH];
 
-    ZeroMemory(&ctx, sizeof ctx);
-    ctx.engine = engine;
-    TlsSetValue(pipes_tls_index(&g_worker_slot), &ctx);
-    register_worker(engine, &ctx, 1);
-
+    TlsSetValue(pipes_tls_index(&g_worker_slot), ctx);
     for (;;) {
-        ULONG count = steal_batch(&ctx, entries);
+        ULONG count;
         unsigned quits;
-        if (count == 0) {
-            BOOL ok;
-            PIPES_COUNT_INC(calls_dequeue);
-            InterlockedIncrement(&engine->idle_workers);
-            ok = GetQueuedCompletionStatusEx(engine->port, entries, ENGINE_BATCH, &count,
-                                             INFINITE, FALSE);
-            InterlockedDecrement(&engine->idle_workers);
-            if (!ok)
-                break; /* the port was closed: only happens if destroy went wrong */
-        }
-        quits = run_batch(&ctx, entries, count);
+        if (!next_batch(ctx, entries, &count))
+            break; /* the port was closed: only happens if destroy went wrong */
+        quits = run_batch(ctx, entries, count);
         if (quits) {
             /* One quit packet is posted per worker, but a batch may hold
              * several: hand the extra ones back for the other workers. */
@@ -198,7 +235,6 @@ static DWORD WINAPI worker_main(LPVOID param)
             break;
         }
     }
-    register_worker(engine, &ctx, 0);
     TlsSetValue(pipes_tls_index(&g_worker_slot), NULL);
     return 0;
 }
@@ -255,7 +291,7 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     InitializeConditionVariable(&engine->freed_cv);
     InitializeSRWLock(&engine->steal_lock);
     engine->threads = (HANDLE *)pipes_mem_alloc(threads * sizeof(HANDLE));
-    engine->workers = (pipes_worker_ctx **)pipes_mem_alloc(threads * sizeof(pipes_worker_ctx *));
+    engine->workers = (pipes_worker_ctx *)pipes_mem_alloc(threads * sizeof(pipes_worker_ctx));
     engine->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, threads);
     if (!engine->threads || !engine->workers || !engine->port) {
         DWORD e = GetLastError();
@@ -263,8 +299,12 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
         free_engine(engine);
         return out_of_memory ? PIPES_ERR_OUT_OF_MEMORY : pipes_fail_system(PIPES_ERR_SYSTEM, e);
     }
+    /* Every slot exists before any thread runs (NO LOST WAKE-UP). */
+    engine->worker_slots = threads;
+    for (i = 0; i < threads; i++)
+        engine->workers[i].engine = engine;
     for (i = 0; i < threads; i++) {
-        HANDLE t = CreateThread(NULL, 0, worker_main, engine, 0, NULL);
+        HANDLE t = CreateThread(NULL, 0, worker_main, &engine->workers[i], 0, NULL);
         if (!t) {
             DWORD e = GetLastError();
             free_engine(engine);

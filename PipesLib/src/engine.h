@@ -31,7 +31,6 @@
 #include "pipes.h"
 
 typedef struct pipes_req pipes_req;
-struct pipes_worker_ctx;
 
 /* Called on a worker thread after the request's packet was dequeued.
  * win32_error is 0 on success (ERROR_MORE_DATA, ERROR_OPERATION_ABORTED,
@@ -44,35 +43,40 @@ struct pipes_req {
     HANDLE file;            /* the handle the I/O was issued on, or NULL */
 };
 
+/* What a worker thread keeps in TLS: its engine, which endpoint's callback
+ * it is running (endpoint.c uses it to let stop() be called from a
+ * callback), and the batch it is dispatching (engine.c's hand-off). One per
+ * worker, in the engine's `workers` array from before the thread starts
+ * until the engine is freed, so a stealer can look at every slot at any
+ * time without registering. */
+typedef struct pipes_worker_ctx {
+    struct pipes_engine *engine;
+    void *in_callback_of;    /* pipes_endpoint* or NULL */
+    int released_own_slot;   /* stop() from its own callback gave up the gate slot */
+    int suspended_slot;      /* stop() of another object is waiting: our slot is lent out */
+    OVERLAPPED_ENTRY *batch; /* the batch being dispatched, or NULL */
+    ULONG batch_count;
+    ULONG batch_next;        /* first entry not yet dispatched */
+    int shared;              /* the rest may be stolen (under steal_lock) */
+} pipes_worker_ctx;
+
 struct pipes_engine {
     HANDLE port;
     HANDLE *threads;
-    unsigned thread_count;
+    unsigned thread_count;   /* threads started (and to join) */
+    unsigned worker_slots;   /* entries of `workers` */
+    pipes_worker_ctx *workers;
     SRWLOCK lock;
     CONDITION_VARIABLE freed_cv; /* signalled when `alive` drops */
     LONG attached; /* servers and clients whose handle the caller still holds */
     LONG alive;    /* servers and clients not yet freed (incl. draining ones) */
     int skip_mode;       /* handles skip the port on immediate success */
     int more_data_queues; /* skip mode: an immediate ERROR_MORE_DATA still queues */
-    LONG idle_workers;   /* workers waiting in GetQueuedCompletionStatusEx */
-    LONG wake_pending;   /* a wake packet is queued (engine.c, SHARED BATCHES) */
-    SRWLOCK steal_lock;  /* guards shared_batches, workers[] and shared rests */
+    LONG idle_workers;   /* workers about to sleep or asleep in the dequeue */
+    LONG wake_pending;   /* a wake packet is in the port (engine.c, SHARED BATCHES) */
+    SRWLOCK steal_lock;  /* guards shared_batches and the workers' shared rests */
     LONG shared_batches; /* workers whose batch rest may be stolen */
-    struct pipes_worker_ctx **workers; /* thread_count slots, NULL = exited */
 };
-
-/* What a worker thread keeps in TLS: its engine, which endpoint's callback
- * it is running (endpoint.c uses it to let stop() be called from a
- * callback), and the batch it is dispatching (engine.c's hand-off). */
-typedef struct pipes_worker_ctx {
-    pipes_engine *engine;
-    void *in_callback_of; /* pipes_endpoint* or NULL */
-    int released_own_slot;
-    OVERLAPPED_ENTRY *batch; /* the batch being dispatched, or NULL */
-    ULONG batch_count;
-    ULONG batch_next;        /* first entry not yet dispatched */
-    int shared;              /* the rest may be stolen (under steal_lock) */
-} pipes_worker_ctx;
 
 /* NULL on threads that are not engine workers. */
 pipes_worker_ctx *pipes_engine_worker_ctx(void);

@@ -16,6 +16,7 @@
 #include "connmap.h"
 #include "endpoint.h"
 #include "pipename.h"
+#include "pipes_chaos.h"
 #include "runtime.h"
 #include "security.h"
 
@@ -214,9 +215,17 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
         return;
     }
 
-    AcquireSRWLockShared(&s->lock);
+    /* The connection takes its place among max_connections here, in the
+     * same locked step as the check, so clients connecting at once cannot
+     * all pass it. Its id marks the place taken: server_forget gives it
+     * back, whatever refuses the connection below. */
+    AcquireSRWLockExclusive(&s->lock);
     over_limit = s->connected >= s->max_connections;
-    ReleaseSRWLockShared(&s->lock);
+    if (!over_limit) {
+        c->id = ++s->next_id;
+        s->connected++;
+    }
+    ReleaseSRWLockExclusive(&s->lock);
     if (over_limit) {
         refuse(s, c, PIPES_ERR_TOO_MANY_CONNECTIONS);
         pipes_endpoint_post_event(&s->ep, PIPES_EVENT_LIMIT, PIPES_ERR_TOO_MANY_CONNECTIONS, 0,
@@ -240,15 +249,12 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
         pipes_conn_release(c);
         return;
     }
-    c->id = ++s->next_id;
     if (!pipes_connmap_insert(&s->map, c)) {
-        c->id = 0;
         ReleaseSRWLockExclusive(&s->lock);
         refuse(s, c, PIPES_ERR_OUT_OF_MEMORY);
         pipes_conn_release(c);
         return;
     }
-    s->connected++;
     ReleaseSRWLockExclusive(&s->lock);
 
     InterlockedIncrement64(&s->ep.stats.connects);
@@ -257,7 +263,7 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
     ev.type = PIPES_EVENT_CONNECTED;
     ev.connection_id = c->id;
     ev.peer = &c->peer;
-    pipes_endpoint_deliver(&s->ep, &ev);
+    pipes_conn_deliver(c, &ev);
     pipes_conn_read(c);
     pipes_conn_release(c); /* the connect's reference */
 }
@@ -284,7 +290,7 @@ static int config_valid(const pipes_server_config *cfg)
         return 0;
     if (cfg->max_message_size > PIPES_MAX_MESSAGE_SIZE_LIMIT)
         return 0;
-    if (cfg->flags & ~(uint32_t)PIPES_SERVER_ALLOW_REMOTE)
+    if (cfg->flags & ~(uint32_t)(PIPES_SERVER_ALLOW_REMOTE | PIPES_SERVER_DISCARD_OVERSIZED))
         return 0;
     return 1;
 }
@@ -303,7 +309,7 @@ static int name_in_use(const wchar_t *name)
 PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *config,
                                                      pipes_server **out)
 {
-    pipes_server *s;
+    pipes_server *s, *prev;
     pipes_engine *engine;
     pipes_status st;
 
@@ -345,20 +351,26 @@ PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *
                         server_destroy);
     s->ep.max_message_size =
         config->max_message_size ? config->max_message_size : PIPES_DEFAULT_MAX_MESSAGE_SIZE;
+    s->ep.discard_oversized = (config->flags & PIPES_SERVER_DISCARD_OVERSIZED) != 0;
     s->ep.max_queued_bytes =
         config->max_queued_bytes ? config->max_queued_bytes : PIPES_DEFAULT_MAX_QUEUED_BYTES;
     s->ep.max_queued_messages = config->max_queued_messages ? config->max_queued_messages
                                                             : PIPES_DEFAULT_MAX_QUEUED_MESSAGES;
 
+    /* The handle is published before the first instance can take a
+     * client, so a callback may use the caller's stored handle as well as
+     * ev->server. A failed start restores *out: no callback ran then. */
+    prev = *out;
+    *out = s;
     st = add_instance(s, 1);
-    if (st == PIPES_OK)
-        replenish(s);
+    PIPES_CHAOS_POINT("server.start.listening");
     if (st != PIPES_OK) {
+        *out = prev;
         pipes_endpoint_close_gate(&s->ep);
         pipes_endpoint_finish_stop(&s->ep);
         return st;
     }
-    *out = s;
+    replenish(s);
     return PIPES_OK;
 }
 
@@ -383,8 +395,11 @@ static pipes_conn *lookup(pipes_server *s, uint64_t id)
     return closing ? NULL : c;
 }
 
-/* Queues buf on c and starts writing. */
-static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, void *context)
+/* Queues buf on c and starts writing. A full queue is reported with a
+ * LIMIT event only for broadcasts (report_full), whose caller learns only a
+ * count; a send returns QUEUE_FULL to its caller instead (pipes.h). */
+static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, void *context,
+                             int report_full)
 {
     pipes_witem *item = pipes_witem_create(buf, context, NULL);
     pipes_kick k;
@@ -406,7 +421,7 @@ static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, vo
         pipes_wbuf_release(item->buf);
         pipes_mem_free(item);
         pipes_endpoint_count_error(&s->ep, st);
-        if (report_limit)
+        if (report_limit && report_full)
             pipes_endpoint_post_event(&s->ep, PIPES_EVENT_LIMIT, PIPES_ERR_QUEUE_FULL, c->id,
                                       NULL);
     }
@@ -437,7 +452,7 @@ PIPES_API pipes_status PIPES_CALL pipes_server_send(pipes_server *server, uint64
         pipes_conn_release(c);
         return PIPES_ERR_OUT_OF_MEMORY;
     }
-    st = queue_on(server, c, buf, send_context);
+    st = queue_on(server, c, buf, send_context, 0);
     pipes_wbuf_release(buf);
     pipes_conn_release(c);
     return st;
@@ -468,7 +483,9 @@ PIPES_API pipes_status PIPES_CALL pipes_server_broadcast(pipes_server *server, c
     targets = (pipes_conn **)pipes_mem_alloc((server->connected + 1) * sizeof *targets);
     if (targets) {
         for (c = server->conns; c; c = c->next) {
-            if (c->id && n < server->connected) {
+            /* In the map: connected (an id alone may be a place taken
+             * by a connection still being authorized). */
+            if (c->id && n < server->connected && pipes_connmap_find(&server->map, c->id) == c) {
                 pipes_conn_addref(c);
                 targets[n++] = c;
             }
@@ -480,7 +497,7 @@ PIPES_API pipes_status PIPES_CALL pipes_server_broadcast(pipes_server *server, c
         return PIPES_ERR_OUT_OF_MEMORY;
     }
     for (i = 0; i < n; i++) {
-        if (queue_on(server, targets[i], buf, NULL) == PIPES_OK)
+        if (queue_on(server, targets[i], buf, NULL, 1) == PIPES_OK)
             ok++;
         pipes_conn_release(targets[i]);
     }

@@ -1,0 +1,235 @@
+// chaos_engine_test.cpp - interleavings that a normal run almost never hits, forced with the
+// chaos pipes.dll's test hook (chaos_support.h): a thread is held at one named point while the
+// others act. Each test failed against the code before its fix (see docs/ARCHITECTURE.md, and
+// the commit that fixed it).
+#include "chaos_support.h"
+
+#include <thread>
+
+namespace {
+
+using namespace pt;
+
+pipes_engine *CreateEngine(unsigned threads)
+{
+    pipes_engine_config cfg;
+    std::memset(&cfg, 0, sizeof cfg);
+    cfg.struct_size = sizeof cfg;
+    cfg.worker_threads = threads;
+    pipes_engine *e = nullptr;
+    EXPECT_EQ(pipes_engine_create(&cfg, &e), PIPES_OK);
+    return e;
+}
+
+// Lost wake-up in shared batches: a worker that found nothing to steal and is on its way to
+// sleep in the dequeue must still be woken for a rest another worker shares at that moment.
+// Worker 2 is held right after it announced itself idle; worker 1 then dequeues "hold" and
+// "free" in one batch and blocks in "hold", sharing "free". Once worker 2 goes on, "free" must be
+// delivered while "hold" is still blocked. (Before the fix, a worker looked for shared rests
+// before it counted itself idle: the sharer saw no idle worker, posted no wake, and "free" waited
+// for "hold".)
+TEST(ChaosEngine, AWorkerGoingToSleepStillSeesARestSharedMeanwhile)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(2);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        Gate first, second, hold;
+        OpenOnExit open_first{first}, open_second{second}, open_hold{hold};
+        std::atomic<bool> freed{false};
+        std::atomic<DWORD> second_thread{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type != PIPES_EVENT_MESSAGE)
+                return;
+            std::string text(reinterpret_cast<const char *>(ev->data), ev->size);
+            if (text == "first") {
+                first.Wait();
+            } else if (text == "second") {
+                second_thread = GetCurrentThreadId();
+                second.Wait();
+            } else if (text == "hold") {
+                hold.Wait();
+            } else if (text == "free") {
+                freed = true;
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        EventLog clog; // clients on the default engine: only server completions use this port
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard c1, c2, c3, c4;
+        for (ClientGuard *c : {&c1, &c2, &c3, &c4})
+            ASSERT_EQ(pipes_client_connect(&ccfg, c->Out()), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 4));
+
+        ASSERT_EQ(pipes_client_send(c1.get(), "first", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(first.WaitUntilBlocked());
+        ASSERT_EQ(pipes_client_send(c2.get(), "second", 6, nullptr), PIPES_OK);
+        ASSERT_TRUE(second.WaitUntilBlocked());
+        ASSERT_EQ(pipes_client_send_wait(c3.get(), "hold", 4, 10000), PIPES_OK);
+        ASSERT_EQ(pipes_client_send_wait(c4.get(), "free", 4, 10000), PIPES_OK);
+
+        PointHold idle("engine.idle", 1, milliseconds(20000));
+        idle.OnlyThread(second_thread.load());
+        ChaosHook hook([&](const char *where) { idle.OnPoint(where); });
+        second.Open();
+        ASSERT_TRUE(idle.WaitArrived()) << "worker 2 never went idle";
+        first.Open(); // worker 1 takes "hold" + "free" and blocks in "hold", sharing "free"
+        ASSERT_TRUE(hold.WaitUntilBlocked());
+        idle.Release();
+        EXPECT_TRUE(PollUntil([&] { return freed.load(); }, milliseconds(10000)))
+            << "the shared rest waited for the blocked callback: wake-up lost";
+        hold.Open();
+        EXPECT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 4));
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// pipes_client_close while pipes_client_send_wait waits for room in the queue: the waiter, woken
+// by the close, is held before it touches the client again. close must not free the client under
+// it: close returns only after send_wait did (with STOPPING). (Before the fix the waiter held no
+// reference: close freed the client during the hold and the waiter then took a lock inside freed
+// memory, which the chaos build poisons.)
+TEST(ChaosEngine, CloseWaitsForASendWaitThatItWoke)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        Gate gate;
+        OpenOnExit open_on_exit{gate};
+        std::atomic<int> server_msgs{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE && ++server_msgs == 1)
+                gate.Wait(); // the server stops reading
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ccfg.max_queued_messages = 1;
+        pipes_client *client = nullptr;
+        ASSERT_EQ(pipes_client_connect(&ccfg, &client), PIPES_OK);
+        ASSERT_EQ(pipes_client_send(client, "first", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(gate.WaitUntilBlocked());
+
+        // Fill the pipe and the one-message queue.
+        std::vector<uint8_t> big = Pattern(256 * 1024);
+        int accepted = 0;
+        while (accepted < 10 && pipes_client_send(client, big.data(), big.size(), nullptr) == PIPES_OK)
+            ++accepted;
+        ASSERT_LT(accepted, 10) << "the queue never filled";
+
+        PointHold room("client.send_wait.room");
+        std::atomic<bool> full{false}, closed{false}, closed_during_hold{false};
+        ChaosHook hook([&](const char *where) {
+            if (std::strcmp(where, "client.send_wait.full") == 0)
+                full = true; // under the client lock, about to sleep until there is room
+            room.OnPoint(where);
+            if (std::strcmp(where, "client.send_wait.room") == 0 && closed.load())
+                closed_during_hold = true;
+        });
+        std::atomic<int> wait_status{-1};
+        std::thread waiter([&] {
+            wait_status = pipes_client_send_wait(client, big.data(), big.size(), PIPES_INFINITE);
+        });
+        // Once the waiter sleeps for room, nothing but the close wakes it.
+        EXPECT_TRUE(PollUntil([&] { return full.load(); }));
+        std::thread closer([&] {
+            EXPECT_EQ(pipes_client_close(client), PIPES_OK);
+            closed = true;
+        });
+        EXPECT_TRUE(room.WaitArrived()) << "the close did not wake the waiter";
+        closer.join(); // the hold ends by itself: close must wait for the held waiter
+        waiter.join();
+        EXPECT_EQ(wait_status.load(), PIPES_ERR_STOPPING);
+        EXPECT_FALSE(closed_during_hold.load())
+            << "pipes_client_close returned while pipes_client_send_wait still used the client";
+        EXPECT_EQ(room.Timeouts(), 1);
+        gate.Open(); // before the server stops: it waits for its blocked callback
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// The handle a caller stores from pipes_client_connect / pipes_server_start must be usable in the
+// first callback: the creating thread is held right after the connection was set up, before the
+// call returns, and the CONNECTED callback compares the stored handle with its own.
+TEST(ChaosEngine, ClientHandleIsPublishedBeforeTheFirstCallback)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        pipes_client *volatile stored = nullptr;
+        std::atomic<int> seen{0}; // 1 = same handle, 2 = not yet published
+        clog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_CONNECTED)
+                seen = stored == ev->client ? 1 : 2;
+        };
+        const DWORD connecting = GetCurrentThreadId();
+        ChaosHook hook([&](const char *where) {
+            // The connecting thread, with the connection set up: hold it until the CONNECTED
+            // callback ran (or 3 s), as a preempted thread would be.
+            if (GetCurrentThreadId() == connecting &&
+                std::strcmp(where, "client.connect.attached") == 0)
+                PollUntil([&] { return seen.load() != 0; }, milliseconds(3000));
+        });
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ASSERT_EQ(pipes_client_connect(&ccfg, (pipes_client **)&stored), PIPES_OK);
+        ASSERT_TRUE(clog.WaitFlag([&] { return seen.load() != 0; }));
+        EXPECT_EQ(seen.load(), 1) << "the CONNECTED callback ran before the handle was stored";
+        EXPECT_EQ(pipes_client_close(stored), PIPES_OK);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+TEST(ChaosEngine, ServerHandleIsPublishedBeforeTheFirstCallback)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        pipes_server *volatile stored = nullptr;
+        std::atomic<int> seen{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_CONNECTED)
+                seen = stored == ev->server ? 1 : 2;
+        };
+        ClientGuard client;
+        std::atomic<int> connect_status{-1};
+        std::thread connector;
+        const DWORD starter = GetCurrentThreadId();
+        ChaosHook hook([&](const char *where) {
+            // The starting thread, with its first instance listening: a client connects and its
+            // CONNECTED callback runs before pipes_server_start returns.
+            if (GetCurrentThreadId() != starter || std::strcmp(where, "server.start.listening") != 0)
+                return;
+            connector = std::thread([&] {
+                pipes_client_config ccfg = ClientConfig(name, &clog);
+                connect_status = pipes_client_connect(&ccfg, client.Out());
+            });
+            PollUntil([&] { return seen.load() != 0; }, milliseconds(5000));
+        });
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ASSERT_EQ(pipes_server_start(&scfg, (pipes_server **)&stored), PIPES_OK);
+        connector.join();
+        EXPECT_EQ(connect_status.load(), PIPES_OK);
+        ASSERT_TRUE(slog.WaitFlag([&] { return seen.load() != 0; }));
+        EXPECT_EQ(seen.load(), 1) << "the CONNECTED callback ran before the handle was stored";
+        client.Close();
+        EXPECT_EQ(pipes_server_stop(stored), PIPES_OK);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+} // namespace
