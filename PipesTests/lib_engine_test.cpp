@@ -457,6 +457,59 @@ TEST(LibEngine, ABacklogInThePipeIsDeliveredWholeAndInOrder)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+// A connection whose peer keeps the pipe full must not keep its worker to itself: reads that
+// complete at once are handled in a loop, and a new client's connection waited behind the whole
+// backlog (with 64 busy clients, connects timed out). On a one-worker engine, 4,000 messages wait
+// in the pipe and the client's queue while a second client connects; its CONNECTED must come
+// after a few dozen of them, not after all. (Before the fix it came after all 4,000.)
+TEST(LibEngine, AFloodingConnectionDoesNotHoldUpANewClient)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(1);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        constexpr uint32_t kCount = 4000;
+        EventLog slog;
+        Gate gate;
+        OpenOnExit open_on_exit{gate};
+        std::atomic<uint32_t> received{0}, before_second{kCount + 1};
+        std::atomic<int> connects{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_CONNECTED && ++connects == 2)
+                before_second = received.load();
+            if (ev->type == PIPES_EVENT_MESSAGE && received.fetch_add(1) == 0)
+                gate.Wait(); // the only worker waits; the rest piles up
+        };
+        slog.KeepEvents(false);
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        EventLog flog, nlog; // clients on the default engine
+        pipes_client_config fcfg = ClientConfig(name, &flog);
+        fcfg.max_queued_messages = kCount;
+        ClientGuard flooder, newcomer;
+        ASSERT_EQ(pipes_client_connect(&fcfg, flooder.Out()), PIPES_OK);
+        for (uint32_t seq = 0; seq < kCount; ++seq) {
+            std::vector<uint8_t> m = TestMessage(32, 3, seq);
+            ASSERT_EQ(pipes_client_send(flooder.get(), m.data(), m.size(), nullptr), PIPES_OK);
+            if (seq == 0) {
+                ASSERT_TRUE(gate.WaitUntilBlocked());
+            }
+        }
+        pipes_client_config ncfg = ClientConfig(name, &nlog);
+        ASSERT_EQ(pipes_client_connect(&ncfg, newcomer.Out()), PIPES_OK);
+        gate.Open();
+        ASSERT_TRUE(PollUntil([&] { return received.load() == kCount && connects.load() == 2; }));
+        std::printf("[ info ] the new client's CONNECTED came after %u of %u flooding messages\n",
+                    before_second.load(), kCount);
+        EXPECT_LT(before_second.load(), 500u) << "the flooding connection kept the worker";
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
 // Engines come and go without leaking their threads, port or memory.
 TEST(LibEngine, FiftyEngineCyclesLeakNothing)
 {

@@ -15,6 +15,7 @@
  * one big message does not hold its buffer for ever. */
 #define READ_BUFFER_KEEP (64u * 1024u)
 #define READ_SHRINK_AFTER 8u
+#define READ_BURST 64u /* reads completed at once in a row before yielding (run_read_chain) */
 
 static void on_read(pipes_req *req, DWORD error, DWORD bytes);
 static void on_write(pipes_req *req, DWORD error, DWORD bytes);
@@ -476,13 +477,22 @@ static int read_done(pipes_conn *c, DWORD error, DWORD bytes)
 
 /* Runs the chain from a read result for as long as reads complete at once
  * (a loop, not recursion: a fast writer must not grow the stack), then
- * drops the reference of the request that brought `error`/`bytes`. */
+ * drops the reference of the request that brought `error`/`bytes`.
+ * Fairness: a connection whose peer writes without pause would keep its
+ * worker here for ever, and completions of other connections (new clients
+ * among them) would wait behind it. After READ_BURST reads in a row, the
+ * result of the last one goes through the port like any completion
+ * (pipes_engine_requeue), behind whatever else is waiting there. */
 static void run_read_chain(pipes_conn *c, DWORD error, DWORD bytes)
 {
+    unsigned burst = 0;
     while (read_done(c, error, bytes) && issue_read(c, &error, &bytes)) {
-        /* That read completed in the call: this loop handles it, so its
-         * request needs neither its pending count nor its own reference
-         * (the one this loop holds is not the last). */
+        /* That read completed in the call and holds a reference and a
+         * pending count: handed to the port, they go with it ... */
+        if (++burst >= READ_BURST && pipes_engine_requeue(c->ep->engine, &c->read_req, bytes))
+            break;
+        /* ... handled here, it needs neither (the reference this loop
+         * holds is not the last). */
         PIPES_COUNT_DEC(pending_operations);
         InterlockedDecrement(&c->refs);
     }

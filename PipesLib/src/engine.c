@@ -406,6 +406,13 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
     return TRUE;
 }
 
+BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes)
+{
+    /* The OVERLAPPED keeps the status the I/O completed with; dispatch reads
+     * it back with GetOverlappedResult as for any packet. */
+    return PostQueuedCompletionStatus(engine->port, bytes, 0, &req->ov);
+}
+
 void pipes_engine_attach(pipes_engine *engine)
 {
     AcquireSRWLockExclusive(&engine->lock);

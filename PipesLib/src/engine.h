@@ -106,6 +106,13 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
  * Counts as a pending operation until dequeued. */
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 
+/* Queues the packet of an I/O on req that completed at once (skip mode),
+ * keeping its result (status in req->ov, `bytes` transferred): dispatch
+ * then completes it like a packet the kernel queued. The request stays a
+ * pending operation until dequeued. FALSE if posting failed (the caller
+ * still owns the result). */
+BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes);
+
 /* Nonzero on a worker thread of `engine`. */
 int pipes_engine_on_worker(const pipes_engine *engine);
 
