@@ -182,6 +182,35 @@ cmd_demo() {
     bash "$ROOT/installer/demo.sh" "$msi"
 }
 
+# ---- chaos: the race-widening pass, long (PipesTests/chaos_tests.cmake) ----
+# Runs every program of the chaos pass ROUNDS times (default 5) against the chaos pipes.dll with a
+# higher delay rate than the short pass in `test` (PIPES_CHAOS_RATE, default 40 percent of hook
+# points). Prints each program's result and the failed tests; exit status 0 = all passed.
+CHAOS_PROGRAMS="pipes_chaos_tests pipes_lib_tests pipes_sec_tests"
+cmd_chaos() {
+    local rounds=${1:-5} rate=${PIPES_CHAOS_RATE:-40} failed=0 p log
+    case $rounds in '' | *[!0-9]*) die "chaos: ROUNDS must be a number, not '$rounds'" ;; esac
+    cmd_deps
+    cmd_build
+    mkdir -p "$BUILD_DIR/chaos-logs"
+    for p in $CHAOS_PROGRAMS; do
+        log=$BUILD_DIR/chaos-logs/$p.log
+        say "chaos: $p, $rounds rounds, PIPES_CHAOS_RATE=$rate (log: $log)"
+        if (cd "$BUILD_DIR/bin-chaos" && PIPES_CHAOS_RATE=$rate timeout --kill-after=30 $((rounds * 900)) \
+                "$ROOT/cmake/wine-run.sh" "$BUILD_DIR/wineprefix" "$BUILD_DIR/bin-chaos/$p.exe" \
+                --gtest_repeat="$rounds" --gtest_color=no >"$log" 2>&1); then
+            say "chaos: $p passed $rounds rounds ($(grep -c '^\[       OK \]' "$log") tests run)"
+        else
+            failed=$((failed + 1))
+            say "chaos: $p FAILED:"
+            grep -E '^\[  FAILED  \]|Failure$' "$log" | sort | uniq -c | head -20 || tail -20 "$log"
+        fi
+    done
+    stop_prefix
+    [ "$failed" -eq 0 ] || die "chaos: $failed program(s) failed"
+    say "chaos: all passed"
+}
+
 cmd_fuzz() {
     local script=$ROOT/PipesTests/fuzz/run_fuzz.sh
     [ -f "$script" ] || die "fuzz: $script does not exist yet"
@@ -221,6 +250,9 @@ usage: ./build.sh VERB [ARGS]
   msi             build, then dist/Pipes-<version>-x64.msi (wixl)
   e2e             build, then the installer end to end in a fresh Wine prefix (installer/e2e.sh)
   fuzz [SECONDS]  fuzz the protocol parser (PipesTests/fuzz/run_fuzz.sh)
+  chaos [ROUNDS]  the race-widening pass, long: the chaos test programs ROUNDS times (default 5)
+                  against bin-chaos/pipes.dll (random delays at hook points); ./build.sh test runs
+                  one short round of it through ctest
   bench [ARGS]    build, then run the benchmarks under Wine; table + dist/bench.json (docs/PERFORMANCE.md)
   help            this text
 environment: BUILD_DIR, BUILD_TYPE (Release), JOBS (2), CTEST_TIMEOUT (600 s per test)
@@ -240,6 +272,7 @@ case $verb in
     msi) cmd_msi ;;
     e2e) cmd_e2e ;;
     fuzz) cmd_fuzz "$@" ;;
+    chaos) cmd_chaos "$@" ;;
     bench) cmd_bench "$@" ;;
     help | -h | --help) cmd_help ;;
     *) cmd_help >&2; die "unknown verb '$verb'" ;;
