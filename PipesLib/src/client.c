@@ -181,8 +181,14 @@ static void on_start(pipes_req *req, DWORD error, DWORD bytes)
     (void)error;
     (void)bytes;
 
+    if (!pipes_conn_open(c)) {
+        /* Closed before it opened (ABANDONED): no event, as if its read
+         * chain had ended. */
+        c->hooks->on_read_ended(c);
+        pipes_conn_release(c); /* the start request's reference */
+        return;
+    }
     InterlockedIncrement64(&cl->ep.stats.connects);
-    c->connected = 1;
     memset(&ev, 0, sizeof ev);
     ev.type = PIPES_EVENT_CONNECTED;
     ev.connection_id = c->id;
@@ -650,7 +656,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, p
         return PIPES_ERR_INVALID_ARGUMENT;
     pipes_endpoint_fill_stats(&client->ep, out);
     AcquireSRWLockShared(&client->lock);
-    out->current_connections = client->conn && !client->conn->closing ? 1u : 0u;
+    out->current_connections = client->conn && pipes_conn_is_live_locked(client->conn) ? 1u : 0u;
     out->queued_messages = client->wq.count;
     out->queued_bytes = client->wq.bytes;
     ReleaseSRWLockShared(&client->lock);

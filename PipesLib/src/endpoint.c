@@ -38,13 +38,17 @@ void pipes_endpoint_init(pipes_endpoint *ep, pipes_endpoint_kind kind, pipes_eng
 
 void pipes_endpoint_addref(pipes_endpoint *ep)
 {
-    InterlockedIncrement(&ep->refs);
+    LONG r = InterlockedIncrement(&ep->refs);
+    PIPES_ASSERT(r > 1); /* nobody may revive an endpoint that reached zero */
+    (void)r;
 }
 
 void pipes_endpoint_release(pipes_endpoint *ep)
 {
     pipes_engine *engine;
-    if (InterlockedDecrement(&ep->refs) != 0)
+    LONG r = InterlockedDecrement(&ep->refs);
+    PIPES_ASSERT(r >= 0);
+    if (r != 0)
         return;
     AcquireSRWLockExclusive(&ep->gate_lock);
     if (ep->stop_waits) {
@@ -270,7 +274,9 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
  * gone or is woken under that lock. */
 static void gate_give_slot(pipes_endpoint *ep)
 {
-    if (InterlockedDecrement(&ep->callbacks_running) == 0 && pipes_endpoint_is_stopping(ep)) {
+    LONG running = InterlockedDecrement(&ep->callbacks_running);
+    PIPES_ASSERT(running >= 0);
+    if (running == 0 && pipes_endpoint_is_stopping(ep)) {
         AcquireSRWLockExclusive(&ep->gate_lock);
         WakeAllConditionVariable(&ep->gate_cv);
         ReleaseSRWLockExclusive(&ep->gate_lock);

@@ -68,7 +68,8 @@ static void dispatch(OVERLAPPED_ENTRY *entry)
             error = GetLastError();
     }
     PIPES_COUNT_INC(completions_dequeued);
-    PIPES_COUNT_DEC(pending_operations);
+    if (PIPES_COUNT_DEC(pending_operations) < 0)
+        PIPES_ASSERT(!"more packets dequeued than operations issued");
     PIPES_CHAOS_POINT("engine.dispatch");
     req->complete(req, error, bytes);
 }

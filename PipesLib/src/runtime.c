@@ -4,6 +4,8 @@
  */
 #include "runtime.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 pipes_global_counters g_pipes_counters;
@@ -61,6 +63,19 @@ void pipes_mem_free(void *p)
 #endif
     HeapFree(GetProcessHeap(), 0, h);
 }
+
+#if defined(PIPES_CHAOS) || !defined(NDEBUG)
+void pipes_assert_failed(const char *expr, const char *file, int line)
+{
+    char text[512];
+    _snprintf(text, sizeof text, "PipesLib: check failed: %s (%s:%d)\n", expr, file, line);
+    text[sizeof text - 1] = '\0';
+    OutputDebugStringA(text);
+    fputs(text, stderr);
+    fflush(stderr);
+    abort();
+}
+#endif
 
 /* ---- per-thread last system error ---------------------------------- */
 

@@ -32,6 +32,17 @@ extern pipes_global_counters g_pipes_counters;
 #define PIPES_COUNT_INC(field) InterlockedIncrement64(&g_pipes_counters.field)
 #define PIPES_COUNT_DEC(field) InterlockedDecrement64(&g_pipes_counters.field)
 
+/* Debug checks of the lifetime rules (reference and pending counts, state
+ * transitions): active in debug builds and in the race-widening build
+ * (PIPES_CHAOS), where a failure prints where and aborts the process;
+ * nothing in release builds. */
+#if defined(PIPES_CHAOS) || !defined(NDEBUG)
+#define PIPES_ASSERT(expr) ((expr) ? (void)0 : pipes_assert_failed(#expr, __FILE__, __LINE__))
+void pipes_assert_failed(const char *expr, const char *file, int line);
+#else
+#define PIPES_ASSERT(expr) ((void)0)
+#endif
+
 /* A TLS slot allocated on first use. Declare one per purpose with
  * PIPES_TLS_SLOT_INIT; pipes_tls_index returns TLS_OUT_OF_INDEXES if the
  * process has none left. */

@@ -35,11 +35,10 @@ struct pipes_server {
     pipes_authorize_fn authorize;
 
     SRWLOCK lock; /* protects everything below */
-    int stopping;
     pipes_conn *conns; /* all connection objects, listening or connected */
     pipes_connmap map; /* connected ones by id */
-    unsigned listening;
-    unsigned connected;
+    unsigned listening; /* ConnectNamedPipe issued, its completion not yet run */
+    unsigned connected; /* places taken among max_connections (those with an id) */
     uint64_t next_id;
 };
 
@@ -64,10 +63,6 @@ static void server_forget(pipes_conn *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->listening) {
-        c->listening = 0;
-        s->listening--;
-    }
     if (c->id) {
         pipes_connmap_remove(&s->map, c->id);
         s->connected--;
@@ -116,7 +111,10 @@ static pipes_status add_instance(pipes_server *s, int first)
     c->connect_req.complete = on_connected;
 
     AcquireSRWLockExclusive(&s->lock);
-    if (s->stopping) {
+    /* stop sets the endpoint's `stopping` before it takes this lock to
+     * close the listed connections: either we see it here, or stop sees
+     * this instance in the list. */
+    if (pipes_endpoint_is_stopping(&s->ep)) {
         ReleaseSRWLockExclusive(&s->lock);
         pipes_conn_release(c);
         return PIPES_ERR_STOPPING;
@@ -125,33 +123,36 @@ static pipes_status add_instance(pipes_server *s, int first)
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
-    c->listening = 1;
-    s->listening++;
+    s->listening++; /* until on_connected runs for it */
 
-    /* Issued under the server lock so stop (which takes it first) either
-     * sees this instance in its list or finds `stopping` set above. */
-    pipes_conn_addref(c);
-    PIPES_COUNT_INC(pending_operations);
+    pipes_conn_io_begin(c);
     PIPES_COUNT_INC(calls_connect_named_pipe);
     ok = ConnectNamedPipe(pipe, &c->connect_req.ov);
     error = ok ? 0 : GetLastError();
     ReleaseSRWLockExclusive(&s->lock);
+    PIPES_CHAOS_POINT("server.connect_issued");
 
     if (error == ERROR_IO_PENDING ||
         (ok && !pipes_engine_completed_at_once(s->ep.engine, ok, error)))
         return PIPES_OK; /* a packet will come */
-    PIPES_COUNT_DEC(pending_operations); /* none will */
     if (ok || error == ERROR_PIPE_CONNECTED || error == ERROR_NO_DATA) {
         /* A client got in between create and connect (ERROR_NO_DATA: and
          * has already closed, possibly after writing), or the connect
-         * completed in the call in skip mode. No packet is queued for that,
-         * so queue one ourselves and handle the connection on a worker like
-         * any other: the read chain delivers what it wrote. */
-        if (pipes_engine_post(s->ep.engine, &c->connect_req))
+         * completed in the call in skip mode. No packet was queued: hand
+         * the request to the port as a success, and a worker handles the
+         * connection like any other (conn.h, ONE COMPLETION PATH); the read
+         * chain delivers what the client wrote. ERROR_PIPE_CONNECTED leaves
+         * STATUS_PENDING in the OVERLAPPED, which dispatch would read back. */
+        c->connect_req.ov.Internal = 0;
+        c->connect_req.ov.InternalHigh = 0;
+        if (pipes_engine_requeue(s->ep.engine, &c->connect_req, 0))
             return PIPES_OK;
         error = GetLastError();
     }
-    pipes_conn_release(c); /* the connect's reference */
+    pipes_conn_io_no_packet(c);
+    AcquireSRWLockExclusive(&s->lock);
+    s->listening--;
+    ReleaseSRWLockExclusive(&s->lock);
     pipes_conn_close(c, pipes_status_from_win32(error));
     server_forget(c);
     return pipes_fail_system(PIPES_ERR_SYSTEM, error);
@@ -168,7 +169,7 @@ static void replenish(pipes_server *s)
     for (;;) {
         int need;
         AcquireSRWLockShared(&s->lock);
-        need = !s->stopping && s->listening < s->listen_target;
+        need = !pipes_endpoint_is_stopping(&s->ep) && s->listening < s->listen_target;
         ReleaseSRWLockShared(&s->lock);
         if (!need)
             return;
@@ -200,10 +201,7 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
     /* The instance is no longer listening: replace it first, so the name
      * always has an instance waiting. */
     AcquireSRWLockExclusive(&s->lock);
-    if (c->listening) {
-        c->listening = 0;
-        s->listening--;
-    }
+    s->listening--;
     ReleaseSRWLockExclusive(&s->lock);
     replenish(s);
 
@@ -242,13 +240,6 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
     }
 
     AcquireSRWLockExclusive(&s->lock);
-    if (s->stopping) {
-        ReleaseSRWLockExclusive(&s->lock);
-        pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
-        server_forget(c);
-        pipes_conn_release(c);
-        return;
-    }
     if (!pipes_connmap_insert(&s->map, c)) {
         ReleaseSRWLockExclusive(&s->lock);
         refuse(s, c, PIPES_ERR_OUT_OF_MEMORY);
@@ -256,9 +247,14 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
         return;
     }
     ReleaseSRWLockExclusive(&s->lock);
+    /* A stop may have closed it meanwhile (ABANDONED): then no event. */
+    if (!pipes_conn_open(c)) {
+        server_forget(c);
+        pipes_conn_release(c);
+        return;
+    }
 
     InterlockedIncrement64(&s->ep.stats.connects);
-    c->connected = 1;
     memset(&ev, 0, sizeof ev);
     ev.type = PIPES_EVENT_CONNECTED;
     ev.connection_id = c->id;
@@ -374,25 +370,25 @@ PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *
     return PIPES_OK;
 }
 
-/* Finds a connected connection and takes a reference on it. One that is
- * closing counts as gone: it stays in the map until its read chain has
- * ended, which is just after its DISCONNECTED event, and an id must not
- * be usable once that event was delivered. */
+/* Finds a live connection (conn.h: OPEN or DRAINING) and takes a reference
+ * on it. A closed one counts as gone: it stays in the map until its read
+ * chain has ended, which is just after its DISCONNECTED event, and an id
+ * must not be usable once that event was delivered. */
 static pipes_conn *lookup(pipes_server *s, uint64_t id)
 {
     pipes_conn *c;
-    int closing = 1;
+    int live = 0;
     AcquireSRWLockShared(&s->lock);
     c = pipes_connmap_find(&s->map, id);
     if (c) {
         AcquireSRWLockShared(c->lock);
-        closing = c->closing;
+        live = pipes_conn_is_live_locked(c);
         ReleaseSRWLockShared(c->lock);
-        if (!closing)
+        if (live)
             pipes_conn_addref(c);
     }
     ReleaseSRWLockShared(&s->lock);
-    return closing ? NULL : c;
+    return live ? c : NULL;
 }
 
 /* Queues buf on c and starts writing. A full queue is reported with a
@@ -483,9 +479,11 @@ PIPES_API pipes_status PIPES_CALL pipes_server_broadcast(pipes_server *server, c
     targets = (pipes_conn **)pipes_mem_alloc((server->connected + 1) * sizeof *targets);
     if (targets) {
         for (c = server->conns; c; c = c->next) {
-            /* In the map: connected (an id alone may be a place taken
-             * by a connection still being authorized). */
-            if (c->id && n < server->connected && pipes_connmap_find(&server->map, c->id) == c) {
+            int open;
+            AcquireSRWLockShared(c->lock);
+            open = c->state == PIPES_CONN_OPEN;
+            ReleaseSRWLockShared(c->lock);
+            if (open && n < server->connected) {
                 pipes_conn_addref(c);
                 targets[n++] = c;
             }
@@ -565,11 +563,11 @@ PIPES_API pipes_status PIPES_CALL pipes_server_stop(pipes_server *server)
         return PIPES_ERR_INVALID_ARGUMENT;
     pipes_endpoint_close_gate(&server->ep);
 
-    /* After `stopping` is set no instance is added; closing each cancels
-     * its I/O, and every cancelled request comes back through a worker,
-     * dropping the references that keep the server alive. */
+    /* close_gate set `stopping`: no instance is added after this (see
+     * add_instance). Closing each cancels its I/O, and every cancelled
+     * request comes back through a worker, dropping the references that
+     * keep the server alive. */
     AcquireSRWLockExclusive(&server->lock);
-    server->stopping = 1;
     for (c = server->conns; c; c = c->next)
         pipes_conn_close(c, PIPES_ERR_LOCAL_CLOSED);
     ReleaseSRWLockExclusive(&server->lock);
