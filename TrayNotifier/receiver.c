@@ -27,7 +27,9 @@ typedef struct batch {
     unsigned replies;
     unsigned fresh;                            /* new entries (display after commit) */
     reply_slot slot[TRAY_BATCH_MAX];
-    const tray_entry *entry[TRAY_BATCH_MAX];
+    /* Copies, not pointers into the history: the commit may evict entries of
+     * this very batch before they are displayed (see tray_arrival). */
+    tray_arrival arrival[TRAY_BATCH_MAX];
 } batch;
 
 /* GUI thread only; too big for the stack. */
@@ -49,7 +51,7 @@ static int fresh_in_batch(const batch *b, const char *id)
 {
     unsigned i;
     for (i = 0; i < b->fresh; ++i) {
-        if (strcmp(b->entry[i]->id, id) == 0) {
+        if (strcmp(b->arrival[i].id, id) == 0) {
             return 1;
         }
     }
@@ -89,7 +91,7 @@ static void on_message(tray_app *app, batch *b, const pipes_event *ev)
         if (e) {
             pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, n->id);
             s->needs_commit = 1;
-            b->entry[b->fresh++] = e;
+            presenter_arrival_from_entry(&b->arrival[b->fresh++], e);
             app_log(app, "stored %s", n->id);
         } else {
             pipes_proto_reply_rejected(&reply, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
@@ -157,6 +159,7 @@ void receiver_on_event(tray_app *app, pipes_event *first)
         }
         b->fresh = 0;
     }
+    app_log(app, "batch %u messages, %u new", b->replies, b->fresh);
     for (i = 0; i < b->replies && app->server; ++i) {
         pipes_status st = pipes_server_send(app->server, b->slot[i].connection, b->slot[i].data,
                                             b->slot[i].size, NULL);
@@ -166,7 +169,7 @@ void receiver_on_event(tray_app *app, pipes_event *first)
         }
     }
     for (i = 0; i < b->fresh; ++i) {
-        presenter_new_entry(app, b->entry[i]);
+        presenter_new_entry(app, &b->arrival[i]);
     }
     if (b->fresh > 0) {
         historywnd_refresh(app);

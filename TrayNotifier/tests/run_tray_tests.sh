@@ -93,6 +93,13 @@ wait_until() {
     return 1
 }
 
+# stop_pid PID [SECONDS]: wait until a background program has ended; after SECONDS (default 20)
+# kill it (a crashed Wine program waits for its debugger).
+stop_pid() {
+    wait_until "${2:-20}" "! kill -0 $1 2>/dev/null" || kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
 # start_tray NAME [ARGS...]: start the tray (main test pipe) and wait until it listens.
 start_tray() {
     local name=$1 before i
@@ -298,6 +305,43 @@ check "after compaction the newest notification is the last line" \
     test "$(grep -o '"id":"[^"]*"' "$DIR/small/history.jsonl" | tail -n1 | cut -d'"' -f4)" = c-00230
 wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE2" >"$WORK/exit3.out" 2>&1
 wait "$small_pid" 2>/dev/null
+
+# ---- 7b. a history limit below the batch size: one batch larger than the whole history ----
+# The tray's GUI thread is suspended while 40 notifications are written, so they are handled as
+# one batch when it resumes; committing that batch evicts most of its own entries (limit 2).
+PIPE3='\\.\pipe\Pipes.Notify.TrayTest3'
+wine "$BIN/TrayNotifier.exe" --pipe "$PIPE3" --data-dir "$WDIR\\tiny" --log "$WDIR\\tiny.log" \
+    --history-limit 2 >"$WORK/tiny.out" 2>&1 &
+tiny_pid=$!
+check "a tray limited to 2 entries listens" \
+    wait_until 30 "grep -q ' listening\$' '$DIR/tiny.log' 2>/dev/null"
+wine "$BIN/tray_sender.exe" --ui suspend --pipe "$PIPE3" >"$WORK/tiny-suspend.out" 2>&1
+check "its GUI thread is suspended" test $? -eq 0
+wine "$BIN/tray_sender.exe" --pipe "$PIPE3" --out "$WDIR\\b.rec" --prefix b --count 40 --window 64 \
+    --written "$WDIR\\b.written" >"$WORK/b.out" 2>&1 &
+b_pid=$!
+check "40 notifications written into its pipe while it is suspended" \
+    wait_until 30 test -f "$DIR/b.written"
+wine "$BIN/tray_sender.exe" --ui resume --pipe "$PIPE3" >"$WORK/tiny-resume.out" 2>&1
+check "its GUI thread is resumed" test $? -eq 0
+wait "$b_pid"
+b_rc=$?
+check "all 40 acknowledged (sender exit $b_rc, $(grep -c '^ack ' "$DIR/b.rec") acks)" \
+    test "$b_rc" -eq 0 -a "$(grep -c '^ack ' "$DIR/b.rec")" -eq 40
+big_batch=$(sed -n 's/.* batch [0-9]* messages, \([0-9]*\) new$/\1/p' "$DIR/tiny.log" | sort -n | tail -n1)
+check "one batch stored more than the history holds (largest: ${big_batch:-none} new)" \
+    test "${big_batch:-0}" -gt 2
+check "each of the 40 was displayed once" \
+    wait_until 10 test '$(grep -c " show b-000[0-9][0-9]$" "$DIR/tiny.log")' -eq 40
+check "the latest is summarised in a balloon" \
+    wait_until 10 "grep -q 'balloon shown .*title=Build b #40 finished' '$DIR/tiny.log'"
+wine "$BIN/tray_sender.exe" --pipe "$PIPE3" --out "$WDIR\\b2.rec" --prefix b --start 41 --count 1 \
+    >"$WORK/b2.out" 2>&1
+check "the tray survived it: one more is acknowledged" test $? -eq 0 -a "$(grep -c '^ack ' "$DIR/b2.rec")" -eq 1
+check "the history keeps the newest 2" \
+    test "$(grep -o '"id":"[^"]*"' "$DIR/tiny/history.jsonl" | tail -n2 | cut -d'"' -f4 | tr '\n' ' ')" = "b-00040 b-00041 "
+wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE3" >"$WORK/exit-tiny.out" 2>&1
+stop_pid "$tiny_pid"
 
 # ---- 8. command line ----
 wine "$BIN/TrayNotifier.exe" --help >"$WORK/help.out" 2>&1

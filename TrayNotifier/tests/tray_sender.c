@@ -3,13 +3,15 @@
  *
  *   tray_sender --pipe NAME --out RECORD [--prefix P] [--count N] [--start K]
  *               [--window W] [--delay-ms D] [--resend OLD_RECORD] [--malformed]
- *               [--connect-wait MS]
+ *               [--connect-wait MS] [--written FILE]
  *
  * Sends notifications with ids "<P>-<00001..>" over pipes.dll (pipelined,
  * at most W unanswered) and appends one line per reply to RECORD as it
  * arrives:  "ack <id>"  or  "rejected <id or -> <reason> <error>".
  * --resend OLD_RECORD skips the ids OLD_RECORD shows as acknowledged: what a
  * sender does after losing the receiver (at-least-once).
+ * --written FILE creates FILE once every message has been written into the
+ * pipe (all in the receiver's pipe buffer, whether or not it reads).
  * --malformed sends 20 invalid messages and one valid one and checks each
  * reply: rejected with the expected error code and reason, then ack.
  * --id ID --title T [--body B] [--level L] [--source S] sends that one
@@ -46,9 +48,10 @@ typedef struct outgoing {
 typedef struct sender {
     SRWLOCK lock;
     CONDITION_VARIABLE changed;
-    unsigned sent, replied, failures;
+    unsigned sent, replied, failures, written, total;
     int broken;
     HANDLE record;
+    const char *written_file; /* --written: created when written == total */
     outgoing *msgs;
 } sender;
 
@@ -104,6 +107,12 @@ static void PIPES_CALL on_event(const pipes_event *ev, void *user)
             check_reply(s, &s->msgs[s->replied], &r, raw);
             ++s->replied;
         }
+    } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->status == PIPES_OK &&
+               ++s->written == s->total && s->written_file) {
+        HANDLE f = CreateFileA(s->written_file, GENERIC_WRITE, FILE_SHARE_READ, NULL,
+                               CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (f != INVALID_HANDLE_VALUE)
+            CloseHandle(f);
     } else if (ev->type == PIPES_EVENT_DISCONNECTED) {
         s->broken = 1;
     }
@@ -329,6 +338,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--level")) one_level = v;
         else if (!strcmp(a, "--source")) one_source = v;
         else if (!strcmp(a, "--ui")) ui_action = v;
+        else if (!strcmp(a, "--written")) s.written_file = v;
         else {
             fprintf(stderr, "tray_sender: unknown argument %s\n", a);
             return 1;
@@ -363,6 +373,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tray_sender: nothing to send\n");
         return 1;
     }
+    s.total = total;
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.struct_size = sizeof(cfg);
@@ -391,7 +402,8 @@ int main(int argc, char **argv)
         }
         ++s.sent; /* counted before the send, so a fast reply finds its entry */
         ReleaseSRWLockExclusive(&s.lock);
-        st = pipes_client_send(client, s.msgs[i].data, s.msgs[i].size, NULL);
+        /* A context asks for the SEND_COMPLETE event that --written counts. */
+        st = pipes_client_send(client, s.msgs[i].data, s.msgs[i].size, &s);
         if (st != PIPES_OK) {
             AcquireSRWLockExclusive(&s.lock);
             --s.sent;
