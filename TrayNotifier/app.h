@@ -49,6 +49,15 @@ typedef struct tray_balloon {
     pipes_proto_level level;
 } tray_balloon;
 
+/* One new notification as the presenter shows it. A copy taken when it is
+ * stored: the history owns its entries and may evict them as soon as the
+ * batch is committed (with a history limit below the batch size, entries of
+ * that very batch), so nothing may point into the history across a commit. */
+typedef struct tray_arrival {
+    char id[PIPES_PROTO_MAX_ID + 1];
+    tray_balloon balloon;
+} tray_arrival;
+
 typedef struct tray_app {
     HINSTANCE instance;
     HWND hwnd;         /* hidden top-level window: tray callbacks, pipe events */
@@ -102,7 +111,8 @@ BOOL tray_icon_balloon(HWND hwnd, const tray_balloon *balloon);
 void tray_copy_truncated(wchar_t *dst, size_t cap, const wchar_t *src);
 
 /* presenter.c: balloons, hold-off, pause, unread count, tooltip */
-void presenter_new_entry(tray_app *app, const tray_entry *entry);
+void presenter_arrival_from_entry(tray_arrival *arrival, const tray_entry *entry);
+void presenter_new_entry(tray_app *app, const tray_arrival *arrival);
 void presenter_on_timer(tray_app *app);
 void presenter_set_paused(tray_app *app, int paused);
 void presenter_mark_read(tray_app *app);

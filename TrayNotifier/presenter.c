@@ -14,9 +14,11 @@ static pipes_proto_level more_severe(pipes_proto_level a, pipes_proto_level b)
     return a > b ? a : b;
 }
 
-static void balloon_from_entry(tray_balloon *b, const tray_entry *e)
+void presenter_arrival_from_entry(tray_arrival *a, const tray_entry *e)
 {
+    tray_balloon *b = &a->balloon;
     const char *text = e->body[0] ? e->body : e->source[0] ? e->source : e->title;
+    memcpy(a->id, e->id, sizeof(a->id));
     text_utf8_to_wide_buf(e->title, strlen(e->title), b->title, ARRAYSIZE(b->title));
     text_utf8_to_wide_buf(text, strlen(text), b->text, ARRAYSIZE(b->text));
     b->level = e->level;
@@ -83,24 +85,22 @@ void presenter_ensure_icon(tray_app *app)
     }
 }
 
-void presenter_new_entry(tray_app *app, const tray_entry *entry)
+void presenter_new_entry(tray_app *app, const tray_arrival *arrival)
 {
-    tray_balloon b;
+    const tray_balloon b = arrival->balloon;
     ULONGLONG now, since;
-    app_log(app, "show %s", entry->id);
+    app_log(app, "show %s", arrival->id);
     if (!app->history_wnd || !IsWindowVisible(app->history_wnd)) {
         ++app->unread;
     }
     if (app->paused) {
         ++app->paused_count;
-        app->paused_level = app->paused_count == 1 ? entry->level
-                                                   : more_severe(app->paused_level, entry->level);
-        text_utf8_to_wide_buf(entry->title, strlen(entry->title), app->paused_latest,
-                              ARRAYSIZE(app->paused_latest));
+        app->paused_level = app->paused_count == 1 ? b.level
+                                                   : more_severe(app->paused_level, b.level);
+        tray_copy_truncated(app->paused_latest, ARRAYSIZE(app->paused_latest), b.title);
         presenter_update_tip(app);
         return;
     }
-    balloon_from_entry(&b, entry);
     now = GetTickCount64();
     since = now - app->last_balloon_tick;
     if (!app->balloon_timer && (app->last_balloon_tick == 0 || since >= TRAY_BALLOON_HOLDOFF_MS)) {
