@@ -53,11 +53,20 @@ static void show(tray_app *app, const tray_balloon *b)
     app->last_balloon_tick = GetTickCount64();
 }
 
+static void format_tip(tray_app *app, wchar_t *tip, size_t cap)
+{
+    if (app->holder[0]) {
+        app_format_string(app, IDS_TIP_HELD, tip, cap, app->holder);
+    } else {
+        app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, cap,
+                          app->unread);
+    }
+}
+
 void presenter_update_tip(tray_app *app)
 {
     wchar_t tip[128];
-    app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, ARRAYSIZE(tip),
-                      app->unread);
+    format_tip(app, tip, ARRAYSIZE(tip));
     if (app->icon_added) {
         tray_icon_set_tip(app->hwnd, tip);
     }
@@ -69,8 +78,7 @@ void presenter_ensure_icon(tray_app *app)
     if (app->icon_added) {
         return;
     }
-    app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, ARRAYSIZE(tip),
-                      app->unread);
+    format_tip(app, tip, ARRAYSIZE(tip));
     if (tray_icon_add(app->hwnd, app->icon_app, tip)) {
         app->icon_added = 1;
         KillTimer(app->hwnd, TIMER_ICON_RETRY);
@@ -171,5 +179,27 @@ void presenter_set_paused(tray_app *app, int paused)
 void presenter_mark_read(tray_app *app)
 {
     app->unread = 0;
+    presenter_update_tip(app);
+}
+
+/* Another process holds the pipe name (app->holder says which): a warning
+ * balloon, and the tooltip says so until the name is taken. */
+void presenter_pipe_held(tray_app *app)
+{
+    tray_balloon b;
+    app_load_string(app, IDS_HELD_TITLE, b.title, ARRAYSIZE(b.title));
+    app_format_string(app, IDS_HELD_TEXT, b.text, ARRAYSIZE(b.text), app->pipe_name, app->holder);
+    b.level = PIPES_PROTO_LEVEL_WARNING;
+    show(app, &b);
+    presenter_update_tip(app);
+}
+
+void presenter_pipe_taken(tray_app *app)
+{
+    tray_balloon b;
+    app_load_string(app, IDS_APP_TITLE, b.title, ARRAYSIZE(b.title));
+    app_format_string(app, IDS_TAKEN_TEXT, b.text, ARRAYSIZE(b.text), app->pipe_name);
+    b.level = PIPES_PROTO_LEVEL_INFO;
+    show(app, &b);
     presenter_update_tip(app);
 }

@@ -72,11 +72,12 @@ log_lines() {
     n=$(grep -c -- "$1" "$DIR/tray.log" 2>/dev/null)
     echo "${n:-0}"
 }
-# wait_log PATTERN [SECONDS]: wait until the tray's log has a line matching PATTERN (grep -E).
+# wait_log PATTERN [SECONDS [LOG]]: wait until the tray's log (or $DIR/LOG) has a line matching
+# PATTERN (grep -E).
 wait_log() {
     local i
     for i in $(seq 1 $((${2:-5} * 10))); do
-        grep -Eq -- "$1" "$DIR/tray.log" 2>/dev/null && return 0
+        grep -Eq -- "$1" "$DIR/${3:-tray.log}" 2>/dev/null && return 0
         sleep 0.1
     done
     return 1
@@ -342,6 +343,36 @@ check "the history keeps the newest 2" \
     test "$(grep -o '"id":"[^"]*"' "$DIR/tiny/history.jsonl" | tail -n2 | cut -d'"' -f4 | tr '\n' ' ')" = "b-00040 b-00041 "
 wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE3" >"$WORK/exit-tiny.out" 2>&1
 stop_pid "$tiny_pid"
+
+# ---- 7c. a squatter holds the tray's pipe name: the tray says who, retries, takes it when free ----
+PIPE4='\\.\pipe\Pipes.Notify.TrayTest4'
+wine "$BIN/tray_sender.exe" --squat "$PIPE4" --until "$WDIR\\squat.release" --out "$WDIR\\squat.rec" \
+    >"$WORK/squat.out" 2>&1 &
+squat_pid=$!
+check "a squatter holds $PIPE4" wait_until 20 "grep -q '^pid ' '$DIR/squat.rec' 2>/dev/null"
+spid=$(sed -n 's/^pid //p' "$DIR/squat.rec")
+wine "$BIN/TrayNotifier.exe" --pipe "$PIPE4" --data-dir "$WDIR\\sq" --log "$WDIR\\sq.log" \
+    >"$WORK/sq.out" 2>&1 &
+sq_pid=$!
+check "the tray logs who holds its pipe (process ${spid:-?}, tray_sender.exe)" \
+    wait_log "is held by process ${spid:-none} \(.*tray_sender\.exe\); retrying" 30 sq.log
+check "a balloon tells the user who holds it" \
+    wait_log "balloon shown level=1 title=Notifications are not being received text=.*process ${spid:-none} \(tray_sender\.exe\)" 10 sq.log
+check "the tray keeps looking (a second look at the holder: it retries)" \
+    wait_until 20 test '$(grep -c "^connection " "$DIR/squat.rec")' -ge 2
+check "the tray keeps running and does not listen while the name is held" \
+    test "$(kill -0 "$sq_pid" 2>/dev/null && echo up)" = up -a "$(grep -c ' listening$' "$DIR/sq.log")" -eq 0
+: >"$DIR/squat.release"
+wait "$squat_pid"
+check "the squatter left (it saw $(sed -n 's/^left after \([0-9]*\).*/\1/p' "$DIR/squat.rec") connections)" \
+    test $? -eq 0
+check "the tray takes the name once it is free" wait_log ' listening$' 30 sq.log
+check "and says so" wait_log 'balloon shown level=0 .*received again' 10 sq.log
+wine "$BIN/tray_sender.exe" --pipe "$PIPE4" --out "$WDIR\\sq.rec" --prefix sq --count 3 >"$WORK/sq-send.out" 2>&1
+check "the tray receives after taking the name (3 acks)" test $? -eq 0 -a "$(grep -c '^ack ' "$DIR/sq.rec")" -eq 3
+check "... and stores them" test "$(grep -c '"id":"sq-' "$DIR/sq/history.jsonl")" -eq 3
+wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE4" >"$WORK/exit-sq.out" 2>&1
+stop_pid "$sq_pid"
 
 # ---- 8. command line ----
 wine "$BIN/TrayNotifier.exe" --help >"$WORK/help.out" 2>&1

@@ -18,8 +18,10 @@
  * notification instead (for demos and screenshots).
  * --taskbar-created only broadcasts the "TaskbarCreated" message, as
  * Explorer does when it starts (Wine's explorer does not).
- * --ui about|copy|folder --pipe NAME drives one tray menu command instead
- * (tray_ui.c).
+ * --ui about|copy|folder|suspend|resume --pipe NAME drives one tray menu
+ * command, or suspends/resumes the tray's GUI thread, instead (tray_ui.c).
+ * --squat NAME --until FILE --out RECORD holds the pipe name NAME until FILE
+ * exists, as a squatter would (tray_squat.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -32,6 +34,7 @@
 
 #include "pipes.h"
 #include "pipes_protocol.h"
+#include "tray_squat.h"
 #include "tray_ui.h"
 
 #define MAX_MESSAGES 4096
@@ -294,7 +297,7 @@ int main(int argc, char **argv)
 {
     const char *pipe = NULL, *out = NULL, *prefix = "s", *resend = NULL;
     const char *one_id = "demo-1", *one_title = NULL, *one_body = "", *one_level = "info",
-               *one_source = "", *ui_action = NULL;
+               *one_source = "", *ui_action = NULL, *squat = NULL, *squat_until = NULL;
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
     int malformed = 0, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
@@ -339,6 +342,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--source")) one_source = v;
         else if (!strcmp(a, "--ui")) ui_action = v;
         else if (!strcmp(a, "--written")) s.written_file = v;
+        else if (!strcmp(a, "--squat")) squat = v;
+        else if (!strcmp(a, "--until")) squat_until = v;
         else {
             fprintf(stderr, "tray_sender: unknown argument %s\n", a);
             return 1;
@@ -347,6 +352,9 @@ int main(int argc, char **argv)
     if (ui_action && pipe &&
         MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_ui_run(ui_action, wpipe);
+    if (squat && squat_until && out &&
+        MultiByteToWideChar(CP_UTF8, 0, squat, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
+        return tray_squat_run(wpipe, squat_until, out);
     if (!pipe || !out || window == 0 ||
         !MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0])))) {
         fprintf(stderr, "usage: tray_sender --pipe NAME --out RECORD [options]\n");
