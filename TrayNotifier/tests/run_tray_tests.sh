@@ -384,5 +384,35 @@ check "final --exit (exit 0)" test $? -eq 0
 wine "$BIN/TrayNotifier.exe" --pause --pipe "$PIPE" >"$WORK/pause2.out" 2>&1
 check "--pause without a running tray exits 1" test $? -eq 1
 
+# ---- 9. the product programs load no DLL planted in their current directory or on PATH ----
+# Each runs with a copy of pipes.dll as planted_cwd.dll in its current directory and as
+# planted_path.dll in a folder first on PATH; once it is past the start of its main, the probe makes
+# it LoadLibraryW both by name (see tests/dll_probe.c). A control program (the squatter, which does
+# not restrict its DLL search) shows that the probe sees such a load.
+mkdir -p "$DIR/plant-cwd" "$DIR/plant-path"
+cp "$BIN/pipes.dll" "$DIR/plant-cwd/planted_cwd.dll"
+cp "$BIN/pipes.dll" "$DIR/plant-path/planted_path.dll"
+WBIN="Z:${BIN//\//\\}"
+PIPE5='\\.\pipe\Pipes.Notify.TrayTest5'
+probe() { # probe NAME PROBE-OPTIONS... -- PROGRAM ARGS...: exit code in RC, result lines in SEEN
+    local name=$1
+    shift
+    wine "$BIN/tray_sender.exe" --dll-probe --cwd "$WDIR\\plant-cwd" --path "$WDIR\\plant-path" "$@" \
+        >"$WORK/probe-$name.out" 2>&1
+    RC=$?
+    SEEN=$(tr -d '\r' <"$WORK/probe-$name.out" | grep -E '^[a-z0-9_]+\.dll: ' | tr '\n' ' ')
+}
+probe control --ready-pipe "$PIPE5" --expect loaded -- "$WBIN\\tray_sender.exe" --squat "$PIPE5" \
+    --until "$WDIR\\never" --out "$WDIR\\probe-squat.rec"
+check "control: a program with the default DLL search loads both planted DLLs ($SEEN)" test "$RC" -eq 0
+probe tray --ready-pipe "$PIPE5" -- "$WBIN\\TrayNotifier.exe" --pipe "$PIPE5" --data-dir "$WDIR\\probe" \
+    --log "$WDIR\\probe.log"
+check "TrayNotifier loads neither planted DLL, and msimg32.dll from System32 ($SEEN)" test "$RC" -eq 0
+probe service --ready-pipe '\\.\pipe\Pipes.Service' -- "$WBIN\\PipesService.exe" run
+check "PipesService (run) loads neither planted DLL, and msimg32.dll from System32 ($SEEN)" test "$RC" -eq 0
+probe notify --serve-pipe '\\.\pipe\Pipes.ProbeSubmit' -- "$WBIN\\pipes-notify.exe" \
+    --pipe '\\.\pipe\Pipes.ProbeSubmit' --title probe --id probe-1 --timeout 30
+check "pipes-notify loads neither planted DLL, and msimg32.dll from System32 ($SEEN)" test "$RC" -eq 0
+
 say "$PASS passed, $FAIL failed in $(($(date +%s) - START)) s"
 [ "$FAIL" -eq 0 ]

@@ -22,6 +22,8 @@
  * command, or suspends/resumes the tray's GUI thread, instead (tray_ui.c).
  * --squat NAME --until FILE --out RECORD holds the pipe name NAME until FILE
  * exists, as a squatter would (tray_squat.c).
+ * --dll-probe ... -- PROGRAM [ARGS] checks that PROGRAM loads no DLL planted
+ * in its current directory or on PATH (dll_probe.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -34,6 +36,7 @@
 
 #include "pipes.h"
 #include "pipes_protocol.h"
+#include "dll_probe.h"
 #include "tray_squat.h"
 #include "tray_ui.h"
 
@@ -307,6 +310,8 @@ int main(int argc, char **argv)
     ULONGLONG until;
     static sender s;
 
+    if (argc > 1 && !strcmp(argv[1], "--dll-probe"))
+        return dll_probe_run(argc, argv);
     for (i = 1; i < (unsigned)argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "--taskbar-created")) {
