@@ -264,8 +264,8 @@ void receiver_on_retry(tray_app *app)
     } else if (st == PIPES_ERR_NAME_IN_USE) {
         name_held(app);
     } else {
-        /* It was ours to take a moment ago; a passing failure (e.g. the
-         * holder closing its last instance under us) is retried too. */
+        /* Any other failure while waiting for the name (the holder may be
+         * closing its instances just as we try) is logged and retried. */
         app_log(app, "server start failed: %s; retrying", pipes_status_string(st));
         retry_later(app);
     }

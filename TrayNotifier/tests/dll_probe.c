@@ -164,7 +164,7 @@ int dll_probe_run(int argc, char **argv)
         else if (!strcmp(a, "--serve-pipe")) serve = v;
         else if (!strcmp(a, "--expect")) expect = v;
     }
-    if (!first || first >= argc || !cwd || !path || !ready == !serve ||
+    if (!first || first >= argc || !cwd || !path || (ready != NULL) == (serve != NULL) ||
         !widen(cwd, wcwd, MAX_PATH) || !widen(path, wpath, MAX_PATH) ||
         !widen(ready ? ready : serve, wpipe, 256)) {
         fprintf(stderr, "usage: tray_sender --dll-probe --cwd DIR --path DIR "
