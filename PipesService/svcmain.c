@@ -160,6 +160,16 @@ static void usage(FILE *to)
 int wmain(int argc, wchar_t **argv)
 {
     const wchar_t *verb;
+    /* First thing: from here on a DLL loaded by name (by us, or inside a
+     * system DLL such as the Event Log or WTS code) comes from System32 or
+     * this exe's folder only, never from the current directory or PATH.
+     * The imports were resolved by the loader before wmain: KERNEL32,
+     * ADVAPI32 and msvcrt are KnownDLLs (always System32); WTSAPI32 and
+     * pipes.dll are found in this exe's folder first, then System32, both
+     * before the current directory and PATH - so the install folder must be
+     * writable by administrators only (its ACL), which also protects
+     * pipes.dll. No delay-loaded imports. */
+    SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32 | LOAD_LIBRARY_SEARCH_APPLICATION_DIR);
     if (argc < 2)
         return run_dispatcher(0);
     if (argc > 2) {

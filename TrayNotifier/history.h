@@ -74,7 +74,10 @@ int tray_history_contains(const tray_history *h, const char *id);
 /* Appends a valid notification (has_time set) to memory and the file,
  * evicting the oldest entry when full. Not durable until commit. Returns
  * the new entry, or NULL on failure (out of memory, write failed; nothing
- * added). */
+ * added). The entry stays the history's: the pointer is valid only until
+ * the next tray_history_commit, which evicts down to the capacity and so
+ * frees entries of the batch itself when more were appended than the
+ * history holds. Copy what is needed beyond that. */
 const tray_entry *tray_history_append(tray_history *h, const pipes_proto_notification *n);
 
 /* Makes every append since the last commit durable; compacts when due.

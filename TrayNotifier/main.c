@@ -317,7 +317,19 @@ int WINAPI wWinMain(HINSTANCE instance, HINSTANCE prev, PWSTR cmdline, int show)
     static tray_app app;
     options o;
     int argc = 0, rc;
-    wchar_t **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+    wchar_t **argv;
+    /* First thing: from here on a DLL loaded by name (by us, or inside a
+     * system DLL) comes from System32 or this exe's folder only, never from
+     * the current directory or PATH, where a user can plant one.
+     * The imports were resolved by the loader before this line: KERNEL32,
+     * USER32, GDI32, SHELL32 and msvcrt are KnownDLLs (always System32);
+     * COMCTL32 is version 6 from WinSxS through our manifest; pipes.dll is
+     * found in this exe's folder, searched before System32, the current
+     * directory and PATH. That folder being writable only by
+     * administrators (the install folder's ACL) is what keeps pipes.dll -
+     * and a planted system DLL name there - safe. No delay-loaded imports. */
+    SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32 | LOAD_LIBRARY_SEARCH_APPLICATION_DIR);
+    argv = CommandLineToArgvW(GetCommandLineW(), &argc);
     (void)prev;
     (void)cmdline;
     (void)show;

@@ -14,9 +14,11 @@ static pipes_proto_level more_severe(pipes_proto_level a, pipes_proto_level b)
     return a > b ? a : b;
 }
 
-static void balloon_from_entry(tray_balloon *b, const tray_entry *e)
+void presenter_arrival_from_entry(tray_arrival *a, const tray_entry *e)
 {
+    tray_balloon *b = &a->balloon;
     const char *text = e->body[0] ? e->body : e->source[0] ? e->source : e->title;
+    memcpy(a->id, e->id, sizeof(a->id));
     text_utf8_to_wide_buf(e->title, strlen(e->title), b->title, ARRAYSIZE(b->title));
     text_utf8_to_wide_buf(text, strlen(text), b->text, ARRAYSIZE(b->text));
     b->level = e->level;
@@ -51,11 +53,20 @@ static void show(tray_app *app, const tray_balloon *b)
     app->last_balloon_tick = GetTickCount64();
 }
 
+static void format_tip(tray_app *app, wchar_t *tip, size_t cap)
+{
+    if (app->holder[0]) {
+        app_format_string(app, IDS_TIP_HELD, tip, cap, app->holder);
+    } else {
+        app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, cap,
+                          app->unread);
+    }
+}
+
 void presenter_update_tip(tray_app *app)
 {
     wchar_t tip[128];
-    app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, ARRAYSIZE(tip),
-                      app->unread);
+    format_tip(app, tip, ARRAYSIZE(tip));
     if (app->icon_added) {
         tray_icon_set_tip(app->hwnd, tip);
     }
@@ -67,8 +78,7 @@ void presenter_ensure_icon(tray_app *app)
     if (app->icon_added) {
         return;
     }
-    app_format_string(app, app->paused ? IDS_TIP_PAUSED : IDS_TIP_UNREAD, tip, ARRAYSIZE(tip),
-                      app->unread);
+    format_tip(app, tip, ARRAYSIZE(tip));
     if (tray_icon_add(app->hwnd, app->icon_app, tip)) {
         app->icon_added = 1;
         KillTimer(app->hwnd, TIMER_ICON_RETRY);
@@ -83,24 +93,22 @@ void presenter_ensure_icon(tray_app *app)
     }
 }
 
-void presenter_new_entry(tray_app *app, const tray_entry *entry)
+void presenter_new_entry(tray_app *app, const tray_arrival *arrival)
 {
-    tray_balloon b;
+    const tray_balloon b = arrival->balloon;
     ULONGLONG now, since;
-    app_log(app, "show %s", entry->id);
+    app_log(app, "show %s", arrival->id);
     if (!app->history_wnd || !IsWindowVisible(app->history_wnd)) {
         ++app->unread;
     }
     if (app->paused) {
         ++app->paused_count;
-        app->paused_level = app->paused_count == 1 ? entry->level
-                                                   : more_severe(app->paused_level, entry->level);
-        text_utf8_to_wide_buf(entry->title, strlen(entry->title), app->paused_latest,
-                              ARRAYSIZE(app->paused_latest));
+        app->paused_level = app->paused_count == 1 ? b.level
+                                                   : more_severe(app->paused_level, b.level);
+        tray_copy_truncated(app->paused_latest, ARRAYSIZE(app->paused_latest), b.title);
         presenter_update_tip(app);
         return;
     }
-    balloon_from_entry(&b, entry);
     now = GetTickCount64();
     since = now - app->last_balloon_tick;
     if (!app->balloon_timer && (app->last_balloon_tick == 0 || since >= TRAY_BALLOON_HOLDOFF_MS)) {
@@ -171,5 +179,27 @@ void presenter_set_paused(tray_app *app, int paused)
 void presenter_mark_read(tray_app *app)
 {
     app->unread = 0;
+    presenter_update_tip(app);
+}
+
+/* Another process holds the pipe name (app->holder says which): a warning
+ * balloon, and the tooltip says so until the name is taken. */
+void presenter_pipe_held(tray_app *app)
+{
+    tray_balloon b;
+    app_load_string(app, IDS_HELD_TITLE, b.title, ARRAYSIZE(b.title));
+    app_format_string(app, IDS_HELD_TEXT, b.text, ARRAYSIZE(b.text), app->pipe_name, app->holder);
+    b.level = PIPES_PROTO_LEVEL_WARNING;
+    show(app, &b);
+    presenter_update_tip(app);
+}
+
+void presenter_pipe_taken(tray_app *app)
+{
+    tray_balloon b;
+    app_load_string(app, IDS_APP_TITLE, b.title, ARRAYSIZE(b.title));
+    app_format_string(app, IDS_TAKEN_TEXT, b.text, ARRAYSIZE(b.text), app->pipe_name);
+    b.level = PIPES_PROTO_LEVEL_INFO;
+    show(app, &b);
     presenter_update_tip(app);
 }

@@ -11,6 +11,7 @@
 #include "app.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REPLY_CAP 2048u /* a reply is at most about 800 bytes (section 3 limits) */
@@ -27,7 +28,9 @@ typedef struct batch {
     unsigned replies;
     unsigned fresh;                            /* new entries (display after commit) */
     reply_slot slot[TRAY_BATCH_MAX];
-    const tray_entry *entry[TRAY_BATCH_MAX];
+    /* Copies, not pointers into the history: the commit may evict entries of
+     * this very batch before they are displayed (see tray_arrival). */
+    tray_arrival arrival[TRAY_BATCH_MAX];
 } batch;
 
 /* GUI thread only; too big for the stack. */
@@ -49,7 +52,7 @@ static int fresh_in_batch(const batch *b, const char *id)
 {
     unsigned i;
     for (i = 0; i < b->fresh; ++i) {
-        if (strcmp(b->entry[i]->id, id) == 0) {
+        if (strcmp(b->arrival[i].id, id) == 0) {
             return 1;
         }
     }
@@ -89,7 +92,7 @@ static void on_message(tray_app *app, batch *b, const pipes_event *ev)
         if (e) {
             pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, n->id);
             s->needs_commit = 1;
-            b->entry[b->fresh++] = e;
+            presenter_arrival_from_entry(&b->arrival[b->fresh++], e);
             app_log(app, "stored %s", n->id);
         } else {
             pipes_proto_reply_rejected(&reply, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
@@ -157,6 +160,9 @@ void receiver_on_event(tray_app *app, pipes_event *first)
         }
         b->fresh = 0;
     }
+    if (b->replies > 0) {
+        app_log(app, "batch %u messages, %u new", b->replies, b->fresh);
+    }
     for (i = 0; i < b->replies && app->server; ++i) {
         pipes_status st = pipes_server_send(app->server, b->slot[i].connection, b->slot[i].data,
                                             b->slot[i].size, NULL);
@@ -166,14 +172,14 @@ void receiver_on_event(tray_app *app, pipes_event *first)
         }
     }
     for (i = 0; i < b->fresh; ++i) {
-        presenter_new_entry(app, b->entry[i]);
+        presenter_new_entry(app, &b->arrival[i]);
     }
     if (b->fresh > 0) {
         historywnd_refresh(app);
     }
 }
 
-pipes_status receiver_start(tray_app *app)
+static pipes_status try_listen(tray_app *app)
 {
     pipes_server_config config;
     memset(&config, 0, sizeof(config));
@@ -189,10 +195,87 @@ pipes_status receiver_start(tray_app *app)
     return pipes_server_start(&config, &app->server);
 }
 
+static void retry_later(tray_app *app)
+{
+    app->listen_retry_ms = app->listen_retry_ms == 0 ? TRAY_LISTEN_RETRY_FIRST_MS
+                           : app->listen_retry_ms >= TRAY_LISTEN_RETRY_MAX_MS / 2
+                               ? TRAY_LISTEN_RETRY_MAX_MS
+                               : 2u * app->listen_retry_ms;
+    ++app->listen_retries;
+    SetTimer(app->hwnd, TIMER_LISTEN_RETRY, app->listen_retry_ms, NULL);
+}
+
+/* Another process holds the name. The user hears who, once per holder (a
+ * squatter that restarts under a new process id is news); then retry. */
+static void name_held(tray_app *app)
+{
+    DWORD pid = 0;
+    wchar_t image[MAX_PATH];
+    pipe_holder_find(app->pipe_name, &pid, image, ARRAYSIZE(image));
+    if (app->holder[0] == L'\0' || pid != app->holder_pid) {
+        const wchar_t *file = wcsrchr(image, L'\\');
+        char *pipe = text_wide_to_utf8(app->pipe_name);
+        char *path = text_wide_to_utf8(image[0] ? image : L"?");
+        file = file ? file + 1 : image;
+        app->holder_pid = pid;
+        if (pid) {
+            app_format_string(app, IDS_HOLDER, app->holder, ARRAYSIZE(app->holder), pid,
+                              file[0] ? file : L"?");
+        } else {
+            app_load_string(app, IDS_HOLDER_UNKNOWN, app->holder, ARRAYSIZE(app->holder));
+        }
+        app_log(app, "pipe %s is held by process %lu (%s); retrying until it is free",
+                pipe ? pipe : "?", (unsigned long)pid, path ? path : "?");
+        free(pipe);
+        free(path);
+        presenter_pipe_held(app);
+    }
+    retry_later(app);
+}
+
+pipes_status receiver_start(tray_app *app)
+{
+    pipes_status st = try_listen(app);
+    if (st == PIPES_OK) {
+        app_log(app, "listening");
+    } else if (st == PIPES_ERR_NAME_IN_USE) {
+        name_held(app);
+        st = PIPES_OK;
+    }
+    return st;
+}
+
+void receiver_on_retry(tray_app *app)
+{
+    pipes_status st;
+    KillTimer(app->hwnd, TIMER_LISTEN_RETRY);
+    if (app->server) {
+        return; /* a late WM_TIMER after the name was taken */
+    }
+    st = try_listen(app);
+    if (st == PIPES_OK) {
+        app_log(app, "pipe taken after %u retries", app->listen_retries);
+        app_log(app, "listening");
+        app->listen_retry_ms = 0;
+        app->listen_retries = 0;
+        app->holder_pid = 0;
+        app->holder[0] = L'\0';
+        presenter_pipe_taken(app);
+    } else if (st == PIPES_ERR_NAME_IN_USE) {
+        name_held(app);
+    } else {
+        /* Any other failure while waiting for the name (the holder may be
+         * closing its instances just as we try) is logged and retried. */
+        app_log(app, "server start failed: %s; retrying", pipes_status_string(st));
+        retry_later(app);
+    }
+}
+
 void receiver_stop(tray_app *app)
 {
     MSG msg;
     unsigned dropped = 0;
+    KillTimer(app->hwnd, TIMER_LISTEN_RETRY);
     if (app->server) {
         pipes_server_stop(app->server);
         app->server = NULL;

@@ -49,5 +49,11 @@
 #define IDS_CLOSE 1021
 #define IDS_ERR_HISTORY 1022      /* %1 = file kept aside */
 #define IDS_ERR_WINDOW 1023
+#define IDS_HOLDER 1024           /* %1!u! = process id, %2 = its image file name */
+#define IDS_HOLDER_UNKNOWN 1025
+#define IDS_TIP_HELD 1026         /* %1 = IDS_HOLDER text */
+#define IDS_HELD_TITLE 1027
+#define IDS_HELD_TEXT 1028        /* %1 = pipe name, %2 = IDS_HOLDER text */
+#define IDS_TAKEN_TEXT 1029       /* %1 = pipe name */
 
 #endif /* TRAY_RESOURCE_H */

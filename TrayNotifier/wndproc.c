@@ -170,7 +170,6 @@ static int on_create(tray_app *app)
         MessageBoxW(NULL, text, title, MB_OK | MB_ICONERROR);
         return -1;
     }
-    app_log(app, "listening");
     return 0;
 }
 
@@ -248,6 +247,8 @@ LRESULT CALLBACK wnd_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
             presenter_ensure_icon(app);
         } else if (wparam == TIMER_BALLOON) {
             presenter_on_timer(app);
+        } else if (wparam == TIMER_LISTEN_RETRY) {
+            receiver_on_retry(app);
         }
         return 0;
     case WM_ENDSESSION:

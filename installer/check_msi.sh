@@ -46,9 +46,9 @@ for t in File Component Feature FeatureComponents Directory ServiceInstall Servi
 done
 
 # ---- files and components -------------------------------------------------------------
-count File "one row per installed file" 17
+count File "one row per installed file" 18
 for f in pipes.dll PipesService.exe TrayNotifier.exe pipes-notify.exe README.md pipes.h pipes_version.h \
-    pipes.lib libpipes.dll.a PipesConfig.cmake PipesConfigVersion.cmake SDK.md PROTOCOL.md \
+    pipes.lib libpipes.dll.a PipesConfig.cmake PipesConfigVersion.cmake PipesMinGW.toolchain.cmake SDK.md PROTOCOL.md \
     ARCHITECTURE.md INSTALLER.md example.c CMakeLists.txt; do
     row File "$f" "^[^$T]*$T[^$T]*$T([^|$T]*\|)?${f//./\\.}$T"
 done

@@ -4,8 +4,9 @@
 #   1 install the MSI (msiexec /qn): service RUNNING, files, Run value, Event Log source, shortcut
 #   2 start TrayNotifier the way the Run value does; the service delivers to it
 #   3 100 notifications through pipes-notify (every 10th with --wait): each in the tray history once
-#   4 the SDK example built with MinGW against the INSTALLED include/lib (CMake package and plain gcc),
-#     run against the installed pipes.dll: the service accepts its notification, the tray shows it
+#   4 the SDK example built against the INSTALLED SDK with the command lines of the installed docs/SDK.md
+#     (its blocks marked <!-- sdk-e2e: NAME -->, run as written with only <Pipes> replaced), run against
+#     the installed pipes.dll: the service accepts its notification, the tray shows it
 #   5 a higher version (second build with PIPES_VERSION_OVERRIDE) installed over it: one ARP entry,
 #     new binaries running, spool and configuration kept, the tray back and receiving; downgrade refused
 #   6 uninstall: no service, files, Run value, shortcut, Event Log source; %ProgramData%\Pipes kept
@@ -133,6 +134,7 @@ ok "msiexec /i exits 0"
 check "sc query PipesService: RUNNING" test "$(sc_state)" = RUNNING
 for f in pipes.dll PipesService.exe TrayNotifier.exe pipes-notify.exe include/pipes.h include/pipes_version.h \
     lib/pipes.lib lib/libpipes.dll.a lib/cmake/Pipes/PipesConfig.cmake lib/cmake/Pipes/PipesConfigVersion.cmake \
+    lib/cmake/Pipes/PipesMinGW.toolchain.cmake \
     sdk-example/example.c sdk-example/CMakeLists.txt docs/SDK.md; do
     [ -f "$APP/$f" ] || bad "installed file missing: Program Files\\Pipes\\$f"
 done
@@ -212,34 +214,67 @@ else
 fi
 
 # ---- 4. the SDK, as another program uses it ----------------------------------------------------
-step "4. SDK example built with MinGW against the installed SDK, run against the installed pipes.dll"
-SDKB=$WORK/sdk-build
-if cmake -S "$APP/sdk-example" -B "$SDKB" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
-    -DPipes_DIR="$APP/lib/cmake/Pipes" >"$WORK/sdk-cmake.log" 2>&1 &&
-    cmake --build "$SDKB" >>"$WORK/sdk-cmake.log" 2>&1; then
-    ok "find_package(Pipes) + Pipes::pipes: example.exe built from the installed sdk-example"
+# The command lines are the documented ones, read from the installed docs\SDK.md: every code block
+# marked <!-- sdk-e2e: NAME --> runs as written, only <Pipes> replaced by the install folder (its path
+# has a space), in an empty folder; each must build an example.exe that the service accepts.
+step "4. SDK example built with the command lines of the installed docs\\SDK.md, run against the installed pipes.dll"
+SDK_DOC=$APP/docs/SDK.md
+sdk_blocks() { sed -n 's/^<!-- sdk-e2e: \([a-z0-9-]*\) -->$/\1/p' "$SDK_DOC"; }
+sdk_block() { # sdk_block NAME: the lines of that marked block, <Pipes> replaced
+    awk -v mark="<!-- sdk-e2e: $1 -->" '
+        $0 == mark { armed = 1; next }
+        armed && /^```/ { if (inside) exit; inside = 1; next }
+        inside { print }' "$SDK_DOC" | sed "s|<Pipes>|$APP|g"
+}
+check "SDK.md marks the CMake (MinGW toolchain file) and the gcc command lines for this test" \
+    test "$(sdk_blocks | sort | tr '\n' ' ')" = "cmake-mingw gcc-mingw "
+EXAMPLE=""
+for block in $(sdk_blocks); do
+    dir=$WORK/sdk-$block
+    mkdir -p "$dir"
+    sdk_block "$block" >"$WORK/sdk-$block.sh"
+    if [ -s "$WORK/sdk-$block.sh" ] && (cd "$dir" && bash -e -x "$WORK/sdk-$block.sh") >"$WORK/sdk-$block.log" 2>&1 &&
+        exe=$(find "$dir" -name example.exe | head -n1) && [ -n "$exe" ]; then
+        ok "SDK.md '$block', as written: $(grep -c . "$WORK/sdk-$block.sh") command(s) built ${exe#"$dir"/}"
+    else
+        tail -20 "$WORK/sdk-$block.log"
+        bad "SDK.md '$block': the documented command lines fail (see $WORK/sdk-$block.sh)"
+        continue
+    fi
+    # pipes.dll only from the install folder: WINEPATH adds it to the DLL search path.
+    WINEPATH="$WAPP" w "example-$block" "$exe" "Pipes e2e: from the SDK example ($block)" "e2e-sdk-$block"
+    check "  ... its example.exe exits 0: the service accepted its notification" test $? -eq 0
+    check "  ... it loaded $WAPP\\pipes.dll ($V1)" grep -qF "pipes.dll $V1 (" "$WORK/example-$block.out"
+    check "  ... from the install folder" grep -qiF "from $WAPP\\pipes.dll" "$WORK/example-$block.out"
+    check "  ... its notification reached the tray history" \
+        pipes_wait_for 15 grep -q "\"id\" *: *\"e2e-sdk-$block\"" "$HIST"
+    [ -n "$EXAMPLE" ] || EXAMPLE=$exe
+done
+# What SDK.md says in prose about a toolchain file of one's own (CMAKE_FIND_ROOT_PATH_MODE_PACKAGE
+# ONLY, as this project's has): CMAKE_PREFIX_PATH does not find the SDK, Pipes_DIR does.
+if cmake -S "$APP/sdk-example" -B "$WORK/sdk-own-prefix" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
+    -DCMAKE_PREFIX_PATH="$APP" >"$WORK/sdk-own-prefix.log" 2>&1; then
+    bad "SDK.md says a toolchain file with CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY does not find the SDK through CMAKE_PREFIX_PATH, but it did"
 else
-    tail -20 "$WORK/sdk-cmake.log"
-    bad "building the SDK example with CMake against the installed SDK"
+    ok "with a toolchain file of one's own (MODE_PACKAGE ONLY), CMAKE_PREFIX_PATH does not find the SDK, as SDK.md says"
 fi
+if cmake -S "$APP/sdk-example" -B "$WORK/sdk-own" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
+    -DPipes_DIR="$APP/lib/cmake/Pipes" >"$WORK/sdk-own.log" 2>&1 && cmake --build "$WORK/sdk-own" >>"$WORK/sdk-own.log" 2>&1; then
+    ok "  ... and -DPipes_DIR=<Pipes>/lib/cmake/Pipes does, as SDK.md says"
+else
+    tail -20 "$WORK/sdk-own.log"
+    bad "a toolchain file of one's own with -DPipes_DIR: the example does not build"
+fi
+# The example itself is held to the project's standard: warning-free C17.
 if x86_64-w64-mingw32-gcc -std=c17 -Wall -Wextra -pedantic -Werror -municode -DUNICODE -D_UNICODE \
-    "$APP/sdk-example/example.c" -I "$APP/include" -L "$APP/lib" -lpipes -o "$WORK/example-gcc.exe" \
-    >"$WORK/sdk-gcc.log" 2>&1; then
-    ok "plain gcc -I<installed>/include -L<installed>/lib -lpipes builds it warning-free"
+    "$APP/sdk-example/example.c" -I "$APP/include" -L "$APP/lib" -lpipes -o "$WORK/example-strict.exe" \
+    >"$WORK/sdk-strict.log" 2>&1; then
+    ok "the installed example.c compiles warning-free (-std=c17 -Wall -Wextra -pedantic -Werror)"
 else
-    cat "$WORK/sdk-gcc.log"
-    bad "plain gcc against the installed include and lib"
+    cat "$WORK/sdk-strict.log"
+    bad "the installed example.c is not warning-free"
 fi
-EXAMPLE=$SDKB/example.exe
-[ -f "$EXAMPLE" ] || EXAMPLE=$WORK/example-gcc.exe
-# pipes.dll only from the install folder: WINEPATH adds it to the DLL search path.
-WINEPATH="$WAPP" w example1 "$EXAMPLE" "Pipes e2e: from the SDK example" e2e-sdk1
-rc=$?
-check "example.exe exits 0: the service accepted its notification" test "$rc" -eq 0
-check "example.exe loaded $WAPP\\pipes.dll ($V1)" grep -qF "pipes.dll $V1 (" "$WORK/example1.out"
-check "  ... from the install folder" grep -qiF "from $WAPP\\pipes.dll" "$WORK/example1.out"
-check "the example's notification reached the tray history" \
-    pipes_wait_for 15 grep -q '"id" *: *"e2e-sdk1"' "$HIST"
+[ -n "$EXAMPLE" ] || EXAMPLE=$WORK/example-strict.exe
 
 # ---- 5. upgrade -------------------------------------------------------------------------------
 step "5. upgrade to $V2 over $V1"

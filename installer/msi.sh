@@ -72,7 +72,7 @@ else
 fi
 
 cp "$ROOT/installer/sdk/PipesConfig.cmake" "$ROOT/installer/sdk/PipesConfigVersion.cmake" \
-    "$stage/lib/cmake/Pipes/"
+    "$ROOT/installer/sdk/PipesMinGW.toolchain.cmake" "$stage/lib/cmake/Pipes/"
 cp "$ROOT/installer/sdk-example/example.c" "$ROOT/installer/sdk-example/CMakeLists.txt" \
     "$stage/sdk-example/"
 cp "$ROOT/docs/SDK.md" "$ROOT/docs/PROTOCOL.md" "$ROOT/docs/ARCHITECTURE.md" \

@@ -317,6 +317,16 @@ int wmain(int argc, wchar_t **argv)
     ULONGLONG deadline;
     pipes_proto_reply reply;
 
+    /* First thing: from here on a DLL loaded by name (by us, or inside a
+     * system DLL) comes from System32 or this exe's folder only, never from
+     * the current directory - which for a command-line tool is wherever
+     * the user, or a script, happens to be - or PATH.
+     * The imports were resolved by the loader before wmain: KERNEL32,
+     * ADVAPI32 and msvcrt are KnownDLLs (always System32); bcrypt and
+     * pipes.dll are found in this exe's folder first, then System32, both
+     * before the current directory and PATH - so the install folder must be
+     * writable by administrators only (its ACL). No delay-loaded imports. */
+    SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32 | LOAD_LIBRARY_SEARCH_APPLICATION_DIR);
     pipes_proto_notification_init(&n);
     for (i = 1; i < argc; i++) {
         const wchar_t *a = argv[i];

@@ -72,11 +72,12 @@ log_lines() {
     n=$(grep -c -- "$1" "$DIR/tray.log" 2>/dev/null)
     echo "${n:-0}"
 }
-# wait_log PATTERN [SECONDS]: wait until the tray's log has a line matching PATTERN (grep -E).
+# wait_log PATTERN [SECONDS [LOG]]: wait until the tray's log (or $DIR/LOG) has a line matching
+# PATTERN (grep -E).
 wait_log() {
     local i
     for i in $(seq 1 $((${2:-5} * 10))); do
-        grep -Eq -- "$1" "$DIR/tray.log" 2>/dev/null && return 0
+        grep -Eq -- "$1" "$DIR/${3:-tray.log}" 2>/dev/null && return 0
         sleep 0.1
     done
     return 1
@@ -91,6 +92,13 @@ wait_until() {
         sleep 0.1
     done
     return 1
+}
+
+# stop_pid PID [SECONDS]: wait until a background program has ended; after SECONDS (default 20)
+# kill it (a crashed Wine program waits for its debugger).
+stop_pid() {
+    wait_until "${2:-20}" "! kill -0 $1 2>/dev/null" || kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
 }
 
 # start_tray NAME [ARGS...]: start the tray (main test pipe) and wait until it listens.
@@ -299,6 +307,73 @@ check "after compaction the newest notification is the last line" \
 wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE2" >"$WORK/exit3.out" 2>&1
 wait "$small_pid" 2>/dev/null
 
+# ---- 7b. a history limit below the batch size: one batch larger than the whole history ----
+# The tray's GUI thread is suspended while 40 notifications are written, so they are handled as
+# one batch when it resumes; committing that batch evicts most of its own entries (limit 2).
+PIPE3='\\.\pipe\Pipes.Notify.TrayTest3'
+wine "$BIN/TrayNotifier.exe" --pipe "$PIPE3" --data-dir "$WDIR\\tiny" --log "$WDIR\\tiny.log" \
+    --history-limit 2 >"$WORK/tiny.out" 2>&1 &
+tiny_pid=$!
+check "a tray limited to 2 entries listens" \
+    wait_until 30 "grep -q ' listening\$' '$DIR/tiny.log' 2>/dev/null"
+wine "$BIN/tray_sender.exe" --ui suspend --pipe "$PIPE3" >"$WORK/tiny-suspend.out" 2>&1
+check "its GUI thread is suspended" test $? -eq 0
+wine "$BIN/tray_sender.exe" --pipe "$PIPE3" --out "$WDIR\\b.rec" --prefix b --count 40 --window 64 \
+    --written "$WDIR\\b.written" >"$WORK/b.out" 2>&1 &
+b_pid=$!
+check "40 notifications written into its pipe while it is suspended" \
+    wait_until 30 test -f "$DIR/b.written"
+wine "$BIN/tray_sender.exe" --ui resume --pipe "$PIPE3" >"$WORK/tiny-resume.out" 2>&1
+check "its GUI thread is resumed" test $? -eq 0
+wait "$b_pid"
+b_rc=$?
+check "all 40 acknowledged (sender exit $b_rc, $(grep -c '^ack ' "$DIR/b.rec") acks)" \
+    test "$b_rc" -eq 0 -a "$(grep -c '^ack ' "$DIR/b.rec")" -eq 40
+big_batch=$(sed -n 's/.* batch [0-9]* messages, \([0-9]*\) new$/\1/p' "$DIR/tiny.log" | sort -n | tail -n1)
+check "one batch stored more than the history holds (largest: ${big_batch:-none} new)" \
+    test "${big_batch:-0}" -gt 2
+check "each of the 40 was displayed once" \
+    wait_until 10 test '$(grep -c " show b-000[0-9][0-9]$" "$DIR/tiny.log")' -eq 40
+check "the latest is summarised in a balloon" \
+    wait_until 10 "grep -q 'balloon shown .*title=Build b #40 finished' '$DIR/tiny.log'"
+wine "$BIN/tray_sender.exe" --pipe "$PIPE3" --out "$WDIR\\b2.rec" --prefix b --start 41 --count 1 \
+    >"$WORK/b2.out" 2>&1
+check "the tray survived it: one more is acknowledged" test $? -eq 0 -a "$(grep -c '^ack ' "$DIR/b2.rec")" -eq 1
+check "the history keeps the newest 2" \
+    test "$(grep -o '"id":"[^"]*"' "$DIR/tiny/history.jsonl" | tail -n2 | cut -d'"' -f4 | tr '\n' ' ')" = "b-00040 b-00041 "
+wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE3" >"$WORK/exit-tiny.out" 2>&1
+stop_pid "$tiny_pid"
+
+# ---- 7c. a squatter holds the tray's pipe name: the tray says who, retries, takes it when free ----
+PIPE4='\\.\pipe\Pipes.Notify.TrayTest4'
+wine "$BIN/tray_sender.exe" --squat "$PIPE4" --until "$WDIR\\squat.release" --out "$WDIR\\squat.rec" \
+    >"$WORK/squat.out" 2>&1 &
+squat_pid=$!
+check "a squatter holds $PIPE4" wait_until 20 "grep -q '^pid ' '$DIR/squat.rec' 2>/dev/null"
+spid=$(sed -n 's/^pid //p' "$DIR/squat.rec")
+wine "$BIN/TrayNotifier.exe" --pipe "$PIPE4" --data-dir "$WDIR\\sq" --log "$WDIR\\sq.log" \
+    >"$WORK/sq.out" 2>&1 &
+sq_pid=$!
+check "the tray logs who holds its pipe (process ${spid:-?}, tray_sender.exe)" \
+    wait_log "is held by process ${spid:-none} \(.*tray_sender\.exe\); retrying" 30 sq.log
+check "a balloon tells the user who holds it" \
+    wait_log "balloon shown level=1 title=Notifications are not being received text=.*process ${spid:-none} \(tray_sender\.exe\)" 10 sq.log
+check "the tray keeps looking (a second look at the holder: it retries)" \
+    wait_until 20 test '$(grep -c "^connection " "$DIR/squat.rec")' -ge 2
+check "the tray keeps running and does not listen while the name is held" \
+    test "$(kill -0 "$sq_pid" 2>/dev/null && echo up)" = up -a "$(grep -c ' listening$' "$DIR/sq.log")" -eq 0
+: >"$DIR/squat.release"
+wait "$squat_pid"
+check "the squatter left (it saw $(sed -n 's/^left after \([0-9]*\).*/\1/p' "$DIR/squat.rec") connections)" \
+    test $? -eq 0
+check "the tray takes the name once it is free" wait_log ' listening$' 30 sq.log
+check "and says so" wait_log 'balloon shown level=0 .*received again' 10 sq.log
+wine "$BIN/tray_sender.exe" --pipe "$PIPE4" --out "$WDIR\\sq.rec" --prefix sq --count 3 >"$WORK/sq-send.out" 2>&1
+check "the tray receives after taking the name (3 acks)" test $? -eq 0 -a "$(grep -c '^ack ' "$DIR/sq.rec")" -eq 3
+check "... and stores them" test "$(grep -c '"id":"sq-' "$DIR/sq/history.jsonl")" -eq 3
+wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE4" >"$WORK/exit-sq.out" 2>&1
+stop_pid "$sq_pid"
+
 # ---- 8. command line ----
 wine "$BIN/TrayNotifier.exe" --help >"$WORK/help.out" 2>&1
 check "--help prints the usage and exits 0" test $? -eq 0 -a "$(grep -c -- '--exit' "$WORK/help.out")" -ge 1
@@ -308,6 +383,36 @@ wine "$BIN/TrayNotifier.exe" --exit --pipe "$PIPE" >"$WORK/exit4.out" 2>&1
 check "final --exit (exit 0)" test $? -eq 0
 wine "$BIN/TrayNotifier.exe" --pause --pipe "$PIPE" >"$WORK/pause2.out" 2>&1
 check "--pause without a running tray exits 1" test $? -eq 1
+
+# ---- 9. the product programs load no DLL planted in their current directory or on PATH ----
+# Each runs with a copy of pipes.dll as planted_cwd.dll in its current directory and as
+# planted_path.dll in a folder first on PATH; once it is past the start of its main, the probe makes
+# it LoadLibraryW both by name (see tests/dll_probe.c). A control program (the squatter, which does
+# not restrict its DLL search) shows that the probe sees such a load.
+mkdir -p "$DIR/plant-cwd" "$DIR/plant-path"
+cp "$BIN/pipes.dll" "$DIR/plant-cwd/planted_cwd.dll"
+cp "$BIN/pipes.dll" "$DIR/plant-path/planted_path.dll"
+WBIN="Z:${BIN//\//\\}"
+PIPE5='\\.\pipe\Pipes.Notify.TrayTest5'
+probe() { # probe NAME PROBE-OPTIONS... -- PROGRAM ARGS...: exit code in RC, result lines in SEEN
+    local name=$1
+    shift
+    wine "$BIN/tray_sender.exe" --dll-probe --cwd "$WDIR\\plant-cwd" --path "$WDIR\\plant-path" "$@" \
+        >"$WORK/probe-$name.out" 2>&1
+    RC=$?
+    SEEN=$(tr -d '\r' <"$WORK/probe-$name.out" | grep -E '^[a-z0-9_]+\.dll: ' | tr '\n' ' ')
+}
+probe control --ready-pipe "$PIPE5" --expect loaded -- "$WBIN\\tray_sender.exe" --squat "$PIPE5" \
+    --until "$WDIR\\never" --out "$WDIR\\probe-squat.rec"
+check "control: a program with the default DLL search loads both planted DLLs ($SEEN)" test "$RC" -eq 0
+probe tray --ready-pipe "$PIPE5" -- "$WBIN\\TrayNotifier.exe" --pipe "$PIPE5" --data-dir "$WDIR\\probe" \
+    --log "$WDIR\\probe.log"
+check "TrayNotifier loads neither planted DLL, and msimg32.dll from System32 ($SEEN)" test "$RC" -eq 0
+probe service --ready-pipe '\\.\pipe\Pipes.Service' -- "$WBIN\\PipesService.exe" run
+check "PipesService (run) loads neither planted DLL, and msimg32.dll from System32 ($SEEN)" test "$RC" -eq 0
+probe notify --serve-pipe '\\.\pipe\Pipes.ProbeSubmit' -- "$WBIN\\pipes-notify.exe" \
+    --pipe '\\.\pipe\Pipes.ProbeSubmit' --title probe --id probe-1 --timeout 30
+check "pipes-notify loads neither planted DLL, and msimg32.dll from System32 ($SEEN)" test "$RC" -eq 0
 
 say "$PASS passed, $FAIL failed in $(($(date +%s) - START)) s"
 [ "$FAIL" -eq 0 ]

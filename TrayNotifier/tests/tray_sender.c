@@ -3,21 +3,27 @@
  *
  *   tray_sender --pipe NAME --out RECORD [--prefix P] [--count N] [--start K]
  *               [--window W] [--delay-ms D] [--resend OLD_RECORD] [--malformed]
- *               [--connect-wait MS]
+ *               [--connect-wait MS] [--written FILE]
  *
  * Sends notifications with ids "<P>-<00001..>" over pipes.dll (pipelined,
  * at most W unanswered) and appends one line per reply to RECORD as it
  * arrives:  "ack <id>"  or  "rejected <id or -> <reason> <error>".
  * --resend OLD_RECORD skips the ids OLD_RECORD shows as acknowledged: what a
  * sender does after losing the receiver (at-least-once).
+ * --written FILE creates FILE once every message has been written into the
+ * pipe (all in the receiver's pipe buffer, whether or not it reads).
  * --malformed sends 20 invalid messages and one valid one and checks each
  * reply: rejected with the expected error code and reason, then ack.
  * --id ID --title T [--body B] [--level L] [--source S] sends that one
  * notification instead (for demos and screenshots).
  * --taskbar-created only broadcasts the "TaskbarCreated" message, as
  * Explorer does when it starts (Wine's explorer does not).
- * --ui about|copy|folder --pipe NAME drives one tray menu command instead
- * (tray_ui.c).
+ * --ui about|copy|folder|suspend|resume --pipe NAME drives one tray menu
+ * command, or suspends/resumes the tray's GUI thread, instead (tray_ui.c).
+ * --squat NAME --until FILE --out RECORD holds the pipe name NAME until FILE
+ * exists, as a squatter would (tray_squat.c).
+ * --dll-probe ... -- PROGRAM [ARGS] checks that PROGRAM loads no DLL planted
+ * in its current directory or on PATH (dll_probe.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -30,6 +36,8 @@
 
 #include "pipes.h"
 #include "pipes_protocol.h"
+#include "dll_probe.h"
+#include "tray_squat.h"
 #include "tray_ui.h"
 
 #define MAX_MESSAGES 4096
@@ -46,9 +54,10 @@ typedef struct outgoing {
 typedef struct sender {
     SRWLOCK lock;
     CONDITION_VARIABLE changed;
-    unsigned sent, replied, failures;
+    unsigned sent, replied, failures, written, total;
     int broken;
     HANDLE record;
+    const char *written_file; /* --written: created when written == total */
     outgoing *msgs;
 } sender;
 
@@ -104,6 +113,12 @@ static void PIPES_CALL on_event(const pipes_event *ev, void *user)
             check_reply(s, &s->msgs[s->replied], &r, raw);
             ++s->replied;
         }
+    } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->status == PIPES_OK &&
+               ++s->written == s->total && s->written_file) {
+        HANDLE f = CreateFileA(s->written_file, GENERIC_WRITE, FILE_SHARE_READ, NULL,
+                               CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (f != INVALID_HANDLE_VALUE)
+            CloseHandle(f);
     } else if (ev->type == PIPES_EVENT_DISCONNECTED) {
         s->broken = 1;
     }
@@ -285,7 +300,7 @@ int main(int argc, char **argv)
 {
     const char *pipe = NULL, *out = NULL, *prefix = "s", *resend = NULL;
     const char *one_id = "demo-1", *one_title = NULL, *one_body = "", *one_level = "info",
-               *one_source = "", *ui_action = NULL;
+               *one_source = "", *ui_action = NULL, *squat = NULL, *squat_until = NULL;
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
     int malformed = 0, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
@@ -295,6 +310,8 @@ int main(int argc, char **argv)
     ULONGLONG until;
     static sender s;
 
+    if (argc > 1 && !strcmp(argv[1], "--dll-probe"))
+        return dll_probe_run(argc, argv);
     for (i = 1; i < (unsigned)argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "--taskbar-created")) {
@@ -329,6 +346,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--level")) one_level = v;
         else if (!strcmp(a, "--source")) one_source = v;
         else if (!strcmp(a, "--ui")) ui_action = v;
+        else if (!strcmp(a, "--written")) s.written_file = v;
+        else if (!strcmp(a, "--squat")) squat = v;
+        else if (!strcmp(a, "--until")) squat_until = v;
         else {
             fprintf(stderr, "tray_sender: unknown argument %s\n", a);
             return 1;
@@ -337,6 +357,9 @@ int main(int argc, char **argv)
     if (ui_action && pipe &&
         MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_ui_run(ui_action, wpipe);
+    if (squat && squat_until && out &&
+        MultiByteToWideChar(CP_UTF8, 0, squat, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
+        return tray_squat_run(wpipe, squat_until, out);
     if (!pipe || !out || window == 0 ||
         !MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0])))) {
         fprintf(stderr, "usage: tray_sender --pipe NAME --out RECORD [options]\n");
@@ -363,6 +386,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tray_sender: nothing to send\n");
         return 1;
     }
+    s.total = total;
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.struct_size = sizeof(cfg);
@@ -391,7 +415,8 @@ int main(int argc, char **argv)
         }
         ++s.sent; /* counted before the send, so a fast reply finds its entry */
         ReleaseSRWLockExclusive(&s.lock);
-        st = pipes_client_send(client, s.msgs[i].data, s.msgs[i].size, NULL);
+        /* A context asks for the SEND_COMPLETE event that --written counts. */
+        st = pipes_client_send(client, s.msgs[i].data, s.msgs[i].size, &s);
         if (st != PIPES_OK) {
             AcquireSRWLockExclusive(&s.lock);
             --s.sent;

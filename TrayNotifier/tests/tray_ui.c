@@ -10,6 +10,9 @@
  * copy    opens Recent notifications, presses Copy, prints the clipboard
  *         (UTF-8); exit 0 if the clipboard holds text.
  * folder  chooses Open data folder; the tray logs what ShellExecute said.
+ * suspend, resume  suspend or resume the tray's GUI thread (the one that
+ *         owns its window), so that pipe events queue up and are handled
+ *         as one batch when it resumes.
  * Exit 2: no tray window for that pipe; 1: the expected window never came.
  */
 #include "tray_ui.h"
@@ -163,6 +166,28 @@ static int copy(HWND tray, DWORD pid)
     return print_clipboard();
 }
 
+/* The suspend count lives in the thread, not in our handle: it stays
+ * suspended after we exit, until a "resume" run. */
+static int suspend_gui(HWND tray, int suspend)
+{
+    DWORD tid = GetWindowThreadProcessId(tray, NULL);
+    HANDLE thread = OpenThread(THREAD_SUSPEND_RESUME, FALSE, tid);
+    DWORD previous;
+    if (!thread) {
+        fprintf(stderr, "tray_ui: cannot open the tray's thread %lu (error %lu)\n",
+                (unsigned long)tid, GetLastError());
+        return 1;
+    }
+    previous = suspend ? SuspendThread(thread) : ResumeThread(thread);
+    CloseHandle(thread);
+    if (previous == (DWORD)-1) {
+        fprintf(stderr, "tray_ui: %s failed (error %lu)\n", suspend ? "suspend" : "resume",
+                GetLastError());
+        return 1;
+    }
+    return 0;
+}
+
 int tray_ui_run(const char *action, const wchar_t *pipe)
 {
     HWND tray = FindWindowW(TRAY_CLASS, pipe);
@@ -178,6 +203,8 @@ int tray_ui_run(const char *action, const wchar_t *pipe)
         return copy(tray, pid);
     if (!strcmp(action, "folder"))
         return PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_OPEN_FOLDER, 0), 0) ? 0 : 1;
+    if (!strcmp(action, "suspend") || !strcmp(action, "resume"))
+        return suspend_gui(tray, !strcmp(action, "suspend"));
     fprintf(stderr, "tray_ui: unknown action %s\n", action);
     return 1;
 }

@@ -7,7 +7,8 @@
  *   example [TITLE [ID]]
  *
  * Exit codes: 0 accepted, 1 failed (no service, rejected, timed out).
- * Build: see CMakeLists.txt beside it, or with MinGW directly:
+ * Build: see CMakeLists.txt beside it and docs/SDK.md, or with MinGW directly
+ * (-municode: the entry point is wmain):
  *   x86_64-w64-mingw32-gcc -municode example.c -I "<Pipes>/include" -L "<Pipes>/lib" -lpipes
  */
 #include <windows.h>
