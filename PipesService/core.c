@@ -115,6 +115,8 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
     ADD("queue depth: %llu\n", (unsigned long long)ss.pending_deliveries);
     ADD("spool records: %llu\n", (unsigned long long)ss.count);
     ADD("spool bytes: %llu\n", (unsigned long long)ss.bytes);
+    ADD("spool memory bytes: %llu\n", (unsigned long long)ss.record_memory);
+    ADD("delivered records evicted for room: %llu\n", (unsigned long long)ss.evicted);
     ADD("sessions tracked: %u\n", (unsigned)ds.session_count);
     for (i = 0; i < ds.session_count; i++)
         ADD("session %lu: %s, delivered %llu, identity mismatches %llu\n",

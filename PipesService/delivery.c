@@ -111,7 +111,7 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         return; /* a repeat from an earlier connection */
 
     if (reply.type == PIPES_PROTO_REPLY_ACK) {
-        spool_ack(ds->d->spool, f.seq, ds->session);
+        spool_ack(ds->d->spool, f.seq, ds->session, 1);
         InterlockedIncrement64(&ds->d->delivered);
         AcquireSRWLockExclusive(&ds->lock);
         ds->delivered++;
@@ -127,7 +127,7 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         swprintf(why, sizeof why / sizeof why[0], L"the tray rejected it (%hs) %ls",
                  reason ? reason : "unknown", detail);
         log_failure(ds, f.id, why);
-        spool_ack(ds->d->spool, f.seq, ds->session);
+        spool_ack(ds->d->spool, f.seq, ds->session, 0);
         InterlockedIncrement64(&ds->d->tray_rejected);
     } else {
         /* Temporary: pause this session and resend from the oldest later. */

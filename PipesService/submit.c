@@ -116,7 +116,7 @@ static void on_message(submit *sb, const pipes_event *ev)
     pipes_proto_error err;
     pipes_proto_reply r;
     wchar_t client[PIPES_MAX_SID_STRING + 32];
-    uint64_t seq = 0;
+    spool_added added;
     spool_result res;
     waiter *w = NULL;
 
@@ -157,7 +157,7 @@ static void on_message(submit *sb, const pipes_event *ev)
             ReleaseSRWLockExclusive(&sb->lock);
         }
     }
-    res = spool_add(sb->spool, n, svc_now_ms(), &seq);
+    res = spool_add(sb->spool, n, svc_now_ms(), &added);
     if (res == SPOOL_OK || res == SPOOL_DUPLICATE) {
         pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_ACCEPTED, n->id);
         send_reply(sb, ev->connection_id, &r);
