@@ -232,8 +232,16 @@ typedef struct delivery_stats {
     delivery_session_info sessions[SVC_MAX_SESSIONS];
 } delivery_stats;
 
+/* on_displayed(ctx, ...) runs on an engine worker when a tray acknowledges a
+ * record, from the first session added on: ctx must be ready before that. */
 delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn on_displayed,
                           void *ctx);
+/* Tests only: fn(ctx, where) runs at each named point of delivery.c (the
+ * names its PIPES_CHAOS_POINTs use: "delivery.retry", "delivery.client_closed"
+ * ...), on the thread that reaches it, so a test can hold one thread there
+ * and force an interleaving. Set it before adding a session. */
+typedef void (*delivery_hook_fn)(void *ctx, const char *where);
+void delivery_set_test_hook(delivery *d, delivery_hook_fn fn, void *ctx);
 /* Tracks session (idempotent); returns nonzero if it was new. */
 int delivery_session_add(delivery *d, uint32_t session);
 void delivery_session_remove(delivery *d, uint32_t session);
