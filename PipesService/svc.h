@@ -269,14 +269,18 @@ typedef struct submit_stats {
     uint64_t connections;
 } submit_stats;
 
-/* Starts the submit pipe server. Returns a pipes_status. */
-pipes_status submit_start(const svc_config *cfg, spool *s, delivery *d, submit **out);
+/* The submit object without its pipe: submit_displayed works from now on,
+ * so delivery can be created with it. NULL when out of memory. */
+submit *submit_create(const svc_config *cfg, spool *s);
+/* Starts the submit pipe; accepted records are handed to d. Returns a
+ * pipes_status; on failure call submit_free only. */
+pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d);
 /* From now on submissions get "shutting_down". */
 void submit_set_stopping(submit *sb);
 void submit_displayed(void *ctx, const char *id, uint32_t session); /* ctx = submit* */
 void submit_get_stats(submit *sb, submit_stats *out);
-/* Stops the pipe server: no callback of it runs afterwards, and no
- * `displayed` is sent any more. submit_displayed stays safe to call. */
+/* Stops the pipe server (if it started): no callback of it runs afterwards,
+ * and no `displayed` is sent any more. submit_displayed stays safe to call. */
 void submit_stop(submit *sb);
 /* Frees it; after delivery_destroy (which may still call submit_displayed). */
 void submit_free(submit *sb);

@@ -1,15 +1,17 @@
-// delivery_test.cpp - the service's delivery against an in-process fake tray (a pipes_server on
-// \\.\pipe\Pipes.Notify.<session>, session check redirected to this process's session): when a
-// session is closed while its retry timer or a tray reply is in flight, and a CONNECTED event
-// handled before the creating call stored its handle. The interleavings are forced with delivery's
-// test hook (delivery_set_test_hook): a thread held at one named point until another point is
-// reached.
+// delivery_test.cpp - the service's delivery and submit objects against an in-process fake tray
+// (a pipes_server on \\.\pipe\Pipes.Notify.<session>, session check redirected to this process's
+// session): when a session is closed while its retry timer or a tray reply is in flight, a
+// CONNECTED event handled before the creating call stored its handle, and `displayed` for a
+// resend (same id, "wait") of a record a tray already acknowledged. The interleavings are forced
+// with delivery's test hook (delivery_set_test_hook): a thread held at one named point until
+// another point is reached.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -169,6 +171,8 @@ protected:
         ProcessIdToSessionId(GetCurrentProcessId(), &own);
         cfg_.has_session_override = 1;
         cfg_.session_override = own;
+        swprintf(cfg_.submit_pipe, PIPES_MAX_PIPE_NAME, L"\\\\.\\pipe\\Pipes.Test.Submit.%lu.%d",
+                 (unsigned long)GetCurrentProcessId(), counter);
         spool_limits lim{};
         lim.max_count = 100;
         lim.max_bytes = 1 << 20;
@@ -178,7 +182,12 @@ protected:
     }
     void TearDown() override
     {
+        if (sb_) {
+            submit_set_stopping(sb_);
+            submit_stop(sb_);
+        }
         delivery_destroy(d_);
+        submit_free(sb_);
         spool_close(s_);
         remove_tree(dir_);
     }
@@ -213,6 +222,7 @@ protected:
     svc_config cfg_{};
     spool *s_ = nullptr;
     delivery *d_ = nullptr;
+    submit *sb_ = nullptr;
     Points points_;
 };
 
@@ -274,6 +284,92 @@ TEST_F(DeliveryTest, AConnectionHandledBeforeConnectReturnedStillDelivers)
     EXPECT_FALSE(points_.hold_timed_out()) << points_.trace();
     EXPECT_TRUE(wait_until([&] { return pending() == 0; }, seconds(10))) << points_.trace();
     EXPECT_EQ(std::vector<std::string>{"early"}, tray.ids());
+}
+
+// A submitter's connection to the submit pipe, collecting replies.
+class Submitter {
+public:
+    explicit Submitter(const wchar_t *pipe)
+    {
+        pipes_client_config cc;
+        memset(&cc, 0, sizeof cc);
+        cc.struct_size = sizeof cc;
+        cc.pipe_name = pipe;
+        cc.connect_timeout_ms = 5000;
+        cc.on_event = on_event;
+        cc.user_data = this;
+        status_ = pipes_client_connect(&cc, &client_);
+    }
+    ~Submitter()
+    {
+        if (client_)
+            pipes_client_close(client_);
+    }
+    pipes_status status() const { return status_; }
+    pipes_status send(const std::string &json)
+    {
+        return pipes_client_send(client_, json.data(), json.size(), nullptr);
+    }
+    // The next reply, or type -1 after the timeout.
+    pipes_proto_reply next(seconds timeout)
+    {
+        std::unique_lock<std::mutex> lk(m_);
+        pipes_proto_reply r;
+        memset(&r, 0, sizeof r);
+        r.type = (pipes_proto_reply_type)-1;
+        if (cv_.wait_for(lk, timeout, [&] { return !replies_.empty(); })) {
+            r = replies_.front();
+            replies_.pop_front();
+        }
+        return r;
+    }
+
+private:
+    static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
+    {
+        Submitter *s = static_cast<Submitter *>(user_data);
+        pipes_proto_reply r;
+        if (ev->type != PIPES_EVENT_MESSAGE ||
+            pipes_proto_parse_reply(ev->data, ev->size, &r, nullptr) != PIPES_PROTO_OK)
+            return;
+        std::lock_guard<std::mutex> lk(s->m_);
+        s->replies_.push_back(r);
+        s->cv_.notify_all();
+    }
+
+    pipes_client *client_ = nullptr;
+    pipes_status status_ = PIPES_OK;
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::deque<pipes_proto_reply> replies_;
+};
+
+// Issue 11 item 10: `pipes-notify --wait` resending a record a tray had already acknowledged
+// never got `displayed` (no tray acknowledges it again). The resend is answered from the record.
+TEST_F(DeliveryTest, AResendWithWaitOfADisplayedRecordGetsDisplayed)
+{
+    FakeTray tray(session_, false);
+    ASSERT_EQ(PIPES_OK, tray.status());
+    sb_ = submit_create(&cfg_, s_);
+    ASSERT_NE(nullptr, sb_);
+    d_ = delivery_create(s_, &cfg_, submit_displayed, sb_);
+    ASSERT_EQ(PIPES_OK, submit_start(sb_, &cfg_, d_));
+    ASSERT_TRUE(delivery_session_add(d_, session_));
+    const std::string msg = "{\"v\":1,\"id\":\"w-1\",\"title\":\"t\",\"wait\":true}";
+    for (int round = 0; round < 2; round++) {
+        SCOPED_TRACE(round == 0 ? "first submission" : "resend, new connection");
+        Submitter sub(cfg_.submit_pipe);
+        ASSERT_EQ(PIPES_OK, sub.status());
+        ASSERT_EQ(PIPES_OK, sub.send(msg));
+        pipes_proto_reply r = sub.next(seconds(10));
+        EXPECT_EQ(PIPES_PROTO_REPLY_ACCEPTED, r.type);
+        r = sub.next(seconds(10));
+        EXPECT_EQ(PIPES_PROTO_REPLY_DISPLAYED, r.type);
+        EXPECT_STREQ("w-1", r.id);
+        EXPECT_TRUE(r.has_session);
+        EXPECT_EQ(session_, r.session);
+    }
+    EXPECT_EQ(std::vector<std::string>{"w-1"}, tray.ids()); // delivered once
 }
 
 } // namespace
