@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "svc.h"
-#include "test_dirs.h"
+#include "test_util.h"
 
 namespace {
 
@@ -173,12 +173,8 @@ protected:
         cfg_.session_override = own;
         swprintf(cfg_.submit_pipe, PIPES_MAX_PIPE_NAME, L"\\\\.\\pipe\\Pipes.Test.Submit.%lu.%d",
                  (unsigned long)GetCurrentProcessId(), counter);
-        spool_limits lim{};
-        lim.max_count = 100;
-        lim.max_bytes = 1 << 20;
-        lim.default_ttl = 3600;
-        spool_open_info info{};
-        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim, svc_now_ms(), &s_, &info));
+        s_ = open_test_spool(dir_);
+        ASSERT_NE(nullptr, s_);
     }
     void TearDown() override
     {

@@ -13,7 +13,7 @@
 
 #include <wtsapi32.h>
 
-#include "test_dirs.h"
+#include "test_util.h"
 
 namespace {
 
@@ -22,12 +22,8 @@ protected:
     void SetUp() override
     {
         dir_ = make_temp_dir(L"sessiontest");
-        spool_limits lim{};
-        lim.max_count = 100;
-        lim.max_bytes = 1 << 20;
-        lim.default_ttl = 3600;
-        spool_open_info info{};
-        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim, svc_now_ms(), &s_, &info));
+        s_ = open_test_spool(dir_);
+        ASSERT_NE(nullptr, s_);
         svc_config_defaults(&cfg_);
         d_ = delivery_create(s_, &cfg_, nullptr, nullptr);
         ASSERT_NE(nullptr, d_);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "spoolint.h"
-#include "test_dirs.h"
+#include "test_util.h"
 
 namespace {
 

@@ -1,9 +1,9 @@
-// test_dirs.h - temporary directories for the service's unit tests: a new one per call, removed
-// with everything in it.
-#ifndef PIPES_SVC_TEST_DIRS_H
-#define PIPES_SVC_TEST_DIRS_H
+// test_util.h - what the service's unit tests share: temporary directories (a new one per call,
+// removed with everything in it) and a spool in one.
+#ifndef PIPES_SVC_TEST_UTIL_H
+#define PIPES_SVC_TEST_UTIL_H
 
-#include <windows.h>
+#include "svc.h" // windows.h first
 
 #include <cwchar>
 #include <string>
@@ -37,6 +37,20 @@ inline void remove_tree(const std::wstring &dir)
         FindClose(h);
     }
     RemoveDirectoryW(dir.c_str());
+}
+
+// A spool in dir (created) for 100 records, 1 MiB and an hour's ttl; NULL if it does not open.
+inline spool *open_test_spool(const std::wstring &dir)
+{
+    spool_limits lim{};
+    lim.max_count = 100;
+    lim.max_bytes = 1 << 20;
+    lim.default_ttl = 3600;
+    spool_open_info info{};
+    spool *s = nullptr;
+    if (spool_open(dir.c_str(), nullptr, &lim, svc_now_ms(), &s, &info) != SPOOL_OK)
+        return nullptr;
+    return s;
 }
 
 #endif
