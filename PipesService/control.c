@@ -13,7 +13,8 @@
 #define REPORT_MAX 16384
 
 struct control {
-    pipes_server *server;
+    pipes_server *server; /* for control_stop: callbacks use ev->server, which
+                             may come before pipes_server_start stores this */
     control_status_fn fn;
     void *ctx;
 };
@@ -29,7 +30,7 @@ static void PIPES_CALL on_server_event(const pipes_event *ev, void *user_data)
     if (!buf)
         return;
     n = c->fn(buf, REPORT_MAX, c->ctx);
-    pipes_server_send(c->server, ev->connection_id, buf, n, NULL);
+    pipes_server_send(ev->server, ev->connection_id, buf, n, NULL);
     free(buf);
 }
 

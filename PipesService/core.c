@@ -36,12 +36,6 @@ static struct {
     size_t change_n;
 } g = {.change_lock = SRWLOCK_INIT};
 
-static void core_displayed(void *ctx, const char *id, uint32_t session)
-{
-    (void)ctx;
-    submit_displayed(g.submit, id, session);
-}
-
 void core_session_change(DWORD event_type, DWORD session)
 {
     AcquireSRWLockExclusive(&g.change_lock);
@@ -115,6 +109,8 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
     ADD("queue depth: %llu\n", (unsigned long long)ss.pending_deliveries);
     ADD("spool records: %llu\n", (unsigned long long)ss.count);
     ADD("spool bytes: %llu\n", (unsigned long long)ss.bytes);
+    ADD("spool memory bytes: %llu\n", (unsigned long long)ss.record_memory);
+    ADD("delivered records evicted for room: %llu\n", (unsigned long long)ss.evicted);
     ADD("sessions tracked: %u\n", (unsigned)ds.session_count);
     for (i = 0; i < ds.session_count; i++)
         ADD("session %lu: %s, delivered %llu, identity mismatches %llu\n",
@@ -178,12 +174,15 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         goto out_wake;
     }
     report(SERVICE_START_PENDING, START_HINT_MS);
-    g.delivery = delivery_create(g.spool, &g.cfg, core_displayed, NULL);
+    /* Submit first, its pipe last: delivery calls submit_displayed from its
+     * first session on, and submissions kick delivery. */
+    g.submit = submit_create(&g.cfg, g.spool);
+    g.delivery = g.submit ? delivery_create(g.spool, &g.cfg, submit_displayed, g.submit) : NULL;
     if (!g.delivery) {
         rc = fail(L"delivery", ERROR_NOT_ENOUGH_MEMORY);
-        goto out_spool;
+        goto out_delivery;
     }
-    st = submit_start(&g.cfg, g.spool, g.delivery, &g.submit);
+    st = submit_start(g.submit, &g.cfg, g.delivery);
     if (st != PIPES_OK) {
         wchar_t what[PIPES_MAX_PIPE_NAME + 64];
         swprintf(what, sizeof what / sizeof what[0], L"submit pipe %ls: %hs", g.cfg.submit_pipe,
@@ -254,7 +253,6 @@ out_delivery:
     g.delivery = NULL;
     submit_free(g.submit);
     g.submit = NULL;
-out_spool:
     spool_get_stats(g.spool, &ss);
     swprintf(a, 32, L"%llu", (unsigned long long)ss.count);
     svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SERVICE_STOPPED, a, NULL, NULL);

@@ -12,6 +12,10 @@
  * unacknowledged record again (at-least-once; trays de-duplicate by id).
  * Without a tray nothing runs here: the library's reconnect timer is the
  * only activity (backoff up to RECONNECT_MAX_MS).
+ *
+ * Callbacks never rely on a handle stored by the call that created their
+ * object: the library may run the first event before pipes_client_connect
+ * has returned, so the CONNECTED event publishes its own ev->client.
  */
 #include "svc.h"
 
@@ -21,6 +25,7 @@
 #include <wtsapi32.h>
 
 #include "messages.h"
+#include "pipes_chaos.h"
 
 #define WINDOW 32
 #define RECONNECT_MAX_MS 5000u
@@ -31,21 +36,40 @@ typedef struct inflight {
     char id[PIPES_PROTO_MAX_ID + 1];
 } inflight;
 
+typedef enum run_state {
+    RUN_SENDING, /* sends whenever connected */
+    RUN_PAUSED,  /* a tray's temporary rejection: retry_timer is armed */
+    RUN_CLOSING  /* session_close began: nothing sends or arms retry_timer any more */
+} run_state;
+
+/* One tracked session. Lifetime: the delivery's table owns it; whoever
+ * takes it out of the table (delivery_session_remove, or session_add
+ * losing a race) calls session_close, which ends the callbacks in this
+ * order, so that none of them can touch a freed client, timer or dsession
+ * whatever order they run in:
+ *   1. run = RUN_CLOSING under the lock: on_reply no longer arms the timer,
+ *      on_retry and the pump no longer send;
+ *   2. cancel retry_timer and wait for a running on_retry: none runs later,
+ *      and none can be armed again (1);
+ *   3. pipes_client_close: no on_event runs after it returns;
+ *   4. close the timer and free. */
 typedef struct dsession {
     delivery *d;
     uint32_t session;
-    pipes_client *client;
+    PTP_TIMER retry_timer;
+    char user[520];
+    uint64_t mismatches_logged; /* the main loop's only (delivery_poll) */
     SRWLOCK lock; /* everything below */
+    /* The client: the CONNECTED event publishes its own ev->client here,
+     * session_open the same pointer once connect returns. */
+    pipes_client *client;
+    run_state run;
     int connected;
     uint64_t conn_id;
     uint64_t cursor; /* highest seq sent on this connection */
     inflight fly[WINDOW];
     size_t fly_n;
-    char user[520];
-    int paused; /* a temporary rejection: wait for the retry timer */
-    PTP_TIMER retry_timer;
     uint64_t delivered;
-    uint64_t mismatches_logged;
 } dsession;
 
 struct delivery {
@@ -57,13 +81,24 @@ struct delivery {
     dsession *sessions[SVC_MAX_SESSIONS];
     size_t n;
     volatile LONG64 delivered, tray_rejected;
+    delivery_hook_fn hook; /* tests only; set before any session */
+    void *hook_ctx;
 };
+
+/* A place where another thread may act: the chaos build's random delay,
+ * and the test hook. */
+static void point(const delivery *d, const char *where)
+{
+    PIPES_CHAOS_POINT(where);
+    if (d->hook)
+        d->hook(d->hook_ctx, where);
+}
 
 /* Sends what the session should get next. Called with ds->lock held. */
 static void pump_locked(dsession *ds)
 {
     spool_item item;
-    while (ds->connected && !ds->paused && ds->fly_n < WINDOW &&
+    while (ds->connected && ds->run == RUN_SENDING && ds->fly_n < WINDOW &&
            spool_next(ds->d->spool, ds->cursor, ds->session, ds->user, &item)) {
         pipes_status st = pipes_client_send(ds->client, item.msg, item.msg_len, NULL);
         free(item.msg);
@@ -89,9 +124,10 @@ static void on_reply(dsession *ds, const pipes_event *ev)
     pipes_proto_reply reply;
     pipes_proto_error err;
     size_t i;
-    int found = 0;
+    int found = 0, armed = 0;
     inflight f;
 
+    point(ds->d, "delivery.reply");
     if (pipes_proto_parse_reply(ev->data, ev->size, &reply, &err) != PIPES_PROTO_OK ||
         (reply.type != PIPES_PROTO_REPLY_ACK && reply.type != PIPES_PROTO_REPLY_REJECTED))
         return; /* not for us: ignore, the record stays unacknowledged */
@@ -107,11 +143,12 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         }
     }
     ReleaseSRWLockExclusive(&ds->lock);
+    point(ds->d, "delivery.reply.unlocked");
     if (!found)
         return; /* a repeat from an earlier connection */
 
     if (reply.type == PIPES_PROTO_REPLY_ACK) {
-        spool_ack(ds->d->spool, f.seq, ds->session);
+        spool_ack(ds->d->spool, f.seq, ds->session, 1);
         InterlockedIncrement64(&ds->d->delivered);
         AcquireSRWLockExclusive(&ds->lock);
         ds->delivered++;
@@ -127,27 +164,33 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         swprintf(why, sizeof why / sizeof why[0], L"the tray rejected it (%hs) %ls",
                  reason ? reason : "unknown", detail);
         log_failure(ds, f.id, why);
-        spool_ack(ds->d->spool, f.seq, ds->session);
+        spool_ack(ds->d->spool, f.seq, ds->session, 0);
         InterlockedIncrement64(&ds->d->tray_rejected);
     } else {
         /* Temporary: pause this session and resend from the oldest later. */
         InterlockedIncrement64(&ds->d->tray_rejected);
         AcquireSRWLockExclusive(&ds->lock);
-        if (!ds->paused) {
+        /* Armed under the lock, only while sending: once session_close has
+         * set RUN_CLOSING nothing arms it again (see dsession). */
+        if (ds->run == RUN_SENDING) {
             FILETIME due;
             ULARGE_INTEGER u;
-            ds->paused = 1;
+            ds->run = RUN_PAUSED;
             u.QuadPart = (ULONGLONG)(-(LONGLONG)TEMP_RETRY_MS * 10000);
             due.dwLowDateTime = u.LowPart;
             due.dwHighDateTime = u.HighPart;
             SetThreadpoolTimer(ds->retry_timer, &due, 0, 0);
+            armed = 1;
         }
         ReleaseSRWLockExclusive(&ds->lock);
+        if (armed)
+            point(ds->d, "delivery.timer_armed");
         return;
     }
     AcquireSRWLockExclusive(&ds->lock);
     pump_locked(ds);
     ReleaseSRWLockExclusive(&ds->lock);
+    point(ds->d, "delivery.reply.done");
 }
 
 static void CALLBACK on_retry(PTP_CALLBACK_INSTANCE inst, void *ctx, PTP_TIMER timer)
@@ -155,26 +198,33 @@ static void CALLBACK on_retry(PTP_CALLBACK_INSTANCE inst, void *ctx, PTP_TIMER t
     dsession *ds = (dsession *)ctx;
     (void)inst;
     (void)timer;
+    point(ds->d, "delivery.retry");
     AcquireSRWLockExclusive(&ds->lock);
-    ds->paused = 0;
-    ds->fly_n = 0;  /* resend everything unacknowledged, oldest first */
-    ds->cursor = 0;
-    pump_locked(ds);
+    if (ds->run == RUN_PAUSED) {
+        ds->run = RUN_SENDING;
+        ds->fly_n = 0; /* resend everything unacknowledged, oldest first */
+        ds->cursor = 0;
+        pump_locked(ds);
+    }
     ReleaseSRWLockExclusive(&ds->lock);
+    point(ds->d, "delivery.retry.done");
 }
 
 static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
 {
     dsession *ds = (dsession *)user_data;
+    point(ds->d, "delivery.event");
     switch (ev->type) {
     case PIPES_EVENT_CONNECTED:
         AcquireSRWLockExclusive(&ds->lock);
+        ds->client = ev->client;
         ds->connected = 1;
         ds->conn_id = ev->connection_id;
         ds->cursor = 0;
         ds->fly_n = 0;
         pump_locked(ds);
         ReleaseSRWLockExclusive(&ds->lock);
+        point(ds->d, "delivery.connected");
         break;
     case PIPES_EVENT_DISCONNECTED:
         AcquireSRWLockExclusive(&ds->lock);
@@ -183,6 +233,7 @@ static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
             ds->fly_n = 0;
         }
         ReleaseSRWLockExclusive(&ds->lock);
+        point(ds->d, "delivery.disconnected");
         break;
     case PIPES_EVENT_MESSAGE:
         on_reply(ds, ev);
@@ -206,11 +257,18 @@ delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn
     return d;
 }
 
+void delivery_set_test_hook(delivery *d, delivery_hook_fn fn, void *ctx)
+{
+    d->hook = fn;
+    d->hook_ctx = ctx;
+}
+
 static dsession *session_open(delivery *d, uint32_t session)
 {
     dsession *ds = (dsession *)calloc(1, sizeof *ds);
     wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE];
     pipes_client_config cc;
+    pipes_client *client = NULL;
     pipes_status st;
 
     if (!ds)
@@ -239,7 +297,7 @@ static dsession *session_open(delivery *d, uint32_t session)
     cc.reconnect_max_ms = RECONNECT_MAX_MS;
     cc.on_event = on_event;
     cc.user_data = ds;
-    st = pipes_client_connect(&cc, &ds->client);
+    st = pipes_client_connect(&cc, &client);
     if (st != PIPES_OK) {
         wchar_t why[128], ws[16];
         swprintf(why, 128, L"%hs", pipes_status_string(st));
@@ -249,14 +307,27 @@ static dsession *session_open(delivery *d, uint32_t session)
         free(ds);
         return NULL;
     }
+    point(d, "delivery.connect_returned");
+    AcquireSRWLockExclusive(&ds->lock);
+    ds->client = client;
+    ReleaseSRWLockExclusive(&ds->lock);
     return ds;
 }
 
+/* Ends ds in the order its lifetime rule (dsession) gives. */
 static void session_close(dsession *ds)
 {
-    pipes_client_close(ds->client); /* no callback runs after this */
+    pipes_client *client;
+    AcquireSRWLockExclusive(&ds->lock);
+    ds->run = RUN_CLOSING;
+    client = ds->client;
+    ReleaseSRWLockExclusive(&ds->lock);
+    point(ds->d, "delivery.close.marked");
     SetThreadpoolTimer(ds->retry_timer, NULL, 0, 0);
+    point(ds->d, "delivery.close.timer_wait");
     WaitForThreadpoolTimerCallbacks(ds->retry_timer, TRUE);
+    pipes_client_close(client);
+    point(ds->d, "delivery.client_closed");
     CloseThreadpoolTimer(ds->retry_timer);
     free(ds);
 }
@@ -355,6 +426,7 @@ void delivery_kick(delivery *d)
         AcquireSRWLockExclusive(&ds->lock);
         pump_locked(ds);
         ReleaseSRWLockExclusive(&ds->lock);
+        point(d, "delivery.kick.unlocked");
     }
     ReleaseSRWLockShared(&d->lock);
 }
@@ -362,9 +434,13 @@ void delivery_kick(delivery *d)
 static uint64_t mismatches_of(dsession *ds)
 {
     pipes_stats st;
+    pipes_client *client;
+    AcquireSRWLockShared(&ds->lock);
+    client = ds->client;
+    ReleaseSRWLockShared(&ds->lock);
     memset(&st, 0, sizeof st);
     st.struct_size = sizeof st;
-    if (pipes_client_get_stats(ds->client, &st) != PIPES_OK)
+    if (pipes_client_get_stats(client, &st) != PIPES_OK)
         return 0;
     return st.errors_by_status[PIPES_ERR_SERVER_IDENTITY_MISMATCH];
 }

@@ -8,6 +8,11 @@
  * Replies are sent from the engine worker that handles the message; the
  * library delivers one connection's messages one at a time, so replies keep
  * the order of the requests.
+ *
+ * Callbacks use the event's own ev->server, never sb->server: the library
+ * may run them before pipes_server_start has returned and stored it. The
+ * object exists before delivery can call submit_displayed (submit_create),
+ * its pipe starts after (submit_start).
  */
 #include "svc.h"
 
@@ -21,6 +26,7 @@
 
 typedef struct waiter {
     struct waiter *next;
+    pipes_server *server; /* the event's; valid until submit_stop sets closed */
     uint64_t conn;
     char id[PIPES_PROTO_MAX_ID + 1];
     int accepted_sent;        /* `displayed` may follow only after `accepted` */
@@ -29,7 +35,7 @@ typedef struct waiter {
 } waiter;
 
 struct submit {
-    pipes_server *server;
+    pipes_server *server; /* for submit_stop only (see above) */
     spool *spool;
     delivery *delivery;
     ratelimit *rate;
@@ -45,22 +51,22 @@ struct submit {
     volatile LONG64 by_reason[10];
 };
 
-static void send_reply(submit *sb, uint64_t conn, const pipes_proto_reply *r)
+static void send_reply(pipes_server *server, uint64_t conn, const pipes_proto_reply *r)
 {
     char buf[2048];
     size_t n = 0;
     if (pipes_proto_write_reply(r, buf, sizeof buf, &n) == PIPES_PROTO_OK)
-        pipes_server_send(sb->server, conn, buf, n, NULL);
+        pipes_server_send(server, conn, buf, n, NULL);
 }
 
-static void send_displayed(submit *sb, uint64_t conn, const char *id, uint32_t session)
+static void send_displayed(const waiter *w, uint32_t session)
 {
     pipes_proto_reply r;
-    if (pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_DISPLAYED, id) != PIPES_PROTO_OK)
+    if (pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_DISPLAYED, w->id) != PIPES_PROTO_OK)
         return;
     r.has_session = 1;
     r.session = session;
-    send_reply(sb, conn, &r);
+    send_reply(w->server, w->conn, &r);
 }
 
 /* Counts a rejection and writes at most one event per interval. */
@@ -89,22 +95,22 @@ static void note_reject(submit *sb, const wchar_t *client, const pipes_proto_rep
     ReleaseSRWLockExclusive(&sb->lock);
 }
 
-static void reject(submit *sb, uint64_t conn, const wchar_t *client, const char *id,
+static void reject(submit *sb, const pipes_event *ev, const wchar_t *client, const char *id,
                    pipes_proto_reason reason, const char *detail)
 {
     pipes_proto_reply r;
     pipes_proto_reply_rejected(&r, id && pipes_proto_id_valid(id, strlen(id)) ? id : NULL,
                                reason, detail);
-    send_reply(sb, conn, &r);
+    send_reply(ev->server, ev->connection_id, &r);
     note_reject(sb, client, &r);
 }
 
-static void client_key(submit *sb, uint64_t conn, wchar_t *out, size_t cap)
+static void client_key(pipes_server *server, uint64_t conn, wchar_t *out, size_t cap)
 {
     pipes_peer_identity peer;
-    if (pipes_server_get_peer(sb->server, conn, &peer) == PIPES_OK && peer.user_sid[0])
+    if (pipes_server_get_peer(server, conn, &peer) == PIPES_OK && peer.user_sid[0])
         swprintf(out, cap, L"%ls", peer.user_sid);
-    else if (pipes_server_get_peer(sb->server, conn, &peer) == PIPES_OK)
+    else if (pipes_server_get_peer(server, conn, &peer) == PIPES_OK)
         swprintf(out, cap, L"pid %lu", (unsigned long)peer.process_id);
     else
         swprintf(out, cap, L"connection %llu", (unsigned long long)conn);
@@ -116,31 +122,29 @@ static void on_message(submit *sb, const pipes_event *ev)
     pipes_proto_error err;
     pipes_proto_reply r;
     wchar_t client[PIPES_MAX_SID_STRING + 32];
-    uint64_t seq = 0;
+    spool_added added;
     spool_result res;
     waiter *w = NULL;
 
-    client_key(sb, ev->connection_id, client, sizeof client / sizeof client[0]);
+    client_key(ev->server, ev->connection_id, client, sizeof client / sizeof client[0]);
     if (!n) {
-        reject(sb, ev->connection_id, client, NULL, PIPES_PROTO_REASON_INTERNAL_ERROR,
-               "out of memory");
+        reject(sb, ev, client, NULL, PIPES_PROTO_REASON_INTERNAL_ERROR, "out of memory");
         return;
     }
     if (pipes_proto_parse_notification(ev->data, ev->size, n, &err) != PIPES_PROTO_OK) {
         pipes_proto_reply_for_error(&r, &err, n->id);
-        send_reply(sb, ev->connection_id, &r);
+        send_reply(ev->server, ev->connection_id, &r);
         note_reject(sb, client, &r);
         free(n);
         return;
     }
     if (InterlockedCompareExchange(&sb->stopping, 0, 0)) {
-        reject(sb, ev->connection_id, client, n->id, PIPES_PROTO_REASON_SHUTTING_DOWN,
-               "the service is stopping");
+        reject(sb, ev, client, n->id, PIPES_PROTO_REASON_SHUTTING_DOWN, "the service is stopping");
         free(n);
         return;
     }
     if (!ratelimit_take(sb->rate, client, (uint64_t)svc_now_ms())) {
-        reject(sb, ev->connection_id, client, n->id, PIPES_PROTO_REASON_RATE_LIMITED,
+        reject(sb, ev, client, n->id, PIPES_PROTO_REASON_RATE_LIMITED,
                "too many submissions from this client; retry later");
         free(n);
         return;
@@ -149,6 +153,7 @@ static void on_message(submit *sb, const pipes_event *ev)
         /* Registered before the record exists, so no acknowledgement is missed. */
         w = (waiter *)calloc(1, sizeof *w);
         if (w) {
+            w->server = ev->server;
             w->conn = ev->connection_id;
             memcpy(w->id, n->id, n->id_len + 1);
             AcquireSRWLockExclusive(&sb->lock);
@@ -157,16 +162,22 @@ static void on_message(submit *sb, const pipes_event *ev)
             ReleaseSRWLockExclusive(&sb->lock);
         }
     }
-    res = spool_add(sb->spool, n, svc_now_ms(), &seq);
+    res = spool_add(sb->spool, n, svc_now_ms(), &added);
     if (res == SPOOL_OK || res == SPOOL_DUPLICATE) {
         pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_ACCEPTED, n->id);
-        send_reply(sb, ev->connection_id, &r);
+        send_reply(ev->server, ev->connection_id, &r);
         InterlockedIncrement64(res == SPOOL_OK ? &sb->accepted : &sb->duplicates);
         if (w) {
             int displayed;
             uint32_t session;
             AcquireSRWLockExclusive(&sb->lock);
             w->accepted_sent = 1;
+            /* A resend of a record a tray already took: no tray will
+             * acknowledge it again, so its delivery state answers. */
+            if (added.displayed && !w->displayed) {
+                w->displayed = 1;
+                w->displayed_session = added.displayed_session;
+            }
             displayed = w->displayed;
             session = w->displayed_session;
             ReleaseSRWLockExclusive(&sb->lock);
@@ -188,10 +199,10 @@ static void on_message(submit *sb, const pipes_event *ev)
             free(w);
         }
         if (res == SPOOL_FULL)
-            reject(sb, ev->connection_id, client, n->id, PIPES_PROTO_REASON_QUEUE_FULL,
+            reject(sb, ev, client, n->id, PIPES_PROTO_REASON_QUEUE_FULL,
                    "the spool is at its configured bound");
         else
-            reject(sb, ev->connection_id, client, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
+            reject(sb, ev, client, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
                    "could not write the spool");
     }
     free(n);
@@ -224,7 +235,7 @@ void submit_displayed(void *ctx, const char *id, uint32_t session)
         waiter *w = ready;
         ready = w->next;
         if (!sb->closed)
-            send_displayed(sb, w->conn, w->id, session);
+            send_displayed(w, session);
         free(w);
     }
     ReleaseSRWLockExclusive(&sb->lock);
@@ -257,23 +268,29 @@ static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
     }
 }
 
-pipes_status submit_start(const svc_config *cfg, spool *s, delivery *d, submit **out)
+submit *submit_create(const svc_config *cfg, spool *s)
 {
     submit *sb = (submit *)calloc(1, sizeof *sb);
-    pipes_server_config sc;
-    pipes_status st;
-
     if (!sb)
-        return PIPES_ERR_OUT_OF_MEMORY;
+        return NULL;
     InitializeSRWLock(&sb->lock);
     sb->spool = s;
-    sb->delivery = d;
     sb->last_reject_log_ms = INT64_MIN / 2;
     sb->rate = ratelimit_create(cfg->rate_per_minute, cfg->rate_burst);
     if (!sb->rate) {
         free(sb);
-        return PIPES_ERR_OUT_OF_MEMORY;
+        return NULL;
     }
+    return sb;
+}
+
+pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d)
+{
+    pipes_server_config sc;
+    pipes_server *server = NULL;
+    pipes_status st;
+
+    sb->delivery = d;
     memset(&sc, 0, sizeof sc);
     sc.struct_size = sizeof sc;
     sc.pipe_name = cfg->submit_pipe;
@@ -283,14 +300,10 @@ pipes_status submit_start(const svc_config *cfg, spool *s, delivery *d, submit *
     sc.max_message_size = 4u * PIPES_PROTO_MAX_MESSAGE;
     sc.on_event = on_event;
     sc.user_data = sb;
-    st = pipes_server_start(&sc, &sb->server);
-    if (st != PIPES_OK) {
-        ratelimit_destroy(sb->rate);
-        free(sb);
-        return st;
-    }
-    *out = sb;
-    return PIPES_OK;
+    st = pipes_server_start(&sc, &server);
+    if (st == PIPES_OK)
+        sb->server = server;
+    return st;
 }
 
 void submit_set_stopping(submit *sb)
@@ -316,7 +329,7 @@ void submit_get_stats(submit *sb, submit_stats *out)
 void submit_stop(submit *sb)
 {
     wchar_t count[32];
-    if (!sb)
+    if (!sb || !sb->server)
         return;
     AcquireSRWLockExclusive(&sb->lock);
     sb->closed = 1;

@@ -7,7 +7,8 @@
  *   core.c     the engine shared by the service and `run`: start, main loop, stop
  *   config.c   HKLM\SOFTWARE\Pipes\Service
  *   eventlog.c Event Log source + bounded text log file
- *   spool.c    durable notification store (%ProgramData%\Pipes\spool)
+ *   spool.c    durable notification store (%ProgramData%\Pipes\spool);
+ *              spoolfile.c its files, spoolindex.c its memory (spoolint.h)
  *   submit.c   the submit pipe \\.\pipe\Pipes.Service
  *   ratelimit.c per-client token buckets
  *   delivery.c per-session tray clients, ack tracking
@@ -113,10 +114,14 @@ void svc_event(WORD type, DWORD id, const wchar_t *a1, const wchar_t *a2, const 
 DWORD svc_eventlog_register(const wchar_t *exe_path);
 DWORD svc_eventlog_unregister(void);
 
-/* ---- spool.c ------------------------------------------------------------ */
+/* ---- spool.c (spoolfile.c, spoolindex.c; spoolint.h) ---------------------- */
 
 typedef struct spool spool;
 
+/* Bounds (docs/SERVICE.md "Spool bounds"): the records held, and their
+ * tray-message bytes, stay within max_count and max_bytes. Only records no
+ * tray has taken yet (pending) can make spool_add answer SPOOL_FULL;
+ * delivered ones are evicted, the earliest delivered first, to make room. */
 typedef struct spool_limits {
     uint32_t max_count;
     uint64_t max_bytes;
@@ -126,7 +131,7 @@ typedef struct spool_limits {
 typedef enum spool_result {
     SPOOL_OK = 0,
     SPOOL_DUPLICATE = 1, /* the id is already held: nothing written, accept again */
-    SPOOL_FULL = 2,      /* count or byte bound reached */
+    SPOOL_FULL = 2,      /* the pending records alone reach a bound */
     SPOOL_IO_ERROR = 3,
     SPOOL_NOT_FOUND = 4,
     SPOOL_NO_MEMORY = 5
@@ -135,10 +140,18 @@ typedef enum spool_result {
 /* What spool_open found. */
 typedef struct spool_open_info {
     uint32_t loaded;
-    uint32_t damaged;  /* set aside into <dir>\damaged */
-    uint32_t expired;  /* removed at load */
-    uint32_t temp_removed; /* half-written files never acknowledged */
+    uint32_t damaged;       /* set aside into <dir>\damaged */
+    uint32_t expired;       /* removed at load */
+    uint32_t temp_promoted; /* flushed <seq>.tmp whose rename was lost: made .ntf */
+    uint32_t temp_removed;  /* .tmp cut short (never accepted) or left beside its .ntf */
 } spool_open_info;
+
+/* What spool_add did. */
+typedef struct spool_added {
+    uint64_t seq;  /* the record's sequence number (the held one for SPOOL_DUPLICATE) */
+    int displayed; /* SPOOL_DUPLICATE: a tray has acknowledged the held record ... */
+    uint32_t displayed_session; /* ... first this session's */
+} spool_added;
 
 /* One item handed to delivery: a copy. */
 typedef struct spool_item {
@@ -149,32 +162,38 @@ typedef struct spool_item {
 } spool_item;
 
 typedef struct spool_stats {
-    uint64_t count, bytes;
-    uint64_t pending_deliveries; /* records not yet acknowledged by any session */
+    uint64_t count, bytes;       /* records held, their tray-message bytes */
+    uint64_t pending_deliveries; /* records no tray has taken or refused yet */
+    uint64_t evicted;            /* delivered records evicted for room since open */
+    uint64_t record_memory;      /* heap bytes the records hold (structs and texts) */
+    uint64_t id_compares;        /* stored ids compared while looking ids up, since open */
 } spool_stats;
 
-/* Opens dir (created if missing, with dir_sddl if not NULL), loads every
- * record, sets damaged ones aside (logged) and drops expired ones. */
+/* Opens dir (created if missing, with dir_sddl if not NULL), recovers .tmp
+ * files, loads every record, sets damaged ones aside (logged) and drops
+ * expired ones. */
 spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool_limits *limits,
                         int64_t now_ms, spool **out, spool_open_info *info);
 void spool_close(spool *s);
 /* Durably adds n (written, FlushFileBuffers, renamed into place) before
- * returning SPOOL_OK. *seq_out gets its sequence number. */
+ * returning SPOOL_OK, evicting delivered records if the bounds need it. */
 spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_ms,
-                       uint64_t *seq_out);
+                       spool_added *out);
 /* The oldest record after seq `after` that session should get and has not
  * acknowledged; user is the session's "DOMAIN\user" in UTF-8 (or ""). */
 int spool_next(spool *s, uint64_t after, uint32_t session, const char *user, spool_item *out);
-/* A tray of session acknowledged seq: a record targeted at that session is
- * removed; others remember the session (they wait for later sessions until
- * their ttl). Returns SPOOL_NOT_FOUND if seq is gone. */
-spool_result spool_ack(spool *s, uint64_t seq, uint32_t session);
+/* The tray of session took seq (displayed nonzero: an `ack`) or refused it
+ * for good (a permanent `rejected`). Either way the record is delivered
+ * (evictable) and session does not get it again; a record targeted at that
+ * session is removed, others wait for later sessions until their ttl.
+ * Returns SPOOL_NOT_FOUND if seq is gone. */
+spool_result spool_ack(spool *s, uint64_t seq, uint32_t session, int displayed);
 /* Forgets which records session acknowledged (the session logged off; a
  * later logon with the same id is a new desktop). */
 void spool_session_reset(spool *s, uint32_t session);
 /* Removes expired records; returns how many were removed, and how many of
- * those no session had acknowledged (*undelivered). *next_ms gets the next
- * expiry time or INT64_MAX. */
+ * those no tray had taken (*undelivered). *next_ms gets a time before
+ * which nothing expires, or INT64_MAX. */
 uint32_t spool_expire(spool *s, int64_t now_ms, uint32_t *undelivered, int64_t *next_ms);
 void spool_get_stats(spool *s, spool_stats *out);
 
@@ -213,8 +232,16 @@ typedef struct delivery_stats {
     delivery_session_info sessions[SVC_MAX_SESSIONS];
 } delivery_stats;
 
+/* on_displayed(ctx, ...) runs on an engine worker when a tray acknowledges a
+ * record, from the first session added on: ctx must be ready before that. */
 delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn on_displayed,
                           void *ctx);
+/* Tests only: fn(ctx, where) runs at each named point of delivery.c (the
+ * names its PIPES_CHAOS_POINTs use: "delivery.retry", "delivery.client_closed"
+ * ...), on the thread that reaches it, so a test can hold one thread there
+ * and force an interleaving. Set it before adding a session. */
+typedef void (*delivery_hook_fn)(void *ctx, const char *where);
+void delivery_set_test_hook(delivery *d, delivery_hook_fn fn, void *ctx);
 /* Tracks session (idempotent); returns nonzero if it was new. */
 int delivery_session_add(delivery *d, uint32_t session);
 void delivery_session_remove(delivery *d, uint32_t session);
@@ -242,14 +269,18 @@ typedef struct submit_stats {
     uint64_t connections;
 } submit_stats;
 
-/* Starts the submit pipe server. Returns a pipes_status. */
-pipes_status submit_start(const svc_config *cfg, spool *s, delivery *d, submit **out);
+/* The submit object without its pipe: submit_displayed works from now on,
+ * so delivery can be created with it. NULL when out of memory. */
+submit *submit_create(const svc_config *cfg, spool *s);
+/* Starts the submit pipe; accepted records are handed to d. Returns a
+ * pipes_status; on failure call submit_free only. */
+pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d);
 /* From now on submissions get "shutting_down". */
 void submit_set_stopping(submit *sb);
 void submit_displayed(void *ctx, const char *id, uint32_t session); /* ctx = submit* */
 void submit_get_stats(submit *sb, submit_stats *out);
-/* Stops the pipe server: no callback of it runs afterwards, and no
- * `displayed` is sent any more. submit_displayed stays safe to call. */
+/* Stops the pipe server (if it started): no callback of it runs afterwards,
+ * and no `displayed` is sent any more. submit_displayed stays safe to call. */
 void submit_stop(submit *sb);
 /* Frees it; after delivery_destroy (which may still call submit_displayed). */
 void submit_free(submit *sb);

@@ -307,6 +307,13 @@ check "its expiry (ttl 5 s) was logged" log_has "1 notification(s) expired befor
 notify wait --title "wait for me" --session 1 --wait --timeout 20
 check "pipes-notify --wait exits 0 once displayed" test $? -eq 0
 check "pipes-notify --wait names the session" has wait "in session 1"
+# A broadcast stays in the spool after its ack: a --wait resend of it is answered from the record
+# (no tray acknowledges it again). ttl 3 s, so it is gone before the phases that count records.
+notify wait-b --title "wait for me too" --id wait-b-1 --ttl 3 --wait --timeout 20
+check "pipes-notify --wait of a broadcast exits 0 once displayed" test $? -eq 0
+notify wait-b2 --title "wait for me too" --id wait-b-1 --ttl 3 --wait --timeout 10
+check "a --wait resend of it exits 0 at once, naming the session" \
+    test $? -eq 0 -a -n "$(grep 'in session 1' "$WORK/wait-b2.out")"
 
 ###############################################################################################
 section "service killed (TerminateProcess) while 1,000 are submitted and delivered"

@@ -13,23 +13,17 @@
 
 #include <wtsapi32.h>
 
+#include "test_util.h"
+
 namespace {
 
 class SessionEventTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        wchar_t base[MAX_PATH];
-        GetTempPathW(MAX_PATH, base);
-        wchar_t dir[MAX_PATH];
-        swprintf(dir, MAX_PATH, L"%lssessiontest-%lu", base, (unsigned long)GetCurrentProcessId());
-        dir_ = dir;
-        spool_limits lim{};
-        lim.max_count = 100;
-        lim.max_bytes = 1 << 20;
-        lim.default_ttl = 3600;
-        spool_open_info info{};
-        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim, svc_now_ms(), &s_, &info));
+        dir_ = make_temp_dir(L"sessiontest");
+        s_ = open_test_spool(dir_);
+        ASSERT_NE(nullptr, s_);
         svc_config_defaults(&cfg_);
         d_ = delivery_create(s_, &cfg_, nullptr, nullptr);
         ASSERT_NE(nullptr, d_);
@@ -38,15 +32,7 @@ protected:
     {
         delivery_destroy(d_);
         spool_close(s_);
-        WIN32_FIND_DATAW fd;
-        HANDLE h = FindFirstFileW((dir_ + L"\\*").c_str(), &fd);
-        if (h != INVALID_HANDLE_VALUE) {
-            do
-                DeleteFileW((dir_ + L"\\" + fd.cFileName).c_str());
-            while (FindNextFileW(h, &fd));
-            FindClose(h);
-        }
-        RemoveDirectoryW(dir_.c_str());
+        remove_tree(dir_);
     }
     std::vector<uint32_t> tracked()
     {
@@ -99,11 +85,11 @@ TEST_F(SessionEventTest, LogoffStopsTrackingAndALaterDesktopGetsBroadcastsAgain)
     pipes_proto_notification_init(&n);
     ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "id", "b-1", 3));
     ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "title", "t", 1));
-    uint64_t seq = 0;
-    ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, svc_now_ms(), &seq));
+    spool_added added;
+    ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, svc_now_ms(), &added));
 
     ASSERT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 7));
-    ASSERT_EQ(SPOOL_OK, spool_ack(s_, seq, 7)); // session 7's tray displayed it
+    ASSERT_EQ(SPOOL_OK, spool_ack(s_, added.seq, 7, 1)); // session 7's tray displayed it
     EXPECT_FALSE(pending_for(7));
 
     EXPECT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGOFF, 7));

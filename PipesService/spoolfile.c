@@ -1,0 +1,356 @@
+/*
+ * spoolfile.c - the spool's on-disk records (docs/SERVICE.md "Spool").
+ *
+ * One file per notification, <dir>\<seq as 16 hex digits>.ntf:
+ *   header (56 bytes, little-endian)
+ *     0  "PSP1"            magic and format version
+ *     4  u32 header size (56)
+ *     8  u64 seq           acceptance order; also the file name
+ *     16 i64 accept_ms     Unix ms
+ *     24 i64 expire_ms     accept_ms + ttl
+ *     32 u32 target kind   pipes_proto_target_kind
+ *     36 u32 target session
+ *     40 u32 user_len      target user bytes (UTF-8) that follow
+ *     44 u32 msg_len       the tray message (PROTOCOL.md JSON) that follows
+ *     48 u32 crc32         over the header (this field zero), user and msg
+ *     52 u32 reserved (0)
+ *   user bytes, msg bytes
+ *   then any number of 8-byte trailers appended later, never flushed (losing
+ *   one only means a repeat delivery, which trays de-duplicate):
+ *     "ACK1" u32 session   that session's tray acknowledged it (displayed)
+ *     "REJ1" u32 session   that session's tray refused it for good
+ *     "RST1" u32 session   that session logged off: forget its ACK1/REJ1
+ *
+ * A new record is written to <seq>.tmp, flushed (FlushFileBuffers) and
+ * renamed to .ntf (MOVEFILE_WRITE_THROUGH) before spool_add returns. The
+ * flush makes the data durable, but on NTFS a same-volume rename is a
+ * metadata change that may still be lost at a power cut: the flushed .tmp
+ * can then be the only copy of an accepted record. So at open a .tmp that
+ * passes every check (it was flushed whole) and has no .ntf is renamed to
+ * .ntf, and only the others (cut short: never accepted) are deleted. A .ntf
+ * that fails its checks is moved to <dir>\damaged and logged.
+ */
+#include "spoolint.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "messages.h"
+
+static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+    size_t i;
+    int k;
+    crc = ~crc;
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+void spoolfile_path(const wchar_t *dir, uint64_t seq, const wchar_t *ext, wchar_t *out)
+{
+    swprintf(out, MAX_PATH, L"%ls\\%016llx.%ls", dir, (unsigned long long)seq, ext);
+}
+
+/* The CRC of a header (its crc field is taken as zero), user and message. */
+static uint32_t record_crc(const uint8_t *hdr, const uint8_t *rest, size_t rest_len)
+{
+    uint8_t h[SPOOL_HDR_SIZE];
+    memcpy(h, hdr, SPOOL_HDR_SIZE);
+    put32(h + 48, 0);
+    return crc32_update(crc32_update(0, h, SPOOL_HDR_SIZE), rest, rest_len);
+}
+
+size_t spoolfile_encode(const spool_rec *r, uint8_t *out, size_t cap)
+{
+    size_t size = SPOOL_HDR_SIZE + (size_t)r->user_len + r->msg_len;
+    if (cap < size)
+        return 0;
+    memcpy(out, "PSP1", 4);
+    put32(out + 4, SPOOL_HDR_SIZE);
+    put64(out + 8, r->seq);
+    put64(out + 16, (uint64_t)r->accept_ms);
+    put64(out + 24, (uint64_t)r->expire_ms);
+    put32(out + 32, r->kind);
+    put32(out + 36, r->session);
+    put32(out + 40, r->user_len);
+    put32(out + 44, r->msg_len);
+    put32(out + 52, 0);
+    memcpy(out + SPOOL_HDR_SIZE, SPOOL_REC_USER(r), r->user_len);
+    memcpy(out + SPOOL_HDR_SIZE + r->user_len, SPOOL_REC_MSG(r), r->msg_len);
+    put32(out + 48, record_crc(out, out + SPOOL_HDR_SIZE, size - SPOOL_HDR_SIZE));
+    return size;
+}
+
+int spoolfile_write(const wchar_t *dir, const spool_rec *r)
+{
+    wchar_t tmp[MAX_PATH], final[MAX_PATH];
+    size_t cap = SPOOL_HDR_SIZE + (size_t)r->user_len + r->msg_len;
+    uint8_t *buf = (uint8_t *)malloc(cap);
+    size_t size = buf ? spoolfile_encode(r, buf, cap) : 0;
+    HANDLE h;
+    DWORD w = 0;
+    int ok;
+
+    if (!size) {
+        free(buf);
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return 0;
+    }
+    spoolfile_path(dir, r->seq, L"tmp", tmp);
+    spoolfile_path(dir, r->seq, L"ntf", final);
+    h = CreateFileW(tmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        free(buf);
+        return 0;
+    }
+    ok = WriteFile(h, buf, (DWORD)size, &w, NULL) && w == size;
+    free(buf);
+    /* The data must be on disk before we say "accepted". */
+    ok = ok && FlushFileBuffers(h);
+    CloseHandle(h);
+    ok = ok && MoveFileExW(tmp, final, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+    if (!ok) {
+        DWORD e = GetLastError();
+        DeleteFileW(tmp);
+        SetLastError(e);
+    }
+    return ok;
+}
+
+void spoolfile_append_trailer(const wchar_t *dir, uint64_t seq, const char tag[4],
+                              uint32_t session)
+{
+    wchar_t path[MAX_PATH];
+    uint8_t t[8];
+    DWORD w;
+    HANDLE h;
+    spoolfile_path(dir, seq, L"ntf", path);
+    h = CreateFileW(path, FILE_APPEND_DATA | SYNCHRONIZE, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                    FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return;
+    memcpy(t, tag, 4);
+    put32(t + 4, session);
+    WriteFile(h, t, 8, &w, NULL);
+    CloseHandle(h);
+}
+
+void spoolfile_delete(const wchar_t *dir, uint64_t seq)
+{
+    wchar_t path[MAX_PATH];
+    spoolfile_path(dir, seq, L"ntf", path);
+    DeleteFileW(path);
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+static void apply_trailer(spool_rec *r, const uint8_t *t)
+{
+    uint32_t session = get32(t + 4);
+    int ack = memcmp(t, "ACK1", 4) == 0;
+    if (ack || memcmp(t, "REJ1", 4) == 0) {
+        r->delivered = 1;
+        if (ack && !r->displayed) {
+            r->displayed = 1;
+            r->displayed_session = session;
+        }
+        if (!spool_rec_has_ack(r, session))
+            spool_rec_add_ack(r, session); /* out of memory: a repeat delivery at worst */
+    } else if (memcmp(t, "RST1", 4) == 0) {
+        spool_rec_drop_ack(r, session);
+    }
+}
+
+/* Parses one file's bytes; returns NULL and a reason when damaged. */
+static spool_rec *decode(const uint8_t *buf, size_t size, uint64_t name_seq, const char **why)
+{
+    uint32_t user_len, msg_len, kind;
+    size_t body_end, off;
+    pipes_proto_notification *n;
+    pipes_proto_error err;
+    const char *msg;
+    spool_rec *r;
+
+    if (size < SPOOL_HDR_SIZE) {
+        *why = "truncated header";
+        return NULL;
+    }
+    if (memcmp(buf, "PSP1", 4) != 0 || get32(buf + 4) != SPOOL_HDR_SIZE) {
+        *why = "bad magic";
+        return NULL;
+    }
+    user_len = get32(buf + 40);
+    msg_len = get32(buf + 44);
+    if (user_len > PIPES_PROTO_MAX_USER || msg_len == 0 || msg_len > PIPES_PROTO_MAX_MESSAGE) {
+        *why = "bad lengths";
+        return NULL;
+    }
+    body_end = SPOOL_HDR_SIZE + (size_t)user_len + msg_len;
+    if (size < body_end) {
+        *why = "truncated body";
+        return NULL;
+    }
+    if (record_crc(buf, buf + SPOOL_HDR_SIZE, body_end - SPOOL_HDR_SIZE) != get32(buf + 48)) {
+        *why = "checksum mismatch";
+        return NULL;
+    }
+    if (get64(buf + 8) != name_seq) {
+        *why = "sequence number does not match the file name";
+        return NULL;
+    }
+    kind = get32(buf + 32);
+    if (kind > PIPES_PROTO_TARGET_USER || (kind == PIPES_PROTO_TARGET_USER && !user_len)) {
+        *why = "bad target";
+        return NULL;
+    }
+    /* The id lives in the message: parse it where it is (the parser takes
+     * data and size; no NUL needed). */
+    msg = (const char *)buf + SPOOL_HDR_SIZE + user_len;
+    n = (pipes_proto_notification *)malloc(sizeof *n);
+    if (!n) {
+        *why = "out of memory";
+        return NULL;
+    }
+    if (pipes_proto_parse_notification(msg, msg_len, n, &err) != PIPES_PROTO_OK) {
+        free(n);
+        *why = "the stored notification does not parse";
+        return NULL;
+    }
+    r = spool_rec_new(n->id, n->id_len, (const char *)buf + SPOOL_HDR_SIZE, user_len, msg,
+                      msg_len);
+    free(n);
+    if (!r) {
+        *why = "out of memory";
+        return NULL;
+    }
+    r->seq = name_seq;
+    r->accept_ms = (int64_t)get64(buf + 16);
+    r->expire_ms = (int64_t)get64(buf + 24);
+    r->kind = kind;
+    r->session = get32(buf + 36);
+    /* Trailers: a cut last one (crash while appending) is ignored. */
+    for (off = body_end; off + 8 <= size; off += 8)
+        apply_trailer(r, buf + off);
+    return r;
+}
+
+/* The sequence number a name "<16 hex digits>.<ext>" gives, or 0. */
+static uint64_t name_seq(const wchar_t *name, const wchar_t *ext)
+{
+    wchar_t *end = NULL;
+    unsigned long long seq = wcstoull(name, &end, 16);
+    if (!end || end - name != 16 || end[0] != L'.' || wcscmp(end + 1, ext) != 0)
+        return 0;
+    return seq;
+}
+
+/* Reads and decodes one file of dir. */
+static spool_rec *read_record(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64_t seq,
+                              const char **why)
+{
+    wchar_t path[MAX_PATH];
+    HANDLE h;
+    uint8_t *buf;
+    DWORD got = 0;
+    spool_rec *r = NULL;
+
+    *why = "unreadable";
+    if (fd->nFileSizeHigh || fd->nFileSizeLow > SPOOL_MAX_FILE) {
+        *why = "file too large";
+        return NULL;
+    }
+    swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd->cFileName);
+    h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    buf = (uint8_t *)malloc(fd->nFileSizeLow + 1);
+    if (h != INVALID_HANDLE_VALUE && buf && ReadFile(h, buf, fd->nFileSizeLow, &got, NULL))
+        r = decode(buf, got, seq, why);
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    free(buf);
+    return r;
+}
+
+spool_rec *spoolfile_load(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
+                          const char **why)
+{
+    uint64_t seq = name_seq(fd->cFileName, L"ntf");
+    *seq_out = seq;
+    if (!seq) {
+        *why = "unexpected file name";
+        return NULL;
+    }
+    return read_record(dir, fd, seq, why);
+}
+
+void spoolfile_set_aside(const wchar_t *dir, const wchar_t *name, const char *why)
+{
+    wchar_t from[MAX_PATH], damaged[MAX_PATH], to[MAX_PATH], wwhy[128];
+    swprintf(from, MAX_PATH, L"%ls\\%ls", dir, name);
+    swprintf(damaged, MAX_PATH, L"%ls\\damaged", dir);
+    swprintf(to, MAX_PATH, L"%ls\\%ls", damaged, name);
+    CreateDirectoryW(damaged, NULL);
+    if (!MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING))
+        DeleteFileW(from); /* never load it again either way */
+    svc_to_wide(why, strlen(why), wwhy, 128);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_SPOOL_DAMAGED, from, to, wwhy);
+}
+
+void spoolfile_recover_temps(const wchar_t *dir, spool_open_info *info)
+{
+    wchar_t pattern[MAX_PATH], tmp[MAX_PATH], ntf[MAX_PATH];
+    WIN32_FIND_DATAW fd;
+    HANDLE find;
+
+    swprintf(pattern, MAX_PATH, L"%ls\\*.tmp", dir);
+    find = FindFirstFileW(pattern, &fd);
+    if (find == INVALID_HANDLE_VALUE)
+        return;
+    do {
+        uint64_t seq = name_seq(fd.cFileName, L"tmp");
+        const char *why;
+        spool_rec *r = NULL;
+        if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+            continue;
+        swprintf(tmp, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
+        if (seq) {
+            spoolfile_path(dir, seq, L"ntf", ntf);
+            if (GetFileAttributesW(ntf) == INVALID_FILE_ATTRIBUTES)
+                r = read_record(dir, &fd, seq, &why);
+        }
+        if (r) {
+            /* Should the rename fail, the file stays for the next start. */
+            if (MoveFileExW(tmp, ntf, MOVEFILE_WRITE_THROUGH))
+                info->temp_promoted++;
+        } else if (DeleteFileW(tmp)) {
+            info->temp_removed++;
+        }
+        spool_rec_free(r);
+    } while (FindNextFileW(find, &fd));
+    FindClose(find);
+}

@@ -1,0 +1,289 @@
+/*
+ * spoolindex.c - the spool's records in memory (see spool_index in
+ * spoolint.h): every operation the spool does per submission, ack or
+ * delivery step is O(1) or O(log n) here, so MaxSpoolCount's maximum
+ * (1,000,000) costs memory, not time.
+ */
+#include "spoolint.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_BUCKETS 1024u
+#define MIN_SLOTS 256u
+
+/* ---- records ---------------------------------------------------------------- */
+
+spool_rec *spool_rec_new(const char *id, size_t id_len, const char *user, size_t user_len,
+                         const char *msg, size_t msg_len)
+{
+    spool_rec *r;
+    if (id_len > PIPES_PROTO_MAX_ID || user_len > PIPES_PROTO_MAX_USER ||
+        msg_len > PIPES_PROTO_MAX_MESSAGE)
+        return NULL;
+    r = (spool_rec *)calloc(1, sizeof *r + id_len + user_len + msg_len + 3);
+    if (!r)
+        return NULL;
+    r->id_len = (uint8_t)id_len;
+    r->user_len = (uint16_t)user_len;
+    r->msg_len = (uint32_t)msg_len;
+    memcpy(SPOOL_REC_ID(r), id, id_len);
+    memcpy(SPOOL_REC_USER(r), user, user_len);
+    memcpy(SPOOL_REC_MSG(r), msg, msg_len);
+    return r;
+}
+
+void spool_rec_free(spool_rec *r)
+{
+    if (r) {
+        free(r->acked);
+        free(r);
+    }
+}
+
+size_t spool_rec_memory(const spool_rec *r)
+{
+    return sizeof *r + r->id_len + r->user_len + r->msg_len + 3 +
+           (size_t)r->acked_cap * sizeof r->acked[0];
+}
+
+int spool_rec_has_ack(const spool_rec *r, uint32_t session)
+{
+    size_t i;
+    for (i = 0; i < r->acked_n; i++)
+        if (r->acked[i] == session)
+            return 1;
+    return 0;
+}
+
+int spool_rec_add_ack(spool_rec *r, uint32_t session)
+{
+    if (r->acked_n == r->acked_cap) {
+        size_t cap = r->acked_cap ? (size_t)r->acked_cap * 2 : 1;
+        uint32_t *p;
+        if (cap > SVC_MAX_SESSIONS)
+            return 0;
+        p = (uint32_t *)realloc(r->acked, cap * sizeof *p);
+        if (!p)
+            return 0;
+        r->acked = p;
+        r->acked_cap = (uint8_t)cap;
+    }
+    r->acked[r->acked_n++] = session;
+    return 1;
+}
+
+int spool_rec_drop_ack(spool_rec *r, uint32_t session)
+{
+    size_t i;
+    for (i = 0; i < r->acked_n; i++)
+        if (r->acked[i] == session) {
+            r->acked[i] = r->acked[--r->acked_n];
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- the id hash table ------------------------------------------------------ */
+
+static uint64_t hash_id(const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    while (*id) {
+        h ^= (uint8_t)*id++;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static spool_rec **bucket_of(const spool_index *x, const char *id)
+{
+    return &x->buckets[hash_id(id) & (x->bucket_n - 1)];
+}
+
+/* Doubles the table when records outnumber buckets: chains stay short. */
+static int grow_buckets(spool_index *x)
+{
+    size_t n = x->bucket_n ? x->bucket_n * 2 : MIN_BUCKETS, i;
+    spool_rec **old = x->buckets;
+    size_t old_n = x->bucket_n;
+    x->buckets = (spool_rec **)calloc(n, sizeof *x->buckets);
+    if (!x->buckets) {
+        x->buckets = old;
+        return 0;
+    }
+    x->bucket_n = n;
+    for (i = 0; i < old_n; i++) {
+        spool_rec *r = old[i], *next;
+        for (; r; r = next) {
+            spool_rec **b = bucket_of(x, SPOOL_REC_ID(r));
+            next = r->id_next;
+            r->id_next = *b;
+            *b = r;
+        }
+    }
+    free(old);
+    return 1;
+}
+
+spool_rec *spool_index_find_id(spool_index *x, const char *id)
+{
+    spool_rec *r;
+    if (!x->bucket_n)
+        return NULL;
+    for (r = *bucket_of(x, id); r; r = r->id_next) {
+        x->id_compares++;
+        if (strcmp(SPOOL_REC_ID(r), id) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* ---- slots in sequence order ------------------------------------------------ */
+
+size_t spool_index_pos_after(const spool_index *x, uint64_t seq)
+{
+    size_t lo = 0, hi = x->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->slots[mid].seq <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static size_t pos_of(const spool_index *x, uint64_t seq)
+{
+    size_t i = spool_index_pos_after(x, seq);
+    return i > 0 && x->slots[i - 1].seq == seq ? i - 1 : x->len;
+}
+
+spool_rec *spool_index_find_seq(const spool_index *x, uint64_t seq)
+{
+    size_t i = pos_of(x, seq);
+    return i < x->len ? x->slots[i].rec : NULL;
+}
+
+void spool_index_compact(spool_index *x)
+{
+    size_t i, j = 0;
+    if (x->len - x->count <= x->count || x->len < MIN_SLOTS)
+        return;
+    for (i = 0; i < x->len; i++)
+        if (x->slots[i].rec)
+            x->slots[j++] = x->slots[i];
+    x->len = j;
+}
+
+/* ---- the index ---------------------------------------------------------------- */
+
+void spool_index_init(spool_index *x)
+{
+    memset(x, 0, sizeof *x);
+}
+
+void spool_index_free(spool_index *x)
+{
+    size_t i;
+    for (i = 0; i < x->len; i++)
+        spool_rec_free(x->slots[i].rec);
+    free(x->slots);
+    free(x->buckets);
+    spool_index_init(x);
+}
+
+static void delivered_link(spool_index *x, spool_rec *r)
+{
+    r->older = x->newest_delivered;
+    r->newer = NULL;
+    if (x->newest_delivered)
+        x->newest_delivered->newer = r;
+    else
+        x->oldest_delivered = r;
+    x->newest_delivered = r;
+}
+
+static void delivered_unlink(spool_index *x, spool_rec *r)
+{
+    if (r->older)
+        r->older->newer = r->newer;
+    else
+        x->oldest_delivered = r->newer;
+    if (r->newer)
+        r->newer->older = r->older;
+    else
+        x->newest_delivered = r->older;
+    r->older = r->newer = NULL;
+}
+
+int spool_index_append(spool_index *x, spool_rec *r)
+{
+    spool_rec **b;
+    if (x->len == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : MIN_SLOTS;
+        spool_slot *p = (spool_slot *)realloc(x->slots, cap * sizeof *p);
+        if (!p)
+            return 0;
+        x->slots = p;
+        x->cap = cap;
+    }
+    if (x->count + 1 > x->bucket_n && !grow_buckets(x))
+        return 0;
+    x->slots[x->len].seq = r->seq;
+    x->slots[x->len].rec = r;
+    x->len++;
+    b = bucket_of(x, SPOOL_REC_ID(r));
+    r->id_next = *b;
+    *b = r;
+    x->count++;
+    x->bytes += r->msg_len;
+    x->memory += spool_rec_memory(r);
+    if (r->delivered) {
+        delivered_link(x, r);
+    } else {
+        x->pending++;
+        x->pending_bytes += r->msg_len;
+    }
+    return 1;
+}
+
+void spool_index_remove(spool_index *x, spool_rec *r)
+{
+    spool_rec **pp = bucket_of(x, SPOOL_REC_ID(r));
+    size_t i = pos_of(x, r->seq);
+    while (*pp != r)
+        pp = &(*pp)->id_next;
+    *pp = r->id_next;
+    if (i < x->len)
+        x->slots[i].rec = NULL;
+    if (r->delivered) {
+        delivered_unlink(x, r);
+    } else {
+        x->pending--;
+        x->pending_bytes -= r->msg_len;
+    }
+    x->count--;
+    x->bytes -= r->msg_len;
+    x->memory -= spool_rec_memory(r);
+    spool_rec_free(r);
+}
+
+void spool_index_set_delivered(spool_index *x, spool_rec *r)
+{
+    if (r->delivered)
+        return;
+    r->delivered = 1;
+    x->pending--;
+    x->pending_bytes -= r->msg_len;
+    delivered_link(x, r);
+}
+
+int spool_index_add_ack(spool_index *x, spool_rec *r, uint32_t session)
+{
+    size_t before = spool_rec_memory(r);
+    int ok = spool_rec_add_ack(r, session);
+    x->memory += spool_rec_memory(r) - before;
+    return ok;
+}

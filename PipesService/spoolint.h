@@ -1,0 +1,143 @@
+/*
+ * spoolint.h - the parts of the spool, shared by its three files (and its
+ * unit tests; the rest of the service uses only the spool_* API of svc.h):
+ *   spool.c       the API: acceptance, bounds and eviction, delivery state, expiry
+ *   spoolfile.c   the on-disk record format (one file per record) and recovery at open
+ *   spoolindex.c  the records in memory: by sequence number, by id, delivered ones in order
+ */
+#ifndef PIPES_SPOOLINT_H
+#define PIPES_SPOOLINT_H
+
+#include "svc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One record in memory: one allocation holding this struct, then its id,
+ * target user and tray message, each NUL-terminated (SPOOL_REC_ID/USER/MSG),
+ * so a record costs its text plus about a hundred bytes. acked is a second
+ * allocation (NULL until a session acknowledges it). Owned by whoever holds
+ * it: the loader or spool_add until spool_index_append, then the index until
+ * spool_index_remove frees it. */
+typedef struct spool_rec {
+    uint64_t seq;
+    int64_t accept_ms, expire_ms;
+    struct spool_rec *id_next;       /* index: next in its id hash chain */
+    struct spool_rec *older, *newer; /* index: neighbours in the delivered list */
+    uint32_t *acked;                 /* sessions that have it now (ACK1/REJ1 minus RST1) */
+    uint32_t msg_len;
+    uint32_t kind;                   /* pipes_proto_target_kind */
+    uint32_t session;                /* the target session when kind is SESSION */
+    uint32_t displayed_session;      /* the first session whose tray acknowledged it */
+    uint16_t user_len;
+    uint8_t id_len;
+    uint8_t acked_n, acked_cap;
+    uint8_t delivered; /* a tray took it (ACK1) or refused it for good (REJ1); never reset */
+    uint8_t displayed; /* a tray took it (ACK1); displayed_session says which first */
+} spool_rec;
+
+#define SPOOL_REC_ID(r) ((char *)((r) + 1))
+#define SPOOL_REC_USER(r) (SPOOL_REC_ID(r) + (r)->id_len + 1)
+#define SPOOL_REC_MSG(r) (SPOOL_REC_USER(r) + (r)->user_len + 1)
+
+/* A record with these texts (copied; lengths within the protocol limits),
+ * all other fields zero. NULL when out of memory. */
+spool_rec *spool_rec_new(const char *id, size_t id_len, const char *user, size_t user_len,
+                         const char *msg, size_t msg_len);
+void spool_rec_free(spool_rec *r);
+/* Heap bytes r holds: what spool_stats.record_memory sums. */
+size_t spool_rec_memory(const spool_rec *r);
+int spool_rec_has_ack(const spool_rec *r, uint32_t session);
+/* Adds session to r's acknowledgements; 0 when out of memory or full
+ * (SVC_MAX_SESSIONS). Records still outside an index only. */
+int spool_rec_add_ack(spool_rec *r, uint32_t session);
+/* Removes session from r's acknowledgements; nonzero if it was there. */
+int spool_rec_drop_ack(spool_rec *r, uint32_t session);
+
+/* ---- spoolfile.c ---------------------------------------------------------- */
+
+#define SPOOL_HDR_SIZE 56u
+/* The largest file a record can be: header, user, message and 4096 trailers. */
+#define SPOOL_MAX_FILE                                                                           \
+    (SPOOL_HDR_SIZE + PIPES_PROTO_MAX_USER + PIPES_PROTO_MAX_MESSAGE + 8u * 4096u)
+
+/* <dir>\<seq as 16 hex digits>.<ext> into out (MAX_PATH). */
+void spoolfile_path(const wchar_t *dir, uint64_t seq, const wchar_t *ext, wchar_t *out);
+/* Encodes r (header, user, message; no trailers) into out; returns the
+ * size, or 0 when cap is too small. */
+size_t spoolfile_encode(const spool_rec *r, uint8_t *out, size_t cap);
+/* Writes r to <seq>.tmp, flushes it and renames it to <seq>.ntf. Returns
+ * nonzero when done; else GetLastError says why and no file is left. */
+int spoolfile_write(const wchar_t *dir, const spool_rec *r);
+/* Appends an 8-byte trailer (tag "ACK1", "REJ1" or "RST1") to <seq>.ntf,
+ * unflushed: losing it repeats a delivery at worst. */
+void spoolfile_append_trailer(const wchar_t *dir, uint64_t seq, const char tag[4],
+                              uint32_t session);
+void spoolfile_delete(const wchar_t *dir, uint64_t seq);
+/* Reads and checks one <seq>.ntf found in dir (trailers applied); *seq_out
+ * gets the sequence number of its name (0 if the name is not one). NULL and
+ * *why when the file fails a check: the caller sets it aside. */
+spool_rec *spoolfile_load(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
+                          const char **why);
+/* Moves a file of dir that failed a check to <dir>\damaged and logs it. */
+void spoolfile_set_aside(const wchar_t *dir, const wchar_t *name, const char *why);
+/* Deals with every <seq>.tmp of dir before the records load: a write that
+ * was flushed but whose rename to .ntf never reached the disk (a power
+ * loss) is renamed now; one that fails its checks, or whose .ntf exists,
+ * is deleted. Counts in info->temp_promoted / temp_removed. */
+void spoolfile_recover_temps(const wchar_t *dir, spool_open_info *info);
+
+/* ---- spoolindex.c --------------------------------------------------------- */
+
+typedef struct spool_slot {
+    uint64_t seq;
+    spool_rec *rec; /* NULL once removed, until the next compaction */
+} spool_slot;
+
+/* Every record held, three ways: slots in sequence order (binary search by
+ * seq; a removal leaves a hole that a compaction closes once holes
+ * outnumber records, so both are amortized O(1)); an id hash table
+ * (chained through id_next, grown to keep chains short); and the delivered
+ * records in the order they became delivered (the eviction order). The
+ * counters are kept as records come, go and change state. Not locked: the
+ * spool's lock covers it. */
+typedef struct spool_index {
+    spool_slot *slots;
+    size_t len, cap; /* slots in use (records and holes), allocated */
+    spool_rec **buckets;
+    size_t bucket_n; /* a power of two, or 0 */
+    spool_rec *oldest_delivered, *newest_delivered;
+    size_t count;           /* records held */
+    uint64_t bytes;         /* their tray-message bytes */
+    size_t pending;         /* records not delivered */
+    uint64_t pending_bytes; /* their tray-message bytes */
+    uint64_t memory;        /* spool_rec_memory of every record */
+    uint64_t id_compares;   /* stored ids compared by spool_index_find_id */
+} spool_index;
+
+void spool_index_init(spool_index *x);
+/* Frees every record and the index's arrays. */
+void spool_index_free(spool_index *x);
+/* Takes r (its seq above every record's ever appended); 0 when out of
+ * memory, r still the caller's. */
+int spool_index_append(spool_index *x, spool_rec *r);
+/* Unlinks r and frees it. */
+void spool_index_remove(spool_index *x, spool_rec *r);
+spool_rec *spool_index_find_id(spool_index *x, const char *id);
+spool_rec *spool_index_find_seq(const spool_index *x, uint64_t seq);
+/* Position in slots of the first record after seq (may be a hole; <= len). */
+size_t spool_index_pos_after(const spool_index *x, uint64_t seq);
+/* r becomes delivered: no longer pending, newest in the eviction order. */
+void spool_index_set_delivered(spool_index *x, spool_rec *r);
+/* spool_rec_add_ack for a record of the index (keeps memory counted). */
+int spool_index_add_ack(spool_index *x, spool_rec *r, uint32_t session);
+/* Closes the holes once they outnumber the records. Only between scans:
+ * positions change. */
+void spool_index_compact(spool_index *x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIPES_SPOOLINT_H */

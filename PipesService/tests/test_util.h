@@ -1,0 +1,56 @@
+// test_util.h - what the service's unit tests share: temporary directories (a new one per call,
+// removed with everything in it) and a spool in one.
+#ifndef PIPES_SVC_TEST_UTIL_H
+#define PIPES_SVC_TEST_UTIL_H
+
+#include "svc.h" // windows.h first
+
+#include <cwchar>
+#include <string>
+
+// %TEMP%\<what>-<pid>-<n>, not created.
+inline std::wstring make_temp_dir(const wchar_t *what)
+{
+    static int counter = 0;
+    wchar_t base[MAX_PATH], dir[MAX_PATH];
+    GetTempPathW(MAX_PATH, base);
+    swprintf(dir, MAX_PATH, L"%ls%ls-%lu-%d", base, what, (unsigned long)GetCurrentProcessId(),
+             ++counter);
+    return dir;
+}
+
+inline void remove_tree(const std::wstring &dir)
+{
+    WIN32_FIND_DATAW fd;
+    HANDLE h = FindFirstFileW((dir + L"\\*").c_str(), &fd);
+    if (h != INVALID_HANDLE_VALUE) {
+        do {
+            std::wstring name = fd.cFileName;
+            if (name == L"." || name == L"..")
+                continue;
+            std::wstring path = dir + L"\\" + name;
+            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+                remove_tree(path);
+            else
+                DeleteFileW(path.c_str());
+        } while (FindNextFileW(h, &fd));
+        FindClose(h);
+    }
+    RemoveDirectoryW(dir.c_str());
+}
+
+// A spool in dir (created) for 100 records, 1 MiB and an hour's ttl; NULL if it does not open.
+inline spool *open_test_spool(const std::wstring &dir)
+{
+    spool_limits lim{};
+    lim.max_count = 100;
+    lim.max_bytes = 1 << 20;
+    lim.default_ttl = 3600;
+    spool_open_info info{};
+    spool *s = nullptr;
+    if (spool_open(dir.c_str(), nullptr, &lim, svc_now_ms(), &s, &info) != SPOOL_OK)
+        return nullptr;
+    return s;
+}
+
+#endif
