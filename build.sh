@@ -186,7 +186,7 @@ cmd_demo() {
 # Runs every program of the chaos pass ROUNDS times (default 5) against the chaos pipes.dll with a
 # higher delay rate than the short pass in `test` (PIPES_CHAOS_RATE, default 40 percent of hook
 # points). Prints each program's result and the failed tests; exit status 0 = all passed.
-CHAOS_PROGRAMS="pipes_chaos_tests pipes_lib_tests pipes_sec_tests"
+CHAOS_PROGRAMS="pipes_chaos_tests pipes_lib_tests pipes_sec_tests pipes_service_spool_test_chaos"
 cmd_chaos() {
     local rounds=${1:-5} rate=${PIPES_CHAOS_RATE:-40} failed=0 p log
     case $rounds in '' | *[!0-9]*) die "chaos: ROUNDS must be a number, not '$rounds'" ;; esac

@@ -6,7 +6,8 @@
 #   pipes_chaos_tests    tests that force one interleaving with the chaos DLL's test hook
 #                        (pipes_chaos_set_hook); they need the chaos DLL, so they link it
 #   <test>_chaos         ctest entries running copies of pipes_lib_tests, pipes_sec_tests (and
-#                        their peer programs) from bin-chaos, so they load the chaos pipes.dll
+#                        their peer programs) from bin-chaos, so they load the chaos pipes.dll,
+#                        and the service engine's unit tests built against its chaos variant
 #
 # ./build.sh test runs one pass of each (ctest); ./build.sh chaos [N] runs them N times over with
 # a higher delay rate (PIPES_CHAOS_RATE).
@@ -48,3 +49,5 @@ add_test(NAME pipes_chaos_tests COMMAND pipes_chaos_tests --gtest_color=no
 set_tests_properties(pipes_chaos_tests PROPERTIES TIMEOUT 300)
 pipes_add_chaos_test(pipes_lib_tests_chaos pipes_lib_tests)
 pipes_add_chaos_test(pipes_sec_tests_chaos pipes_sec_tests)
+# The service engine's unit tests, built against the chaos variants (PipesService/tests).
+pipes_add_chaos_test(pipes_service_spool_test_chaos pipes_service_spool_test_chaos)
