@@ -257,12 +257,34 @@ static void drop_waiters(submit *sb, uint64_t conn)
     ReleaseSRWLockExclusive(&sb->lock);
 }
 
+/* A message over the protocol's limit: the library read it and threw it
+ * away (PIPES_SERVER_DISCARD_OVERSIZED), in its place in the connection's
+ * order, so the reply goes out in order too. No id can be trusted. */
+static void on_oversized(submit *sb, const pipes_event *ev)
+{
+    wchar_t client[PIPES_MAX_SID_STRING + 32];
+    pipes_proto_error err;
+    pipes_proto_reply r;
+    memset(&err, 0, sizeof err);
+    err.status = PIPES_PROTO_ERR_MESSAGE_TOO_LARGE;
+    err.offset = PIPES_PROTO_MAX_MESSAGE;
+    err.limit = PIPES_PROTO_MAX_MESSAGE;
+    client_key(ev->server, ev->connection_id, client, sizeof client / sizeof client[0]);
+    pipes_proto_reply_for_error(&r, &err, NULL);
+    send_reply(ev->server, ev->connection_id, &r);
+    note_reject(sb, client, &r);
+}
+
 static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
 {
     submit *sb = (submit *)user_data;
     switch (ev->type) {
     case PIPES_EVENT_CONNECTED: InterlockedIncrement64(&sb->connections); break;
     case PIPES_EVENT_MESSAGE: on_message(sb, ev); break;
+    case PIPES_EVENT_LIMIT:
+        if (ev->status == PIPES_ERR_MESSAGE_TOO_LARGE)
+            on_oversized(sb, ev);
+        break;
     case PIPES_EVENT_DISCONNECTED: drop_waiters(sb, ev->connection_id); break;
     default: break;
     }
@@ -295,9 +317,11 @@ pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d)
     sc.struct_size = sizeof sc;
     sc.pipe_name = cfg->submit_pipe;
     sc.sddl = cfg->submit_sddl;
-    /* Above the protocol limit, so an oversized message still gets a
-     * too_large reply instead of a dropped connection. */
-    sc.max_message_size = 4u * PIPES_PROTO_MAX_MESSAGE;
+    /* A message over the protocol's limit, of any size, is thrown away by
+     * the library without being buffered and gets a too_large reply; the
+     * connection goes on (on_oversized). */
+    sc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
+    sc.flags = PIPES_SERVER_DISCARD_OVERSIZED;
     sc.on_event = on_event;
     sc.user_data = sb;
     st = pipes_server_start(&sc, &server);

@@ -285,12 +285,13 @@ TEST_F(DeliveryTest, AConnectionHandledBeforeConnectReturnedStillDelivers)
 // A submitter's connection to the submit pipe, collecting replies.
 class Submitter {
 public:
-    explicit Submitter(const wchar_t *pipe)
+    explicit Submitter(const wchar_t *pipe, size_t max_message_size = 0)
     {
         pipes_client_config cc;
         memset(&cc, 0, sizeof cc);
         cc.struct_size = sizeof cc;
         cc.pipe_name = pipe;
+        cc.max_message_size = max_message_size;
         cc.connect_timeout_ms = 5000;
         cc.on_event = on_event;
         cc.user_data = this;
@@ -366,6 +367,37 @@ TEST_F(DeliveryTest, AResendWithWaitOfADisplayedRecordGetsDisplayed)
         EXPECT_EQ(session_, r.session);
     }
     EXPECT_EQ(std::vector<std::string>{"w-1"}, tray.ids()); // delivered once
+}
+
+// PROTOCOL.md: a message over 65,536 bytes, of any size, gets a `too_large` rejection in its
+// place among the replies, and the connection goes on. (Before, the service let the library read
+// up to 256 KiB and then dropped the connection for anything larger, with no reply.)
+TEST_F(DeliveryTest, AnOversizedSubmissionIsRejectedTooLargeAndTheConnectionGoesOn)
+{
+    sb_ = submit_create(&cfg_, s_);
+    ASSERT_NE(nullptr, sb_);
+    d_ = delivery_create(s_, &cfg_, submit_displayed, sb_);
+    ASSERT_EQ(PIPES_OK, submit_start(sb_, &cfg_, d_));
+    Submitter sub(cfg_.submit_pipe, 16u << 20);
+    ASSERT_EQ(PIPES_OK, sub.status());
+    for (size_t size : {size_t(PIPES_PROTO_MAX_MESSAGE) + 1, size_t(300u << 10), size_t(10u << 20)}) {
+        SCOPED_TRACE(std::to_string(size) + " bytes");
+        std::string msg = "{\"v\":1,\"id\":\"big\",\"title\":\"";
+        msg.append(size - msg.size() - 2, 'x');
+        msg += "\"}";
+        ASSERT_EQ(size, msg.size());
+        ASSERT_EQ(PIPES_OK, sub.send(msg));
+        ASSERT_EQ(PIPES_OK, sub.send("{\"v\":1,\"id\":\"after-" + std::to_string(size) +
+                                     "\",\"title\":\"t\"}"));
+        pipes_proto_reply r = sub.next(seconds(20));
+        EXPECT_EQ(PIPES_PROTO_REPLY_REJECTED, r.type);
+        EXPECT_EQ(PIPES_PROTO_REASON_TOO_LARGE, r.reason);
+        EXPECT_STREQ("message_too_large", r.error);
+        EXPECT_STREQ("", r.id) << "no id of an unread message can be echoed";
+        r = sub.next(seconds(20));
+        EXPECT_EQ(PIPES_PROTO_REPLY_ACCEPTED, r.type) << "the connection did not go on";
+        EXPECT_EQ("after-" + std::to_string(size), std::string(r.id));
+    }
 }
 
 } // namespace
