@@ -4,6 +4,8 @@
 // cleanly without disturbing the others.
 #include "sec_util.h"
 
+#include <sddl.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -338,4 +340,96 @@ TEST(SecAuthorize, ClientInAnotherProcessIsIdentifiedAndRefusedByPid)
     guard.server = nullptr;
     EXPECT_EQ(pipes_server_stop(server), PIPES_OK);
     g_auth = nullptr;
+}
+
+// The client's token as the pipe knows it: not before the connection's first message (Windows
+// lets a server impersonate only after a read), from its first MESSAGE event on a duplicate the
+// caller owns, whose user is the client's user and whose groups can be checked; gone with the
+// connection. get_peer's user SID comes from it when the process token gave none.
+TEST(SecPeerToken, TheClientTokenIsReadWithTheFirstMessage)
+{
+    Engine eng;
+    std::wstring name = UniquePipeName("token");
+    EventLog slog;
+    std::mutex mu;
+    std::wstring token_user, peer_user;
+    pipes_status in_callback = PIPES_ERR_SYSTEM;
+    BOOL member = FALSE, check = FALSE;
+    pipes_status before = PIPES_ERR_SYSTEM;
+    slog.hook = [&](const pipes_event &ev) {
+        if (ev.type == PIPES_EVENT_CONNECTED) {
+            void *t = nullptr;
+            std::lock_guard<std::mutex> lock(mu);
+            before = pipes_server_get_peer_token(ev.server, ev.connection_id, &t);
+            EXPECT_EQ(t, nullptr);
+        } else if (ev.type == PIPES_EVENT_MESSAGE) {
+            void *t = nullptr;
+            pipes_status st = pipes_server_get_peer_token(ev.server, ev.connection_id, &t);
+            wchar_t sid[PIPES_MAX_SID_STRING] = L"";
+            BYTE info[512];
+            DWORD len = 0;
+            if (st == PIPES_OK &&
+                GetTokenInformation(static_cast<HANDLE>(t), TokenUser, info, sizeof info, &len)) {
+                LPWSTR text = nullptr;
+                if (ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER *>(info)->User.Sid, &text)) {
+                    wcsncpy(sid, text, PIPES_MAX_SID_STRING - 1);
+                    LocalFree(text);
+                }
+            }
+            // An identification token answers group membership (Everyone: S-1-1-0).
+            SID_IDENTIFIER_AUTHORITY world = SECURITY_WORLD_SID_AUTHORITY;
+            PSID everyone = nullptr;
+            BOOL is_member = FALSE, checked = FALSE;
+            if (st == PIPES_OK &&
+                AllocateAndInitializeSid(&world, 1, SECURITY_WORLD_RID, 0, 0, 0, 0, 0, 0, 0, &everyone)) {
+                HANDLE imp = nullptr;
+                // CheckTokenMembership needs an impersonation-type token: duplicate as one.
+                if (DuplicateToken(static_cast<HANDLE>(t), SecurityIdentification, &imp)) {
+                    checked = CheckTokenMembership(imp, everyone, &is_member);
+                    CloseHandle(imp);
+                }
+                FreeSid(everyone);
+            }
+            if (t)
+                CloseHandle(static_cast<HANDLE>(t));
+            pipes_peer_identity peer;
+            pipes_status pst = pipes_server_get_peer(ev.server, ev.connection_id, &peer);
+            std::lock_guard<std::mutex> lock(mu);
+            in_callback = st;
+            token_user = sid;
+            member = is_member;
+            check = checked;
+            if (pst == PIPES_OK)
+                peer_user = peer.user_sid;
+        }
+    };
+    pipes_server_config scfg = ServerConfig(name, eng.engine, &slog);
+    ServerGuard guard;
+    ASSERT_EQ(pipes_server_start(&scfg, &guard.server), PIPES_OK);
+    EventLog clog;
+    pipes_client_config ccfg = ClientConfig(name, eng.engine, &clog);
+    pipes_client *cl = nullptr;
+    ASSERT_EQ(pipes_client_connect(&ccfg, &cl), PIPES_OK);
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 1, 5000));
+    std::vector<uint8_t> msg = {'t'};
+    ASSERT_EQ(pipes_client_send_wait(cl, msg.data(), msg.size(), 5000), PIPES_OK);
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 1, 5000));
+    uint64_t id = slog.Snapshot()[0].connection_id;
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_EQ(before, PIPES_ERR_NOT_FOUND) << "a token before any message was read";
+        EXPECT_EQ(in_callback, PIPES_OK) << "pipes_last_system_error " << pipes_last_system_error();
+        EXPECT_EQ(token_user, CurrentUserSid());
+        EXPECT_EQ(peer_user, CurrentUserSid());
+        EXPECT_TRUE(check);
+        EXPECT_TRUE(member);
+    }
+    void *t = nullptr;
+    EXPECT_EQ(pipes_server_get_peer_token(guard.server, 0, &t), PIPES_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(pipes_server_get_peer_token(guard.server, id, nullptr), PIPES_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(pipes_server_get_peer_token(nullptr, id, &t), PIPES_ERR_INVALID_ARGUMENT);
+    pipes_client_close(cl);
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_DISCONNECTED, 1, 5000));
+    EXPECT_EQ(pipes_server_get_peer_token(guard.server, id, &t), PIPES_ERR_NOT_CONNECTED);
+    EXPECT_EQ(t, nullptr);
 }

@@ -182,10 +182,18 @@ typedef enum pipes_event_type {
  *                                   order, where its MESSAGE would have been.
  * A send that returns PIPES_ERR_QUEUE_FULL to its caller raises no event. */
 
-/* Who is at the other end of a server connection. */
+/* Who is at the other end of a server connection.
+ * At CONNECTED (and in authorize), user_sid comes from the client process's
+ * token, which a server running as LocalSystem or an administrator can read
+ * and a less privileged one (a virtual service account) usually cannot: ""
+ * then. Windows identifies the client through the pipe itself only after a
+ * message was read: from the connection's first MESSAGE event on,
+ * pipes_server_get_peer has user_sid from that token if it was "", and
+ * pipes_server_get_peer_token gives the token. */
 typedef struct pipes_peer_identity {
     uint32_t process_id;                     /* GetNamedPipeClientProcessId */
-    uint32_t session_id;                     /* ProcessIdToSessionId of that process */
+    uint32_t session_id;                     /* GetNamedPipeClientSessionId (the session
+                                                the pipe recorded at open) */
     wchar_t user_sid[PIPES_MAX_SID_STRING];  /* "S-1-5-21-...", or "" if unknown */
 } pipes_peer_identity;
 
@@ -372,6 +380,21 @@ PIPES_API pipes_status PIPES_CALL pipes_server_disconnect(pipes_server *server,
 PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
                                                         uint64_t connection_id,
                                                         pipes_peer_identity *out);
+
+/* The access token of a connected client as the pipe knows it: read by
+ * identification-level impersonation (reverted at once) just before the
+ * connection's first MESSAGE event, so it is available from that event on.
+ * Identification level is enough to query the token's user, groups and
+ * session (GetTokenInformation, CheckTokenMembership, AccessCheck) and
+ * never lets anyone act as the client. *token (a HANDLE) is a duplicate the
+ * caller owns and closes with CloseHandle.
+ * Errors (*token NULL): PIPES_ERR_NOT_CONNECTED (no such live connection),
+ * PIPES_ERR_NOT_FOUND (no message read from it yet), PIPES_ERR_ACCESS_DENIED
+ * (the client's token could not be had, e.g. an anonymous client;
+ * pipes_last_system_error says why). Thread-safe, also from callbacks. */
+PIPES_API pipes_status PIPES_CALL pipes_server_get_peer_token(pipes_server *server,
+                                                              uint64_t connection_id,
+                                                              void **token);
 
 /* Fills *out (out->struct_size set by the caller). Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, pipes_stats *out);

@@ -64,6 +64,8 @@ void pipes_conn_release(pipes_conn *c)
     PIPES_ASSERT(c->writing == NULL);
     ep = c->ep;
     CloseHandle(c->pipe);
+    if (c->client_token)
+        CloseHandle(c->client_token);
     PIPES_COUNT_DEC(live_instances);
     if (c->wq == &c->own_wq)
         pipes_witem_complete_list(ep, pipes_wqueue_take_all_locked(&c->own_wq),

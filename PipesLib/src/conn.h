@@ -101,7 +101,13 @@ struct pipes_conn {
     pipes_req read_req;
     pipes_req write_req;
 
-    pipes_peer_identity peer;
+    pipes_peer_identity peer; /* under lock once OPEN (the first message may complete it) */
+    /* Server side: the client's token as the pipe knows it, read before the
+     * first MESSAGE is delivered (conn_read.c); under lock once read.
+     * Owned by the connection, closed when it is freed. */
+    int token_read;
+    HANDLE client_token; /* NULL if it could not be had: token_error says why */
+    DWORD token_error;
 
     /* server bookkeeping (under the server lock) */
     pipes_conn *prev, *next;

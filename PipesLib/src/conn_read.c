@@ -18,6 +18,7 @@
 
 #include "pipes_chaos.h"
 #include "runtime.h"
+#include "security.h"
 
 #define READ_BUFFER_INITIAL 4096u
 /* A read buffer grown past READ_BUFFER_KEEP for a large message is kept
@@ -64,9 +65,32 @@ static int ensure_read_capacity(pipes_conn *c, size_t need)
     return 1;
 }
 
+/* Server side, before the first MESSAGE: the client's token as the pipe
+ * knows it (Windows lets a server impersonate only after a read). It also
+ * completes the peer's user SID when the client process's token could not
+ * be read at connect (conn.h, security.h). */
+static void read_client_token(pipes_conn *c)
+{
+    DWORD error;
+    HANDLE token = pipes_security_client_token(c->pipe, &error);
+    wchar_t sid[PIPES_MAX_SID_STRING];
+    sid[0] = L'\0';
+    if (token && pipes_security_token_user(token, sid, PIPES_MAX_SID_STRING) != PIPES_OK)
+        sid[0] = L'\0';
+    AcquireSRWLockExclusive(c->lock);
+    c->client_token = token;
+    c->token_error = error;
+    c->token_read = 1;
+    if (!c->peer.user_sid[0] && sid[0])
+        wcscpy(c->peer.user_sid, sid);
+    ReleaseSRWLockExclusive(c->lock);
+}
+
 static void deliver_message(pipes_conn *c)
 {
     pipes_event ev;
+    if (c->ep->kind == PIPES_KIND_SERVER && !c->token_read)
+        read_client_token(c);
     memset(&ev, 0, sizeof ev);
     ev.type = PIPES_EVENT_MESSAGE;
     ev.connection_id = c->id;

@@ -9,7 +9,7 @@
 
 #include "runtime.h"
 
-static pipes_status token_user_sid(HANDLE token, wchar_t *out, size_t out_chars)
+pipes_status pipes_security_token_user(HANDLE token, wchar_t *out, size_t out_chars)
 {
     union {
         TOKEN_USER user;
@@ -37,7 +37,7 @@ pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t ou
     pipes_status st;
     if (!OpenProcessToken(process, TOKEN_QUERY, &token))
         return pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());
-    st = token_user_sid(token, out, out_chars);
+    st = pipes_security_token_user(token, out, out_chars);
     CloseHandle(token);
     return st;
 }
@@ -67,31 +67,52 @@ pipes_status pipes_security_descriptor(const wchar_t *sddl, PSECURITY_DESCRIPTOR
 
 void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out)
 {
-    ULONG pid = 0;
-    DWORD session = 0;
-    HANDLE token;
+    ULONG pid = 0, session = 0;
+    HANDLE process;
 
     out->process_id = 0;
     out->session_id = 0;
     out->user_sid[0] = L'\0';
-    if (GetNamedPipeClientProcessId(pipe, &pid)) {
+    if (GetNamedPipeClientProcessId(pipe, &pid))
         out->process_id = pid;
-        if (ProcessIdToSessionId(pid, &session))
-            out->session_id = session;
+    /* The session the pipe recorded when the client opened it: no process
+     * id that could be reused in between. */
+    if (GetNamedPipeClientSessionId(pipe, &session))
+        out->session_id = session;
+    else if (pid && ProcessIdToSessionId(pid, &session))
+        out->session_id = session;
+    /* The pipe's own record of the client (impersonation) exists only once
+     * a message was read (pipes_security_client_token). Until then the
+     * user comes from the client process's token, which LocalSystem and
+     * administrators can read and a less privileged server usually cannot
+     * ("" then). */
+    process = pid ? OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid) : NULL;
+    if (process) {
+        if (pipes_security_process_user(process, out->user_sid, PIPES_MAX_SID_STRING) != PIPES_OK)
+            out->user_sid[0] = L'\0';
+        CloseHandle(process);
     }
-    /* The client opened the pipe with SECURITY_IDENTIFICATION (ours do),
-     * which is enough to read its token's user. */
-    if (ImpersonateNamedPipeClient(pipe)) {
-        if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token)) {
-            if (token_user_sid(token, out->user_sid, PIPES_MAX_SID_STRING) != PIPES_OK)
-                out->user_sid[0] = L'\0';
-            CloseHandle(token);
-        }
-        /* Failing to revert would leave a worker thread running as the
-         * client: unacceptable, so stop the process. */
-        if (!RevertToSelf())
-            FatalAppExitW(0, L"PipesLib: RevertToSelf failed");
+}
+
+HANDLE pipes_security_client_token(HANDLE pipe, DWORD *error)
+{
+    HANDLE token = NULL;
+    *error = 0;
+    /* Identification level at most (our clients ask for it; the SQOS of
+     * any client caps what we get): the token answers who, never acts. */
+    if (!ImpersonateNamedPipeClient(pipe)) {
+        *error = GetLastError();
+        return NULL;
     }
+    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY | TOKEN_DUPLICATE, TRUE, &token)) {
+        *error = GetLastError();
+        token = NULL;
+    }
+    /* Failing to revert would leave a worker thread running as the
+     * client: unacceptable, so stop the process. */
+    if (!RevertToSelf())
+        FatalAppExitW(0, L"PipesLib: RevertToSelf failed");
+    return token;
 }
 
 void pipes_security_server_identity(HANDLE pipe, pipes_peer_identity *out)

@@ -19,10 +19,23 @@ pipes_status pipes_security_descriptor(const wchar_t *sddl, PSECURITY_DESCRIPTOR
 /* The SID string of the user the current process runs as. */
 pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t out_chars);
 
-/* Identity of the client connected to a server instance: process id,
- * session id, and user SID (by identification-level impersonation,
- * reverted at once). Fields that cannot be read stay 0 / "". */
+/* Identity of the client connected to a server instance, at connect time:
+ * process id, session id (as the pipe recorded it), and the user SID of the
+ * client process's token when this process may read it (LocalSystem and
+ * administrators can; a virtual service account usually cannot). Fields
+ * that cannot be read stay 0 / "". */
 void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out);
+
+/* The client's token as the pipe knows it, by identification-level
+ * impersonation (reverted at once; a failed revert ends the process).
+ * Windows allows it only after a message was read from the pipe. NULL and
+ * *error set when it cannot be had (e.g. ERROR_CANNOT_IMPERSONATE before a
+ * read, ERROR_CANT_OPEN_ANONYMOUS for an anonymous client). The caller
+ * closes the token. */
+HANDLE pipes_security_client_token(HANDLE pipe, DWORD *error);
+
+/* The SID string of a token's user. */
+pipes_status pipes_security_token_user(HANDLE token, wchar_t *out, size_t out_chars);
 
 /* Identity of the process serving `pipe` (client side): process id,
  * session id, and user SID when its token can be read (it often cannot for

@@ -530,9 +530,38 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
     c = lookup(server, connection_id);
     if (!c)
         return PIPES_ERR_NOT_CONNECTED;
+    AcquireSRWLockShared(c->lock);
     *out = c->peer;
+    ReleaseSRWLockShared(c->lock);
     pipes_conn_release(c);
     return PIPES_OK;
+}
+
+PIPES_API pipes_status PIPES_CALL pipes_server_get_peer_token(pipes_server *server,
+                                                              uint64_t connection_id, void **token)
+{
+    pipes_conn *c;
+    pipes_status st = PIPES_OK;
+    HANDLE dup = NULL;
+    if (!server || connection_id == 0 || !token)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    *token = NULL;
+    c = lookup(server, connection_id);
+    if (!c)
+        return PIPES_ERR_NOT_CONNECTED;
+    AcquireSRWLockShared(c->lock);
+    if (!c->token_read)
+        st = PIPES_ERR_NOT_FOUND;
+    else if (!c->client_token)
+        st = pipes_fail_system(PIPES_ERR_ACCESS_DENIED, c->token_error);
+    else if (!DuplicateHandle(GetCurrentProcess(), c->client_token, GetCurrentProcess(), &dup, 0,
+                              FALSE, DUPLICATE_SAME_ACCESS))
+        st = pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());
+    ReleaseSRWLockShared(c->lock);
+    pipes_conn_release(c);
+    if (st == PIPES_OK)
+        *token = dup;
+    return st;
 }
 
 PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, pipes_stats *out)
