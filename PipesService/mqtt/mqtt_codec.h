@@ -109,7 +109,8 @@ mqtt_status mqtt_encode(const mqtt_packet *p, uint8_t *out, size_t cap, size_t *
  * the whole length field is there; MQTT_E_BAD_LENGTH for more than 4 length
  * bytes or a non-shortest form; MQTT_E_TOO_LARGE when header_len + remaining
  * exceeds max_packet (*h is still filled, so the caller may skip the body).
- * The type and flags are not checked here (mqtt_decode_body does). */
+ * The type and its fixed-header flags are checked first (MQTT_E_BAD_TYPE,
+ * MQTT_E_BAD_FLAGS), so bytes that are no MQTT at all fail at once. */
 mqtt_status mqtt_decode_header(const uint8_t *buf, size_t len, uint32_t max_packet, mqtt_header *h);
 
 /* Decodes the body (h->remaining bytes at body) of the packet h describes. */

@@ -43,11 +43,32 @@ static mqtt_status get_text(rd *r, mqtt_view *v)
     return get_field(r, v) ? mqtt_text_check(v->data, v->len) : MQTT_E_MALFORMED;
 }
 
+/* The flags of the fixed header, checked for every type (PUBLISH: its own rules). */
+static mqtt_status check_first(uint8_t first)
+{
+    uint8_t type = (uint8_t)(first >> 4), flags = (uint8_t)(first & 0x0F);
+    if (type < MQTT_CONNECT || type > MQTT_DISCONNECT)
+        return MQTT_E_BAD_TYPE;
+    if (type == MQTT_PUBLISH) {
+        uint8_t qos = (uint8_t)((flags >> 1) & 3);
+        if (qos == 3 || (qos == 0 && (flags & 0x08)))
+            return MQTT_E_BAD_FLAGS;
+        return MQTT_OK;
+    }
+    return flags == mqtt_fixed_flags(type) ? MQTT_OK : MQTT_E_BAD_FLAGS;
+}
+
 mqtt_status mqtt_decode_header(const uint8_t *buf, size_t len, uint32_t max_packet, mqtt_header *h)
 {
     if (buf == NULL || h == NULL)
         return len == 0 && h != NULL ? MQTT_NEED_MORE : MQTT_E_ARG;
     memset(h, 0, sizeof *h);
+    if (len == 0)
+        return MQTT_NEED_MORE;
+    /* The first byte alone can show that this is no MQTT packet: say so before waiting for more. */
+    mqtt_status st = check_first(buf[0]);
+    if (st != MQTT_OK)
+        return st;
     uint32_t value = 0;
     for (size_t i = 1; i <= 4; i++) {
         if (i >= len)
@@ -69,21 +90,6 @@ mqtt_status mqtt_decode_header(const uint8_t *buf, size_t len, uint32_t max_pack
         return MQTT_OK;
     }
     return MQTT_E_BAD_LENGTH; /* not reached */
-}
-
-/* The flags of the fixed header, checked for every type (PUBLISH: its own rules). */
-static mqtt_status check_first(uint8_t first)
-{
-    uint8_t type = (uint8_t)(first >> 4), flags = (uint8_t)(first & 0x0F);
-    if (type < MQTT_CONNECT || type > MQTT_DISCONNECT)
-        return MQTT_E_BAD_TYPE;
-    if (type == MQTT_PUBLISH) {
-        uint8_t qos = (uint8_t)((flags >> 1) & 3);
-        if (qos == 3 || (qos == 0 && (flags & 0x08)))
-            return MQTT_E_BAD_FLAGS;
-        return MQTT_OK;
-    }
-    return flags == mqtt_fixed_flags(type) ? MQTT_OK : MQTT_E_BAD_FLAGS;
 }
 
 static mqtt_status publish_head(const mqtt_header *h, rd *r, mqtt_packet *p)
