@@ -54,6 +54,9 @@ static mqtt_status check_config(const mqtt_session_config *cfg)
         return MQTT_E_ARG;
     if (cfg->max_packet != 0 && (cfg->max_packet < 4096 || cfg->max_packet > MQTT_MAX_REMAINING))
         return MQTT_E_ARG;
+    /* Packet ids: queued publishes and pending (un)subscriptions must leave some of 65535 free. */
+    if (cfg->max_queue > 60000)
+        return MQTT_E_ARG;
     return MQTT_OK;
 }
 
@@ -129,7 +132,6 @@ mqtt_status mqtt_session_start(mqtt_session *s)
     mqtt_status st = MQTT_OK;
     if (s->thread == NULL) {
         ResetEvent(s->stop_ev);
-        s->stopped = 0;
         s->stats.state = MQTT_STATE_CONNECTING;
         s->thread = CreateThread(NULL, 0, mqtt_run_thread, s, 0, &s->thread_id);
         if (s->thread == NULL) {
@@ -148,7 +150,6 @@ void mqtt_session_stop(mqtt_session *s)
     AcquireSRWLockExclusive(&s->lock);
     HANDLE thread = s->thread;
     int own = thread != NULL && GetCurrentThreadId() == s->thread_id;
-    s->stopped = 1;
     if (!own)
         s->thread = NULL;
     ReleaseSRWLockExclusive(&s->lock);

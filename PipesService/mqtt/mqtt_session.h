@@ -80,9 +80,9 @@ typedef struct mqtt_session_config {
     const void *password;       /* NULL: none; needs user_name */
     size_t password_len;
     uint16_t keep_alive_s;      /* 0: 60 */
-    uint32_t max_packet;        /* largest packet taken or sent; 0: 256 KiB; at least 4096 */
+    uint32_t max_packet;        /* largest packet taken or sent; 0: 256 KiB; 4096..268435455 */
     uint32_t max_inflight;      /* QoS 1 publishes awaiting PUBACK; 0: 16 */
-    uint32_t max_queue;         /* publishes queued, in flight included; 0: 1000 */
+    uint32_t max_queue;         /* publishes queued, in flight included; 0: 1000; at most 60000 */
     uint32_t connect_timeout_ms;/* TCP + TLS + CONNACK; 0: 30 s */
     uint32_t backoff_min_ms;    /* first reconnect delay; 0: 1 s */
     uint32_t backoff_max_ms;    /* cap of the doubling; 0: 60 s */

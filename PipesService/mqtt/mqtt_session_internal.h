@@ -56,7 +56,6 @@ struct mqtt_session {
     SRWLOCK lock; /* guards everything down to the session-thread-only block */
     HANDLE thread;
     DWORD thread_id;
-    int stopped;  /* stop has run: API calls that need the thread refuse */
     sub_entry *subs;
     size_t nsubs, subs_cap;
     out_msg *out_head, *out_tail;

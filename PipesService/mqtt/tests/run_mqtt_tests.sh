@@ -151,10 +151,13 @@ section "broker killed with SIGKILL mid-stream and restarted"
 probe persist-3 listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-kill \
     --topic pipes/v1/all --expect 0 --timeout 20
 seq -f "k-%g" 1 100 | pub -t pipes/v1/all -l
-# The broker saves after each change (autosave_on_changes 1); wait until the last one is on disk.
-wait_for 10 grep -q "k-100" "$WORK/mosquitto.log"
-sleep_until_saved() { [ -f "$WORK/db/mosquitto.db" ] && [ "$WORK/db/mosquitto.db" -nt "$WORK/persist-3.out" ]; }
-wait_for 10 sleep_until_saved
+# The broker saves after each change (autosave_on_changes, interval 1): wait for a save that
+# follows the 100th PUBLISH, so what the SIGKILL hits is the client's stream, not the broker's disk.
+saved_after_last_publish() {
+    awk '/Received PUBLISH .*m100, .pipes\/v1\/all/ {p = NR} /Saving in-memory database/ {s = NR}
+         END {exit !(p && s > p)}' "$WORK/mosquitto.log"
+}
+check "the broker saved the 100 queued messages" wait_for 10 saved_after_last_publish
 probe_bg kill listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-kill --topic pipes/v1/all \
     --expect 100 --delay-ms 40 --timeout 60 --out "$W\\kill.txt" --backoff-max 1000
 if wait_for 40 count_at_least kill.txt 30; then
