@@ -201,6 +201,18 @@ TEST(MqttHeader, ReservedTypesRefused)
     encode(p, MQTT_E_BAD_TYPE);
 }
 
+TEST(MqttHeader, NonMqttBytesFailFromTheFirstByte)
+{
+    // "HTTP/1.1 400": 'H' is a PUBACK type with reserved flags. Known before any length byte,
+    // so a client talking to the wrong service fails at once instead of waiting for 84 bytes.
+    const uint8_t http[] = {'H', 'T', 'T', 'P'};
+    mqtt_header h;
+    EXPECT_EQ(MQTT_E_BAD_FLAGS, mqtt_decode_header(http, 1, 0xFFFFFFFFu, &h));
+    EXPECT_EQ(MQTT_E_BAD_FLAGS, mqtt_decode_header(http, sizeof http, 0xFFFFFFFFu, &h));
+    const uint8_t reserved[] = {0xF0};
+    EXPECT_EQ(MQTT_E_BAD_TYPE, mqtt_decode_header(reserved, 1, 0xFFFFFFFFu, &h));
+}
+
 TEST(MqttHeader, ReservedFlagsRefused)
 {
     EXPECT_EQ(MQTT_E_BAD_FLAGS, decode(bytes{0x21, 0x02, 0x00, 0x00}));       // CONNACK
