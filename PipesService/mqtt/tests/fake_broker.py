@@ -86,6 +86,7 @@ def serve(conn):
         log("no CONNECT")
         return
     log("CONNECT")
+    published = 0
     if MODE == "silent":
         while read_packet(conn) is not None:  # never answers
             pass
@@ -123,6 +124,16 @@ def serve(conn):
                 conn.sendall(b"\xd0\x00")
         elif kind == 4:
             log("PUBACK %d" % int.from_bytes(p[1], "big"))
+        elif kind == 3:  # the client publishes: "ack" acknowledges, "noack3" closes after 3
+            tl = int.from_bytes(p[1][:2], "big")
+            pid = int.from_bytes(p[1][2 + tl:4 + tl], "big")
+            log("PUBLISH dup=%d pid=%d %s" % ((p[0] >> 3) & 1, pid, p[1][4 + tl:].decode()))
+            published += 1
+            if MODE == "ack":
+                conn.sendall(packet(0x40, pid.to_bytes(2, "big")))
+            elif MODE == "noack3" and published == 3:
+                log("closing without acknowledging")
+                return
         elif kind == 14:
             log("DISCONNECT")
         else:

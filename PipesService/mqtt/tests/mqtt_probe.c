@@ -19,6 +19,10 @@
  *          --max-packet N --backoff-max MS --timeout S (default 30)
  *          --delay-ms MS (listen: time each "store" takes, like a spool write)
  *          --stop-after-disconnects N (listen: the Nth lost connection or failed attempt ends the run)
+ *          --max-inflight N (publish window)
+ *          --add-topic F (listen: subscribed from the main thread once the first filters are)
+ *          --remove-topic-after N (listen: the delivery callback unsubscribes the --add-topic
+ *              filter when N distinct messages have arrived)
  * Every event is printed as one "event ..." line; a "stats ..." line ends the run.
  */
 #include <windows.h>
@@ -47,6 +51,10 @@ typedef struct probe {
     unsigned nseen, dups;
     unsigned delay_ms;
     unsigned stop_after, disconnects;
+    HANDLE initial_subscribed;   /* set when the --topic filters are subscribed */
+    mqtt_session *session;       /* for the callback's unsubscribe */
+    const char *add_topic;
+    unsigned remove_after;
 } probe;
 
 static char *utf8(const wchar_t *w)
@@ -83,9 +91,11 @@ static void on_event(void *ctx, const mqtt_event *ev)
     }
     if (ev->kind == MQTT_EV_DISCONNECTED && p->stop_after != 0 && ++p->disconnects >= p->stop_after)
         SetEvent(p->done);
-    if (ev->kind == MQTT_EV_SUBSCRIBED && ev->status == MQTT_OK &&
-        ++p->subscribed >= p->topics && p->expect == 0 && p->publish_goal == 0)
-        SetEvent(p->done);
+    if (ev->kind == MQTT_EV_SUBSCRIBED && ev->status == MQTT_OK && ++p->subscribed >= p->topics) {
+        SetEvent(p->initial_subscribed);
+        if (p->expect == 0 && p->publish_goal == 0)
+            SetEvent(p->done);
+    }
     if (ev->kind == MQTT_EV_PUBLISHED && ++p->published >= p->publish_goal)
         SetEvent(p->done);
     ReleaseSRWLockExclusive(&p->lock);
@@ -126,6 +136,8 @@ static mqtt_delivery deliver(void *ctx, const mqtt_message *m)
             p->seen[p->nseen++] = text;
             text = NULL;
         }
+        if (p->add_topic != NULL && p->remove_after != 0 && p->nseen == p->remove_after)
+            mqtt_session_unsubscribe(p->session, p->add_topic); /* from a callback: allowed */
         if (p->expect != 0 && p->nseen >= p->expect)
             SetEvent(p->done);
     }
@@ -174,6 +186,7 @@ int wmain(int argc, wchar_t **argv)
     memset(&p, 0, sizeof p);
     InitializeSRWLock(&p.lock);
     p.done = CreateEventW(NULL, TRUE, FALSE, NULL);
+    p.initial_subscribed = CreateEventW(NULL, TRUE, FALSE, NULL);
     mqtt_session_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.client_id = "pipes-probe";
@@ -226,6 +239,12 @@ int wmain(int argc, wchar_t **argv)
             count = (unsigned)wcstoul(v, NULL, 10);
         else if (wcscmp(a, L"--stop-after-disconnects") == 0)
             p.stop_after = (unsigned)wcstoul(v, NULL, 10);
+        else if (wcscmp(a, L"--max-inflight") == 0)
+            cfg.max_inflight = (uint32_t)wcstoul(v, NULL, 10);
+        else if (wcscmp(a, L"--add-topic") == 0)
+            p.add_topic = utf8(v);
+        else if (wcscmp(a, L"--remove-topic-after") == 0)
+            p.remove_after = (unsigned)wcstoul(v, NULL, 10);
         else if (wcscmp(a, L"--delay-ms") == 0)
             p.delay_ms = (unsigned)wcstoul(v, NULL, 10);
         else if (wcscmp(a, L"--out") == 0)
@@ -271,8 +290,20 @@ int wmain(int argc, wchar_t **argv)
             }
         }
     }
+    p.session = s;
     mqtt_session_start(s);
-    int reached = WaitForSingleObject(p.done, timeout_s * 1000u) == WAIT_OBJECT_0;
+    DWORD limit = GetTickCount() + timeout_s * 1000u;
+    if (is_listen && p.add_topic != NULL) {
+        /* Subscribing from another thread while connected, as logons will. */
+        HANDLE first[2] = {p.initial_subscribed, p.done};
+        if (WaitForMultipleObjects(2, first, FALSE, timeout_s * 1000u) == WAIT_OBJECT_0) {
+            st = mqtt_session_subscribe(s, p.add_topic);
+            printf("add-topic %s: %s\n", p.add_topic, mqtt_status_name(st));
+            fflush(stdout);
+        }
+    }
+    DWORD left = (LONG)(limit - GetTickCount()) > 0 ? limit - GetTickCount() : 0;
+    int reached = WaitForSingleObject(p.done, left) == WAIT_OBJECT_0;
     mqtt_session_stop(s);
 
     mqtt_session_stats stats;

@@ -136,6 +136,19 @@ check "both subscribed topics arrive" has topics "result: done"
 check "each once, and nothing from an unsubscribed topic" \
     test "$(sort "$WORK/topics.txt" | cut -f1,3 | tr '\n' '|')" = "pipes/v1/all	to all|pipes/v1/host/PC1	to PC1|"
 
+section "subscriptions that change while connected (as logons come and go)"
+probe_bg change listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-change --topic pipes/v1/all \
+    --add-topic pipes/v1/user/alice --remove-topic-after 2 --expect 3 --timeout 30 --out "$W\\change.txt"
+wait_for 30 has change "event subscribed status=ok filter=pipes/v1/user/alice"
+pub -t pipes/v1/user/alice -m "u1"
+pub -t pipes/v1/all -m "a1"
+wait_for 30 has change "event unsubscribed status=ok filter=pipes/v1/user/alice"
+pub -t pipes/v1/user/alice -m "u2"
+pub -t pipes/v1/all -m "a2"
+wait "$PROBE_PID"
+check "added filter receives, removed filter no longer does" \
+    test "$(cut -f1,3 "$WORK/change.txt" | sort | tr '\n' '|')" = "pipes/v1/all	a1|pipes/v1/all	a2|pipes/v1/user/alice	u1|"
+
 section "persistent session: 100 QoS 1 messages while the client is stopped"
 probe persist-1 listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-persist \
     --topic pipes/v1/all --expect 0 --timeout 20
@@ -240,15 +253,15 @@ MODES=(len5 overlong badflags reserved wildcard badutf8 qos2 pidzero truncated c
 WANT=(bad-remaining-length bad-remaining-length bad-header-flags bad-packet-type topic-wildcard
       bad-utf8 protocol-violation malformed-packet connection-closed protocol-violation
       bad-header-flags malformed-packet protocol-violation protocol-violation timeout dead-peer)
-start_fake() { # start_fake MODE,...: FAKE_PORT
+start_fake() { # start_fake MODE,... LOGNAME: FAKE_PORT; the broker's log is $WORK/LOGNAME
     rm -f "$WORK/fake.port"
-    python3 "$HERE/fake_broker.py" "$WORK/fake.port" "$WORK/fake.log" "$1" &
+    python3 "$HERE/fake_broker.py" "$WORK/fake.port" "$WORK/$2" "$1" &
     FAKE_PID=$!
     wait_for 10 test -s "$WORK/fake.port"
     FAKE_PORT=$(cat "$WORK/fake.port")
 }
 stop_fake() { kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null; FAKE_PID=; }
-start_fake "$(IFS=,; echo "${MODES[*]}")"
+start_fake "$(IFS=,; echo "${MODES[*]}")" fake.log
 rc=0
 probe fake listen --url "mqtt://127.0.0.1:$FAKE_PORT" --allow-plain --topic pipes/v1/all \
     --expect 1 --keep-alive 1 --backoff-max 300 --stop-after-disconnects ${#MODES[@]} --timeout 60 || rc=$?
@@ -262,7 +275,15 @@ done
 check "the fake broker saw all ${#MODES[@]} connections (the client reconnected after each)" \
     test "$(grep -c 'connection [0-9]*:' "$WORK/fake.log")" -eq ${#MODES[@]}
 
-start_fake suback80
+start_fake noack3,ack fake-publish.log
+probe fake-publish publish --url "mqtt://127.0.0.1:$FAKE_PORT" --allow-plain --topic pipes/v1/status/PC1 \
+    --count 5 --max-inflight 3 --backoff-max 300 --timeout 20
+stop_fake
+check "publish window: 3 in flight, resent with DUP and the same ids after a reconnect, then the rest" \
+    test "$(grep -o 'PUBLISH.*' "$WORK/fake-publish.log" | tr '\n' '|')" = "PUBLISH dup=0 pid=1 msg-1|PUBLISH dup=0 pid=2 msg-2|PUBLISH dup=0 pid=3 msg-3|PUBLISH dup=1 pid=1 msg-1|PUBLISH dup=1 pid=2 msg-2|PUBLISH dup=1 pid=3 msg-3|PUBLISH dup=0 pid=4 msg-4|PUBLISH dup=0 pid=5 msg-5|"
+check "all 5 acknowledged in the end" grep -q "published=5 inflight=0 queued=0" "$WORK/fake-publish.out"
+
+start_fake suback80 fake-suback80.log
 probe fake-suback80 listen --url "mqtt://127.0.0.1:$FAKE_PORT" --allow-plain \
     --topic pipes/v1/all --expect 1 --timeout 3
 stop_fake
