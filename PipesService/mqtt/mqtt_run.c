@@ -126,7 +126,8 @@ static mqtt_status handle_publish(mqtt_session *s, const mqtt_packet *p)
     mqtt_delivery d = s->cfg.deliver(s->cfg.ctx, &msg);
     if (d == MQTT_DELIVERY_NOT_YET) {
         bump(s, &s->stats.not_yet);
-        if (s->redeliver_at == 0)
+        /* QoS 0 is never redelivered: reconnecting would not bring it back. */
+        if (p->qos == 1 && s->redeliver_at == 0)
             s->redeliver_at = GetTickCount64() + s->cfg.not_yet_retry_ms;
         return MQTT_OK;
     }

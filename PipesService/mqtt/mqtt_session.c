@@ -71,6 +71,14 @@ mqtt_status mqtt_session_create(const mqtt_session_config *cfg, mqtt_session **o
     mqtt_session *s = (mqtt_session *)calloc(1, sizeof *s);
     if (s == NULL)
         return MQTT_E_NO_MEMORY;
+    /* Winsock is reference-counted per process: one startup per session, one cleanup in destroy.
+     * (Wine lets sockets work without it; Windows fails them with WSANOTINITIALISED.) */
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        free(s);
+        return MQTT_E_NET;
+    }
+    s->wsa_started = 1;
     InitializeSRWLock(&s->lock);
     s->conn.sock = INVALID_SOCKET;
     s->stats.last_error = MQTT_OK;
@@ -180,6 +188,8 @@ void mqtt_session_destroy(mqtt_session *s)
     free(s->user_name);
     free(s->rx);
     free(s->tx);
+    if (s->wsa_started)
+        WSACleanup();
     free(s);
 }
 

@@ -36,7 +36,8 @@ typedef struct mqtt_session mqtt_session;
 typedef enum mqtt_delivery {
     MQTT_DELIVERY_STORED = 0, /* kept durably: PUBACK it */
     MQTT_DELIVERY_NOT_YET,    /* could not keep it now: no PUBACK, the broker redelivers it after
-                                 the session reconnects (not_yet_retry_ms later) */
+                                 the session reconnects (not_yet_retry_ms later); a QoS 0
+                                 message (published with QoS 0) is not redelivered: lost */
     MQTT_DELIVERY_REJECTED    /* refused for good (e.g. does not parse): PUBACK it, so it is not
                                  redelivered forever, and count it as rejected */
 } mqtt_delivery;

@@ -52,6 +52,7 @@ struct mqtt_session {
     uint8_t *password;
     HANDLE stop_ev; /* manual reset: set by stop, interrupts every wait */
     HANDLE wake_ev; /* auto reset: new work from an API call */
+    int wsa_started; /* WSAStartup succeeded: destroy calls WSACleanup */
 
     SRWLOCK lock; /* guards everything down to the session-thread-only block */
     HANDLE thread;
