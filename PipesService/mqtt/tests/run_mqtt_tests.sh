@@ -6,7 +6,7 @@
 # (fake_broker.py) for malformed input; and first the codec fuzzer for a short time.
 #   BUILD_DIR=<build> PipesService/mqtt/tests/run_mqtt_tests.sh
 # Our client is mqtt-probe.exe (mqtt_probe.c) under Wine in its own prefix, $BUILD_DIR/wineprefix-mqtt.
-# Each check prints "ok" or "FAIL"; exits 1 if any failed. Environment: MQTT_FUZZ_SECONDS (20).
+# Each check prints "ok" or "FAIL"; exits 1 if any failed. Environment: MQTT_FUZZ_SECONDS (15).
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,9 +22,9 @@ bad() { echo "  FAIL [$(($(date +%s) - T0))] $*"; FAILS=$((FAILS + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 section() { echo "== [$(($(date +%s) - T0)) s] $*"; }
 
-section "codec fuzzer (${MQTT_FUZZ_SECONDS:-20} s)"
+section "codec fuzzer (${MQTT_FUZZ_SECONDS:-15} s)"
 check "fuzz: round trip, canonical form, no crash/leak/UB" \
-    bash "$HERE/run_fuzz_mqtt.sh" "${MQTT_FUZZ_SECONDS:-20}"
+    bash "$HERE/run_fuzz_mqtt.sh" "${MQTT_FUZZ_SECONDS:-15}"
 
 for tool in mosquitto mosquitto_pub mosquitto_sub mosquitto_passwd openssl python3; do
     command -v "$tool" >/dev/null || { bad "$tool not installed (./build.sh deps)"; exit 1; }
