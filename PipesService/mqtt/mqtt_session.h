@@ -137,7 +137,10 @@ mqtt_status mqtt_session_publish(mqtt_session *s, const char *topic, const void 
 void mqtt_session_get_stats(mqtt_session *s, mqtt_session_stats *out);
 
 /* Disconnects (DISCONNECT when connected) and ends the thread. Idempotent.
- * Queued publishes and subscriptions stay, for a later start. */
+ * Waits for a callback that is running and for a name resolution in
+ * progress (GetAddrInfoW cannot be interrupted); every other wait of the
+ * session thread ends at once. Queued publishes and subscriptions stay, for
+ * a later start. */
 void mqtt_session_stop(mqtt_session *s);
 /* Stops, then frees everything. */
 void mqtt_session_destroy(mqtt_session *s);
