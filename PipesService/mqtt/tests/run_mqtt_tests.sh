@@ -67,10 +67,14 @@ section "setup: CA, server certificate (openssl), password file, mosquitto"
         "basicConstraints=CA:FALSE" "keyUsage=digitalSignature,keyEncipherment" >server.ext
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
         -extfile server.ext -out server.pem
+    # The same key and name, valid until yesterday.
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 \
+        -extfile server.ext -out expired.pem
     mosquitto_passwd -b -c passwd pipes 's3cret!'
 ) >"$WORK/setup.log" 2>&1 || { bad "setup failed (see $WORK/setup.log)"; exit 1; }
 PLAIN=$(free_port)
 TLS=$(free_port)
+EXPIRED=$(free_port)
 {
     # As root mosquitto would switch to the "mosquitto" user, which cannot read this folder.
     [ "$(id -u)" -eq 0 ] && echo "user root"
@@ -85,11 +89,15 @@ TLS=$(free_port)
     echo "cafile $WORK/ca.pem"
     echo "certfile $WORK/server.pem"
     echo "keyfile $WORK/server.key"
+    echo "listener $EXPIRED 127.0.0.1"
+    echo "cafile $WORK/ca.pem"
+    echo "certfile $WORK/expired.pem"
+    echo "keyfile $WORK/server.key"
 } >"$WORK/mosquitto.conf"
 broker_start() {
     mosquitto -c "$WORK/mosquitto.conf" -v >>"$WORK/mosquitto.log" 2>&1 &
     BROKER_PID=$!
-    wait_for 10 port_open "$PLAIN" && wait_for 10 port_open "$TLS"
+    wait_for 10 port_open "$PLAIN" && wait_for 10 port_open "$TLS" && wait_for 10 port_open "$EXPIRED"
 }
 broker_start || { bad "mosquitto did not start (see $WORK/mosquitto.log)"; exit 1; }
 ok "mosquitto on 127.0.0.1:$PLAIN (plain) and :$TLS (TLS)"
@@ -229,6 +237,8 @@ probe tls-ca connect --url "mqtts://localhost:$TLS" --ca "$W\\other.pem" "${AUTH
 check "wrong pinned CA: refused (tls-untrusted)" has tls-ca "result: tls-untrusted"
 probe tls-host connect --url "mqtts://127.0.0.1:$TLS" --ca "$W\\ca.pem" "${AUTH[@]}" --timeout 15
 check "wrong host name: refused (tls-hostname)" has tls-host "result: tls-hostname"
+probe tls-expired connect --url "mqtts://localhost:$EXPIRED" --ca "$W\\ca.pem" "${AUTH[@]}" --timeout 15
+check "expired server certificate: refused (tls-expired)" has tls-expired "result: tls-expired"
 probe tls-store1 connect --url "mqtts://localhost:$TLS" "${AUTH[@]}" --timeout 15
 check "Windows store without the CA: refused (tls-untrusted)" has tls-store1 "result: tls-untrusted"
 probe trust trust "$W\\ca.pem"
