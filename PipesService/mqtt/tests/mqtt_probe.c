@@ -23,9 +23,11 @@
  *          --add-topic F (listen: subscribed from the main thread once the first filters are)
  *          --remove-topic-after N (listen: the delivery callback unsubscribes the --add-topic
  *              filter when N distinct messages have arrived)
- * Every event is printed as one "event ..." line; a "stats ..." line ends the run.
+ * Every event is printed as one "event ..." line; "stats ..." and "figures ..." lines end the run
+ * (figures: first to last new delivery in ms, peak commit of the process in KiB).
  */
 #include <windows.h>
+#include <psapi.h>
 #include <wincrypt.h>
 
 #include <stdio.h>
@@ -36,7 +38,7 @@
 #include "mqtt_session.h"
 
 #define MAX_TOPICS 8
-#define MAX_SEEN 4096
+#define MAX_SEEN 65536
 
 typedef struct probe {
     SRWLOCK lock;
@@ -49,6 +51,7 @@ typedef struct probe {
     FILE *out;
     char *seen[MAX_SEEN];
     unsigned nseen, dups;
+    ULONGLONG first_ms, last_ms; /* first delivery, last new payload (GetTickCount64) */
     unsigned delay_ms;
     unsigned stop_after, disconnects;
     HANDLE initial_subscribed;   /* set when the --topic filters are subscribed */
@@ -130,11 +133,14 @@ static mqtt_delivery deliver(void *ctx, const mqtt_message *m)
         int known = 0;
         for (unsigned i = 0; i < p->nseen && !known; i++)
             known = strcmp(p->seen[i], text) == 0;
+        if (p->first_ms == 0)
+            p->first_ms = GetTickCount64();
         if (known) {
             p->dups++;
         } else if (p->nseen < MAX_SEEN) {
             p->seen[p->nseen++] = text;
             text = NULL;
+            p->last_ms = GetTickCount64();
         }
         if (p->add_topic != NULL && p->remove_after != 0 && p->nseen == p->remove_after)
             mqtt_session_unsubscribe(p->session, p->add_topic); /* from a callback: allowed */
@@ -316,6 +322,12 @@ int wmain(int argc, wchar_t **argv)
            (unsigned long long)stats.not_yet, (unsigned long long)stats.published, stats.inflight,
            stats.queued, p.nseen, p.dups);
     printf("last_error %s: %s\n", mqtt_status_name(stats.last_error), stats.last_error_text);
+    PROCESS_MEMORY_COUNTERS pmc;
+    memset(&pmc, 0, sizeof pmc);
+    GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc);
+    printf("figures first_to_last_ms=%llu peak_commit_kb=%llu\n",
+           (unsigned long long)(p.last_ms - p.first_ms),
+           (unsigned long long)(pmc.PeakPagefileUsage / 1024));
     mqtt_session_destroy(s);
     if (p.out != NULL)
         fclose(p.out);

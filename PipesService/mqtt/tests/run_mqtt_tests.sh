@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The MQTT client (PipesService/mqtt) against a real broker: Debian's mosquitto, started here on
 # 127.0.0.1 on free ports with a config written here (persistence on, password file made with
-# mosquitto_passwd, a TLS listener with a CA and server certificate made with openssl), checked
+# mosquitto_passwd, TLS listeners with a CA and a valid and an expired server certificate made
+# with openssl), checked
 # with mosquitto_pub / mosquitto_sub (clients that are not ours); then a broken fake broker
 # (fake_broker.py) for malformed input; and first the codec fuzzer for a short time.
 #   BUILD_DIR=<build> PipesService/mqtt/tests/run_mqtt_tests.sh
+#   BUILD_DIR=<build> PipesService/mqtt/tests/run_mqtt_tests.sh bench [COUNT]
+#       (a longer run, not in the suite: COUNT (10000) QoS 1 messages queued while the client is
+#       away, then drained; prints messages/s and the probe's peak commit, asserts nothing on time)
 # Our client is mqtt-probe.exe (mqtt_probe.c) under Wine in its own prefix, $BUILD_DIR/wineprefix-mqtt.
 # Each check prints "ok" or "FAIL"; exits 1 if any failed. Environment: MQTT_FUZZ_SECONDS (15).
 set -u
@@ -22,9 +26,13 @@ bad() { echo "  FAIL [$(($(date +%s) - T0))] $*"; FAILS=$((FAILS + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 section() { echo "== [$(($(date +%s) - T0)) s] $*"; }
 
-section "codec fuzzer (${MQTT_FUZZ_SECONDS:-15} s)"
-check "fuzz: round trip, canonical form, no crash/leak/UB" \
-    bash "$HERE/run_fuzz_mqtt.sh" "${MQTT_FUZZ_SECONDS:-15}"
+BENCH=0
+[ "${1:-}" = bench ] && BENCH=${2:-10000}
+if [ "$BENCH" -eq 0 ]; then
+    section "codec fuzzer (${MQTT_FUZZ_SECONDS:-15} s)"
+    check "fuzz: round trip, canonical form, no crash/leak/UB" \
+        bash "$HERE/run_fuzz_mqtt.sh" "${MQTT_FUZZ_SECONDS:-15}"
+fi
 
 for tool in mosquitto mosquitto_pub mosquitto_sub mosquitto_passwd openssl python3; do
     command -v "$tool" >/dev/null || { bad "$tool not installed (./build.sh deps)"; exit 1; }
@@ -82,6 +90,7 @@ EXPIRED=$(free_port)
     echo "persistence_location $WORK/db/"
     echo "autosave_interval 1"
     echo "autosave_on_changes true"
+    echo "max_queued_messages 0"   # no limit: the bench queues more than the default 1000
     echo "allow_anonymous false"
     echo "password_file $WORK/passwd"
     echo "listener $PLAIN 127.0.0.1"
@@ -118,6 +127,21 @@ probe_bg() { # probe_bg NAME ARGS...: as probe, in the background; PROBE_PID
     timeout -k 5 90 wine "$PROBE" "$@" </dev/null >"$WORK/$name.out" 2>&1 &
     PROBE_PID=$!
 }
+
+if [ "$BENCH" -gt 0 ]; then
+    section "bench: $BENCH QoS 1 messages queued while the client is away, then drained"
+    probe bench-1 listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-bench --topic pipes/v1/all \
+        --expect 0 --timeout 20
+    seq -f "b-%g" 1 "$BENCH" | pub -t pipes/v1/all -l
+    probe bench-2 listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-bench --topic pipes/v1/all \
+        --expect "$BENCH" --timeout 600
+    check "all $BENCH arrive" has bench-2 "result: done"
+    ms=$(grep -Eo 'first_to_last_ms=[0-9]+' "$WORK/bench-2.out" | cut -d= -f2)
+    kb=$(grep -Eo 'peak_commit_kb=[0-9]+' "$WORK/bench-2.out" | cut -d= -f2)
+    echo "       $BENCH messages in ${ms:-?} ms from first to last delivery:" \
+        "$(python3 -c "print(round($BENCH * 1000 / max(1, ${ms:-0})))") messages/s; probe peak commit ${kb:-?} KiB"
+    exit $((FAILS != 0))
+fi
 
 # ---- configuration refusals ----
 section "plain text and credentials"
