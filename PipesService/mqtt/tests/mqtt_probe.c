@@ -20,6 +20,8 @@
  *          --delay-ms MS (listen: time each "store" takes, like a spool write)
  *          --stop-after-disconnects N (listen: the Nth lost connection or failed attempt ends the run)
  *          --max-inflight N (publish window)
+ *          --threads T (publish: T threads publish the COUNT messages while the session runs,
+ *              each also subscribing and unsubscribing a filter of its own around every publish)
  *          --add-topic F (listen: subscribed from the main thread once the first filters are)
  *          --remove-topic-after N (listen: the delivery callback unsubscribes the --add-topic
  *              filter when N distinct messages have arrived)
@@ -175,6 +177,62 @@ static int trust(const wchar_t *path)
     return ok ? 0 : 3;
 }
 
+typedef struct worker {
+    probe *p;
+    const char *topic;
+    unsigned first, count; /* publishes msg-<first> .. msg-<first+count-1> */
+    int failed;
+} worker;
+
+/* Publishes its share while the session runs, and subscribes and unsubscribes a filter of its
+ * own around each publish: API calls from several threads at once, against the session thread. */
+static DWORD WINAPI worker_main(void *arg)
+{
+    worker *w = (worker *)arg;
+    char filter[64], msg[64];
+    snprintf(filter, sizeof filter, "pipes/v1/probe/worker-%u", w->first);
+    for (unsigned i = 0; i < w->count && !w->failed; i++) {
+        snprintf(msg, sizeof msg, "msg-%u", w->first + i);
+        w->failed = mqtt_session_subscribe(w->p->session, filter) != MQTT_OK ||
+                    mqtt_session_publish(w->p->session, w->topic, msg, strlen(msg), 0, NULL) != MQTT_OK ||
+                    mqtt_session_unsubscribe(w->p->session, filter) != MQTT_OK;
+        mqtt_session_stats st;
+        mqtt_session_get_stats(w->p->session, &st);
+    }
+    return 0;
+}
+
+static int publish_from_threads(probe *p, const char *topic, unsigned count, unsigned threads)
+{
+    enum { MAX_THREADS = 16 };
+    worker w[MAX_THREADS];
+    HANDLE h[MAX_THREADS];
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    p->publish_goal = count;
+    unsigned next = 1, n = 0;
+    for (unsigned i = 0; i < threads; i++) {
+        w[i].p = p;
+        w[i].topic = topic;
+        w[i].first = next;
+        w[i].count = count / threads + (i < count % threads ? 1 : 0);
+        w[i].failed = 0;
+        next += w[i].count;
+        h[i] = CreateThread(NULL, 0, worker_main, &w[i], 0, NULL);
+        if (h[i] != NULL)
+            n++;
+    }
+    WaitForMultipleObjects(n, h, TRUE, INFINITE);
+    int ok = n == threads;
+    for (unsigned i = 0; i < n; i++) {
+        CloseHandle(h[i]);
+        ok = ok && !w[i].failed;
+    }
+    if (!ok)
+        printf("result: publishing from %u threads failed\n", threads);
+    return ok;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: mqtt-probe connect|listen|publish --url URL [options] (see mqtt_probe.c)\n");
@@ -204,7 +262,7 @@ int wmain(int argc, wchar_t **argv)
     cfg.backoff_max_ms = 2000;
     cfg.not_yet_retry_ms = 1000;
     char *topics[MAX_TOPICS];
-    unsigned timeout_s = 30, count = 0;
+    unsigned timeout_s = 30, count = 0, threads = 0;
     const wchar_t *out_path = NULL;
 
     for (int i = 2; i < argc; i++) {
@@ -245,6 +303,8 @@ int wmain(int argc, wchar_t **argv)
             count = (unsigned)wcstoul(v, NULL, 10);
         else if (wcscmp(a, L"--stop-after-disconnects") == 0)
             p.stop_after = (unsigned)wcstoul(v, NULL, 10);
+        else if (wcscmp(a, L"--threads") == 0)
+            threads = (unsigned)wcstoul(v, NULL, 10);
         else if (wcscmp(a, L"--max-inflight") == 0)
             cfg.max_inflight = (uint32_t)wcstoul(v, NULL, 10);
         else if (wcscmp(a, L"--add-topic") == 0)
@@ -283,21 +343,23 @@ int wmain(int argc, wchar_t **argv)
             }
         }
     }
-    if (is_publish) {
+    p.session = s;
+    const char *pub_topic = p.topics ? topics[0] : "pipes/v1/status/probe";
+    if (is_publish && threads == 0) {
         p.publish_goal = count;
         for (unsigned i = 0; i < count; i++) {
             char msg[64];
             snprintf(msg, sizeof msg, "msg-%u", i + 1);
-            st = mqtt_session_publish(s, p.topics ? topics[0] : "pipes/v1/status/probe", msg,
-                                      strlen(msg), 0, NULL);
+            st = mqtt_session_publish(s, pub_topic, msg, strlen(msg), 0, NULL);
             if (st != MQTT_OK) {
                 printf("result: publish: %s\n", mqtt_status_name(st));
                 return 3;
             }
         }
     }
-    p.session = s;
     mqtt_session_start(s);
+    if (is_publish && threads != 0 && !publish_from_threads(&p, pub_topic, count, threads))
+        return 3;
     DWORD limit = GetTickCount() + timeout_s * 1000u;
     if (is_listen && p.add_topic != NULL) {
         /* Subscribing from another thread while connected, as logons will. */

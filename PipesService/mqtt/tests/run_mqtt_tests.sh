@@ -253,6 +253,17 @@ check "mosquitto_sub received all 20, in order" \
     test "$(grep -o 'pipes/v1/status/PC1 msg-[0-9]*' "$WORK/sub.txt" | tr '\n' ' ')" = \
     "$(seq -f 'pipes/v1/status/PC1 msg-%g' 1 20 | tr '\n' ' ')"
 
+mosquitto_sub -h 127.0.0.1 -p "$PLAIN" -u pipes -P 's3cret!' -q 1 -t 'pipes/v1/status/#' -C 400 \
+    -i pipes-test-sub2 >"$WORK/sub2.txt" 2>&1 &
+SUB_PID=$!
+wait_for 10 grep -q "Sending SUBACK to pipes-test-sub2" "$WORK/mosquitto.log"
+probe threads publish "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-threads \
+    --topic pipes/v1/status/PC2 --count 400 --threads 4 --max-inflight 8 --timeout 60
+check "4 threads publishing (and changing subscriptions) at once: all 400 acknowledged" \
+    grep -q "published=400 inflight=0 queued=0" "$WORK/threads.out"
+wait_for 20 bash -c "! kill -0 $SUB_PID 2>/dev/null"
+check "mosquitto_sub received 400 distinct messages" test "$(sort -u "$WORK/sub2.txt" | grep -c '^msg-')" -eq 400
+
 # ---- TLS ----
 section "TLS (Schannel)"
 probe tls-ok connect --url "mqtts://localhost:$TLS" --ca "$W\\ca.pem" "${AUTH[@]}" --timeout 15
