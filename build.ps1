@@ -59,6 +59,7 @@ $GoogleTestPrograms = @(
     'pipes_lib_tests'
     'pipes_sec_tests'
     'pipes_service_spool_test'
+    'mqtt_codec_tests'
 )
 
 # ---- helpers -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ cd "$ROOT"
 # Debian 12 packages the build and the tests need. One list: append what your part needs.
 DEPS="mingw-w64 g++-mingw-w64-x86-64 gcc-mingw-w64-x86-64 wine wine64 wixl msitools xvfb xauth
 imagemagick cmake make googletest clang llvm lld x11-utils libclang-rt-14-dev libxml2-utils procps file ca-certificates
-jq nodejs"
+jq nodejs mosquitto mosquitto-clients openssl python3"
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -93,6 +93,7 @@ run_suites() {
         bash "$ROOT/installer/e2e.sh"
     suite "TrayNotifier end to end (Wine + Xvfb)" bash "$ROOT/TrayNotifier/tests/run_tray_tests.sh"
     suite "PipesService end to end (Wine, own prefix)" bash "$ROOT/PipesService/tests/run_service_tests.sh"
+    suite "MQTT client: codec fuzz (15 s), mosquitto (plain, TLS, persistence, SIGKILL), broken broker" bash "$ROOT/PipesService/mqtt/tests/run_mqtt_tests.sh"
     suite "Windows build files (pipes.sln, .vcxproj, build.ps1) against CMake" bash "$ROOT/cmake/winbuild/check.sh"
 }
 

@@ -167,6 +167,8 @@ G_NOTIFY=80B16815-193D-45FD-8857-A3C361293AB0; G_TRAY=105BB795-F608-4CB1-8E78-43
 G_BENCH=4BA46EF7-29BF-4D9F-B5AC-83017D4CE023; G_CORE=A5435BEC-92BD-4C57-8D4A-A676823D5EFC
 G_SVCTEST=D3ED4F59-E07B-4594-A58C-6BEDDCCCD258; G_SPOOL=A24A8A4F-B44D-46D2-880F-CADAD8CE2B32
 G_SENDER=527526E2-420F-4F83-9677-8976DD793E30
+G_MQTT=A61503CC-83E7-483A-9832-4CE7EEA29524; G_MQTTT=89ADC21F-3592-4FCD-897E-2D6BBCFF5942
+G_PROBE=8F8BC248-FFE5-46AC-9C15-8974878DE613
 GT_TAIL='  <Import Project="$(PipesRoot)Pipes.GoogleTest.targets" />'
 GT_ITEMS='  <ItemGroup>
     <None Include="packages.config" />
@@ -330,6 +332,34 @@ REFS="..\\PipesServiceCore.vcxproj $G_CORE
 TAIL=$GT_TAIL TAILITEMS=$GT_ITEMS
 emit PipesService/tests/pipes_service_spool_test.vcxproj '..\..\'
 
+# ---- PipesService/mqtt ----
+reset
+HEADER="PipesMqtt.vcxproj - pipes_mqtt.lib, the MQTT client of PipesService: packet codec, Winsock/Schannel transport, session (CMake target pipes_mqtt, PipesService/mqtt/CMakeLists.txt); sources, include folders and libraries written by cmake/winbuild/sync-projects.sh from the CMake build, checked by cmake/winbuild/check.sh."
+GUID=$G_MQTT PNAME=PipesMqtt TYPE=StaticLibrary TARGETNAME=pipes_mqtt
+ITEMS=$(cm_items pipes_mqtt PipesService/mqtt)
+INCLUDES=$(cm_incs pipes_mqtt); LIBS=$(cm_libs pipes_mqtt)
+REFS="..\\..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO order"
+emit PipesService/mqtt/PipesMqtt.vcxproj '..\..\'
+
+reset
+HEADER="mqtt_codec_tests.vcxproj - GoogleTest suite of the MQTT packet codec (CMake target mqtt_codec_tests, PipesService/mqtt/tests/CMakeLists.txt); sources, include folders and libraries written by cmake/winbuild/sync-projects.sh from the CMake build, checked by cmake/winbuild/check.sh."
+GUID=$G_MQTTT PNAME=mqtt_codec_tests TYPE=Application TARGETNAME=mqtt_codec_tests SUBSYS=Console
+ITEMS=$(cm_items mqtt_codec_tests PipesService/mqtt/tests)
+INCLUDES=$(cm_incs mqtt_codec_tests); LIBS=$(cm_libs mqtt_codec_tests)
+REFS="..\\PipesMqtt.vcxproj $G_MQTT
+..\\..\\..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO"
+TAIL=$GT_TAIL TAILITEMS=$GT_ITEMS
+emit PipesService/mqtt/tests/mqtt_codec_tests.vcxproj '..\..\..\'
+
+reset
+HEADER="mqtt-probe.vcxproj - MQTT client program the broker suite (run_mqtt_tests.sh) drives (CMake target mqtt-probe, PipesService/mqtt/tests/CMakeLists.txt); sources, include folders and libraries written by cmake/winbuild/sync-projects.sh from the CMake build, checked by cmake/winbuild/check.sh."
+GUID=$G_PROBE PNAME=mqtt-probe TYPE=Application TARGETNAME=mqtt-probe SUBSYS=Console
+ITEMS=$(cm_items mqtt-probe PipesService/mqtt/tests)
+INCLUDES=$(cm_incs mqtt-probe); LIBS=$(cm_libs mqtt-probe)
+REFS="..\\PipesMqtt.vcxproj $G_MQTT
+..\\..\\..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO"
+emit PipesService/mqtt/tests/mqtt-probe.vcxproj '..\..\..\'
+
 # ---- TrayNotifier ----
 reset
 HEADER="TrayNotifier.vcxproj - TrayNotifier.exe, the per-user tray program (Windows subsystem; CMake target TrayNotifier, TrayNotifier/CMakeLists.txt); sources, include folders and libraries written by cmake/winbuild/sync-projects.sh from the CMake build, checked by cmake/winbuild/check.sh."
@@ -368,6 +398,7 @@ LIST="TrayNotifier|TrayNotifier\\TrayNotifier.vcxproj|$G_TRAY|
 PipesService|PipesService\\PipesService.vcxproj|$G_SVC|
 PipesServiceCore|PipesService\\PipesServiceCore.vcxproj|$G_CORE|
 pipes-notify|PipesService\\notify\\pipes-notify.vcxproj|$G_NOTIFY|
+PipesMqtt|PipesService\\mqtt\\PipesMqtt.vcxproj|$G_MQTT|
 PipesLib|PipesLib\\PipesLib.vcxproj|$G_LIB|
 PipesProtocol|PipesLib\\protocol\\PipesProtocol.vcxproj|$G_PROTO|
 protocol_tests|PipesTests\\protocol_tests.vcxproj|$G_PT|Tests
@@ -378,6 +409,8 @@ pipes_test_server|PipesTests\\pipes_test_server.vcxproj|$G_SRV|Tests
 pipes_service_spool_test|PipesService\\tests\\pipes_service_spool_test.vcxproj|$G_SPOOL|Tests
 pipes-svctest|PipesService\\tests\\pipes-svctest.vcxproj|$G_SVCTEST|Tests
 tray_sender|TrayNotifier\\tests\\tray_sender.vcxproj|$G_SENDER|Tests
+mqtt_codec_tests|PipesService\\mqtt\\tests\\mqtt_codec_tests.vcxproj|$G_MQTTT|Tests
+mqtt-probe|PipesService\\mqtt\\tests\\mqtt-probe.vcxproj|$G_PROBE|Tests
 pipes-bench|bench\\pipes-bench.vcxproj|$G_BENCH|Tools"
 emit_sln "$LIST" pipes.sln
 echo "sync-projects.sh: wrote the .vcxproj files and pipes.sln; check them with BUILD_DIR=${BUILD_DIR#$ROOT/} cmake/winbuild/check.sh"
