@@ -113,7 +113,28 @@ void ExpectSameNotification(const Notification &a, const Notification &b)
         EXPECT_EQ(std::string(a.target_user, a.target_user_len),
                   std::string(b.target_user, b.target_user_len));
     }
-    EXPECT_EQ(a.wait != 0, b.wait != 0);
+    EXPECT_EQ(a.wait, b.wait);
+    ASSERT_EQ(a.action_count, b.action_count);
+    for (unsigned i = 0; i < a.action_count; i++) {
+        EXPECT_EQ(std::string(a.actions[i].id), std::string(b.actions[i].id));
+        EXPECT_EQ(std::string(a.actions[i].label, a.actions[i].label_len),
+                  std::string(b.actions[i].label, b.actions[i].label_len));
+    }
+    EXPECT_EQ(std::string(a.open, a.open_len), std::string(b.open, b.open_len));
+    EXPECT_EQ(std::string(a.tag, a.tag_len), std::string(b.tag, b.tag_len));
+    EXPECT_EQ(a.clear, b.clear);
+    EXPECT_EQ(a.has_progress, b.has_progress);
+    EXPECT_EQ(a.progress_value, b.progress_value);
+    EXPECT_EQ(std::string(a.progress_status, a.progress_status_len),
+              std::string(b.progress_status, b.progress_status_len));
+    EXPECT_EQ(a.sticky, b.sticky);
+    EXPECT_EQ(a.priority, b.priority);
+    EXPECT_EQ(a.sender.kind, b.sender.kind);
+    EXPECT_EQ(std::string(a.sender.account, a.sender.account_len),
+              std::string(b.sender.account, b.sender.account_len));
+    EXPECT_EQ(std::string(a.sender.sid), std::string(b.sender.sid));
+    EXPECT_EQ(std::string(a.sender.origin, a.sender.origin_len),
+              std::string(b.sender.origin, b.sender.origin_len));
 }
 
 std::string Repeat(const std::string &s, size_t times)
@@ -587,7 +608,6 @@ TEST(ProtocolReject, WrongTypes)
         {"\"target\":{\"session\":\"1\"}", "target.session", false},
         {"\"target\":{\"session\":1.5}", "target.session", false},
         {"\"target\":{\"user\":1}", "target.user", false},
-        {"\"wait\":\"yes\"", "wait", false},
         {"\"wait\":1", "wait", false},
         {"\"type\":1", "type", false},
     };
@@ -721,6 +741,10 @@ TEST(ProtocolOrder, StatusCodesAreDistinctAndNamed)
 {
     std::vector<std::string> seen;
     for (int s = 0; s < PIPES_PROTO_STATUS_COUNT; s++) {
+        EXPECT_EQ(pipes_proto_status_is_wire(static_cast<pipes_proto_status>(s)) != 0,
+                  s != PIPES_PROTO_OK && s != PIPES_PROTO_ERR_INVALID_ARGUMENT &&
+                      s != PIPES_PROTO_ERR_BUFFER_TOO_SMALL)
+            << s;
         std::string code = pipes_proto_status_code(static_cast<pipes_proto_status>(s));
         std::string text = pipes_proto_status_string(static_cast<pipes_proto_status>(s));
         EXPECT_NE(code, "unknown");
@@ -831,7 +855,7 @@ std::unique_ptr<Notification> FullNotification()
     n->ttl = 42;
     n->target = PIPES_PROTO_TARGET_SESSION;
     n->target_session = 4294967295u;
-    n->wait = 1;
+    n->wait = PIPES_PROTO_WAIT_DISPLAYED;
     return n;
 }
 
@@ -899,7 +923,31 @@ TEST(ProtocolWrite, WorstCaseEscapingFitsTheMessageLimit)
     n->time_ms = 253402300799999; // 9999-12-31T23:59:59.999Z
     n->has_ttl = 1;
     n->ttl = PIPES_PROTO_MAX_TTL;
-    n->wait = 1;
+    n->wait = PIPES_PROTO_WAIT_RESPONSE;
+    // ... and every interactive field at its limit too.
+    for (int i = 0; i < 3; i++) {
+        std::string aid = std::string(PIPES_PROTO_MAX_ID - 1, 'a') + std::to_string(i);
+        std::string label(PIPES_PROTO_MAX_LABEL, static_cast<char>(0x05 + i));
+        ASSERT_EQ(pipes_proto_notification_add_action(n.get(), aid.data(), aid.size(), label.data(),
+                                                      label.size()),
+                  PIPES_PROTO_OK);
+    }
+    std::string url = "https://h/" + std::string(PIPES_PROTO_MAX_URL - 10, '\'');
+    ASSERT_EQ(pipes_proto_notification_set(n.get(), "open", url.data(), url.size()), PIPES_PROTO_OK);
+    std::string tag(PIPES_PROTO_MAX_TAG, 't');
+    ASSERT_EQ(pipes_proto_notification_set(n.get(), "tag", tag.data(), tag.size()), PIPES_PROTO_OK);
+    std::string st(PIPES_PROTO_MAX_STATUS, '\x06');
+    ASSERT_EQ(pipes_proto_notification_set_progress(n.get(), 100, st.data(), st.size()), PIPES_PROTO_OK);
+    n->sticky = 1;
+    n->priority = PIPES_PROTO_PRIORITY_URGENT;
+    std::string acct(PIPES_PROTO_MAX_ACCOUNT, '\x07'), origin(PIPES_PROTO_MAX_ORIGIN, '\x08');
+    std::string sid = "S-1-281474976710655";
+    for (int i = 0; i < 15; i++)
+        sid += "-4294967295";
+    ASSERT_EQ(sid.size(), PIPES_PROTO_MAX_SID);
+    ASSERT_EQ(pipes_proto_sender_set(&n->sender, PIPES_PROTO_SENDER_BROKER, acct.c_str(), sid.c_str(),
+                                     origin.c_str()),
+              PIPES_PROTO_OK);
     std::string wire = Write(*n);
     EXPECT_LT(wire.size(), PIPES_PROTO_MAX_MESSAGE);
     ParseResult back = Parse(wire);
@@ -1309,6 +1357,566 @@ TEST(ProtocolApi, NullArgumentsAreRejected)
     pipes_proto_reply r;
     EXPECT_EQ(pipes_proto_parse_reply(nullptr, 1, &r, nullptr), PIPES_PROTO_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(pipes_proto_notification_validate(nullptr, nullptr), PIPES_PROTO_ERR_INVALID_ARGUMENT);
+}
+
+
+// ---------------------------------------------------------------------------
+// Interactive notifications: actions, open, tag/clear, progress, sticky,
+// priority, wait forms, sender (docs/PROTOCOL.md section 2)
+// ---------------------------------------------------------------------------
+
+std::string Action(const std::string &id, const std::string &label)
+{
+    return "{\"id\":\"" + id + "\",\"label\":\"" + label + "\"}";
+}
+
+TEST(ProtocolInteractive, DocumentExampleWithEveryInteractiveField)
+{
+    // The interactive example of docs/PROTOCOL.md section 2.
+    std::string msg =
+        "{\"v\":1,\"id\":\"upd-42\",\"title\":\"Install updates now?\",\"body\":\"3 updates, restart "
+        "needed.\",\"level\":\"warning\",\"source\":\"patch-agent\",\"wait\":\"response\","
+        "\"actions\":[{\"id\":\"now\",\"label\":\"Restart now\"},{\"id\":\"later\",\"label\":\"Later\"}],"
+        "\"open\":\"https://intranet.example.com/updates?kb=42\",\"tag\":\"updates\","
+        "\"progress\":{\"value\":40,\"status\":\"Downloading 2 of 3\"},\"sticky\":true,"
+        "\"priority\":\"high\"}";
+    ParseResult r = Parse(msg);
+    ASSERT_EQ(r.status, PIPES_PROTO_OK) << Describe(r);
+    EXPECT_EQ(r.n->wait, PIPES_PROTO_WAIT_RESPONSE);
+    ASSERT_EQ(r.n->action_count, 2u);
+    EXPECT_STREQ(r.n->actions[0].id, "now");
+    EXPECT_STREQ(r.n->actions[0].label, "Restart now");
+    EXPECT_STREQ(r.n->actions[1].id, "later");
+    EXPECT_STREQ(r.n->open, "https://intranet.example.com/updates?kb=42");
+    EXPECT_STREQ(r.n->tag, "updates");
+    EXPECT_FALSE(r.n->clear);
+    EXPECT_TRUE(r.n->has_progress);
+    EXPECT_EQ(r.n->progress_value, 40);
+    EXPECT_STREQ(r.n->progress_status, "Downloading 2 of 3");
+    EXPECT_TRUE(r.n->sticky);
+    EXPECT_EQ(r.n->priority, PIPES_PROTO_PRIORITY_HIGH);
+    EXPECT_EQ(r.n->sender.kind, PIPES_PROTO_SENDER_NONE);
+    // The writer gives back the same bytes (fields in the documented order).
+    EXPECT_EQ(Write(*r.n), msg);
+}
+
+TEST(ProtocolInteractive, OldMessagesParseAsBefore)
+{
+    // No interactive field: everything new is at its default.
+    ParseResult r = Parse(Msg("\"wait\":true"));
+    ASSERT_EQ(r.status, PIPES_PROTO_OK);
+    EXPECT_EQ(r.n->wait, PIPES_PROTO_WAIT_DISPLAYED);
+    EXPECT_EQ(r.n->action_count, 0u);
+    EXPECT_FALSE(r.n->has_progress);
+    EXPECT_EQ(r.n->priority, PIPES_PROTO_PRIORITY_NORMAL);
+    EXPECT_FALSE(r.n->sticky);
+    // A waiting submission is still written as "wait":true, which older services read.
+    EXPECT_EQ(Write(*r.n), Msg("\"wait\":true"));
+    // null means absent for every new field, too.
+    ParseResult z = Parse(Msg("\"actions\":null,\"open\":null,\"tag\":null,\"clear\":null,\"progress\":null,"
+                              "\"sticky\":null,\"priority\":null,\"sender\":null"));
+    ASSERT_EQ(z.status, PIPES_PROTO_OK) << Describe(z);
+    EXPECT_EQ(Write(*z.n), Msg());
+}
+
+TEST(ProtocolInteractive, ActionsUpToThreeAndAFourthIsRejected)
+{
+    ParseResult three = Parse(Msg("\"actions\":[" + Action("a", "A") + "," + Action("b", "B") + "," +
+                                  Action("c", "C") + "]"));
+    ASSERT_EQ(three.status, PIPES_PROTO_OK) << Describe(three);
+    EXPECT_EQ(three.n->action_count, 3u);
+    std::string four = Msg("\"actions\":[" + Action("a", "A") + "," + Action("b", "B") + "," +
+                           Action("c", "C") + "," + Action("d", "D") + "]");
+    ParseResult r = Parse(four);
+    ASSERT_EQ(r.status, PIPES_PROTO_ERR_TOO_MANY_ACTIONS);
+    EXPECT_EQ(r.error.offset, four.find("{\"id\":\"d\""));
+    EXPECT_EQ(r.error.limit, PIPES_PROTO_MAX_ACTIONS);
+    EXPECT_STREQ(r.error.field, "actions");
+    EXPECT_EQ(Describe(r), "field \"actions\": too many actions (max 3) at byte " +
+                               std::to_string(four.find("{\"id\":\"d\"")));
+    EXPECT_STREQ(r.n->id, "n-1"); // still echoed
+    ExpectOk(Msg("\"actions\":[]")); // none
+    // Each action: an object with a valid, unique id and a label of 1..64 bytes.
+    std::string l64(PIPES_PROTO_MAX_LABEL, 'l');
+    ExpectOk(Msg("\"actions\":[" + Action("x", l64) + "]"));
+    ExpectReject(Msg("\"actions\":[" + Action("x", l64 + "l") + "]"), PIPES_PROTO_ERR_FIELD_TOO_LONG, -1,
+                 "actions.label");
+    ExpectReject(Msg("\"actions\":[" + Action("x", "") + "]"), PIPES_PROTO_ERR_BAD_ACTION, -1, "actions.label");
+    ExpectReject(Msg("\"actions\":[" + Action("a b", "L") + "]"), PIPES_PROTO_ERR_BAD_ACTION, -1, "actions.id");
+    ExpectReject(Msg("\"actions\":[" + Action("", "L") + "]"), PIPES_PROTO_ERR_BAD_ACTION, -1, "actions.id");
+    ExpectReject(Msg("\"actions\":[" + Action(std::string(65, 'i'), "L") + "]"), PIPES_PROTO_ERR_BAD_ACTION, -1,
+                 "actions.id");
+    ExpectReject(Msg("\"actions\":[{\"label\":\"L\"}]"), PIPES_PROTO_ERR_BAD_ACTION, -1, "actions.id");
+    ExpectReject(Msg("\"actions\":[{\"id\":\"x\"}]"), PIPES_PROTO_ERR_BAD_ACTION, -1, "actions.label");
+    std::string dup = Msg("\"actions\":[" + Action("x", "A") + "," + Action("x", "B") + "]");
+    ExpectReject(dup, PIPES_PROTO_ERR_BAD_ACTION, static_cast<long>(dup.rfind("{\"id\"")), "actions.id");
+    ExpectReject(Msg("\"actions\":{}"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "actions");
+    ExpectReject(Msg("\"actions\":[\"x\"]"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "actions");
+    ExpectReject(Msg("\"actions\":[null]"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "actions");
+    ExpectReject(Msg("\"actions\":[{\"id\":1,\"label\":\"L\"}]"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "actions.id");
+    // Unknown members of an action are ignored.
+    ParseResult u = Parse(Msg("\"actions\":[{\"id\":\"x\",\"label\":\"L\",\"icon\":[1]}]"));
+    ASSERT_EQ(u.status, PIPES_PROTO_OK);
+    EXPECT_STREQ(u.n->actions[0].label, "L");
+}
+
+TEST(ProtocolInteractive, OpenTakesOnlyHttpAndHttpsUrls)
+{
+    for (const char *good : {"https://example.com", "http://example.com/", "HTTPS://Example.COM/a?b=c#d",
+                             "https://[::1]:8443/x", "https://h:8080", "https://h/%41~!$&'()*+,;=:@[]",
+                             "http://localhost?q", "https://h#frag"}) {
+        ParseResult r = Parse(Msg(std::string("\"open\":\"") + good + "\""));
+        EXPECT_EQ(r.status, PIPES_PROTO_OK) << good << ": " << Describe(r);
+        EXPECT_STREQ(r.n->open, good);
+    }
+    for (const char *bad :
+         {"file:///C:/Windows/System32/calc.exe", "javascript:alert(1)", "ftp://h/", "ms-settings:privacy",
+          "https:/h", "https://", "https:///path", "https://:443/", "https://user@evil.example/",
+          "https://good.example@evil.example/", "https://h/a b", "https://h/\\\\share", "https://h/\xC3\xA9",
+          "https://h/<script>", "https://h/\\\"", "https://h/{x}", "http://h|x", "\\\\\\\\server\\\\share",
+          "example.com", "", " https://h"}) {
+        ExpectReject(Msg(std::string("\"open\":\"") + bad + "\""), PIPES_PROTO_ERR_BAD_URL, -1, "open");
+    }
+    // Length: 2,048 bytes fit, one more is too long.
+    std::string base = "https://h/";
+    std::string at = base + std::string(PIPES_PROTO_MAX_URL - base.size(), 'p');
+    ExpectOk(Msg("\"open\":\"" + at + "\""));
+    ExpectReject(Msg("\"open\":\"" + at + "p\""), PIPES_PROTO_ERR_FIELD_TOO_LONG, -1, "open");
+    ExpectReject(Msg("\"open\":7"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "open");
+    // The host a receiver shows first.
+    size_t off = 0, len = 0;
+    const std::string url = "https://intranet.example.com:8443/updates?kb=42";
+    ASSERT_EQ(pipes_proto_url_check(url.data(), url.size(), &off, &len), PIPES_PROTO_OK);
+    EXPECT_EQ(url.substr(off, len), "intranet.example.com:8443");
+    EXPECT_EQ(pipes_proto_url_check("javascript:x", 12, &off, &len), PIPES_PROTO_ERR_BAD_URL);
+    EXPECT_EQ(pipes_proto_url_check(nullptr, 0, nullptr, nullptr), PIPES_PROTO_ERR_BAD_URL);
+}
+
+TEST(ProtocolInteractive, TagAndClear)
+{
+    ParseResult t = Parse(Msg("\"tag\":\"web01.status\""));
+    ASSERT_EQ(t.status, PIPES_PROTO_OK);
+    EXPECT_STREQ(t.n->tag, "web01.status");
+    std::string tag64(PIPES_PROTO_MAX_TAG, 't');
+    ExpectOk(Msg("\"tag\":\"" + tag64 + "\""));
+    ExpectReject(Msg("\"tag\":\"" + tag64 + "t\""), PIPES_PROTO_ERR_BAD_TAG, -1, "tag");
+    for (const char *bad : {"", "a b", "a/b", "\xC3\xA9"})
+        ExpectReject(Msg(std::string("\"tag\":\"") + bad + "\""), PIPES_PROTO_ERR_BAD_TAG, -1, "tag");
+    ExpectReject(Msg("\"tag\":1"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "tag");
+
+    // A clear needs v, id, tag and "clear":true; no title.
+    ParseResult c = Parse("{\"v\":1,\"id\":\"c-1\",\"tag\":\"web01\",\"clear\":true}");
+    ASSERT_EQ(c.status, PIPES_PROTO_OK) << Describe(c);
+    EXPECT_TRUE(c.n->clear);
+    EXPECT_EQ(c.n->title_len, 0u);
+    EXPECT_EQ(Write(*c.n), "{\"v\":1,\"id\":\"c-1\",\"tag\":\"web01\",\"clear\":true}");
+    std::string no_tag = "{\"v\":1,\"id\":\"c-2\",\"clear\":true}";
+    ExpectReject(no_tag, PIPES_PROTO_ERR_MISSING_FIELD, static_cast<long>(no_tag.size() - 1), "tag");
+    // "clear":false is the same as absent: a title is needed again.
+    ExpectReject("{\"v\":1,\"id\":\"c-3\",\"tag\":\"t\",\"clear\":false}", PIPES_PROTO_ERR_MISSING_FIELD, -1,
+                 "title");
+    // A title given with a clear still follows its rules.
+    ExpectReject("{\"v\":1,\"id\":\"c-4\",\"tag\":\"t\",\"clear\":true,\"title\":\"\"}", PIPES_PROTO_ERR_EMPTY_TITLE,
+                 -1, "title");
+    ExpectReject(Msg("\"clear\":\"yes\""), PIPES_PROTO_ERR_WRONG_TYPE, -1, "clear");
+}
+
+TEST(ProtocolInteractive, ProgressValueAndStatus)
+{
+    for (int v : {0, 1, 50, 99, 100}) {
+        ParseResult r = Parse(Msg("\"progress\":{\"value\":" + std::to_string(v) + "}"));
+        ASSERT_EQ(r.status, PIPES_PROTO_OK);
+        EXPECT_EQ(r.n->progress_value, v);
+    }
+    for (const char *ind : {"{\"value\":null}", "{}", "{\"status\":\"Waiting\"}"}) {
+        ParseResult r = Parse(Msg(std::string("\"progress\":") + ind));
+        ASSERT_EQ(r.status, PIPES_PROTO_OK) << ind;
+        EXPECT_TRUE(r.n->has_progress);
+        EXPECT_EQ(r.n->progress_value, -1) << ind; // indeterminate
+    }
+    ExpectReject(Msg("\"progress\":{\"value\":101}"), PIPES_PROTO_ERR_BAD_PROGRESS, -1, "progress.value");
+    ExpectReject(Msg("\"progress\":{\"value\":-1}"), PIPES_PROTO_ERR_BAD_PROGRESS, -1, "progress.value");
+    ExpectReject(Msg("\"progress\":{\"value\":50.5}"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "progress.value");
+    ExpectReject(Msg("\"progress\":{\"value\":\"50\"}"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "progress.value");
+    ExpectReject(Msg("\"progress\":50"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "progress");
+    std::string st(PIPES_PROTO_MAX_STATUS, 's');
+    ExpectOk(Msg("\"progress\":{\"status\":\"" + st + "\"}"));
+    ExpectReject(Msg("\"progress\":{\"status\":\"" + st + "s\"}"), PIPES_PROTO_ERR_FIELD_TOO_LONG, -1,
+                 "progress.status");
+    ParseResult w = Parse(Msg("\"progress\":{\"value\":null,\"status\":\"Copying\"}"));
+    ASSERT_EQ(w.status, PIPES_PROTO_OK);
+    EXPECT_EQ(Write(*w.n), Msg("\"progress\":{\"value\":null,\"status\":\"Copying\"}"));
+}
+
+TEST(ProtocolInteractive, StickyPriorityAndWaitForms)
+{
+    ParseResult s = Parse(Msg("\"sticky\":true"));
+    ASSERT_EQ(s.status, PIPES_PROTO_OK);
+    EXPECT_TRUE(s.n->sticky);
+    ExpectReject(Msg("\"sticky\":1"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "sticky");
+    const struct {
+        const char *name;
+        pipes_proto_priority p;
+    } prios[] = {{"low", PIPES_PROTO_PRIORITY_LOW},
+                 {"normal", PIPES_PROTO_PRIORITY_NORMAL},
+                 {"high", PIPES_PROTO_PRIORITY_HIGH},
+                 {"urgent", PIPES_PROTO_PRIORITY_URGENT}};
+    for (const auto &p : prios) {
+        ParseResult r = Parse(Msg(std::string("\"priority\":\"") + p.name + "\""));
+        ASSERT_EQ(r.status, PIPES_PROTO_OK);
+        EXPECT_EQ(r.n->priority, p.p);
+        EXPECT_STREQ(pipes_proto_priority_name(p.p), p.name);
+    }
+    for (const char *bad : {"URGENT", "critical", ""})
+        ExpectReject(Msg(std::string("\"priority\":\"") + bad + "\""), PIPES_PROTO_ERR_BAD_PRIORITY, -1,
+                     "priority");
+    ExpectReject(Msg("\"priority\":3"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "priority");
+
+    EXPECT_EQ(Parse(Msg("\"wait\":true")).n->wait, PIPES_PROTO_WAIT_DISPLAYED);
+    EXPECT_EQ(Parse(Msg("\"wait\":false")).n->wait, PIPES_PROTO_WAIT_NONE);
+    EXPECT_EQ(Parse(Msg("\"wait\":\"displayed\"")).n->wait, PIPES_PROTO_WAIT_DISPLAYED);
+    ParseResult r = Parse(Msg("\"wait\":\"response\",\"actions\":[" + Action("y", "Yes") + "]"));
+    ASSERT_EQ(r.status, PIPES_PROTO_OK);
+    EXPECT_EQ(r.n->wait, PIPES_PROTO_WAIT_RESPONSE);
+    // "response" without actions: nothing could answer it (reported at the closing brace).
+    std::string lone = Msg("\"wait\":\"response\"");
+    ExpectReject(lone, PIPES_PROTO_ERR_BAD_WAIT, static_cast<long>(lone.size() - 1), "wait");
+    for (const char *bad : {"\"yes\"", "\"Response\"", "\"\""})
+        ExpectReject(Msg(std::string("\"wait\":") + bad), PIPES_PROTO_ERR_BAD_WAIT, -1, "wait");
+    ExpectReject(Msg("\"wait\":1"), PIPES_PROTO_ERR_WRONG_TYPE, -1, "wait");
+}
+
+TEST(ProtocolInteractive, SenderIsParsedAndRefusedFromSubmitters)
+{
+    const std::string user = "\"sender\":{\"kind\":\"user\",\"account\":\"CORP\\\\alice\",\"sid\":"
+                             "\"S-1-5-21-1004336348-1177238915-682003330-512\"}";
+    ParseResult r = Parse(Msg(user));
+    ASSERT_EQ(r.status, PIPES_PROTO_OK) << Describe(r);
+    EXPECT_EQ(r.n->sender.kind, PIPES_PROTO_SENDER_USER);
+    EXPECT_STREQ(r.n->sender.account, "CORP\\alice");
+    EXPECT_STREQ(r.n->sender.sid, "S-1-5-21-1004336348-1177238915-682003330-512");
+    EXPECT_EQ(Write(*r.n), Msg(user));
+    // The service refuses a submission that carries one: reason not_allowed.
+    pipes_proto_error e;
+    EXPECT_EQ(pipes_proto_check_submission(r.n.get(), &e), PIPES_PROTO_ERR_SENDER_NOT_ALLOWED);
+    EXPECT_STREQ(e.field, "sender");
+    pipes_proto_reply reply;
+    pipes_proto_reply_for_error(&reply, &e, r.n->id);
+    EXPECT_EQ(reply.reason, PIPES_PROTO_REASON_NOT_ALLOWED);
+    EXPECT_STREQ(reply.error, "sender_not_allowed");
+    EXPECT_STREQ(reply.id, "n-1");
+    EXPECT_EQ(pipes_proto_check_submission(Parse(Msg()).n.get(), nullptr), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_check_submission(Parse(Msg("\"sender\":null")).n.get(), nullptr), PIPES_PROTO_OK);
+
+    ExpectOk(Msg("\"sender\":{\"kind\":\"system\",\"account\":\"NT AUTHORITY\\\\SYSTEM\",\"sid\":\"S-1-5-18\"}"));
+    ExpectOk(Msg("\"sender\":{\"kind\":\"service\",\"account\":\"NT SERVICE\\\\Backup\",\"sid\":\"S-1-5-80-1-2-3-4-5\"}"));
+    ExpectOk(Msg("\"sender\":{\"kind\":\"broker\",\"account\":\"NT SERVICE\\\\PipesMqtt\",\"sid\":\"S-1-5-80-9\","
+                 "\"origin\":\"mqtts://broker.example:8883/alerts/web01\"}"));
+    ExpectOk(Msg("\"sender\":{\"kind\":\"user\",\"account\":\"\",\"sid\":\"S-1-5-21-1\"}")); // unresolved name
+    ExpectReject(Msg("\"sender\":{\"kind\":\"broker\",\"sid\":\"S-1-5-18\"}"), PIPES_PROTO_ERR_BAD_SENDER, -1,
+                 "sender.origin");
+    ExpectReject(Msg("\"sender\":{\"kind\":\"user\",\"sid\":\"S-1-5-18\",\"origin\":\"x\"}"),
+                 PIPES_PROTO_ERR_BAD_SENDER, -1, "sender.origin");
+    ExpectReject(Msg("\"sender\":{\"kind\":\"user\"}"), PIPES_PROTO_ERR_BAD_SENDER, -1, "sender.sid");
+    ExpectReject(Msg("\"sender\":{\"sid\":\"S-1-5-18\"}"), PIPES_PROTO_ERR_BAD_SENDER, -1, "sender.kind");
+    ExpectReject(Msg("\"sender\":{\"kind\":\"admin\",\"sid\":\"S-1-5-18\"}"), PIPES_PROTO_ERR_BAD_SENDER, -1,
+                 "sender.kind");
+    ExpectReject(Msg("\"sender\":{\"kind\":\"user\",\"sid\":\"S-1-5-x\"}"), PIPES_PROTO_ERR_BAD_SENDER, -1,
+                 "sender.sid");
+    ExpectReject(Msg("\"sender\":\"alice\""), PIPES_PROTO_ERR_WRONG_TYPE, -1, "sender");
+    ExpectReject(Msg("\"sender\":{\"kind\":\"user\",\"sid\":\"S-1-5-18\",\"account\":\"" +
+                     std::string(PIPES_PROTO_MAX_ACCOUNT + 1, 'a') + "\"}"),
+                 PIPES_PROTO_ERR_FIELD_TOO_LONG, -1, "sender.account");
+}
+
+TEST(ProtocolInteractive, SidSyntax)
+{
+    for (const char *good : {"S-1-5-18", "S-1-0", "S-1-5-21-1004336348-1177238915-682003330-512",
+                             "S-1-281474976710655-4294967295", "S-1-5-80-0"})
+        EXPECT_TRUE(pipes_proto_sid_valid(good, std::strlen(good))) << good;
+    for (const char *bad : {"", "S-1-", "S-1-5-", "S-2-5-18", "s-1-5-18", "S-1-5--18", "S-1-5-4294967296",
+                            "S-1-1234567890123456-1", "S-1-5-18 ", "S-1-5-x", "S-1-5-12345678901"})
+        EXPECT_FALSE(pipes_proto_sid_valid(bad, std::strlen(bad))) << bad;
+    std::string sixteen = "S-1-5";
+    for (int i = 0; i < 15; i++)
+        sixteen += "-1";
+    EXPECT_TRUE(pipes_proto_sid_valid(sixteen.data(), sixteen.size())); // 15 sub-authorities
+    sixteen += "-1";
+    EXPECT_FALSE(pipes_proto_sid_valid(sixteen.data(), sixteen.size()));
+    EXPECT_FALSE(pipes_proto_sid_valid(nullptr, 8));
+}
+
+TEST(ProtocolInteractive, SettersCheckTheirInput)
+{
+    auto n = NewNotification();
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "a", 1, "A", 1), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "a", 1, "B", 1), PIPES_PROTO_ERR_BAD_ACTION);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "b c", 3, "B", 1), PIPES_PROTO_ERR_BAD_ACTION);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "b", 1, "", 0), PIPES_PROTO_ERR_BAD_ACTION);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "b", 1, "\xFF", 1), PIPES_PROTO_ERR_INVALID_UTF8);
+    std::string l65(PIPES_PROTO_MAX_LABEL + 1, 'l');
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "b", 1, l65.data(), l65.size()),
+              PIPES_PROTO_ERR_FIELD_TOO_LONG);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "b", 1, "B", 1), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "c", 1, "C", 1), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_notification_add_action(n.get(), "d", 1, "D", 1), PIPES_PROTO_ERR_TOO_MANY_ACTIONS);
+    EXPECT_EQ(n->action_count, 3u);
+
+    EXPECT_EQ(pipes_proto_notification_set(n.get(), "open", "file:///c:/x", 12), PIPES_PROTO_ERR_BAD_URL);
+    EXPECT_EQ(pipes_proto_notification_set(n.get(), "open", "javascript:alert(1)", 19), PIPES_PROTO_ERR_BAD_URL);
+    EXPECT_EQ(pipes_proto_notification_set(n.get(), "open", "https://h/x", 11), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_notification_set(n.get(), "tag", "a b", 3), PIPES_PROTO_ERR_BAD_TAG);
+    EXPECT_EQ(pipes_proto_notification_set(n.get(), "tag", "t", 1), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_notification_set_progress(n.get(), 101, nullptr, 0), PIPES_PROTO_ERR_BAD_PROGRESS);
+    EXPECT_EQ(pipes_proto_notification_set_progress(n.get(), -2, nullptr, 0), PIPES_PROTO_ERR_BAD_PROGRESS);
+    EXPECT_FALSE(n->has_progress);
+    EXPECT_EQ(pipes_proto_notification_set_progress(n.get(), -1, "s", 1), PIPES_PROTO_OK);
+    EXPECT_EQ(n->progress_value, -1);
+
+    pipes_proto_sender s;
+    std::memset(&s, 0, sizeof s);
+    EXPECT_EQ(pipes_proto_sender_set(&s, PIPES_PROTO_SENDER_NONE, "a", "S-1-5-18", nullptr),
+              PIPES_PROTO_ERR_BAD_SENDER);
+    EXPECT_EQ(pipes_proto_sender_set(&s, PIPES_PROTO_SENDER_USER, "a", "S-1-5", nullptr), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_sender_set(&s, PIPES_PROTO_SENDER_USER, "a", "bad", nullptr), PIPES_PROTO_ERR_BAD_SENDER);
+    EXPECT_EQ(pipes_proto_sender_set(&s, PIPES_PROTO_SENDER_BROKER, "a", "S-1-5-18", nullptr),
+              PIPES_PROTO_ERR_BAD_SENDER);
+    EXPECT_EQ(s.kind, PIPES_PROTO_SENDER_USER); // failed calls changed nothing
+    EXPECT_STREQ(s.sid, "S-1-5");
+}
+
+TEST(ProtocolInteractive, WriterRefusesInvalidInteractiveFields)
+{
+    char buf[512];
+    auto base = [] {
+        auto n = NewNotification();
+        pipes_proto_notification_set(n.get(), "id", "w", 1);
+        pipes_proto_notification_set(n.get(), "title", "t", 1);
+        return n;
+    };
+    auto n = base();
+    n->action_count = 4;
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_TOO_MANY_ACTIONS);
+    n = base();
+    std::strcpy(n->open, "file:///x");
+    n->open_len = 9;
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_BAD_URL);
+    n = base();
+    n->clear = 1; // without a tag
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_MISSING_FIELD);
+    n = base();
+    n->has_progress = 1;
+    n->progress_value = 101;
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_BAD_PROGRESS);
+    n = base();
+    n->priority = static_cast<pipes_proto_priority>(9);
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_BAD_PRIORITY);
+    n = base();
+    n->wait = PIPES_PROTO_WAIT_RESPONSE; // without actions
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_BAD_WAIT);
+    n = base();
+    n->sender.kind = PIPES_PROTO_SENDER_USER; // without a SID
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_ERR_BAD_SENDER);
+    n = base();
+    n->title_len = 0;
+    n->clear = 1;
+    std::strcpy(n->tag, "t");
+    n->tag_len = 1;
+    EXPECT_EQ(pipes_proto_write_notification(n.get(), buf, sizeof buf, nullptr), PIPES_PROTO_OK); // a clear
+}
+
+TEST(ProtocolInteractive, RoundTripOfEveryInteractiveField)
+{
+    auto n = FullNotification();
+    ASSERT_EQ(pipes_proto_notification_add_action(n.get(), "ok", 2, "OK \xE2\x9C\x93", 6), PIPES_PROTO_OK);
+    ASSERT_EQ(pipes_proto_notification_add_action(n.get(), "no", 2, "No \"way\"", 8), PIPES_PROTO_OK);
+    ASSERT_EQ(pipes_proto_notification_set(n.get(), "open", "https://h.example/p?q=1#f", 25), PIPES_PROTO_OK);
+    ASSERT_EQ(pipes_proto_notification_set(n.get(), "tag", "t.1", 3), PIPES_PROTO_OK);
+    ASSERT_EQ(pipes_proto_notification_set_progress(n.get(), 0, "0 of 9", 6), PIPES_PROTO_OK);
+    n->sticky = 1;
+    n->priority = PIPES_PROTO_PRIORITY_LOW;
+    n->wait = PIPES_PROTO_WAIT_RESPONSE;
+    ASSERT_EQ(pipes_proto_sender_set(&n->sender, PIPES_PROTO_SENDER_SERVICE, "NT SERVICE\\x", "S-1-5-80-1", nullptr),
+              PIPES_PROTO_OK);
+    std::string wire = Write(*n);
+    ParseResult back = Parse(wire);
+    ASSERT_EQ(back.status, PIPES_PROTO_OK) << Describe(back) << "\n" << wire;
+    ExpectSameNotification(*n, *back.n);
+    EXPECT_EQ(Write(*back.n), wire);
+}
+
+// ---------------------------------------------------------------------------
+// response, withdraw, query, state (docs/PROTOCOL.md section 5a)
+// ---------------------------------------------------------------------------
+
+std::string WriteAnswer(const pipes_proto_answer &a)
+{
+    std::string buf(PIPES_PROTO_MAX_MESSAGE, '\0');
+    size_t written = 0;
+    pipes_proto_status st = pipes_proto_write_answer(&a, &buf[0], buf.size(), &written);
+    EXPECT_EQ(st, PIPES_PROTO_OK) << pipes_proto_status_code(st);
+    buf.resize(written);
+    return buf;
+}
+
+pipes_proto_status ParseAnswer(const std::string &s, pipes_proto_answer *a, pipes_proto_error *e = nullptr)
+{
+    return pipes_proto_parse_answer(s.data(), s.size(), a, e);
+}
+
+TEST(ProtocolAnswer, DocumentedFormsOfEveryType)
+{
+    pipes_proto_answer a;
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_RESPONSE, "upd-42"), PIPES_PROTO_OK);
+    a.result = PIPES_PROTO_RESULT_ACTION;
+    std::strcpy(a.action, "now");
+    a.action_len = 3;
+    a.has_session = 1;
+    a.session = 1;
+    std::strcpy(a.user, "CORP\\alice");
+    a.user_len = 10;
+    a.has_time = 1;
+    a.time_ms = 1795999500000;
+    const std::string response = "{\"v\":1,\"type\":\"response\",\"id\":\"upd-42\",\"result\":\"action\",\"action\":"
+                                 "\"now\",\"session\":1,\"user\":\"CORP\\\\alice\",\"time\":\"2026-11-30T00:45:00Z\"}";
+    EXPECT_EQ(WriteAnswer(a), response);
+    pipes_proto_answer back;
+    ASSERT_EQ(ParseAnswer(response, &back), PIPES_PROTO_OK);
+    EXPECT_EQ(back.type, PIPES_PROTO_TYPE_RESPONSE);
+    EXPECT_STREQ(back.action, "now");
+    EXPECT_EQ(WriteAnswer(back), response);
+
+    // The withdrawal other sessions get, naming the winning answer.
+    a.type = PIPES_PROTO_TYPE_WITHDRAW;
+    EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"withdraw\",\"id\":\"upd-42\",\"result\":\"action\",\"action\":"
+                              "\"now\",\"session\":1,\"user\":\"CORP\\\\alice\",\"time\":\"2026-11-30T00:45:00Z\"}");
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_WITHDRAW, "upd-42"), PIPES_PROTO_OK);
+    EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"withdraw\",\"id\":\"upd-42\"}");
+
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_QUERY, "upd-42"), PIPES_PROTO_OK);
+    EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"query\",\"id\":\"upd-42\"}");
+
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_STATE, "upd-42"), PIPES_PROTO_OK);
+    a.state = PIPES_PROTO_STATE_PENDING;
+    EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"state\",\"id\":\"upd-42\",\"state\":\"pending\"}");
+    a.state = PIPES_PROTO_STATE_DISPLAYED;
+    a.has_session = 1;
+    a.session = 2;
+    EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"state\",\"id\":\"upd-42\",\"state\":\"displayed\",\"session\":2}");
+    a.state = PIPES_PROTO_STATE_ANSWERED;
+    a.result = PIPES_PROTO_RESULT_DISMISSED;
+    EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"state\",\"id\":\"upd-42\",\"state\":\"answered\",\"result\":"
+                              "\"dismissed\",\"session\":2}");
+}
+
+TEST(ProtocolAnswer, RequiredFieldsPerType)
+{
+    pipes_proto_answer a;
+    pipes_proto_error e;
+    auto missing = [&](const std::string &msg, const char *field) {
+        SCOPED_TRACE(msg);
+        ASSERT_EQ(ParseAnswer(msg, &a, &e), PIPES_PROTO_ERR_MISSING_FIELD);
+        EXPECT_STREQ(e.field, field);
+        EXPECT_EQ(e.offset, msg.size() - 1); // at the closing brace
+    };
+    missing("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"session\":1}", "result");
+    missing("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"timeout\"}", "session");
+    missing("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"action\",\"session\":1}", "action");
+    missing("{\"v\":1,\"type\":\"state\",\"id\":\"a\"}", "state");
+    missing("{\"v\":1,\"type\":\"state\",\"id\":\"a\",\"state\":\"displayed\"}", "session");
+    missing("{\"v\":1,\"type\":\"state\",\"id\":\"a\",\"state\":\"answered\",\"session\":1}", "result");
+    missing("{\"v\":1,\"type\":\"query\"}", "id");
+    missing("{\"v\":1,\"id\":\"a\"}", "type");
+    missing("{\"type\":\"query\",\"id\":\"a\"}", "v");
+    // An action id only with result "action".
+    ASSERT_EQ(ParseAnswer("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"dismissed\",\"action\":\"x\","
+                          "\"session\":1}",
+                          &a, &e),
+              PIPES_PROTO_ERR_BAD_RESULT);
+    EXPECT_STREQ(e.field, "action");
+    EXPECT_STREQ(a.id, "a"); // kept for the rejection
+    EXPECT_EQ(ParseAnswer("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"clicked\",\"session\":1}", &a),
+              PIPES_PROTO_ERR_BAD_RESULT);
+    EXPECT_EQ(ParseAnswer("{\"v\":1,\"type\":\"state\",\"id\":\"a\",\"state\":\"gone\"}", &a), PIPES_PROTO_ERR_BAD_STATE);
+    EXPECT_EQ(ParseAnswer("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"action\",\"action\":\"a b\","
+                          "\"session\":1}",
+                          &a),
+              PIPES_PROTO_ERR_BAD_ACTION);
+    EXPECT_EQ(ParseAnswer("{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"timeout\",\"session\":-1}", &a),
+              PIPES_PROTO_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(ParseAnswer("{\"v\":1,\"type\":\"notify\",\"id\":\"a\"}", &a), PIPES_PROTO_ERR_BAD_MESSAGE_TYPE);
+    EXPECT_EQ(ParseAnswer("{\"v\":1,\"type\":\"ack\",\"id\":\"a\"}", &a), PIPES_PROTO_ERR_BAD_MESSAGE_TYPE);
+    EXPECT_EQ(ParseAnswer("{\"v\":2,\"type\":\"query\",\"id\":\"a\"}", &a), PIPES_PROTO_ERR_UNSUPPORTED_VERSION);
+    std::string long_user = "{\"v\":1,\"type\":\"response\",\"id\":\"a\",\"result\":\"timeout\",\"session\":1,\"user\":\"" +
+                            std::string(PIPES_PROTO_MAX_ACCOUNT + 1, 'u') + "\"}";
+    EXPECT_EQ(ParseAnswer(long_user, &a), PIPES_PROTO_ERR_FIELD_TOO_LONG);
+    // Fields that do not belong to the type are ignored, like unknown ones.
+    ASSERT_EQ(ParseAnswer("{\"v\":1,\"type\":\"query\",\"id\":\"a\",\"result\":\"timeout\",\"session\":3,\"x\":1}",
+                          &a),
+              PIPES_PROTO_OK);
+    EXPECT_EQ(a.result, PIPES_PROTO_RESULT_NONE);
+    EXPECT_FALSE(a.has_session);
+    ASSERT_EQ(ParseAnswer("{\"v\":1,\"type\":\"state\",\"id\":\"a\",\"state\":\"pending\",\"session\":3}", &a),
+              PIPES_PROTO_OK);
+    EXPECT_FALSE(a.has_session);
+}
+
+TEST(ProtocolAnswer, WriterRefusesInvalidAnswers)
+{
+    pipes_proto_answer a;
+    char buf[256];
+    EXPECT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_NOTIFY, "a"), PIPES_PROTO_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_QUERY, "a b"), PIPES_PROTO_ERR_BAD_ID);
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_RESPONSE, "a"), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_write_answer(&a, buf, sizeof buf, nullptr), PIPES_PROTO_ERR_MISSING_FIELD); // result
+    a.result = PIPES_PROTO_RESULT_TIMEOUT;
+    a.has_session = 1;
+    EXPECT_EQ(pipes_proto_write_answer(&a, buf, sizeof buf, nullptr), PIPES_PROTO_OK);
+    a.state = PIPES_PROTO_STATE_PENDING; // not a response's field
+    EXPECT_EQ(pipes_proto_write_answer(&a, buf, sizeof buf, nullptr), PIPES_PROTO_ERR_INVALID_ARGUMENT);
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_QUERY, "a"), PIPES_PROTO_OK);
+    a.has_session = 1;
+    EXPECT_EQ(pipes_proto_write_answer(&a, buf, sizeof buf, nullptr), PIPES_PROTO_ERR_INVALID_ARGUMENT);
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_WITHDRAW, "a"), PIPES_PROTO_OK);
+    a.has_time = 1;
+    a.time_ms = 253402300800000; // year 10000
+    EXPECT_EQ(pipes_proto_write_answer(&a, buf, sizeof buf, nullptr), PIPES_PROTO_ERR_BAD_TIME);
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_QUERY, "a"), PIPES_PROTO_OK);
+    EXPECT_EQ(pipes_proto_write_answer(&a, buf, 10, nullptr), PIPES_PROTO_ERR_BUFFER_TOO_SMALL);
+}
+
+TEST(ProtocolAnswer, TypeOfAnyMessage)
+{
+    const struct {
+        const char *msg;
+        pipes_proto_type type;
+    } cases[] = {
+        {"{\"v\":1,\"id\":\"a\",\"title\":\"T\"}", PIPES_PROTO_TYPE_NOTIFY},
+        {"{\"type\":null}", PIPES_PROTO_TYPE_NOTIFY},
+        {"{\"type\":\"notify\"}", PIPES_PROTO_TYPE_NOTIFY},
+        {"{\"type\":\"accepted\"}", PIPES_PROTO_TYPE_ACCEPTED},
+        {"{\"type\":\"rejected\"}", PIPES_PROTO_TYPE_REJECTED},
+        {"{\"type\":\"ack\"}", PIPES_PROTO_TYPE_ACK},
+        {"{\"type\":\"displayed\"}", PIPES_PROTO_TYPE_DISPLAYED},
+        {"{\"x\":{\"type\":\"ack\"},\"type\":\"response\"}", PIPES_PROTO_TYPE_RESPONSE},
+        {"{\"type\":\"withdraw\"}", PIPES_PROTO_TYPE_WITHDRAW},
+        {"{\"type\":\"query\"}", PIPES_PROTO_TYPE_QUERY},
+        {"{\"type\":\"state\"}", PIPES_PROTO_TYPE_STATE},
+    };
+    for (const auto &c : cases) {
+        pipes_proto_type t = PIPES_PROTO_TYPE_ACCEPTED;
+        ASSERT_EQ(pipes_proto_parse_type(c.msg, std::strlen(c.msg), &t, nullptr), PIPES_PROTO_OK) << c.msg;
+        EXPECT_EQ(t, c.type) << c.msg;
+    }
+    pipes_proto_type t;
+    pipes_proto_error e;
+    EXPECT_EQ(pipes_proto_parse_type("{\"type\":\"ping\"}", 15, &t, &e), PIPES_PROTO_ERR_BAD_MESSAGE_TYPE);
+    EXPECT_EQ(e.offset, 8u);
+    EXPECT_EQ(pipes_proto_parse_type("{\"type\":1}", 10, &t, nullptr), PIPES_PROTO_ERR_WRONG_TYPE);
+    EXPECT_EQ(pipes_proto_parse_type("[1]", 3, &t, nullptr), PIPES_PROTO_ERR_NOT_OBJECT);
+    EXPECT_EQ(pipes_proto_parse_type("{\"type\":\"ack\"}", 14, nullptr, nullptr), PIPES_PROTO_ERR_INVALID_ARGUMENT);
+    // The notification parser still takes only notify.
+    ExpectReject(Msg("\"type\":\"response\""), PIPES_PROTO_ERR_BAD_MESSAGE_TYPE, -1, "type");
 }
 
 } // namespace

@@ -122,6 +122,58 @@ typedef enum pp_int_result { PP_INT_OK, PP_INT_NOT_INTEGER, PP_INT_RANGE } pp_in
  * PP_INT_RANGE when negative or above max. */
 pp_int_result pp_cursor_uint(pp_cursor *c, uint64_t max, uint64_t *out);
 
+/* Steps to the next element of the array the cursor is in (entered with
+ * pp_cursor_enter). Returns 1 with the cursor at the element; 0 after
+ * consuming the closing bracket. */
+int pp_cursor_next_element(pp_cursor *c);
+
+/* ---- Field readers (pp_fields.c) ----
+ * Each reads the value at the cursor, moves past it, and on a wrong value
+ * records the error (first one wins, pp_set_error) and returns 0. */
+
+/* A string of at most max bytes into dst (max + 1 bytes); too long records
+ * too_long (with the limit when it is _FIELD_TOO_LONG). dst is "" on error. */
+int pp_read_text(pp_cursor *c, pipes_proto_error *err, const char *field, char *dst, size_t max,
+                 size_t *len, pipes_proto_status too_long);
+int pp_read_string(pp_cursor *c, pipes_proto_error *err, const char *field, char *dst, size_t max,
+                   size_t *len); /* too long = _FIELD_TOO_LONG */
+/* A short string (enum values, times) into buf; *len may exceed cap - 1. */
+int pp_read_short(pp_cursor *c, pipes_proto_error *err, const char *field, char *buf, size_t cap,
+                  size_t *len);
+/* An integer in lo..hi; out of range records range_status. */
+int pp_read_uint(pp_cursor *c, pipes_proto_error *err, const char *field, uint64_t lo, uint64_t hi,
+                 pipes_proto_status range_status, uint64_t *out);
+int pp_read_bool(pp_cursor *c, pipes_proto_error *err, const char *field, int *out);
+/* A string with the id rules (dst has PIPES_PROTO_MAX_ID + 1 bytes); a bad
+ * or too long one records bad and leaves dst "". */
+int pp_read_id(pp_cursor *c, pipes_proto_error *err, const char *field, char *dst, size_t *len,
+               pipes_proto_status bad);
+int pp_read_time(pp_cursor *c, pipes_proto_error *err, const char *field, int64_t *out);
+/* A string that must equal names[i] (NULL entries never match): *out = i. */
+int pp_read_enum(pp_cursor *c, pipes_proto_error *err, const char *field,
+                 const char *const *names, size_t count, pipes_proto_status bad, int *out);
+/* Skips a null value; returns 1 if it was one (an optional field's "absent"). */
+int pp_skip_null(pp_cursor *c);
+
+/* Validation helpers (pp_fields.c): a text field of at most max bytes,
+ * UTF-8 without U+0000; a failure for a field at offset 0. */
+pipes_proto_status pp_check_text(pipes_proto_error *err, const char *field, const char *s,
+                                 size_t len, size_t max);
+pipes_proto_status pp_fail_field(pipes_proto_error *err, pipes_proto_status st, const char *field);
+
+/* ---- Interactive notification fields (pp_interactive.c) ---- */
+
+/* Parses a member of a notification that belongs to interactive
+ * notifications (actions, open, tag, clear, progress, sticky, priority,
+ * wait, sender). Returns 0 when key is none of them (nothing consumed). */
+int pp_interactive_member(pp_cursor *c, const char *key, pipes_proto_notification *out,
+                          pipes_proto_error *err);
+/* The rules across fields, checked after every member (at offset end). */
+void pp_interactive_finish(const pipes_proto_notification *n, pipes_proto_error *err, size_t end);
+/* Validation of those fields (after the base fields). */
+pipes_proto_status pp_interactive_validate(const pipes_proto_notification *n,
+                                           pipes_proto_error *err);
+
 /* ---- Writer (pp_json_writer.c) ---- */
 
 typedef struct pp_writer {
@@ -136,6 +188,11 @@ void pp_w_raw(pp_writer *w, const char *s, size_t len);
 void pp_w_lit(pp_writer *w, const char *s); /* NUL-terminated, raw */
 void pp_w_string(pp_writer *w, const char *s, size_t len); /* quoted + escaped */
 void pp_w_uint(pp_writer *w, uint64_t value);
+/* name is the raw text before the value, such as ",\"title\":" */
+void pp_w_member_string(pp_writer *w, const char *name, const char *s, size_t len);
+void pp_w_time(pp_writer *w, const char *name, int64_t ms); /* RFC 3339, quoted */
+/* Writes the interactive fields of n (pp_interactive.c), after "wait". */
+void pp_w_interactive(pp_writer *w, const pipes_proto_notification *n);
 /* Ends the message: PIPES_PROTO_OK (NUL added when it fits) or
  * PIPES_PROTO_ERR_BUFFER_TOO_SMALL (buf set to "" when cap > 0). */
 pipes_proto_status pp_w_finish(pp_writer *w, size_t *written);

@@ -477,6 +477,20 @@ int pp_cursor_next_member(pp_cursor *c, char key[PP_KEY_BUF], size_t *key_len)
     return 1;
 }
 
+int pp_cursor_next_element(pp_cursor *c)
+{
+    cskip_ws(c);
+    if (c->p[c->pos] == ',') {
+        c->pos++;
+        cskip_ws(c);
+    }
+    if (c->p[c->pos] == ']') {
+        c->pos++;
+        return 0;
+    }
+    return 1;
+}
+
 pp_kind pp_cursor_kind(pp_cursor *c)
 {
     cskip_ws(c);

@@ -36,6 +36,17 @@ static const struct {
     {"out_of_range", "number out of range"},
     {"invalid_argument", "invalid argument"},
     {"buffer_too_small", "output buffer too small"},
+    {"too_many_actions", "too many actions"},
+    {"bad_action", "action needs an id (A-Z a-z 0-9 - _ . :, unique) and a non-empty label"},
+    {"bad_url", "open must be an http:// or https:// URL with a host and no user information"},
+    {"bad_tag", "invalid tag (1-64 characters of A-Z a-z 0-9 - _ . :)"},
+    {"bad_progress", "progress value must be 0-100 or null"},
+    {"bad_priority", "priority must be low, normal, high or urgent"},
+    {"bad_wait", "wait must be true, false, \"displayed\" or \"response\" (response needs actions)"},
+    {"bad_sender", "sender needs a kind (user, system, service, broker), a SID, and an origin for a broker only"},
+    {"sender_not_allowed", "sender is set by the service, not by a submitter"},
+    {"bad_result", "result must be action, dismissed or timeout, with action exactly for action"},
+    {"bad_state", "state must be unknown, pending, displayed or answered"},
 };
 
 const char *pipes_proto_status_code(pipes_proto_status status)
@@ -43,6 +54,13 @@ const char *pipes_proto_status_code(pipes_proto_status status)
     if ((unsigned)status >= PIPES_PROTO_STATUS_COUNT)
         return "unknown";
     return status_info[status].code;
+}
+
+int pipes_proto_status_is_wire(pipes_proto_status status)
+{
+    return (unsigned)status < PIPES_PROTO_STATUS_COUNT && status != PIPES_PROTO_OK &&
+           status != PIPES_PROTO_ERR_INVALID_ARGUMENT &&
+           status != PIPES_PROTO_ERR_BUFFER_TOO_SMALL;
 }
 
 const char *pipes_proto_status_string(pipes_proto_status status)
@@ -193,6 +211,8 @@ pipes_proto_reason pipes_proto_reason_for_status(pipes_proto_status status)
         return PIPES_PROTO_REASON_TOO_LARGE;
     if (status == PIPES_PROTO_ERR_UNSUPPORTED_VERSION)
         return PIPES_PROTO_REASON_UNSUPPORTED_VERSION;
+    if (status == PIPES_PROTO_ERR_SENDER_NOT_ALLOWED)
+        return PIPES_PROTO_REASON_NOT_ALLOWED;
     return PIPES_PROTO_REASON_MALFORMED;
 }
 

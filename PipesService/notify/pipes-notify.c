@@ -4,6 +4,9 @@
  *   pipes-notify --title T [--body B|-] [--level info|warning|error]
  *                [--source S] [--session N | --user NAME] [--id ID] [--ttl S]
  *                [--wait] [--timeout S] [--pipe NAME [--verify-service]]
+ *                [--action ID=LABEL]... [--open URL] [--tag T | --clear-tag T]
+ *                [--progress N|-1 [--status TEXT]] [--sticky]
+ *                [--priority low|normal|high|urgent]
  * Exit codes (also in --help and docs/SERVICE.md):
  *   0 accepted (with --wait: displayed in at least one session)
  *   1 unexpected failure       2 usage error
@@ -86,6 +89,15 @@ static void usage(FILE *to)
              L"  --id ID             its id (default: a random one); resending an id is safe\n"
              L"  --ttl SECONDS       how long it stays worth delivering (default: the "
              L"service's)\n"
+             L"  --action ID=LABEL   a button (up to 3; repeat the option); ID as for --id\n"
+             L"  --open URL          an https:// or http:// link opened when it is clicked\n"
+             L"  --tag TAG           replace your earlier notification with this tag\n"
+             L"  --clear-tag TAG     remove your notification with this tag (no --title needed)\n"
+             L"  --progress N        a progress bar at N percent (0..100; -1 = indeterminate)\n"
+             L"  --status TEXT       with --progress: the text under the bar\n"
+             L"  --sticky            stays on screen until dismissed\n"
+             L"  --priority P        low, normal (default), high or urgent (urgent shows even\n"
+             L"                      while notifications are paused or muted)\n"
              L"  --wait              wait until a desktop displayed it\n"
              L"  --timeout SECONDS   give up after this long (default 30)\n"
              L"  --pipe NAME         submit pipe (default \\\\.\\pipe\\Pipes.Service); with it the\n"
@@ -104,22 +116,74 @@ static int usage_error(const wchar_t *msg, const wchar_t *arg)
     return EXIT_USAGE;
 }
 
+/* UTF-16 to UTF-8 into a static buffer; NULL (and a message) when too long. */
+static const char *utf8_of(const wchar_t *value, const wchar_t *option, size_t *len)
+{
+    static char buf[PIPES_PROTO_MAX_BODY * 4 + 1]; /* the longest text option */
+    int n = WideCharToMultiByte(CP_UTF8, 0, value, -1, buf, (int)sizeof buf, NULL, NULL);
+    if (n <= 0) {
+        fwprintf(stderr, L"pipes-notify: %ls is too long or not valid text\n", option);
+        return NULL;
+    }
+    *len = (size_t)n - 1;
+    return buf;
+}
+
+static int proto_error(const wchar_t *option, pipes_proto_status st)
+{
+    fwprintf(stderr, L"pipes-notify: %ls: %hs\n", option, pipes_proto_status_string(st));
+    return 0;
+}
+
 /* Sets a string field from UTF-16 text; prints the problem on failure. */
 static int set_field(pipes_proto_notification *n, const char *field, const wchar_t *value)
 {
-    static char buf[PIPES_PROTO_MAX_BODY * 4 + 1];
-    int len = WideCharToMultiByte(CP_UTF8, 0, value, -1, buf, (int)sizeof buf, NULL, NULL);
+    wchar_t option[24];
+    size_t len = 0;
+    const char *utf8;
     pipes_proto_status st;
-    if (len <= 0) {
-        fwprintf(stderr, L"pipes-notify: --%hs is too long or not valid text\n", field);
+    swprintf(option, sizeof option / sizeof option[0], L"--%hs", field);
+    if (!(utf8 = utf8_of(value, option, &len)))
+        return 0;
+    st = pipes_proto_notification_set(n, field, utf8, len);
+    return st == PIPES_PROTO_OK || proto_error(option, st);
+}
+
+/* --action ID=LABEL: the id before the first '=', the label after it. */
+static int add_action(pipes_proto_notification *n, const wchar_t *value)
+{
+    size_t len = 0;
+    const char *utf8 = utf8_of(value, L"--action", &len);
+    const char *eq = utf8 ? (const char *)memchr(utf8, '=', len) : NULL;
+    pipes_proto_status st;
+    if (!utf8)
+        return 0;
+    if (!eq) {
+        fwprintf(stderr, L"pipes-notify: --action needs ID=LABEL, not %ls\n", value);
         return 0;
     }
-    st = pipes_proto_notification_set(n, field, buf, (size_t)len - 1);
-    if (st != PIPES_PROTO_OK) {
-        fwprintf(stderr, L"pipes-notify: --%hs: %hs\n", field, pipes_proto_status_string(st));
+    st = pipes_proto_notification_add_action(n, utf8, (size_t)(eq - utf8), eq + 1,
+                                             len - (size_t)(eq - utf8) - 1);
+    return st == PIPES_PROTO_OK || proto_error(L"--action", st);
+}
+
+/* --progress N (0..100, or -1 for indeterminate) with an optional --status. */
+static int set_progress(pipes_proto_notification *n, const wchar_t *value, const wchar_t *status)
+{
+    wchar_t *end = NULL;
+    long v = value ? wcstol(value, &end, 10) : 0;
+    size_t len = 0;
+    const char *utf8 = "";
+    pipes_proto_status st;
+    if (!value || !*value || !end || *end || v < -1 || v > 100) {
+        fwprintf(stderr, L"pipes-notify: --progress needs 0..100 or -1, not %ls\n",
+                 value ? value : L"");
         return 0;
     }
-    return 1;
+    if (status && !(utf8 = utf8_of(status, L"--status", &len)))
+        return 0;
+    st = pipes_proto_notification_set_progress(n, (int)v, utf8, len);
+    return st == PIPES_PROTO_OK || proto_error(L"--status", st);
 }
 
 /* Reads all of stdin as the body: UTF-8 (a BOM is skipped); bytes that are
@@ -304,7 +368,7 @@ int wmain(int argc, wchar_t **argv)
     static pipes_proto_notification n;
     static char msg[PIPES_PROTO_MAX_MESSAGE + 1];
     const wchar_t *pipe = PIPES_PROTO_SERVICE_PIPE_W;
-    const wchar_t *body = NULL;
+    const wchar_t *body = NULL, *progress = NULL, *status = NULL;
     uint32_t timeout_s = 30;
     int have_title = 0, have_target = 0, have_id = 0, i, rc = EXIT_FAILED;
     int pipe_given = 0, verify_flag = 0;
@@ -341,6 +405,10 @@ int wmain(int argc, wchar_t **argv)
         }
         if (!wcscmp(a, L"--verify-service")) {
             verify_flag = 1;
+            continue;
+        }
+        if (!wcscmp(a, L"--sticky")) {
+            n.sticky = 1;
             continue;
         }
         if (!v)
@@ -389,12 +457,41 @@ int wmain(int argc, wchar_t **argv)
         } else if (!wcscmp(a, L"--pipe")) {
             pipe = v;
             pipe_given = 1;
+        } else if (!wcscmp(a, L"--action")) {
+            if (!add_action(&n, v))
+                return EXIT_USAGE;
+        } else if (!wcscmp(a, L"--open")) {
+            if (!set_field(&n, "open", v))
+                return EXIT_USAGE;
+        } else if (!wcscmp(a, L"--tag") || !wcscmp(a, L"--clear-tag")) {
+            if (n.tag_len > 0)
+                return usage_error(L"give only one of --tag and --clear-tag", NULL);
+            if (!set_field(&n, "tag", v))
+                return EXIT_USAGE;
+            n.clear = !wcscmp(a, L"--clear-tag");
+        } else if (!wcscmp(a, L"--progress")) {
+            progress = v;
+        } else if (!wcscmp(a, L"--status")) {
+            status = v;
+        } else if (!wcscmp(a, L"--priority")) {
+            size_t len = 0;
+            const char *name = utf8_of(v, L"--priority", &len);
+            int k = PIPES_PROTO_PRIORITY_URGENT;
+            while (name && k >= 0 && strcmp(name, pipes_proto_priority_name((pipes_proto_priority)k)))
+                k--;
+            if (!name || k < 0)
+                return usage_error(L"--priority must be low, normal, high or urgent, not ", v);
+            n.priority = (pipes_proto_priority)k;
         } else {
             return usage_error(L"unknown option ", a);
         }
     }
-    if (!have_title)
-        return usage_error(L"--title is required", NULL);
+    if (!have_title && !n.clear)
+        return usage_error(L"--title is required (except with --clear-tag)", NULL);
+    if (status && !progress)
+        return usage_error(L"--status needs --progress", NULL);
+    if (progress && !set_progress(&n, progress, status))
+        return EXIT_USAGE;
     if (body && !wcscmp(body, L"-")) {
         if (!read_body(&n))
             return EXIT_USAGE;
