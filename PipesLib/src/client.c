@@ -68,7 +68,7 @@ static ULONGLONG remaining_ms(ULONGLONG deadline)
 /* Opens the pipe, waiting for a free instance up to timeout_ms when
  * may_wait, and checks the server's identity. */
 static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wait, HANDLE *out,
-                              pipes_peer_identity *server)
+                              pipes_peer *server)
 {
     ULONGLONG deadline = GetTickCount64() + timeout_ms;
     HANDLE h;
@@ -139,7 +139,7 @@ static pipes_status open_pipe(pipes_client *cl, uint32_t timeout_ms, int may_wai
 
 /* Makes h the client's connection; the CONNECTED event and the first read
  * follow on a worker. */
-static pipes_status attach(pipes_client *cl, HANDLE h, const pipes_peer_identity *server)
+static pipes_status attach(pipes_client *cl, HANDLE h, const pipes_peer *server)
 {
     pipes_conn *c = pipes_conn_create(&cl->ep, &client_hooks, h, &cl->lock, &cl->wq);
     if (!c) {
@@ -270,7 +270,7 @@ static void on_retry(pipes_req *req, DWORD error, DWORD bytes)
 
     if (!pipes_endpoint_is_stopping(&cl->ep)) {
         /* Never block a worker: no WaitNamedPipeW here, busy = try later. */
-        pipes_peer_identity server;
+        pipes_peer server;
         st = open_pipe(cl, 0, 0, &h, &server);
         if (st == PIPES_OK)
             st = attach(cl, h, &server);
@@ -370,7 +370,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config
     pipes_client *cl, *prev;
     pipes_engine *engine;
     pipes_status st;
-    pipes_peer_identity server;
+    pipes_peer server;
     HANDLE h;
 
     if (!config || !out || !config_valid(config))
@@ -671,7 +671,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_server(pipes_client *client,
         return PIPES_ERR_INVALID_ARGUMENT;
     AcquireSRWLockShared(&client->lock);
     if (client->conn && pipes_conn_writable_locked(client->conn)) {
-        *out = client->conn->peer;
+        pipes_peer_identity_of(&client->conn->peer, out);
         st = PIPES_OK;
     }
     ReleaseSRWLockShared(&client->lock);

@@ -54,6 +54,7 @@
 
 #include "endpoint.h"
 #include "engine.h"
+#include "security.h"
 #include "wqueue.h"
 
 typedef struct pipes_conn pipes_conn;
@@ -101,7 +102,7 @@ struct pipes_conn {
     pipes_req read_req;
     pipes_req write_req;
 
-    pipes_peer_identity peer; /* under lock once OPEN (the first message may complete it) */
+    pipes_peer peer; /* security.h; under lock once OPEN (the first message may complete it) */
     /* Server side: the client's token as the pipe knows it, read before the
      * first MESSAGE is delivered (conn_read.c); under lock once read.
      * Owned by the connection, closed when it is freed. */

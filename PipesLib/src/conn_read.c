@@ -18,14 +18,18 @@
 
 #include "pipes_chaos.h"
 #include "runtime.h"
-#include "security.h"
 
-#define READ_BUFFER_INITIAL 4096u
-/* A read buffer grown past READ_BUFFER_KEEP for a large message is kept
- * while large messages keep coming (each then takes one read), and freed
- * after READ_SHRINK_AFTER smaller ones in a row, so a connection that saw
- * one big message does not hold its buffer for ever. */
-#define READ_BUFFER_KEEP (64u * 1024u)
+/* The read buffer. An idle connection has a read outstanding, and that
+ * read pins its buffer: READ_BUFFER_SMALL keeps an idle connection small
+ * (docs/PERFORMANCE.md: memory per idle connection) while requests,
+ * replies and notifications of a few hundred bytes still take one read. A
+ * larger message grows the buffer to its size (ERROR_MORE_DATA,
+ * PeekNamedPipe); the grown buffer is kept while larger messages keep
+ * coming (each then takes one read again) and given back after
+ * READ_SHRINK_AFTER small ones in a row. READ_BUFFER_DRAIN is what an
+ * oversized message being thrown away is read through. */
+#define READ_BUFFER_SMALL 256u
+#define READ_BUFFER_DRAIN (64u * 1024u)
 #define READ_SHRINK_AFTER 8u
 #define READ_BURST 64u /* reads completed at once in a row before yielding */
 
@@ -73,16 +77,14 @@ static void read_client_token(pipes_conn *c)
 {
     DWORD error;
     HANDLE token = pipes_security_client_token(c->pipe, &error);
-    wchar_t sid[PIPES_MAX_SID_STRING];
-    sid[0] = L'\0';
-    if (token && pipes_security_token_user(token, sid, PIPES_MAX_SID_STRING) != PIPES_OK)
-        sid[0] = L'\0';
+    BYTE sid[SECURITY_MAX_SID_SIZE];
+    int have_sid = token && pipes_security_token_sid(token, sid);
     AcquireSRWLockExclusive(c->lock);
     c->client_token = token;
     c->token_error = error;
     c->token_read = 1;
-    if (!c->peer.user_sid[0] && sid[0])
-        wcscpy(c->peer.user_sid, sid);
+    if (have_sid && !IsValidSid((PSID)c->peer.sid))
+        memcpy(c->peer.sid, sid, sizeof sid);
     ReleaseSRWLockExclusive(c->lock);
 }
 
@@ -113,8 +115,8 @@ static int issue_read(pipes_conn *c, DWORD *error, DWORD *bytes)
     /* max+1 bytes make a message one byte too large complete as a whole,
      * so it is caught below without waiting for more data. */
     size_t first = c->ep->max_message_size + 1;
-    if (first > READ_BUFFER_INITIAL)
-        first = READ_BUFFER_INITIAL;
+    if (first > READ_BUFFER_SMALL)
+        first = READ_BUFFER_SMALL;
 
     AcquireSRWLockExclusive(c->lock);
     if (!pipes_conn_is_live_locked(c)) {
@@ -183,16 +185,18 @@ static int too_large(pipes_conn *c, DWORD error)
     }
     c->discarding = 1;
     /* Drain in large reads; a failure only means smaller ones. */
-    ensure_read_capacity(c, READ_BUFFER_KEEP);
+    ensure_read_capacity(c, READ_BUFFER_DRAIN);
     return discard_piece(c, error);
 }
 
-/* The buffer after a delivered message: kept while large messages come. */
+/* The buffer after a delivered message: kept while larger messages come,
+ * given back after READ_SHRINK_AFTER small ones (the next read allocates
+ * READ_BUFFER_SMALL again). */
 static void after_message(pipes_conn *c)
 {
-    if (c->rlen > READ_BUFFER_KEEP) {
+    if (c->rlen > READ_BUFFER_SMALL) {
         c->small_in_a_row = 0;
-    } else if (c->rcap > READ_BUFFER_KEEP && ++c->small_in_a_row >= READ_SHRINK_AFTER) {
+    } else if (c->rcap > READ_BUFFER_SMALL && ++c->small_in_a_row >= READ_SHRINK_AFTER) {
         pipes_mem_free(c->rbuf);
         c->rbuf = NULL;
         c->rcap = 0;
@@ -213,7 +217,7 @@ static int more_data(pipes_conn *c)
         return 0;
     }
     if (left == 0)
-        left = (DWORD)(c->rcap ? c->rcap : READ_BUFFER_INITIAL);
+        left = (DWORD)(c->rcap ? c->rcap : READ_BUFFER_SMALL);
     need = c->rlen + left;
     if (need > c->ep->max_message_size)
         return too_large(c, ERROR_MORE_DATA);

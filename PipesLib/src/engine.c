@@ -40,7 +40,8 @@
 #include "pipes_chaos.h"
 #include "runtime.h"
 
-#define ENGINE_BATCH 64              /* packets per dequeue call */
+#define ENGINE_BATCH 64              /* packets per dequeue call, at most (BATCH SIZE) */
+#define ENGINE_PROBE_EVERY 8u        /* a small-batch worker tries a full batch this often */
 #define ENGINE_QUIT_KEY ((ULONG_PTR)1) /* packet with this key and no OVERLAPPED ends a worker */
 #define ENGINE_WAKE_KEY ((ULONG_PTR)2) /* no OVERLAPPED: look for shared batches */
 #define ENGINE_MAX_THREADS 64u
@@ -168,11 +169,28 @@ static void consume_wakes(pipes_engine *engine, OVERLAPPED_ENTRY *entries, ULONG
         wake_a_sleeper(engine);
 }
 
+/* BATCH SIZE: how many packets the next dequeue asks for. A large batch
+ * saves kernel calls when packets queue up (many busy connections); when
+ * they come one at a time (request and reply), asking for more costs:
+ * Wine's GetQueuedCompletionStatusEx asks its server once per packet and
+ * then once more to learn that there is no other, so a batch of 64 that
+ * finds one packet costs an extra server request on every dequeue
+ * (docs/PERFORMANCE.md). So a worker asks for one packet while one is what
+ * it finds, tries a full batch every ENGINE_PROBE_EVERY-th dequeue, and
+ * keeps asking for full batches while they find more than one. */
+static ULONG batch_size(pipes_worker_ctx *ctx)
+{
+    if (ctx->large_batches || ++ctx->small_dequeues % ENGINE_PROBE_EVERY == 0)
+        return ENGINE_BATCH;
+    return 1;
+}
+
 /* Fills entries with the next packets: shared rests first, else from the
  * port. Returns FALSE when the port is gone. */
 static BOOL next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG *count)
 {
     pipes_engine *engine = ctx->engine;
+    ULONG want;
     BOOL ok;
 
     *count = steal_batch(ctx, entries);
@@ -187,10 +205,13 @@ static BOOL next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG *
         return TRUE;
     }
     PIPES_COUNT_INC(calls_dequeue);
-    ok = GetQueuedCompletionStatusEx(engine->port, entries, ENGINE_BATCH, count, INFINITE, FALSE);
+    want = batch_size(ctx);
+    ok = GetQueuedCompletionStatusEx(engine->port, entries, want, count, INFINITE, FALSE);
     InterlockedDecrement(&engine->idle_workers);
-    if (ok)
+    if (ok) {
+        ctx->large_batches = want == ENGINE_BATCH && *count > 1;
         consume_wakes(engine, entries, *count);
+    }
     return ok;
 }
 

@@ -58,6 +58,8 @@ typedef struct pipes_worker_ctx {
     ULONG batch_count;
     ULONG batch_next;        /* first entry not yet dispatched */
     int shared;              /* the rest may be stolen (under steal_lock) */
+    int large_batches;       /* the last full-size dequeue found more than one packet */
+    unsigned small_dequeues; /* dequeues asking for one packet (engine.c, BATCH SIZE) */
 } pipes_worker_ctx;
 
 struct pipes_engine {

@@ -5,6 +5,7 @@
 
 #include <sddl.h>
 #include <stdio.h>
+#include <string.h>
 #include <wchar.h>
 
 #include "runtime.h"
@@ -29,6 +30,46 @@ pipes_status pipes_security_token_user(HANDLE token, wchar_t *out, size_t out_ch
         wcscpy(out, text);
     LocalFree(text);
     return st;
+}
+
+int pipes_security_token_sid(HANDLE token, BYTE *sid)
+{
+    union {
+        TOKEN_USER user;
+        BYTE bytes[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } info;
+    DWORD len = 0;
+    return GetTokenInformation(token, TokenUser, &info, sizeof info, &len) &&
+           CopySid(SECURITY_MAX_SID_SIZE, sid, info.user.User.Sid);
+}
+
+/* The user SID of a process's token, when this process may read it. */
+static int process_sid(DWORD pid, BYTE *sid)
+{
+    HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    HANDLE token;
+    int ok = 0;
+    if (!process)
+        return 0;
+    if (OpenProcessToken(process, TOKEN_QUERY, &token)) {
+        ok = pipes_security_token_sid(token, sid);
+        CloseHandle(token);
+    }
+    CloseHandle(process);
+    return ok;
+}
+
+void pipes_peer_identity_of(const pipes_peer *peer, pipes_peer_identity *out)
+{
+    LPWSTR text = NULL;
+    out->process_id = peer->process_id;
+    out->session_id = peer->session_id;
+    out->user_sid[0] = L'\0';
+    if (IsValidSid((PSID)peer->sid) && ConvertSidToStringSidW((PSID)peer->sid, &text)) {
+        if (wcslen(text) < PIPES_MAX_SID_STRING)
+            wcscpy(out->user_sid, text);
+        LocalFree(text);
+    }
 }
 
 pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t out_chars)
@@ -65,14 +106,11 @@ pipes_status pipes_security_descriptor(const wchar_t *sddl, PSECURITY_DESCRIPTOR
     return PIPES_OK;
 }
 
-void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out)
+void pipes_security_client_identity(HANDLE pipe, pipes_peer *out)
 {
     ULONG pid = 0, session = 0;
-    HANDLE process;
 
-    out->process_id = 0;
-    out->session_id = 0;
-    out->user_sid[0] = L'\0';
+    memset(out, 0, sizeof *out);
     if (GetNamedPipeClientProcessId(pipe, &pid))
         out->process_id = pid;
     /* The session the pipe recorded when the client opened it: no process
@@ -85,13 +123,9 @@ void pipes_security_client_identity(HANDLE pipe, pipes_peer_identity *out)
      * a message was read (pipes_security_client_token). Until then the
      * user comes from the client process's token, which LocalSystem and
      * administrators can read and a less privileged server usually cannot
-     * ("" then). */
-    process = pid ? OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid) : NULL;
-    if (process) {
-        if (pipes_security_process_user(process, out->user_sid, PIPES_MAX_SID_STRING) != PIPES_OK)
-            out->user_sid[0] = L'\0';
-        CloseHandle(process);
-    }
+     * (unknown then). */
+    if (pid && !process_sid(pid, out->sid))
+        memset(out->sid, 0, sizeof out->sid);
 }
 
 HANDLE pipes_security_client_token(HANDLE pipe, DWORD *error)
@@ -115,36 +149,35 @@ HANDLE pipes_security_client_token(HANDLE pipe, DWORD *error)
     return token;
 }
 
-void pipes_security_server_identity(HANDLE pipe, pipes_peer_identity *out)
+void pipes_security_server_identity(HANDLE pipe, pipes_peer *out)
 {
-    ULONG pid = 0;
-    DWORD session = 0;
-    HANDLE process;
+    ULONG pid = 0, session = 0;
 
-    out->process_id = 0;
+    memset(out, 0, sizeof *out);
     out->session_id = (uint32_t)-1; /* unknown: matches no required session */
-    out->user_sid[0] = L'\0';
     if (!GetNamedPipeServerProcessId(pipe, &pid))
         return;
     out->process_id = pid;
-    if (ProcessIdToSessionId(pid, &session))
+    if (GetNamedPipeServerSessionId(pipe, &session))
         out->session_id = session;
-    process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    if (process) {
-        if (pipes_security_process_user(process, out->user_sid, PIPES_MAX_SID_STRING) != PIPES_OK)
-            out->user_sid[0] = L'\0';
-        CloseHandle(process);
-    }
+    else if (ProcessIdToSessionId(pid, &session))
+        out->session_id = session;
+    if (!process_sid(pid, out->sid))
+        memset(out->sid, 0, sizeof out->sid);
 }
 
-pipes_status pipes_security_check_server(const pipes_peer_identity *server, int require_session,
+pipes_status pipes_security_check_server(const pipes_peer *server, int require_session,
                                          uint32_t session, const wchar_t *sid)
 {
+    pipes_peer_identity id;
     if (server->process_id == 0)
         return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
     if (require_session && server->session_id != session)
         return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
-    if (sid && (server->user_sid[0] == L'\0' || _wcsicmp(server->user_sid, sid) != 0))
-        return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    if (sid) {
+        pipes_peer_identity_of(server, &id);
+        if (id.user_sid[0] == L'\0' || _wcsicmp(id.user_sid, sid) != 0)
+            return PIPES_ERR_SERVER_IDENTITY_MISMATCH;
+    }
     return PIPES_OK;
 }

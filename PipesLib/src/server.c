@@ -194,6 +194,7 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
 {
     pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_req);
     pipes_server *s = server_of(c);
+    pipes_peer_identity peer;
     pipes_event ev;
     int over_limit;
     (void)bytes;
@@ -233,7 +234,8 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
     }
 
     pipes_security_client_identity(c->pipe, &c->peer);
-    if (s->authorize && !pipes_endpoint_authorize(&s->ep, s->authorize, &c->peer)) {
+    pipes_peer_identity_of(&c->peer, &peer);
+    if (s->authorize && !pipes_endpoint_authorize(&s->ep, s->authorize, &peer)) {
         refuse(s, c, PIPES_ERR_REFUSED);
         pipes_conn_release(c);
         return;
@@ -258,7 +260,7 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
     memset(&ev, 0, sizeof ev);
     ev.type = PIPES_EVENT_CONNECTED;
     ev.connection_id = c->id;
-    ev.peer = &c->peer;
+    ev.peer = &peer;
     pipes_conn_deliver(c, &ev);
     pipes_conn_read(c);
     pipes_conn_release(c); /* the connect's reference */
@@ -531,7 +533,7 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
     if (!c)
         return PIPES_ERR_NOT_CONNECTED;
     AcquireSRWLockShared(c->lock);
-    *out = c->peer;
+    pipes_peer_identity_of(&c->peer, out);
     ReleaseSRWLockShared(c->lock);
     pipes_conn_release(c);
     return PIPES_OK;
