@@ -6,7 +6,7 @@
  *
  * --smoke   a few seconds: every scenario once with small counts; exits 1 if
  *           any run fails or yields a zero or non-finite figure.
- * --reps N  passes over all measurements (default 3; medians over them).
+ * --reps N  passes over all measurements (default 5; medians over them).
  * --only    comma-separated scenarios: pingpong,throughput,fanin,broadcast,
  *           churn,memory,cpu.
  * --json    where to write the results (default dist\bench.json).
@@ -159,7 +159,7 @@ int wmain(int argc, wchar_t **argv)
     wchar_t exe[MAX_PATH];
     const wchar_t *json = L"dist\\bench.json";
     char only[128] = "";
-    int smoke = 0, reps = 3, i, failed, problems;
+    int smoke = 0, reps = 5, i, failed, problems;
     unsigned lib_workers = 0;
     DWORD timeout_ms = 30000;
 
@@ -182,7 +182,7 @@ int wmain(int argc, wchar_t **argv)
             return usage();
         }
     }
-    if (smoke && reps == 3)
+    if (smoke && reps == 5)
         reps = 1;
     if (reps < 1 || reps > MAX_REPS || timeout_ms == 0)
         return usage();

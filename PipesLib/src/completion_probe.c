@@ -7,6 +7,13 @@
  * a packet follow?), then the rest is read (at once, no packet). Windows
  * queues a packet for the ERROR_MORE_DATA read, Wine 8 does not; anything
  * else unexpected turns skip mode off.
+ *
+ * No timing decides it: a packet for an I/O that completed inside its call
+ * is queued before the call returns, and a port hands out packets in the
+ * order they were queued. So a marker packet posted after the three calls
+ * comes out after any packet they queued, and the packets seen before the
+ * marker are exactly the ones the calls queued: the same answer on every
+ * run of the same platform, however loaded the machine.
  */
 #include "completion_probe.h"
 
@@ -15,10 +22,9 @@
 #include <stdio.h>
 #include <wchar.h>
 
-/* How long to wait for a packet that should or should not come. Packets
- * for I/O that completed in the call are queued before the call returns;
- * the wait only guards against a platform that queues them late. */
-#define PROBE_PACKET_WAIT_MS 20
+#define PROBE_MARKER_KEY ((ULONG_PTR)0x50524F42u) /* "PROB" */
+/* Only a platform that lost the marker would wait this long: skip mode off. */
+#define PROBE_MARKER_WAIT_MS 10000
 
 static int g_skip_mode, g_more_data_queues;
 static INIT_ONCE g_probe_once = INIT_ONCE_STATIC_INIT;
@@ -28,24 +34,23 @@ static INIT_ONCE g_probe_once = INIT_ONCE_STATIC_INIT;
 static OVERLAPPED g_write_ov, g_read_ov, g_rest_ov;
 static char g_buf[4];
 
-/* The packets that arrive within one wait, as bits: PROBE_WRITE, PROBE_READ,
- * PROBE_REST; -1 if a packet for anything else came. One wait for all
- * three operations keeps the probe's cost at PROBE_PACKET_WAIT_MS. */
+/* The packets queued before the marker, as bits: PROBE_WRITE, PROBE_READ,
+ * PROBE_REST; -1 if a packet for anything else came, or no marker. */
 #define PROBE_WRITE 1
 #define PROBE_READ 2
 #define PROBE_REST 4
-static int packets_within_wait(HANDLE port)
+static int packets_before_marker(HANDLE port)
 {
-    ULONGLONG until = GetTickCount64() + PROBE_PACKET_WAIT_MS;
     int seen = 0;
+    if (!PostQueuedCompletionStatus(port, 0, PROBE_MARKER_KEY, NULL))
+        return -1;
     for (;;) {
-        ULONGLONG now = GetTickCount64();
         DWORD bytes;
-        ULONG_PTR key;
+        ULONG_PTR key = 0;
         OVERLAPPED *got = NULL;
-        if (!GetQueuedCompletionStatus(port, &bytes, &key, &got,
-                                       now < until ? (DWORD)(until - now) : 0) &&
-            !got)
+        if (!GetQueuedCompletionStatus(port, &bytes, &key, &got, PROBE_MARKER_WAIT_MS) && !got)
+            return -1;
+        if (!got && key == PROBE_MARKER_KEY)
             return seen;
         if (got == &g_write_ov)
             seen |= PROBE_WRITE;
@@ -79,7 +84,7 @@ static int probe_pair(HANDLE server, HANDLE client, HANDLE port, int *more_data_
         return 0;
     /* The two successes must not queue a packet; the ERROR_MORE_DATA read
      * may (Windows) or may not (Wine 8). */
-    seen = packets_within_wait(port);
+    seen = packets_before_marker(port);
     if (seen < 0 || (seen & (PROBE_WRITE | PROBE_REST)) != 0)
         return 0;
     *more_data_queues = (seen & PROBE_READ) != 0;
