@@ -334,6 +334,10 @@ TEST_F(LibArgsLive, ServerDisconnectPeerAndStats)
     DWORD session = 0;
     ASSERT_TRUE(ProcessIdToSessionId(GetCurrentProcessId(), &session));
     EXPECT_EQ(peer.session_id, session);
+    EXPECT_EQ(std::wstring(peer.user_sid), L"") << "the user is known once a message was read";
+    ASSERT_EQ(pipes_client_send_wait(client_.get(), "x", 1, 10000), PIPES_OK);
+    ASSERT_TRUE(slog_.WaitCount(PIPES_EVENT_MESSAGE, 1));
+    ASSERT_EQ(pipes_server_get_peer(s, id_, &peer), PIPES_OK);
     EXPECT_EQ(std::wstring(peer.user_sid).rfind(L"S-1-", 0), 0u) << "user_sid is a SID string";
 
     pipes_stats st;

@@ -301,3 +301,59 @@ TEST(LibLifecycle, TwoHundredStartStopCyclesLeakNothing)
 }
 
 } // namespace
+
+namespace {
+
+// An ended connection's instance goes back to listening (pipes.h): the next client on it must
+// find nothing of the old one. A raw client is sent data it never reads, then closes; the next
+// client, on a server with a single listening instance, gets only what is sent to it, its own
+// connection id, and its messages reach the server as its own.
+TEST(LibLifecycle, AReusedInstanceCarriesNothingOfTheOldConnection)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.listen_instances = 1;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        uint64_t previous = 0;
+        for (int round = 0; round < 5; ++round) {
+            SCOPED_TRACE("round " + std::to_string(round));
+            HANDLE raw = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                                     OPEN_EXISTING, 0, nullptr);
+            ASSERT_NE(raw, INVALID_HANDLE_VALUE) << GetLastError();
+            ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, size_t(2 * round + 1)));
+            uint64_t raw_id = slog.Snapshot().back().connection_id;
+            EXPECT_GT(raw_id, previous);
+            ASSERT_EQ(pipes_server_send(server.get(), raw_id, "secret", 6, nullptr), PIPES_OK);
+            ASSERT_TRUE(PollUntil([&] { return ServerStats(server.get()).messages_out >= uint64_t(2 * round + 1); }));
+            CloseHandle(raw); // never read
+            ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_DISCONNECTED, size_t(2 * round + 1)));
+
+            EventLog clog;
+            pipes_client_config ccfg = ClientConfig(name, &clog);
+            ClientGuard client;
+            ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+            ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, size_t(2 * round + 2)));
+            uint64_t id = slog.Snapshot().back().connection_id;
+            EXPECT_GT(id, raw_id) << "a connection id was reused";
+            ASSERT_EQ(pipes_server_send(server.get(), id, "yours", 5, nullptr), PIPES_OK);
+            Event got;
+            ASSERT_TRUE(clog.WaitFirst(PIPES_EVENT_MESSAGE, &got));
+            EXPECT_EQ(std::string(got.data.begin(), got.data.end()), "yours")
+                << "the new client read the old connection's data";
+            ASSERT_EQ(pipes_client_send_wait(client.get(), "mine", 4, 10000), PIPES_OK);
+            ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, size_t(round + 1)));
+            EXPECT_EQ(slog.Snapshot().back().connection_id, id);
+            EXPECT_EQ(clog.Count(PIPES_EVENT_MESSAGE), 1u);
+            client.Close();
+            ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_DISCONNECTED, size_t(2 * round + 2)));
+            previous = id;
+        }
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+} // namespace

@@ -77,14 +77,17 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
     for (int i = 0; i < kWarmup; i++)
         ASSERT_TRUE(cycle(i));
     // Idle: only the listening instances are alive (each one connection object, one pipe
-    // instance, one pending ConnectNamedPipe). The server releases a closed connection just
-    // after its DISCONNECTED event, so wait for idle before reading the counters.
+    // instance, one pending ConnectNamedPipe): listen_instances of them, up to twice as many
+    // when ended connections' instances went back to listening (pipes.h). The server releases a
+    // closed connection just after its DISCONNECTED event, so wait for idle before reading the
+    // counters.
     auto idle = [&] {
         pipes_global_stats g = GlobalStats();
-        return g.live_connections == eng.baseline.live_connections + PIPES_DEFAULT_LISTEN_INSTANCES &&
-               g.live_instances == eng.baseline.live_instances + PIPES_DEFAULT_LISTEN_INSTANCES &&
-               g.pending_operations ==
-                   eng.baseline.pending_operations + PIPES_DEFAULT_LISTEN_INSTANCES;
+        int64_t listening = g.live_instances - eng.baseline.live_instances;
+        return g.live_connections - eng.baseline.live_connections == listening &&
+               g.pending_operations - eng.baseline.pending_operations == listening &&
+               listening >= int64_t(PIPES_DEFAULT_LISTEN_INSTANCES) &&
+               listening <= 2 * int64_t(PIPES_DEFAULT_LISTEN_INSTANCES);
     };
     EXPECT_TRUE(settle(kWarmup));
     EXPECT_TRUE(WaitUntil(idle, 5000)) << "not idle after the warm-up";
@@ -121,12 +124,18 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
     EXPECT_EQ(st.messages_in, static_cast<uint64_t>((kWarmup + kCycles) / 10));
     EXPECT_EQ(st.current_connections, 0u);
 
-    // The library's own objects are back where they were.
+    // The library's own objects are back where they were: nothing but the listening instances,
+    // whose number may have moved within [listen_instances, 2 x listen_instances] as ended
+    // connections' instances were reused; each holds well under 1 KiB, so one byte leaked per
+    // cycle would show here 10,000 times over. (Engine's destructor checks the exact baseline
+    // after the server stopped.)
     EXPECT_EQ(g1.live_clients, g0.live_clients);
-    EXPECT_EQ(g1.live_connections, g0.live_connections);
-    EXPECT_EQ(g1.live_instances, g0.live_instances);
-    EXPECT_EQ(g1.pending_operations, g0.pending_operations);
-    EXPECT_EQ(g1.bytes_allocated, g0.bytes_allocated);
+    int64_t more_listening = g1.live_instances - g0.live_instances;
+    EXPECT_EQ(g1.live_connections - g0.live_connections, more_listening);
+    EXPECT_EQ(g1.pending_operations - g0.pending_operations, more_listening);
+    EXPECT_LE(g1.bytes_allocated - g0.bytes_allocated,
+              (more_listening > 0 ? more_listening : 0) * 1024)
+        << "heap bytes held grew with the cycles";
     // Handles and commit stay flat within the stated bounds.
     EXPECT_LE(h1, h0 + kHandleSlack) << std::hex << "fresh handle 0x" << h0 << " -> 0x" << h1;
     EXPECT_LE(hmax, h0 + kHandleSlack) << std::hex << "fresh handle peaked at 0x" << hmax;

@@ -183,17 +183,21 @@ typedef enum pipes_event_type {
  * A send that returns PIPES_ERR_QUEUE_FULL to its caller raises no event. */
 
 /* Who is at the other end of a server connection.
- * At CONNECTED (and in authorize), user_sid comes from the client process's
- * token, which a server running as LocalSystem or an administrator can read
- * and a less privileged one (a virtual service account) usually cannot: ""
- * then. Windows identifies the client through the pipe itself only after a
- * message was read: from the connection's first MESSAGE event on,
- * pipes_server_get_peer has user_sid from that token if it was "", and
- * pipes_server_get_peer_token gives the token. */
+ * At CONNECTED and in the authorize callback: the process id and session id
+ * the pipe recorded when the client opened it; user_sid is "" there.
+ * Windows identifies a pipe client's user only after a message was read
+ * from it (impersonation): from the connection's first MESSAGE event on,
+ * pipes_server_get_peer fills user_sid from the client's token and
+ * pipes_server_get_peer_token gives the token itself (read on the first
+ * such request, then kept). The user is never taken from the process with
+ * that id: a client that exited at once may have had its id reused, and a
+ * less privileged server cannot read other users' processes.
+ * A client's view of its server (pipes_client_get_server) does read the
+ * server process's token, when it may (see there). */
 typedef struct pipes_peer_identity {
     uint32_t process_id;                     /* GetNamedPipeClientProcessId */
-    uint32_t session_id;                     /* GetNamedPipeClientSessionId (the session
-                                                the pipe recorded at open) */
+    uint32_t session_id;                     /* GetNamedPipeClientSessionId: the session
+                                                the pipe recorded at open */
     wchar_t user_sid[PIPES_MAX_SID_STRING];  /* "S-1-5-21-...", or "" if unknown */
 } pipes_peer_identity;
 
@@ -317,8 +321,12 @@ typedef struct pipes_server_config {
     size_t struct_size;           /* sizeof(pipes_server_config) */
     const wchar_t *pipe_name;     /* \\.\pipe\<name>; copied */
     pipes_engine *engine;         /* NULL = the process-wide default engine */
-    unsigned listen_instances;    /* instances waiting in ConnectNamedPipe at once;
-                                     0 = PIPES_DEFAULT_LISTEN_INSTANCES, max 64 */
+    unsigned listen_instances;    /* instances waiting in ConnectNamedPipe at once:
+                                     at least this many while the server runs, up
+                                     to twice as many when ended connections'
+                                     instances go back to waiting (reused, not
+                                     closed); 0 = PIPES_DEFAULT_LISTEN_INSTANCES,
+                                     max 64 */
     unsigned max_connections;     /* 0 = PIPES_DEFAULT_MAX_CONNECTIONS; more are
                                      refused (PIPES_EVENT_LIMIT). A client being
                                      authorized counts already. */
@@ -343,7 +351,10 @@ typedef struct pipes_server_config {
  * after checking that no other server owns the name), then the rest of the
  * listening instances, each with ConnectNamedPipe outstanding. As a client
  * connects, a replacement instance is created before anything else, so the
- * name is never left unowned while the server runs.
+ * name is never left unowned while the server runs. When a connection
+ * ends, its instance is disconnected (DisconnectNamedPipe) and waits for the
+ * next client, unless twice listen_instances are waiting already; nothing
+ * of the old connection carries over.
  * Returns PIPES_ERR_NAME_IN_USE if another server already has the name,
  * PIPES_ERR_INVALID_ARGUMENT for a bad config or an invalid SDDL string.
  * *out is written before the first instance can take a client (so a
@@ -376,14 +387,16 @@ PIPES_API pipes_status PIPES_CALL pipes_server_broadcast(pipes_server *server, c
 PIPES_API pipes_status PIPES_CALL pipes_server_disconnect(pipes_server *server,
                                                           uint64_t connection_id);
 
-/* Copies the identity of a connected client. Thread-safe. */
+/* Copies the identity of a connected client (pipes_peer_identity: user_sid
+ * is known once a message was read from the connection). Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
                                                         uint64_t connection_id,
                                                         pipes_peer_identity *out);
 
 /* The access token of a connected client as the pipe knows it: read by
- * identification-level impersonation (reverted at once) just before the
- * connection's first MESSAGE event, so it is available from that event on.
+ * identification-level impersonation (reverted at once) on the first
+ * request after the connection's first message was read, so it is
+ * available from its first MESSAGE event on.
  * Identification level is enough to query the token's user, groups and
  * session (GetTokenInformation, CheckTokenMembership, AccessCheck) and
  * never lets anyone act as the client. *token (a HANDLE) is a duplicate the

@@ -63,10 +63,11 @@ void pipes_conn_release(pipes_conn *c)
     /* No request is in the kernel any more: the handle can go. */
     PIPES_ASSERT(c->writing == NULL);
     ep = c->ep;
-    CloseHandle(c->pipe);
     if (c->client_token)
         CloseHandle(c->client_token);
     PIPES_COUNT_DEC(live_instances);
+    if (!c->hooks->reuse_pipe || !c->hooks->reuse_pipe(c))
+        CloseHandle(c->pipe);
     if (c->wq == &c->own_wq)
         pipes_witem_complete_list(ep, pipes_wqueue_take_all_locked(&c->own_wq),
                                   PIPES_ERR_LOCAL_CLOSED);
@@ -125,7 +126,8 @@ static int keeps_queue_locked(pipes_conn *c)
     return c->hooks->keeps_queue && c->hooks->keeps_queue(c);
 }
 
-void pipes_conn_close(pipes_conn *c, pipes_status reason)
+/* reads_idle: the caller is the read chain, so no read is outstanding. */
+static void close_conn(pipes_conn *c, pipes_status reason, int reads_idle)
 {
     pipes_witem *failed = NULL;
     AcquireSRWLockExclusive(c->lock);
@@ -135,13 +137,26 @@ void pipes_conn_close(pipes_conn *c, pipes_status reason)
     }
     c->state = c->state == PIPES_CONN_PENDING ? PIPES_CONN_ABANDONED : PIPES_CONN_CLOSED;
     c->close_reason = reason;
-    /* Under the lock, so no I/O can be issued after this cancel. */
-    CancelIoEx(c->pipe, NULL);
+    /* Under the lock, so no I/O can be issued after this cancel; skipped
+     * when nothing can be outstanding (a system call saved per ended
+     * connection). */
+    if (!reads_idle || c->writing)
+        CancelIoEx(c->pipe, NULL);
     if (!keeps_queue_locked(c))
         failed = pipes_wqueue_take_all_locked(c->wq);
     ReleaseSRWLockExclusive(c->lock);
     PIPES_CHAOS_POINT("conn.closed");
     pipes_witem_complete_list(c->ep, failed, reason);
+}
+
+void pipes_conn_close(pipes_conn *c, pipes_status reason)
+{
+    close_conn(c, reason, 0);
+}
+
+void pipes_conn_close_from_read_chain(pipes_conn *c, pipes_status reason)
+{
+    close_conn(c, reason, 1);
 }
 
 pipes_status pipes_conn_reason(pipes_conn *c, DWORD win32_error)

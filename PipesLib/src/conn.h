@@ -35,7 +35,8 @@
  *   refs = 1 for the owner's membership (server list or client->conn)
  *   + 1 per request the kernel or the port holds (connect, read, write)
  *   + temporary references of threads working on it.
- *   At zero the pipe handle is closed (once), buffers freed, and the
+ *   At zero the pipe handle is closed (once) or handed back to the owner to
+ *   serve another client (hooks->reuse_pipe), buffers freed, and the
  *   endpoint reference the connection holds is dropped.
  *
  * ONE COMPLETION PATH
@@ -75,6 +76,10 @@ typedef struct pipes_conn_hooks {
     /* Queued (not yet started) writes survive a broken pipe: client
      * reconnect mode keeps them for the next connection. */
     int (*keeps_queue)(pipes_conn *c);
+    /* At zero references (no lock held, no I/O outstanding): nonzero if the
+     * owner took c->pipe to serve again (server.c, INSTANCE REUSE); else,
+     * or when NULL, the handle is closed. */
+    int (*reuse_pipe)(pipes_conn *c);
 } pipes_conn_hooks;
 
 struct pipes_conn {
@@ -103,10 +108,14 @@ struct pipes_conn {
     pipes_req write_req;
 
     pipes_peer peer; /* security.h; under lock once OPEN (the first message may complete it) */
-    /* Server side: the client's token as the pipe knows it, read before the
-     * first MESSAGE is delivered (conn_read.c); under lock once read.
-     * Owned by the connection, closed when it is freed. */
-    int token_read;
+    /* Server side, under lock: the client's token as the pipe knows it.
+     * Windows lets a server impersonate only after a message was read, so
+     * message_read (set by the read chain before the first MESSAGE) says
+     * when it can be had; server.c reads it on the first request for it
+     * (get_peer, get_peer_token). Owned by the connection, closed when it
+     * is freed. */
+    int message_read;
+    int token_tried;
     HANDLE client_token; /* NULL if it could not be had: token_error says why */
     DWORD token_error;
 
@@ -158,6 +167,10 @@ void pipes_conn_read(pipes_conn *c);
  * owner keeps them. Safe from any thread, any number of times, no locks
  * held. */
 void pipes_conn_close(pipes_conn *c, pipes_status reason);
+
+/* The same, from the read chain (conn_read.c), which has no read
+ * outstanding: the cancel is left out when no write is in flight either. */
+void pipes_conn_close_from_read_chain(pipes_conn *c, pipes_status reason);
 
 /* The reason the read chain reports when a read failed with win32_error:
  * the close reason once closed. */

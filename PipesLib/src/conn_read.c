@@ -69,30 +69,15 @@ static int ensure_read_capacity(pipes_conn *c, size_t need)
     return 1;
 }
 
-/* Server side, before the first MESSAGE: the client's token as the pipe
- * knows it (Windows lets a server impersonate only after a read). It also
- * completes the peer's user SID when the client process's token could not
- * be read at connect (conn.h, security.h). */
-static void read_client_token(pipes_conn *c)
-{
-    DWORD error;
-    HANDLE token = pipes_security_client_token(c->pipe, &error);
-    BYTE sid[SECURITY_MAX_SID_SIZE];
-    int have_sid = token && pipes_security_token_sid(token, sid);
-    AcquireSRWLockExclusive(c->lock);
-    c->client_token = token;
-    c->token_error = error;
-    c->token_read = 1;
-    if (have_sid && !IsValidSid((PSID)c->peer.sid))
-        memcpy(c->peer.sid, sid, sizeof sid);
-    ReleaseSRWLockExclusive(c->lock);
-}
-
 static void deliver_message(pipes_conn *c)
 {
     pipes_event ev;
-    if (c->ep->kind == PIPES_KIND_SERVER && !c->token_read)
-        read_client_token(c);
+    if (!c->message_read) {
+        /* From now on the pipe can tell who the client is (conn.h). */
+        AcquireSRWLockExclusive(c->lock);
+        c->message_read = 1;
+        ReleaseSRWLockExclusive(c->lock);
+    }
     memset(&ev, 0, sizeof ev);
     ev.type = PIPES_EVENT_MESSAGE;
     ev.connection_id = c->id;
@@ -126,7 +111,7 @@ static int issue_read(pipes_conn *c, DWORD *error, DWORD *bytes)
     }
     if (!ensure_read_capacity(c, first)) {
         ReleaseSRWLockExclusive(c->lock);
-        pipes_conn_close(c, PIPES_ERR_OUT_OF_MEMORY);
+        pipes_conn_close_from_read_chain(c, PIPES_ERR_OUT_OF_MEMORY);
         read_ended(c);
         return 0;
     }
@@ -139,7 +124,7 @@ static int issue_read(pipes_conn *c, DWORD *error, DWORD *bytes)
         /* Failed at once: no packet will come, the request is ours again. */
         pipes_conn_io_no_packet(c);
         ReleaseSRWLockExclusive(c->lock);
-        pipes_conn_close(c, pipes_status_from_win32(e));
+        pipes_conn_close_from_read_chain(c, pipes_status_from_win32(e));
         read_ended(c);
         return 0;
     }
@@ -180,7 +165,7 @@ static int discard_piece(pipes_conn *c, DWORD error)
 static int too_large(pipes_conn *c, DWORD error)
 {
     if (!c->ep->discard_oversized) {
-        pipes_conn_close(c, PIPES_ERR_MESSAGE_TOO_LARGE);
+        pipes_conn_close_from_read_chain(c, PIPES_ERR_MESSAGE_TOO_LARGE);
         return 0;
     }
     c->discarding = 1;
@@ -213,7 +198,7 @@ static int more_data(pipes_conn *c)
     size_t need;
     PIPES_COUNT_INC(calls_peek_named_pipe);
     if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, NULL, &left)) {
-        pipes_conn_close(c, pipes_status_from_win32(GetLastError()));
+        pipes_conn_close_from_read_chain(c, pipes_status_from_win32(GetLastError()));
         return 0;
     }
     if (left == 0)
@@ -222,7 +207,7 @@ static int more_data(pipes_conn *c)
     if (need > c->ep->max_message_size)
         return too_large(c, ERROR_MORE_DATA);
     if (!ensure_read_capacity(c, need)) {
-        pipes_conn_close(c, PIPES_ERR_OUT_OF_MEMORY);
+        pipes_conn_close_from_read_chain(c, PIPES_ERR_OUT_OF_MEMORY);
         return 0;
     }
     return 1;
@@ -246,7 +231,7 @@ static int read_done(pipes_conn *c, DWORD error, DWORD bytes)
     } else if (error == ERROR_MORE_DATA) {
         go_on = more_data(c);
     } else {
-        pipes_conn_close(c, pipes_status_from_win32(error));
+        pipes_conn_close_from_read_chain(c, pipes_status_from_win32(error));
     }
     if (!go_on)
         read_ended(c);

@@ -119,13 +119,11 @@ void pipes_security_client_identity(HANDLE pipe, pipes_peer *out)
         out->session_id = session;
     else if (pid && ProcessIdToSessionId(pid, &session))
         out->session_id = session;
-    /* The pipe's own record of the client (impersonation) exists only once
-     * a message was read (pipes_security_client_token). Until then the
-     * user comes from the client process's token, which LocalSystem and
-     * administrators can read and a less privileged server usually cannot
-     * (unknown then). */
-    if (pid && !process_sid(pid, out->sid))
-        memset(out->sid, 0, sizeof out->sid);
+    /* No user yet: the pipe tells who the client is only once a message
+     * was read (pipes_security_client_token). Reading the token of the
+     * process with that id instead would be wrong as well as costly: a
+     * client that exited at once may have had its id reused, and a less
+     * privileged server cannot read other users' processes anyway. */
 }
 
 HANDLE pipes_security_client_token(HANDLE pipe, DWORD *error)

@@ -32,10 +32,8 @@ pipes_status pipes_security_descriptor(const wchar_t *sddl, PSECURITY_DESCRIPTOR
 pipes_status pipes_security_process_user(HANDLE process, wchar_t *out, size_t out_chars);
 
 /* Identity of the client connected to a server instance, at connect time:
- * process id, session id (as the pipe recorded it), and the user SID of the
- * client process's token when this process may read it (LocalSystem and
- * administrators can; a virtual service account usually cannot). Fields
- * that cannot be read stay 0 / "". */
+ * process id and session id, as the pipe recorded them when the client
+ * opened it. The user is not known yet (pipes_security_client_token). */
 void pipes_security_client_identity(HANDLE pipe, pipes_peer *out);
 
 /* The client's token as the pipe knows it, by identification-level

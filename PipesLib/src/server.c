@@ -44,8 +44,10 @@ struct pipes_server {
 
 static void on_connected(pipes_req *req, DWORD error, DWORD bytes);
 static void server_read_ended(pipes_conn *c);
+static int server_reuse_pipe(pipes_conn *c);
+static pipes_status listen_on(pipes_server *s, HANDLE pipe);
 
-static const pipes_conn_hooks server_hooks = {server_read_ended, NULL};
+static const pipes_conn_hooks server_hooks = {server_read_ended, NULL, server_reuse_pipe};
 
 static pipes_server *server_of(pipes_conn *c)
 {
@@ -76,13 +78,39 @@ static void server_read_ended(pipes_conn *c)
     server_forget(c);
 }
 
+/* INSTANCE REUSE. An ended connection's instance goes back to listening
+ * (DisconnectNamedPipe, ConnectNamedPipe: the documented way to serve the
+ * next client on an instance) instead of being closed, while the server
+ * has fewer than REUSE_FACTOR x listen_instances waiting; connects top the
+ * pool up to listen_instances as before. Under churn the pool then refills
+ * from ended connections and no instance is created or closed: that saves
+ * CreateNamedPipeW, binding it to the port, its completion mode and
+ * CloseHandle for every connection (docs/PERFORMANCE.md). The instance's
+ * security descriptor is the server's in either case, and nothing of the
+ * old connection (data, identity, token) survives: it all lives in the
+ * connection object, which is freed here. Called from pipes_conn_release
+ * at zero references (no lock held, no I/O outstanding). */
+#define REUSE_FACTOR 2u
+static int server_reuse_pipe(pipes_conn *c)
+{
+    pipes_server *s = server_of(c);
+    int reuse;
+    AcquireSRWLockShared(&s->lock);
+    reuse = !pipes_endpoint_is_stopping(&s->ep) && s->listening < REUSE_FACTOR * s->listen_target;
+    ReleaseSRWLockShared(&s->lock);
+    if (!reuse || !DisconnectNamedPipe(c->pipe))
+        return 0;
+    /* listen_on owns the handle from here, whatever happens. */
+    if (listen_on(s, c->pipe) != PIPES_OK)
+        pipes_endpoint_count_error(&s->ep, PIPES_ERR_SYSTEM);
+    return 1;
+}
+
 /* Creates one more listening instance. `first` adds
  * FILE_FLAG_FIRST_PIPE_INSTANCE. Returns the status of CreateNamedPipeW. */
 static pipes_status add_instance(pipes_server *s, int first)
 {
     HANDLE pipe;
-    pipes_conn *c;
-    BOOL ok;
     DWORD error;
     DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
 
@@ -103,6 +131,18 @@ static pipes_status add_instance(pipes_server *s, int first)
         CloseHandle(pipe);
         return pipes_fail_system(PIPES_ERR_SYSTEM, error);
     }
+    return listen_on(s, pipe);
+}
+
+/* Makes `pipe` (bound to the engine, no client) a listening instance: a
+ * new connection object with ConnectNamedPipe outstanding. Takes the
+ * handle: on failure it is closed. */
+static pipes_status listen_on(pipes_server *s, HANDLE pipe)
+{
+    pipes_conn *c;
+    BOOL ok;
+    DWORD error;
+
     c = pipes_conn_create(&s->ep, &server_hooks, pipe, NULL, NULL);
     if (!c) {
         CloseHandle(pipe);
@@ -522,6 +562,21 @@ PIPES_API pipes_status PIPES_CALL pipes_server_disconnect(pipes_server *server,
     return PIPES_OK;
 }
 
+/* Once a message was read, the pipe can tell who the client is: its token
+ * is read on the first request for it (identification-level impersonation,
+ * a few system calls that a connection nobody asks about never pays), and
+ * completes the peer's user SID. Lock held exclusively. */
+static void learn_client_token_locked(pipes_conn *c)
+{
+    if (!c->message_read || c->token_tried)
+        return;
+    c->token_tried = 1;
+    c->client_token = pipes_security_client_token(c->pipe, &c->token_error);
+    if (c->client_token && !IsValidSid((PSID)c->peer.sid) &&
+        !pipes_security_token_sid(c->client_token, c->peer.sid))
+        memset(c->peer.sid, 0, sizeof c->peer.sid);
+}
+
 PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
                                                         uint64_t connection_id,
                                                         pipes_peer_identity *out)
@@ -532,9 +587,10 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_peer(pipes_server *server,
     c = lookup(server, connection_id);
     if (!c)
         return PIPES_ERR_NOT_CONNECTED;
-    AcquireSRWLockShared(c->lock);
+    AcquireSRWLockExclusive(c->lock);
+    learn_client_token_locked(c);
     pipes_peer_identity_of(&c->peer, out);
-    ReleaseSRWLockShared(c->lock);
+    ReleaseSRWLockExclusive(c->lock);
     pipes_conn_release(c);
     return PIPES_OK;
 }
@@ -551,15 +607,16 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_peer_token(pipes_server *serv
     c = lookup(server, connection_id);
     if (!c)
         return PIPES_ERR_NOT_CONNECTED;
-    AcquireSRWLockShared(c->lock);
-    if (!c->token_read)
+    AcquireSRWLockExclusive(c->lock);
+    learn_client_token_locked(c);
+    if (!c->message_read)
         st = PIPES_ERR_NOT_FOUND;
     else if (!c->client_token)
         st = pipes_fail_system(PIPES_ERR_ACCESS_DENIED, c->token_error);
     else if (!DuplicateHandle(GetCurrentProcess(), c->client_token, GetCurrentProcess(), &dup, 0,
                               FALSE, DUPLICATE_SAME_ACCESS))
         st = pipes_fail_system(PIPES_ERR_SYSTEM, GetLastError());
-    ReleaseSRWLockShared(c->lock);
+    ReleaseSRWLockExclusive(c->lock);
     pipes_conn_release(c);
     if (st == PIPES_OK)
         *token = dup;
