@@ -358,7 +358,17 @@ const tray_entry *tray_history_find(const tray_history *h, const char *sid, cons
 
 int tray_history_contains(const tray_history *h, const char *sid, const char *id)
 {
-    return tray_history_find(h, sid, id) != NULL;
+    uint32_t hash = id_hash(id);
+    size_t i;
+    for (i = 0; i < h->count; ++i) {
+        const tray_entry *e = slot(h, i);
+        /* An entry stored before senders were recorded (no SID) matches any
+         * sender: a repeat of it must not be shown twice after an upgrade. */
+        if (e->id_hash == hash && strcmp(e->id, id) == 0 && (!e->sid[0] || !strcmp(e->sid, sid))) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 const tray_entry *tray_history_find_question(const tray_history *h, const char *id)

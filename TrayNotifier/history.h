@@ -94,7 +94,8 @@ typedef struct tray_history {
 tray_history_open_result tray_history_open(tray_history *h, const wchar_t *dir, size_t capacity);
 
 /* Nonzero when an entry with this id from this sender SID ("" = none) is in
- * the history: ids are per sender (two senders may use the same id). */
+ * the history: ids are per sender (two senders may use the same id). An
+ * entry without a SID (stored by an older version) matches every sender. */
 int tray_history_contains(const tray_history *h, const char *sid, const char *id);
 
 /* The newest entry with this id (any sender) that has actions, or NULL:

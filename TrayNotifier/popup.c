@@ -538,10 +538,8 @@ static LRESULT CALLBACK popup_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lp
     case WM_SIZE:
         layout(p, 1);
         return 0;
-    case WM_SETTINGCHANGE:
-    case WM_SYSCOLORCHANGE:
     case WM_THEMECHANGED:
-        popups_theme_changed(p->app);
+        popup_apply_theme(hwnd); /* the broadcasts reach the main window (wndproc.c) */
         return 0;
     case WM_CLOSE:
         popups_answered(p->app, hwnd, PIPES_PROTO_RESULT_DISMISSED, NULL);
