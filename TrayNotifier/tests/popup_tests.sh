@@ -60,6 +60,9 @@ direct() {
 }
 
 # ---- the service end, then the tray trusting it ----
+# A history written by an older version: its lines have no "sender".
+mkdir -p "$DIR/pop"
+echo '{"v":1,"id":"legacy-1","title":"Stored before senders were recorded","time":"2026-01-01T00:00:00Z"}' >"$PHIST"
 wine "$BIN/tray_sender.exe" --service-end --pipe "$P6" --out "$WDIR\\svc.rec" --spool "$WDIR\\svc-in" \
     --until "$WDIR\\svc.stop" --break-on-first-response >"$WORK/svc.out" 2>&1 &
 svc_pid=$!
@@ -129,6 +132,12 @@ check "100 in-place updates, the last at 100%" \
 check "a clear of the tag" svc cp-clear '{"v":1,"id":"cp-clear","tag":"copy","clear":true}'
 check "closes the window" wait_log 'popup cp-100 closed: tag copy cleared' 10 "$PLOG"
 check "... it is gone" wait_gone "Copying files"
+
+# ---- an id stored by an older version (no sender) is still a repeat ----
+direct legacy legacy-1 '{"v":1,"id":"legacy-1","title":"Stored before senders were recorded"}'
+check "a repeat of an id stored without a sender is acknowledged, not stored or shown again" \
+    test "$RC" -eq 0 -a "$(grep -c '"id":"legacy-1"' "$PHIST")" -eq 1
+check "... (logged as a duplicate)" wait_log 'duplicate legacy-1' 5 "$PLOG"
 
 # ---- a direct sender cannot claim to be someone else ----
 direct forged forged-1 '{"v":1,"id":"forged-1","title":"Forged","sender":{"kind":"system","account":"NT AUTHORITY\\SYSTEM","sid":"S-1-5-18"}}'
