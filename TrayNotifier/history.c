@@ -427,9 +427,12 @@ const tray_entry *tray_history_answer(tray_history *h, const pipes_proto_answer 
         h->line[len] = '\n';
         /* A click, not a batch: durable at once (nothing else is uncommitted
          * here, the receiver commits each batch before returning). */
-        if (!file_position(h->file, &before) || !write_all(h->file, h->line, len + 1) ||
-            !FlushFileBuffers(h->file) || !file_position(h->file, &h->committed_end)) {
-            truncate_at(h->file, before);
+        if (!file_position(h->file, &before)) {
+            return NULL;
+        }
+        if (!write_all(h->file, h->line, len + 1) || !FlushFileBuffers(h->file) ||
+            !file_position(h->file, &h->committed_end)) {
+            truncate_at(h->file, before); /* never leave half a line behind */
             return NULL;
         }
         ++h->file_lines;

@@ -276,9 +276,10 @@ static int text_height(popup *p, HWND h, HFONT font, int width)
 {
     int len = GetWindowTextLengthW(h);
     wchar_t *t = (wchar_t *)malloc(((size_t)len + 2) * sizeof(wchar_t));
-    RECT r = {0, 0, width, 0};
+    RECT r;
     HDC dc = GetDC(h);
     HGDIOBJ old = SelectObject(dc, font);
+    SetRect(&r, 0, 0, width, 0); /* not an initializer: MSVC C4204 */
     if (t) {
         GetWindowTextW(h, t, len + 1);
         if (len == 0) {

@@ -144,8 +144,8 @@ static HWND find_tag(const char *sid, const char *tag)
 
 int popups_update_tag(tray_app *app, tray_popup_data *data)
 {
-    HWND h;
-    if (!data->n.tag_len || data->n.clear || !(h = find_tag(data->n.sender.sid, data->n.tag))) {
+    HWND h = data->n.tag_len && !data->n.clear ? find_tag(data->n.sender.sid, data->n.tag) : NULL;
+    if (!h) {
         return 0;
     }
     app_log(app, "popup %s updated in place (tag %s, replaces %s, progress %d)", data->n.id,

@@ -98,6 +98,9 @@ void responses_open(tray_app *app)
             }
             pos += len + 1;
         }
+    } else {
+        app_log(app, "responses.jsonl unreadable or too large (%lu bytes): ignored",
+                (unsigned long)size);
     }
     free(data);
     CloseHandle(f);

@@ -308,10 +308,11 @@ static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
 
 static int popup_body(DWORD pid, const wchar_t *prefix)
 {
-    HWND popup = find_popup(pid, prefix), body;
+    HWND popup = find_popup(pid, prefix);
+    HWND body = popup ? GetDlgItem(popup, IDC_POPUP_BODY) : NULL;
     LRESULT n;
     wchar_t *text;
-    if (!popup || !(body = GetDlgItem(popup, IDC_POPUP_BODY)))
+    if (!body)
         return 1;
     n = SendMessageW(body, WM_GETTEXTLENGTH, 0, 0);
     text = (wchar_t *)malloc(((size_t)n + 1) * sizeof(wchar_t));
