@@ -313,3 +313,40 @@ fi
 wine "$BIN/TrayNotifier.exe" --exit --pipe "$P6" >"$WORK/exit-pop2.out" 2>&1
 stop_pid "$pop_pid"
 stop_pid "$svc_pid"
+
+# ---- a response the service never acknowledged survives a restart of the tray ----
+# start_pair NAME [SERVICE-END OPTIONS]: a service end and a tray (data in pop-restart) trusting it.
+start_pair() {
+    local name=$1
+    shift
+    rm -f "$DIR/svc.stop" "$SVC_REC"
+    wine "$BIN/tray_sender.exe" --service-end --pipe "$P6" --out "$WDIR\\svc.rec" --spool "$WDIR\\svc-in" \
+        --until "$WDIR\\svc.stop" "$@" >"$WORK/svc-$name.out" 2>&1 &
+    svc_pid=$!
+    wait_until 20 "grep -q '^pid ' '$SVC_REC' 2>/dev/null"
+    spid=$(sed -n 's/^pid \([0-9]*\).*/\1/p' "$SVC_REC" | tr -d '\r')
+    wine "$BIN/TrayNotifier.exe" --pipe "$P6" --data-dir "$WDIR\\pop-restart" --log "$WDIR\\pop-restart.log" \
+        --test-service-pid "${spid:-1}" >"$WORK/pop-$name.out" 2>&1 &
+    pop_pid=$!
+    wait_log "peer [0-9]+ pid=${spid:-none} service" 30 pop-restart.log
+}
+start_pair norestart --no-ack
+svc qr '{"v":1,"id":"qr","title":"Survives a restart","actions":[{"id":"keep","label":"Keep"}],"sticky":true}'
+wait_log 'popup shown qr ' 10 pop-restart.log
+click "Survives a restart" action0
+check "a response the service does not acknowledge" \
+    wait_until 10 "grep -q '^response-unacked qr action keep' '$SVC_REC'"
+check "... is kept in responses.jsonl" wait_until 5 "grep -q '\"id\":\"qr\"' '$DIR/pop-restart/responses.jsonl'"
+kill -9 "$pop_pid" 2>/dev/null   # the tray dies (the wine process is the Windows process)
+wait "$pop_pid" 2>/dev/null
+: >"$DIR/svc.stop"
+stop_pid "$svc_pid"
+start_pair restarted
+check "after the tray was killed and started again, the new service connection gets it" \
+    wait_until 20 "grep -q '^response qr action keep' '$SVC_REC'"
+check "... and once acknowledged it is no longer kept" \
+    wait_until 10 "test ! -s '$DIR/pop-restart/responses.jsonl'"
+: >"$DIR/svc.stop"
+wine "$BIN/TrayNotifier.exe" --exit --pipe "$P6" >"$WORK/exit-pop3.out" 2>&1
+stop_pid "$pop_pid"
+stop_pid "$svc_pid"

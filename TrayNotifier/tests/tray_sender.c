@@ -26,8 +26,9 @@
  * in its current directory or on PATH (dll_probe.c).
  * --raw-file FILE sends the message in FILE as it is (a trailing newline
  * dropped) and expects an ack.
- * --service-end --spool DIR --until FILE [--break-on-first-response] plays
- * the service's end of a tray connection (tray_service_end.c).
+ * --service-end --spool DIR --until FILE [--break-on-first-response |
+ * --no-ack] plays the service's end of a tray connection
+ * (tray_service_end.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -308,7 +309,7 @@ int main(int argc, char **argv)
                *one_source = "", *ui_action = NULL, *squat = NULL, *squat_until = NULL;
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
     const char *raw_file = NULL, *spool = NULL;
-    int malformed = 0, service_end = 0, break_first = 0, rc;
+    int malformed = 0, service_end = 0, ack_mode = TRAY_SERVICE_END_ACK, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
     pipes_client_config cfg;
     pipes_client *client = NULL;
@@ -336,8 +337,8 @@ int main(int argc, char **argv)
             service_end = 1;
             continue;
         }
-        if (!strcmp(a, "--break-on-first-response")) {
-            break_first = 1;
+        if (!strcmp(a, "--break-on-first-response") || !strcmp(a, "--no-ack")) {
+            ack_mode = a[2] == 'b' ? TRAY_SERVICE_END_BREAK_FIRST : TRAY_SERVICE_END_NO_ACK;
             continue;
         }
         if (!v) {
@@ -375,7 +376,7 @@ int main(int argc, char **argv)
         return tray_ui_run(ui_action, wpipe);
     if (service_end && pipe && out && spool && squat_until &&
         MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
-        return tray_service_end_run(wpipe, out, spool, squat_until, break_first);
+        return tray_service_end_run(wpipe, out, spool, squat_until, ack_mode);
     if (squat && squat_until && out &&
         MultiByteToWideChar(CP_UTF8, 0, squat, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_squat_run(wpipe, squat_until, out);

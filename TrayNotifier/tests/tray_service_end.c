@@ -2,7 +2,7 @@
  * tray_service_end.c - the service's end of a tray connection, for tests:
  *
  *   tray_sender --service-end --pipe NAME --out RECORD --spool DIR --until FILE
- *               [--break-on-first-response]
+ *               [--break-on-first-response | --no-ack]
  *
  * Writes "pid <its process id>" to RECORD first (the tray is then started
  * with --test-service-pid, so it treats this process as PipesService), then
@@ -16,7 +16,8 @@
  *     service does (docs/PROTOCOL.md 5a);
  *   - with --break-on-first-response, the first response is recorded
  *     ("response-unacked ...") but not acknowledged: the connection is closed
- *     and made again ("reconnected"), so the tray must send it again.
+ *     and made again ("reconnected"), so the tray must send it again;
+ *   - with --no-ack, no response is acknowledged ("response-unacked ...").
  * Exit: 0 when FILE appeared; 1 on a setup failure.
  */
 #include "tray_service_end.h"
@@ -32,6 +33,7 @@ typedef struct service_end {
     SRWLOCK lock;
     HANDLE record;
     int break_first;
+    int no_ack;
     volatile LONG want_break; /* set by the callback, done by the main loop */
     volatile LONG responses;
 } service_end;
@@ -57,7 +59,7 @@ static void on_response(service_end *s, const pipes_event *ev)
     }
     first = InterlockedIncrement(&s->responses) == 1;
     snprintf(line, sizeof line, "%s %s %s %s %u %s\n",
-             first && s->break_first ? "response-unacked" : "response", a.id,
+             (first && s->break_first) || s->no_ack ? "response-unacked" : "response", a.id,
              pipes_proto_result_name(a.result), a.action[0] ? a.action : "-", a.session,
              a.user[0] ? a.user : "-");
     record(s, line);
@@ -65,6 +67,8 @@ static void on_response(service_end *s, const pipes_event *ev)
         InterlockedExchange(&s->want_break, 1);
         return;
     }
+    if (s->no_ack)
+        return;
     if (pipes_proto_reply_init(&ack, PIPES_PROTO_REPLY_ACK, a.id) == PIPES_PROTO_OK &&
         pipes_proto_write_reply(&ack, buf, sizeof buf, &len) == PIPES_PROTO_OK)
         pipes_client_send(ev->client, buf, len, NULL);
@@ -169,13 +173,14 @@ static void send_spool(pipes_client *c, const char *dir)
 }
 
 int tray_service_end_run(const wchar_t *pipe, const char *out, const char *spool,
-                         const char *until, int break_first)
+                         const char *until, int mode)
 {
     static service_end s;
     pipes_client *c;
     char line[64];
     InitializeSRWLock(&s.lock);
-    s.break_first = break_first;
+    s.break_first = mode == TRAY_SERVICE_END_BREAK_FIRST;
+    s.no_ack = mode == TRAY_SERVICE_END_NO_ACK;
     s.record = CreateFileA(out, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
                            OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (s.record == INVALID_HANDLE_VALUE)
