@@ -19,7 +19,7 @@ cd "$ROOT"
 # Debian 12 packages the build and the tests need. One list: append what your part needs.
 DEPS="mingw-w64 g++-mingw-w64-x86-64 gcc-mingw-w64-x86-64 wine wine64 wixl msitools xvfb xauth
 imagemagick cmake make googletest clang llvm lld x11-utils libclang-rt-14-dev libxml2-utils procps file ca-certificates
-jq nodejs mosquitto mosquitto-clients openssl python3"
+jq nodejs mosquitto mosquitto-clients openssl python3 xdotool"
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }

@@ -80,14 +80,22 @@ long At(const std::string &hay, const std::string &needle)
     return static_cast<long>(p);
 }
 
-std::string Write(const Notification &n)
+// Writes any message with its writer; a failure is a test failure (and "").
+template <class Message>
+std::string WriteWith(pipes_proto_status (*writer)(const Message *, char *, size_t, size_t *),
+                      const Message &m)
 {
     std::string buf(PIPES_PROTO_MAX_MESSAGE, '\0');
     size_t written = 0;
-    pipes_proto_status st = pipes_proto_write_notification(&n, &buf[0], buf.size(), &written);
+    pipes_proto_status st = writer(&m, &buf[0], buf.size(), &written);
     EXPECT_EQ(st, PIPES_PROTO_OK) << pipes_proto_status_code(st);
     buf.resize(written);
     return buf;
+}
+
+std::string Write(const Notification &n)
+{
+    return WriteWith(pipes_proto_write_notification, n);
 }
 
 void ExpectSameNotification(const Notification &a, const Notification &b)
@@ -1063,12 +1071,7 @@ TEST(ProtocolWrite, SetChecksItsInput)
 
 std::string WriteReply(const pipes_proto_reply &r)
 {
-    std::string buf(PIPES_PROTO_MAX_MESSAGE, '\0');
-    size_t written = 0;
-    pipes_proto_status st = pipes_proto_write_reply(&r, &buf[0], buf.size(), &written);
-    EXPECT_EQ(st, PIPES_PROTO_OK) << pipes_proto_status_code(st);
-    buf.resize(written);
-    return buf;
+    return WriteWith(pipes_proto_write_reply, r);
 }
 
 pipes_proto_status ParseReply(const std::string &s, pipes_proto_reply *r, pipes_proto_error *e = nullptr)
@@ -1751,12 +1754,7 @@ TEST(ProtocolInteractive, RoundTripOfEveryInteractiveField)
 
 std::string WriteAnswer(const pipes_proto_answer &a)
 {
-    std::string buf(PIPES_PROTO_MAX_MESSAGE, '\0');
-    size_t written = 0;
-    pipes_proto_status st = pipes_proto_write_answer(&a, &buf[0], buf.size(), &written);
-    EXPECT_EQ(st, PIPES_PROTO_OK) << pipes_proto_status_code(st);
-    buf.resize(written);
-    return buf;
+    return WriteWith(pipes_proto_write_answer, a);
 }
 
 pipes_proto_status ParseAnswer(const std::string &s, pipes_proto_answer *a, pipes_proto_error *e = nullptr)

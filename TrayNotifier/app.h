@@ -41,6 +41,14 @@
 #define TRAY_LISTEN_RETRY_FIRST_MS 500u  /* pipe name held: first retry, doubling ... */
 #define TRAY_LISTEN_RETRY_MAX_MS 5000u   /* ... up to this, for as long as it is held */
 
+#define TRAY_POPUP_TIMEOUT_MS 8000u     /* a popup hides after this (not sticky/urgent/hovered) */
+#define TRAY_POPUP_TIMEOUT_HIGH_MS 15000u /* ... priority high */
+#define TRAY_POPUPS_SHOWN 4u             /* popups on screen; more are summarised */
+#define TRAY_MUTE_MAX 32u                /* muted sources */
+#define TRAY_PENDING_MAX 256u            /* responses waiting for the service's ack */
+#define TRAY_BALLOON_TITLE_MAX 63u       /* what a balloon shows in full (characters) */
+#define TRAY_BALLOON_TEXT_MAX 255u
+
 #define TRAY_WINDOW_CLASS L"Pipes.TrayNotifier"
 #define TRAY_COMMAND_MESSAGE L"Pipes.TrayNotifier.Command"
 
@@ -50,7 +58,29 @@ typedef struct tray_balloon {
     wchar_t title[64];
     wchar_t text[256];
     pipes_proto_level level;
+    char id[PIPES_PROTO_MAX_ID + 1];   /* the entry a click opens ("" = the summary) */
+    char sid[PIPES_PROTO_MAX_SID + 1];
 } tray_balloon;
+
+/* One connection to the tray's pipe and who is at the other end (peers.c). */
+typedef struct tray_peer {
+    uint64_t connection;
+    uint32_t process_id;
+    int is_service;             /* the PipesService process: its "sender" is trusted */
+    pipes_proto_sender sender;  /* the peer's own identity (kind NONE if unreadable) */
+} tray_peer;
+
+/* A source muted from the history window (settings.c). */
+typedef struct tray_mute {
+    wchar_t source[PIPES_PROTO_MAX_SOURCE + 1];
+    int64_t until_ms;           /* Unix ms, UTC; 0 = until unmuted */
+} tray_mute;
+
+/* What a popup shows and answers with: a copy taken on arrival (popups.c). */
+typedef struct tray_popup_data {
+    pipes_proto_notification n; /* as stored (sender filled in) */
+    int via_service;            /* arrived from the service: its answer goes back there */
+} tray_popup_data;
 
 /* One new notification as the presenter shows it. A copy taken when it is
  * stored: the history owns its entries and may evict them as soon as the
@@ -59,6 +89,10 @@ typedef struct tray_balloon {
 typedef struct tray_arrival {
     char id[PIPES_PROTO_MAX_ID + 1];
     tray_balloon balloon;
+    int urgent;                 /* priority urgent: shown while paused or muted */
+    int muted;                  /* its source is muted (decided on arrival) */
+    tray_popup_data *popup;     /* heap; non-NULL: shown in the Pipes window (or a clear
+                                   or tag update of one), owned by the arrival */
 } tray_arrival;
 
 typedef struct tray_app {
@@ -90,10 +124,28 @@ typedef struct tray_app {
     wchar_t paused_latest[64];        /* title of the latest of those */
 
     ULONGLONG last_balloon_tick;      /* 0 = none yet */
+    tray_balloon last_balloon;        /* what a click on the balloon opens */
     unsigned held_count;              /* gathered during the hold-off */
     pipes_proto_level held_level;     /* the most severe of those */
     tray_balloon held_latest;
     int balloon_timer;
+
+    /* Test hooks and settings (main.c, settings.c). */
+    DWORD test_service_pid;           /* --test-service-pid: treat this process as the service */
+    int open_log_only;                /* --open-log-only: log URLs instead of opening them */
+    unsigned popup_timeout_ms;        /* --popup-timeout-ms, else TRAY_POPUP_TIMEOUT_MS */
+    int theme_forced;                 /* --theme: 0 = follow the system, 1 = light, 2 = dark */
+    int all_in_window;                /* setting: show every notification in the Pipes window */
+    tray_mute mutes[TRAY_MUTE_MAX];
+    unsigned mute_count;
+    uint32_t session_id;              /* this process's session (responses name it) */
+    char user_account[PIPES_PROTO_MAX_ACCOUNT + 1]; /* "DOMAIN\\user" (responses name it) */
+
+    tray_peer *peers;                 /* connections (peers.c) */
+    size_t peer_count, peer_cap;
+    pipes_proto_answer *pending;      /* responses not yet acknowledged (responses.c) */
+    unsigned pending_count;
+    wchar_t pending_path[MAX_PATH];
 
     /* While another process holds the pipe name (receiver.c retries). */
     unsigned listen_retry_ms;         /* the current retry delay; 0 = not retrying */
@@ -120,8 +172,12 @@ BOOL tray_icon_balloon(HWND hwnd, const tray_balloon *balloon);
 void tray_copy_truncated(wchar_t *dst, size_t cap, const wchar_t *src);
 
 /* presenter.c: balloons, hold-off, pause, unread count, tooltip */
-void presenter_arrival_from_entry(tray_arrival *arrival, const tray_entry *entry);
-void presenter_new_entry(tray_app *app, const tray_arrival *arrival);
+void presenter_arrival_from_entry(tray_app *app, tray_arrival *arrival, const tray_entry *entry,
+                                  const pipes_proto_notification *n, int via_service);
+void presenter_arrival_free(tray_arrival *arrival);
+/* Shows (or summarises, or holds) a new entry; takes arrival->popup over. */
+void presenter_new_entry(tray_app *app, tray_arrival *arrival);
+void presenter_balloon_clicked(tray_app *app);
 void presenter_on_timer(tray_app *app);
 void presenter_set_paused(tray_app *app, int paused);
 void presenter_mark_read(tray_app *app);
@@ -149,6 +205,57 @@ int pipe_holder_find(const wchar_t *pipe, DWORD *pid, wchar_t *image, size_t cap
 void historywnd_show(tray_app *app);
 void historywnd_refresh(tray_app *app);
 void historywnd_destroy(tray_app *app);
+
+/* peers.c: who is at the other end of each connection */
+void peers_on_connected(tray_app *app, const pipes_event *ev);
+void peers_on_disconnected(tray_app *app, uint64_t connection);
+const tray_peer *peers_find(const tray_app *app, uint64_t connection);
+uint64_t peers_service_connection(const tray_app *app); /* newest, or 0 */
+void peers_clear(tray_app *app);
+/* "DOMAIN\\name" of a SID string into out (UTF-8); 0 when it cannot be resolved. */
+int peers_account_of_sid(const wchar_t *sid, char *out, size_t cap);
+/* The sender identity for a SID string (kind by well-known SIDs). */
+void peers_sender_of_sid(const wchar_t *sid, pipes_proto_sender *out);
+/* This process's own session and account into app (for responses). */
+void peers_identify_self(tray_app *app);
+
+/* responses.c: answers on their way to the service, kept until acknowledged */
+void responses_open(tray_app *app);
+void responses_add(tray_app *app, const pipes_proto_answer *a);
+void responses_send_all(tray_app *app, uint64_t connection);
+void responses_acked(tray_app *app, const pipes_proto_reply *reply);
+void responses_close(tray_app *app);
+
+/* settings.c: <data dir>\\settings.ini (show all in the window, muted sources) */
+void settings_load(tray_app *app);
+void settings_save(tray_app *app);
+int settings_is_muted(tray_app *app, const char *source_utf8);
+void settings_mute(tray_app *app, const char *source_utf8, int64_t until_ms);
+void settings_unmute(tray_app *app, unsigned index);
+int64_t settings_now_ms(void);
+
+/* popups.c: the Pipes notification windows (the stack); popup.c: one window */
+void popups_show(tray_app *app, tray_popup_data *data); /* takes ownership */
+/* Replaces the content of the popup with data's sender and tag in place and
+ * takes data over; 0 (data still the caller's) when no such popup is open. */
+int popups_update_tag(tray_app *app, tray_popup_data *data);
+int popups_clear_tag(tray_app *app, const char *sid, const char *tag);
+int popups_withdraw(tray_app *app, const char *id);
+void popups_answered(tray_app *app, HWND popup, pipes_proto_result result, const char *action);
+void popups_closed(tray_app *app, HWND popup);
+void popups_open(tray_app *app, const tray_popup_data *data);
+void popups_relayout(tray_app *app);
+void popups_theme_changed(tray_app *app);
+int popups_is_popup(tray_app *app, HWND hwnd, HWND *root);
+void popups_destroy_all(tray_app *app);
+unsigned popups_count(void);
+
+/* Opens url with the shell (or only logs it with --open-log-only). */
+void app_open_url(tray_app *app, const char *url);
+
+/* historywnd.c (more) */
+void historywnd_show_entry(tray_app *app, const char *sid, const char *id);
+void historywnd_format_time(int64_t ms, wchar_t *out, size_t cap); /* local date and time */
 
 /* text.c */
 wchar_t *text_utf8_to_wide(const char *utf8, size_t len);

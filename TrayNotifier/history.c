@@ -42,6 +42,9 @@ static void entry_free(tray_entry *e)
     free(e->title);
     free(e->body);
     free(e->source);
+    free(e->from);
+    free(e->line);
+    free(e->answer_line);
     memset(e, 0, sizeof(*e));
 }
 
@@ -63,10 +66,26 @@ static void drop_newest(tray_history *h)
     --h->count;
 }
 
-/* Adds a copy of n to memory; the oldest entry makes room when full. */
-static const tray_entry *remember(tray_history *h, const pipes_proto_notification *n)
+/* A newer entry of the same sender and tag supersedes the older ones. */
+static void supersede(tray_history *h, const tray_entry *newer)
+{
+    size_t i;
+    for (i = 0; i + 1 < h->count; ++i) {
+        tray_entry *e = slot(h, i);
+        if (e->tag_state == TRAY_TAG_CURRENT && strcmp(e->tag, newer->tag) == 0 &&
+            strcmp(e->sid, newer->sid) == 0) {
+            e->tag_state = newer->is_clear ? TRAY_TAG_CLEARED : TRAY_TAG_REPLACED;
+        }
+    }
+}
+
+/* Adds a copy of n (stored as line) to memory; the oldest entry makes room
+ * when full. */
+static const tray_entry *remember(tray_history *h, const pipes_proto_notification *n,
+                                  const char *line, size_t line_len)
 {
     tray_entry e;
+    tray_entry *added;
     memset(&e, 0, sizeof(e));
     memcpy(e.id, n->id, n->id_len + 1);
     e.id_hash = id_hash(e.id);
@@ -75,7 +94,16 @@ static const tray_entry *remember(tray_history *h, const pipes_proto_notificatio
     e.title = dup_text(n->title, n->title_len);
     e.body = dup_text(n->body, n->body_len);
     e.source = dup_text(n->source, n->source_len);
-    if (!e.title || !e.body || !e.source) {
+    e.from = dup_text(n->sender.account, n->sender.account_len);
+    e.line = dup_text(line, line_len);
+    memcpy(e.sid, n->sender.sid, n->sender.sid_len + 1);
+    memcpy(e.tag, n->tag, n->tag_len + 1);
+    e.is_clear = n->clear != 0;
+    e.has_actions = n->action_count > 0;
+    e.tag_state = n->tag_len == 0 ? TRAY_TAG_NONE
+                  : n->clear      ? TRAY_TAG_CLEARED
+                                  : TRAY_TAG_CURRENT;
+    if (!e.title || !e.body || !e.source || !e.from || !e.line) {
         entry_free(&e);
         return NULL;
     }
@@ -83,8 +111,54 @@ static const tray_entry *remember(tray_history *h, const pipes_proto_notificatio
         drop_oldest(h);
     }
     ++h->count;
-    *slot(h, h->count - 1) = e;
-    return slot(h, h->count - 1);
+    added = slot(h, h->count - 1);
+    *added = e;
+    if (added->tag[0]) {
+        supersede(h, added);
+    }
+    return added;
+}
+
+/* Records answer a (stored as line) on e; the label comes from e's actions. */
+static int attach_answer(tray_history *h, tray_entry *e, const pipes_proto_answer *a,
+                         const char *line, size_t line_len)
+{
+    unsigned i;
+    char *copy = dup_text(line, line_len);
+    if (!copy) {
+        return 0;
+    }
+    free(e->answer_line);
+    e->answer_line = copy;
+    e->answer = *a;
+    e->answer_label[0] = '\0';
+    if (a->type == PIPES_PROTO_TYPE_WITHDRAW) {
+        e->tag_state = TRAY_TAG_WITHDRAWN;
+    }
+    if (a->result == PIPES_PROTO_RESULT_ACTION &&
+        pipes_proto_parse_notification(e->line, strlen(e->line), h->scratch, NULL) ==
+            PIPES_PROTO_OK) {
+        for (i = 0; i < h->scratch->action_count; ++i) {
+            if (strcmp(h->scratch->actions[i].id, a->action) == 0) {
+                memcpy(e->answer_label, h->scratch->actions[i].label,
+                       h->scratch->actions[i].label_len + 1);
+            }
+        }
+    }
+    return 1;
+}
+
+static tray_entry *find_question(const tray_history *h, const char *id)
+{
+    size_t i;
+    uint32_t hash = id_hash(id);
+    for (i = h->count; i-- > 0;) {
+        tray_entry *e = slot(h, i);
+        if (e->has_actions && e->id_hash == hash && strcmp(e->id, id) == 0) {
+            return e;
+        }
+    }
+    return NULL;
 }
 
 static BOOL write_all(HANDLE f, const void *data, size_t size)
@@ -165,6 +239,29 @@ static char *read_whole(HANDLE f, size_t *size)
     return buf;
 }
 
+/* One line of the file into memory: a notification, or the answer to the
+ * entry before it. Returns 0 for a line that is neither (corrupt). */
+static int load_line(tray_history *h, const char *line, size_t len)
+{
+    pipes_proto_type type;
+    pipes_proto_answer a;
+    tray_entry *e;
+    if (pipes_proto_parse_type(line, len, &type, NULL) != PIPES_PROTO_OK) {
+        return 0;
+    }
+    if (type == PIPES_PROTO_TYPE_NOTIFY) {
+        return pipes_proto_parse_notification(line, len, h->scratch, NULL) == PIPES_PROTO_OK &&
+               h->scratch->has_time && remember(h, h->scratch, line, len) != NULL;
+    }
+    if ((type != PIPES_PROTO_TYPE_RESPONSE && type != PIPES_PROTO_TYPE_WITHDRAW) ||
+        pipes_proto_parse_answer(line, len, &a, NULL) != PIPES_PROTO_OK) {
+        return 0;
+    }
+    e = find_question(h, a.id);
+    /* An answer whose entry was trimmed away with the limit is simply dropped. */
+    return e == NULL || attach_answer(h, e, &a, line, len);
+}
+
 /* Parses the file into memory. Returns OPENED, TAIL_CUT or SET_ASIDE. */
 static tray_history_open_result load(tray_history *h)
 {
@@ -191,8 +288,7 @@ static tray_history_open_result load(tray_history *h)
             break;
         }
         len = (size_t)(nl - line);
-        if (pipes_proto_parse_notification(line, len, h->scratch, NULL) != PIPES_PROTO_OK ||
-            !h->scratch->has_time || !remember(h, h->scratch)) {
+        if (!load_line(h, line, len)) {
             free(data);
             while (h->count > 0) {
                 drop_oldest(h);
@@ -247,17 +343,37 @@ tray_history_open_result tray_history_open(tray_history *h, const wchar_t *dir, 
     return result;
 }
 
-int tray_history_contains(const tray_history *h, const char *id)
+const tray_entry *tray_history_find(const tray_history *h, const char *sid, const char *id)
+{
+    uint32_t hash = id_hash(id);
+    size_t i;
+    for (i = h->count; i-- > 0;) {
+        const tray_entry *e = slot(h, i);
+        if (e->id_hash == hash && strcmp(e->id, id) == 0 && strcmp(e->sid, sid) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+int tray_history_contains(const tray_history *h, const char *sid, const char *id)
 {
     uint32_t hash = id_hash(id);
     size_t i;
     for (i = 0; i < h->count; ++i) {
         const tray_entry *e = slot(h, i);
-        if (e->id_hash == hash && strcmp(e->id, id) == 0) {
+        /* An entry stored before senders were recorded (no SID) matches any
+         * sender: a repeat of it must not be shown twice after an upgrade. */
+        if (e->id_hash == hash && strcmp(e->id, id) == 0 && (!e->sid[0] || !strcmp(e->sid, sid))) {
             return 1;
         }
     }
     return 0;
+}
+
+const tray_entry *tray_history_find_question(const tray_history *h, const char *id)
+{
+    return find_question(h, id);
 }
 
 const tray_entry *tray_history_append(tray_history *h, const pipes_proto_notification *n)
@@ -274,18 +390,22 @@ const tray_entry *tray_history_append(tray_history *h, const pipes_proto_notific
             !file_position(h->file, &before)) {
             return NULL;
         }
-        h->line[len++] = '\n';
-        if (!write_all(h->file, h->line, len)) {
+        h->line[len] = '\n';
+        if (!write_all(h->file, h->line, len + 1)) {
             truncate_at(h->file, before); /* never leave half a line behind */
             return NULL;
         }
-        e = remember(h, n);
+        e = remember(h, n, h->line, len);
         if (!e) {
             truncate_at(h->file, before);
             return NULL;
         }
     } else {
-        e = remember(h, n);
+        if (pipes_proto_write_notification(n, h->line, HISTORY_LINE_CAP - 1, &len) !=
+            PIPES_PROTO_OK) {
+            return NULL;
+        }
+        e = remember(h, n, h->line, len);
         if (!e) {
             return NULL;
         }
@@ -294,12 +414,38 @@ const tray_entry *tray_history_append(tray_history *h, const pipes_proto_notific
     return e;
 }
 
+const tray_entry *tray_history_answer(tray_history *h, const pipes_proto_answer *a)
+{
+    tray_entry *e = h->ring ? find_question(h, a->id) : NULL;
+    size_t len = 0;
+    LARGE_INTEGER before;
+    if (!e || e->answer.type != 0 ||
+        pipes_proto_write_answer(a, h->line, HISTORY_LINE_CAP - 1, &len) != PIPES_PROTO_OK) {
+        return NULL;
+    }
+    if (h->file != INVALID_HANDLE_VALUE) {
+        h->line[len] = '\n';
+        /* A click, not a batch: durable at once (nothing else is uncommitted
+         * here, the receiver commits each batch before returning). */
+        if (!file_position(h->file, &before)) {
+            return NULL;
+        }
+        if (!write_all(h->file, h->line, len + 1) || !FlushFileBuffers(h->file) ||
+            !file_position(h->file, &h->committed_end)) {
+            truncate_at(h->file, before); /* never leave half a line behind */
+            return NULL;
+        }
+        ++h->file_lines;
+    }
+    return attach_answer(h, e, a, h->line, len) ? e : NULL;
+}
+
 /* Writes every entry in memory to a temp file and swaps it in. */
 static BOOL compact(tray_history *h)
 {
     wchar_t temp[MAX_PATH];
     HANDLE t;
-    size_t i;
+    size_t i, lines = 0;
     BOOL ok = TRUE;
     LARGE_INTEGER zero;
     if (swprintf(temp, MAX_PATH, L"%ls\\" HISTORY_TEMP, h->dir) < 0) {
@@ -311,23 +457,10 @@ static BOOL compact(tray_history *h)
     }
     for (i = 0; ok && i < h->count; ++i) {
         const tray_entry *e = slot(h, i);
-        pipes_proto_notification *n = h->scratch;
-        size_t len = 0;
-        pipes_proto_notification_init(n);
-        n->level = e->level;
-        n->has_time = 1;
-        n->time_ms = e->time_ms;
-        ok = pipes_proto_notification_set(n, "id", e->id, strlen(e->id)) == PIPES_PROTO_OK &&
-             pipes_proto_notification_set(n, "title", e->title, strlen(e->title)) == PIPES_PROTO_OK &&
-             pipes_proto_notification_set(n, "body", e->body, strlen(e->body)) == PIPES_PROTO_OK &&
-             pipes_proto_notification_set(n, "source", e->source, strlen(e->source)) ==
-                 PIPES_PROTO_OK &&
-             pipes_proto_write_notification(n, h->line, HISTORY_LINE_CAP - 1, &len) ==
-                 PIPES_PROTO_OK;
-        if (ok) {
-            h->line[len++] = '\n';
-            ok = write_all(t, h->line, len);
-        }
+        lines += e->answer_line ? 2u : 1u;
+        ok = write_all(t, e->line, strlen(e->line)) && write_all(t, "\n", 1) &&
+             (!e->answer_line ||
+              (write_all(t, e->answer_line, strlen(e->answer_line)) && write_all(t, "\n", 1)));
     }
     ok = ok && FlushFileBuffers(t);
     CloseHandle(t);
@@ -352,7 +485,7 @@ static BOOL compact(tray_history *h)
         return FALSE;
     }
     if (ok) {
-        h->file_lines = h->count;
+        h->file_lines = lines;
     }
     return ok;
 }

@@ -2,19 +2,23 @@
  * historywnd.c - the "Recent notifications" window: a resizable window with
  * a virtual (LVS_OWNERDATA) report-mode ListView of the newest
  * TRAY_HISTORY_SHOWN entries, newest first, and Copy / Close buttons.
+ * Columns: time, level, source, title, message, from (the sender), answer
+ * (what was chosen, for questions) and state (of tagged ones). The context
+ * menu of a row mutes its source for an hour or until unmuted.
  * Rows are formatted on demand (LVN_GETDISPINFOW), so a refresh only sets
  * the item count. Ctrl+C copies the selected rows (all rows when none is
- * selected) as tab-separated text.
+ * selected) as tab-separated text; Ctrl+A selects every row.
  */
 #include "app.h"
 
 #include <commctrl.h>
+#include <windowsx.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #define HISTORY_CLASS L"Pipes.TrayNotifier.History"
-#define COLUMNS 5
+#define COLUMNS 8
 
 typedef struct history_ui {
     HWND list, copy, close;
@@ -40,7 +44,7 @@ static void flatten(wchar_t *s)
     }
 }
 
-static void format_time(int64_t ms, wchar_t *out, size_t cap)
+void historywnd_format_time(int64_t ms, wchar_t *out, size_t cap)
 {
     ULARGE_INTEGER t;
     FILETIME ft;
@@ -59,14 +63,46 @@ static void format_time(int64_t ms, wchar_t *out, size_t cap)
     swprintf(out, cap, L"%ls %ls", date, time);
 }
 
-/* The text of one cell; columns: time, level, source, title, message. */
+/* "Restart now", "Dismissed", "Answered elsewhere: ..." for the answer column. */
+static void answer_text(tray_app *app, const tray_entry *e, wchar_t *out, size_t cap)
+{
+    const pipes_proto_answer *a = &e->answer;
+    wchar_t what[PIPES_PROTO_MAX_LABEL + 1], who[PIPES_PROTO_MAX_ACCOUNT + 1];
+    out[0] = L'\0';
+    if (a->type == 0) {
+        return;
+    }
+    if (a->result == PIPES_PROTO_RESULT_ACTION) {
+        const char *label = e->answer_label[0] ? e->answer_label : a->action;
+        text_utf8_to_wide_buf(label, strlen(label), what, ARRAYSIZE(what));
+    } else if (a->result != PIPES_PROTO_RESULT_NONE) {
+        app_load_string(app,
+                        a->result == PIPES_PROTO_RESULT_DISMISSED ? IDS_ANSWER_DISMISSED
+                                                                  : IDS_ANSWER_TIMEOUT,
+                        what, ARRAYSIZE(what));
+    } else {
+        app_load_string(app, IDS_ANSWER_WITHDRAWN, out, (int)cap);
+        return;
+    }
+    if (a->type == PIPES_PROTO_TYPE_WITHDRAW) {
+        text_utf8_to_wide_buf(a->user, a->user_len, who, ARRAYSIZE(who));
+        app_format_string(app, IDS_ANSWER_ELSEWHERE, out, cap, what, who, a->session);
+    } else {
+        tray_copy_truncated(out, cap, what);
+    }
+}
+
+/* The text of one cell; columns: time, level, source, title, message, from,
+ * answer, state. */
 static void cell_text(tray_app *app, const tray_entry *e, int column, wchar_t *out, size_t cap)
 {
     static const UINT level_names[3] = {IDS_LEVEL_INFO, IDS_LEVEL_WARNING, IDS_LEVEL_ERROR};
+    static const UINT state_names[5] = {0, IDS_STATE_CURRENT, IDS_STATE_REPLACED,
+                                        IDS_STATE_CLEARED, IDS_STATE_WITHDRAWN};
     const char *s = NULL;
     switch (column) {
     case 0:
-        format_time(e->time_ms, out, cap);
+        historywnd_format_time(e->time_ms, out, cap);
         return;
     case 1:
         app_load_string(app, level_names[(unsigned)e->level <= 2u ? (unsigned)e->level : 0u], out,
@@ -76,11 +112,29 @@ static void cell_text(tray_app *app, const tray_entry *e, int column, wchar_t *o
         s = e->source;
         break;
     case 3:
+        if (e->is_clear) {
+            wchar_t tag[PIPES_PROTO_MAX_TAG + 1];
+            text_utf8_to_wide_buf(e->tag, strlen(e->tag), tag, ARRAYSIZE(tag));
+            app_format_string(app, IDS_CLEARED_TITLE, out, cap, tag);
+            return;
+        }
         s = e->title;
         break;
-    default:
+    case 4:
         s = e->body;
         break;
+    case 5:
+        s = e->from;
+        break;
+    case 6:
+        answer_text(app, e, out, cap);
+        return;
+    default:
+        out[0] = L'\0';
+        if ((unsigned)e->tag_state < 5u && state_names[e->tag_state]) {
+            app_load_string(app, state_names[e->tag_state], out, (int)cap);
+        }
+        return;
     }
     text_utf8_to_wide_buf(s, strlen(s), out, cap);
     flatten(out);
@@ -192,9 +246,10 @@ static HWND make_button(tray_app *app, HWND parent, UINT text_id, int id, DWORD 
 
 static int on_create(tray_app *app, HWND hwnd)
 {
-    static const UINT titles[COLUMNS] = {IDS_COL_TIME, IDS_COL_LEVEL, IDS_COL_SOURCE,
-                                         IDS_COL_TITLE, IDS_COL_BODY};
-    static const int widths[COLUMNS] = {150, 70, 110, 200, 330};
+    static const UINT titles[COLUMNS] = {IDS_COL_TIME,  IDS_COL_LEVEL, IDS_COL_SOURCE,
+                                         IDS_COL_TITLE, IDS_COL_BODY,  IDS_COL_FROM,
+                                         IDS_COL_ANSWER, IDS_COL_STATE};
+    static const int widths[COLUMNS] = {140, 60, 100, 180, 260, 120, 110, 80};
     int i;
     g_ui.dpi = GetDpiForWindow(hwnd);
     g_ui.list = CreateWindowExW(WS_EX_CLIENTEDGE, WC_LISTVIEWW, L"",
@@ -249,6 +304,61 @@ static LRESULT on_notify(tray_app *app, NMHDR *hdr)
     return 0;
 }
 
+/* The entry of the focused (or first selected) row, or NULL. */
+static const tray_entry *focused_entry(tray_app *app)
+{
+    int row = ListView_GetNextItem(g_ui.list, -1, LVNI_FOCUSED | LVNI_SELECTED);
+    if (row < 0) {
+        row = ListView_GetNextItem(g_ui.list, -1, LVNI_SELECTED);
+    }
+    return row < 0 ? NULL : tray_history_newest(&app->history, (size_t)row);
+}
+
+/* "Mute <source> for 1 hour / until I unmute" for the row under the menu. */
+static void context_menu(tray_app *app, HWND hwnd, int x, int y)
+{
+    const tray_entry *e = focused_entry(app);
+    wchar_t source[PIPES_PROTO_MAX_SOURCE + 1], text[300];
+    HMENU menu;
+    UINT cmd;
+    if (!e || !e->source[0]) {
+        return;
+    }
+    if (x == -1 && y == -1) { /* from the keyboard: at the row */
+        RECT r;
+        POINT pt;
+        ListView_GetItemRect(g_ui.list, ListView_GetNextItem(g_ui.list, -1, LVNI_FOCUSED), &r,
+                             LVIR_LABEL);
+        pt.x = r.left;
+        pt.y = r.bottom;
+        ClientToScreen(g_ui.list, &pt);
+        x = pt.x;
+        y = pt.y;
+    }
+    text_utf8_to_wide_buf(e->source, strlen(e->source), source, ARRAYSIZE(source));
+    menu = CreatePopupMenu();
+    if (!menu) {
+        return;
+    }
+    app_format_string(app, IDS_MUTE_HOUR, text, ARRAYSIZE(text), source);
+    AppendMenuW(menu, MF_STRING, IDM_MUTE_HOUR, text);
+    app_format_string(app, IDS_MUTE_FOREVER, text, ARRAYSIZE(text), source);
+    AppendMenuW(menu, MF_STRING, IDM_MUTE_FOREVER, text);
+    cmd = (UINT)TrackPopupMenuEx(menu, TPM_RETURNCMD | TPM_RIGHTBUTTON, x, y, hwnd, NULL);
+    DestroyMenu(menu);
+    if (cmd) {
+        SendMessageW(hwnd, WM_COMMAND, cmd, 0);
+    }
+}
+
+static void mute_focused(tray_app *app, int forever)
+{
+    const tray_entry *e = focused_entry(app);
+    if (e && e->source[0]) {
+        settings_mute(app, e->source, forever ? 0 : settings_now_ms() + 3600 * 1000);
+    }
+}
+
 static LRESULT CALLBACK history_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
 {
     tray_app *app = (tray_app *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
@@ -279,10 +389,24 @@ static LRESULT CALLBACK history_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM 
     }
     case WM_NOTIFY:
         return on_notify(app, (NMHDR *)lparam);
+    case WM_CONTEXTMENU:
+        if ((HWND)wparam == g_ui.list) {
+            context_menu(app, hwnd, GET_X_LPARAM(lparam), GET_Y_LPARAM(lparam));
+            return 0;
+        }
+        break;
     case WM_COMMAND:
         switch (LOWORD(wparam)) {
+        case IDM_MUTE_HOUR:
+        case IDM_MUTE_FOREVER:
+            mute_focused(app, LOWORD(wparam) == IDM_MUTE_FOREVER);
+            return 0;
         case IDC_HISTORY_COPY:
             copy_rows(app, hwnd);
+            return 0;
+        case IDC_HISTORY_SELECT_ALL:
+            ListView_SetItemState(g_ui.list, -1, LVIS_SELECTED, LVIS_SELECTED);
+            app_log(app, "history: all %d rows selected", ListView_GetItemCount(g_ui.list));
             return 0;
         case IDC_HISTORY_CLOSE:
         case IDCANCEL:
@@ -369,6 +493,27 @@ void historywnd_show(tray_app *app)
     SetFocus(g_ui.list);
     presenter_mark_read(app);
     app_log(app, "history window shown with %d rows", ListView_GetItemCount(g_ui.list));
+}
+
+void historywnd_show_entry(tray_app *app, const char *sid, const char *id)
+{
+    size_t i, n = tray_history_count(&app->history);
+    historywnd_show(app);
+    if (!g_ui.list) {
+        return;
+    }
+    for (i = 0; i < n && i < TRAY_HISTORY_SHOWN; ++i) {
+        const tray_entry *e = tray_history_newest(&app->history, i);
+        if (strcmp(e->id, id) == 0 && strcmp(e->sid, sid) == 0) {
+            ListView_SetItemState(g_ui.list, -1, 0, LVIS_SELECTED | LVIS_FOCUSED);
+            ListView_SetItemState(g_ui.list, (int)i, LVIS_SELECTED | LVIS_FOCUSED,
+                                  LVIS_SELECTED | LVIS_FOCUSED);
+            ListView_EnsureVisible(g_ui.list, (int)i, FALSE);
+            app_log(app, "history window at %s (row %u)", id, (unsigned)i);
+            return;
+        }
+    }
+    app_log(app, "history window: %s is no longer in the list", id);
 }
 
 void historywnd_refresh(tray_app *app)

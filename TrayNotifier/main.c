@@ -3,7 +3,9 @@
  * session, the hidden window and the message loop.
  *
  *   TrayNotifier.exe [--pipe NAME] [--data-dir DIR] [--log FILE]
- *                    [--history-limit N] [--show-history]
+ *                    [--history-limit N] [--show-history] [--theme light|dark]
+ *                    [--test-service-pid PID] [--open-log-only]
+ *                    [--popup-timeout-ms MS]
  *   TrayNotifier.exe --exit | --pause | --resume [--pipe NAME]
  *   TrayNotifier.exe --help
  *
@@ -26,7 +28,8 @@
 #define FIND_WAIT_MS 5000u      /* second start: the first may still be creating its window */
 
 typedef struct options {
-    int help, exit_running, show_history;
+    int help, exit_running, show_history, open_log_only, theme;
+    unsigned long test_service_pid, popup_timeout_ms;
     WPARAM command; /* --pause / --resume: sent to the running instance */
     const wchar_t *pipe, *data_dir, *log;
     unsigned history_limit;
@@ -81,6 +84,17 @@ void app_format_string(tray_app *app, UINT id, wchar_t *out, size_t cap, ...)
     va_end(args);
 }
 
+static int number(const wchar_t *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    wchar_t *end = NULL;
+    unsigned long v = wcstoul(s, &end, 10);
+    if (!end || *end || !*s || *s == L'-' || v < lo || v > hi) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
 static int parse_args(int argc, wchar_t **argv, options *o)
 {
     int i;
@@ -106,13 +120,31 @@ static int parse_args(int argc, wchar_t **argv, options *o)
         } else if (!wcscmp(a, L"--log") && has_value) {
             o->log = argv[++i];
         } else if (!wcscmp(a, L"--history-limit") && has_value) {
-            wchar_t *end = NULL;
-            unsigned long v = wcstoul(argv[++i], &end, 10);
-            if (!end || *end || v < 1 || v > 100000) {
+            unsigned long v;
+            if (!number(argv[++i], 1, 100000, &v)) {
                 o->bad = argv[i];
                 return 0;
             }
             o->history_limit = (unsigned)v;
+        } else if (!wcscmp(a, L"--test-service-pid") && has_value) {
+            if (!number(argv[++i], 1, 0xFFFFFFFFul, &o->test_service_pid)) {
+                o->bad = argv[i];
+                return 0;
+            }
+        } else if (!wcscmp(a, L"--popup-timeout-ms") && has_value) {
+            if (!number(argv[++i], 100, 3600000, &o->popup_timeout_ms)) {
+                o->bad = argv[i];
+                return 0;
+            }
+        } else if (!wcscmp(a, L"--open-log-only")) {
+            o->open_log_only = 1;
+        } else if (!wcscmp(a, L"--theme") && has_value) {
+            ++i;
+            o->theme = !wcscmp(argv[i], L"light") ? 1 : !wcscmp(argv[i], L"dark") ? 2 : -1;
+            if (o->theme < 0) {
+                o->bad = argv[i];
+                return 0;
+            }
         } else {
             o->bad = a;
             return 0;
@@ -276,7 +308,7 @@ static int run(tray_app *app, const options *o)
         return show_running(app);
     }
     icc.dwSize = sizeof(icc);
-    icc.dwICC = ICC_LISTVIEW_CLASSES | ICC_STANDARD_CLASSES;
+    icc.dwICC = ICC_LISTVIEW_CLASSES | ICC_STANDARD_CLASSES | ICC_PROGRESS_CLASS;
     InitCommonControlsEx(&icc);
     app->parsed = (pipes_proto_notification *)malloc(sizeof(*app->parsed));
     if (!app->parsed || !wnd_register(app)) {
@@ -294,11 +326,15 @@ static int run(tray_app *app, const options *o)
         historywnd_show(app);
     }
     while ((rc = GetMessageW(&msg, NULL, 0, 0)) > 0) {
-        HWND h = app->history_wnd;
+        HWND h = app->history_wnd, popup = NULL;
         if (h && (msg.hwnd == h || IsChild(h, msg.hwnd))) {
             if (TranslateAcceleratorW(h, app->history_accel, &msg) || IsDialogMessageW(h, &msg)) {
                 continue;
             }
+        }
+        /* Tab, Enter (the default button) and Esc in a notification window. */
+        if (popups_is_popup(app, msg.hwnd, &popup) && IsDialogMessageW(popup, &msg)) {
+            continue;
         }
         TranslateMessage(&msg);
         DispatchMessageW(&msg);
@@ -363,6 +399,10 @@ int WINAPI wWinMain(HINSTANCE instance, HINSTANCE prev, PWSTR cmdline, int show)
         default_pipe(app.pipe_name, ARRAYSIZE(app.pipe_name));
     }
     app.history_limit = o.history_limit;
+    app.test_service_pid = (DWORD)o.test_service_pid;
+    app.popup_timeout_ms = (unsigned)o.popup_timeout_ms;
+    app.open_log_only = o.open_log_only;
+    app.theme_forced = o.theme;
     if (o.log) {
         app.log_file = CreateFileW(o.log, FILE_APPEND_DATA,
                                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,

@@ -3,6 +3,12 @@
  * (docs/PROTOCOL.md): parse each message, store valid ones in history,
  * reply ack (after the history is durable) or rejected (with the reason).
  *
+ * What a connection may send depends on who it is (peers.c): the service's
+ * notifications keep the "sender" it wrote; anyone else's are stored and
+ * shown with that program's own identity instead. Only the service may
+ * withdraw a notification, and its "ack" / "rejected" answer the tray's
+ * responses (responses.c); those are never answered.
+ *
  * PipesLib posts every event to the hidden window (WM_APP_PIPES), so all of
  * this runs on the GUI thread. Messages that are already queued are handled
  * as one batch: stored with one flush, then every reply is sent in arrival
@@ -59,22 +65,99 @@ static int fresh_in_batch(const batch *b, const char *id)
     return 0;
 }
 
+static reply_slot *new_slot(batch *b, const pipes_event *ev, const char *id)
+{
+    reply_slot *s = &b->slot[b->replies++];
+    memset(s, 0, offsetof(reply_slot, data));
+    s->connection = ev->connection_id;
+    memcpy(s->id, id, sizeof(s->id));
+    return s;
+}
+
+/* "withdraw" (the service only): the answer is in, from another session. */
+static void on_withdraw(tray_app *app, batch *b, const pipes_event *ev, const tray_peer *peer)
+{
+    pipes_proto_answer a;
+    pipes_proto_error err;
+    pipes_proto_reply reply;
+    pipes_proto_status st = pipes_proto_parse_answer(ev->data, ev->size, &a, &err);
+    reply_slot *s = new_slot(b, ev, a.id);
+    if (st != PIPES_PROTO_OK) {
+        pipes_proto_reply_for_error(&reply, &err, a.id);
+    } else if (!peer || !peer->is_service) {
+        pipes_proto_reply_rejected(&reply, a.id, PIPES_PROTO_REASON_NOT_ALLOWED,
+                                   "only the service withdraws notifications");
+    } else {
+        /* Stored (and flushed) before the ack; unknown ids are acknowledged
+         * too: there is nothing left to withdraw. */
+        if (tray_history_find_question(&app->history, a.id) && !tray_history_answer(&app->history, &a)) {
+            app_log(app, "withdraw %s not stored in the history", a.id);
+        }
+        popups_withdraw(app, a.id);
+        historywnd_refresh(app);
+        pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, a.id);
+    }
+    app_log(app, "withdraw %s: %s", a.id[0] ? a.id : "-",
+            reply.type == PIPES_PROTO_REPLY_ACK ? "ack" : pipes_proto_reason_name(reply.reason));
+    write_reply(app, s, &reply);
+}
+
+/* "ack" / "rejected" for one of our responses: never answered. */
+static void on_reply(tray_app *app, const pipes_event *ev, const tray_peer *peer)
+{
+    pipes_proto_reply r;
+    if (pipes_proto_parse_reply(ev->data, ev->size, &r, NULL) != PIPES_PROTO_OK) {
+        app_log(app, "unreadable reply from %llu ignored", (unsigned long long)ev->connection_id);
+    } else if (!peer || !peer->is_service) {
+        app_log(app, "%s %s from a direct connection ignored", pipes_proto_type_name((pipes_proto_type)r.type),
+                r.id[0] ? r.id : "-");
+    } else {
+        responses_acked(app, &r);
+    }
+}
+
 static void on_message(tray_app *app, batch *b, const pipes_event *ev)
 {
     pipes_proto_notification *n = app->parsed;
     pipes_proto_error err;
     pipes_proto_reply reply;
-    reply_slot *s = &b->slot[b->replies++];
-    pipes_proto_status st = pipes_proto_parse_notification(ev->data, ev->size, n, &err);
+    pipes_proto_type type = PIPES_PROTO_TYPE_NOTIFY;
+    const tray_peer *peer = peers_find(app, ev->connection_id);
+    int via_service = peer && peer->is_service;
+    reply_slot *s;
+    pipes_proto_status st;
 
-    memset(s, 0, offsetof(reply_slot, data));
-    s->connection = ev->connection_id;
-    memcpy(s->id, n->id, sizeof(s->id));
+    if (pipes_proto_parse_type(ev->data, ev->size, &type, NULL) == PIPES_PROTO_OK) {
+        if (type == PIPES_PROTO_TYPE_ACK || type == PIPES_PROTO_TYPE_REJECTED) {
+            on_reply(app, ev, peer);
+            return;
+        }
+        if (type == PIPES_PROTO_TYPE_WITHDRAW) {
+            on_withdraw(app, b, ev, peer);
+            return;
+        }
+    }
+    /* Anything else is read as a notification: other types are rejected
+     * there (bad_message_type) with the offset of their "type". */
+    st = pipes_proto_parse_notification(ev->data, ev->size, n, &err);
+    if (st == PIPES_PROTO_OK && !via_service) {
+        /* Only the service's word on who sent it counts. */
+        if (n->sender.kind != PIPES_PROTO_SENDER_NONE) {
+            app_log(app, "sender of %s replaced: %llu is not the service", n->id,
+                    (unsigned long long)ev->connection_id);
+        }
+        if (peer) {
+            n->sender = peer->sender;
+        } else {
+            memset(&n->sender, 0, sizeof(n->sender));
+        }
+    }
+    s = new_slot(b, ev, n->id);
     if (st != PIPES_PROTO_OK) {
         pipes_proto_reply_for_error(&reply, &err, n->id);
         app_log(app, "rejected id=%s error=%s offset=%u", n->id, pipes_proto_status_code(st),
                 (unsigned)err.offset);
-    } else if (tray_history_contains(&app->history, n->id)) {
+    } else if (tray_history_contains(&app->history, n->sender.sid, n->id)) {
         /* At-least-once senders repeat ids: acknowledge again, show once. */
         pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, n->id);
         s->needs_commit = fresh_in_batch(b, n->id);
@@ -92,7 +175,7 @@ static void on_message(tray_app *app, batch *b, const pipes_event *ev)
         if (e) {
             pipes_proto_reply_init(&reply, PIPES_PROTO_REPLY_ACK, n->id);
             s->needs_commit = 1;
-            presenter_arrival_from_entry(&b->arrival[b->fresh++], e);
+            presenter_arrival_from_entry(app, &b->arrival[b->fresh++], e, n, via_service);
             app_log(app, "stored %s", n->id);
         } else {
             pipes_proto_reply_rejected(&reply, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
@@ -109,10 +192,16 @@ static void on_other_event(tray_app *app, const pipes_event *ev)
     case PIPES_EVENT_CONNECTED:
         app_log(app, "connected %llu pid=%u", (unsigned long long)ev->connection_id,
                 ev->peer ? ev->peer->process_id : 0u);
+        peers_on_connected(app, ev);
+        if (peers_service_connection(app) == ev->connection_id) {
+            /* A new connection of the service: whatever it did not acknowledge. */
+            responses_send_all(app, ev->connection_id);
+        }
         break;
     case PIPES_EVENT_DISCONNECTED:
         app_log(app, "disconnected %llu (%s)", (unsigned long long)ev->connection_id,
                 pipes_status_string(ev->status));
+        peers_on_disconnected(app, ev->connection_id);
         break;
     case PIPES_EVENT_LIMIT:
         app_log(app, "limit %llu (%s)", (unsigned long long)ev->connection_id,
@@ -149,6 +238,9 @@ void receiver_on_event(tray_app *app, pipes_event *first)
     if (b->fresh > 0 && !tray_history_commit(&app->history)) {
         /* Not durable, so not acknowledged: the sender will try again. */
         app_log(app, "history flush failed (error %lu)", GetLastError());
+        for (i = 0; i < b->fresh; ++i) {
+            presenter_arrival_free(&b->arrival[i]);
+        }
         for (i = 0; i < b->replies; ++i) {
             if (b->slot[i].needs_commit) {
                 pipes_proto_reply reply;
@@ -280,6 +372,7 @@ void receiver_stop(tray_app *app)
         pipes_server_stop(app->server);
         app->server = NULL;
     }
+    peers_clear(app);
     /* Events posted before the stop are still ours to free. Messages among
      * them were never acknowledged, so their senders will resend. */
     while (PeekMessageW(&msg, app->hwnd, WM_APP_PIPES, WM_APP_PIPES, PM_REMOVE)) {

@@ -16,6 +16,35 @@
 
 static void on_command(tray_app *app, UINT id);
 
+/* "Unmute <source> (until 14:05)" for each muted source, or "(none)". */
+static void fill_muted_menu(tray_app *app, HMENU popup)
+{
+    int i, n = GetMenuItemCount(popup);
+    HMENU sub = NULL;
+    unsigned k;
+    for (i = 0; i < n && !sub; ++i) {
+        HMENU s = GetSubMenu(popup, i);
+        if (s && GetMenuItemID(s, 0) == IDM_NO_MUTES) {
+            sub = s;
+        }
+    }
+    if (!sub || app->mute_count == 0) {
+        return;
+    }
+    DeleteMenu(sub, IDM_NO_MUTES, MF_BYCOMMAND);
+    for (k = 0; k < app->mute_count; ++k) {
+        wchar_t text[300], until[96];
+        const tray_mute *m = &app->mutes[k];
+        if (m->until_ms == 0) {
+            app_load_string(app, IDS_UNTIL_UNMUTED, until, ARRAYSIZE(until));
+        } else {
+            historywnd_format_time(m->until_ms, until, ARRAYSIZE(until));
+        }
+        app_format_string(app, IDS_UNMUTE, text, ARRAYSIZE(text), m->source, until);
+        AppendMenuW(sub, MF_STRING, IDM_UNMUTE_FIRST + k, text);
+    }
+}
+
 static void show_context_menu(tray_app *app, int x, int y)
 {
     HMENU menu = LoadMenuW(app->instance, MAKEINTRESOURCEW(IDR_TRAYMENU));
@@ -29,6 +58,9 @@ static void show_context_menu(tray_app *app, int x, int y)
     }
     SetMenuDefaultItem(popup, IDM_HISTORY, FALSE);
     CheckMenuItem(popup, IDM_PAUSE, MF_BYCOMMAND | (app->paused ? MF_CHECKED : MF_UNCHECKED));
+    CheckMenuItem(popup, IDM_ALL_IN_WINDOW,
+                  MF_BYCOMMAND | (app->all_in_window ? MF_CHECKED : MF_UNCHECKED));
+    fill_muted_menu(app, popup);
     flags |= GetSystemMetrics(SM_MENUDROPALIGNMENT) ? TPM_RIGHTALIGN : TPM_LEFTALIGN;
     /* Without the foreground the menu would not close when clicking elsewhere. */
     SetForegroundWindow(app->hwnd);
@@ -91,7 +123,15 @@ static void on_command(tray_app *app, UINT id)
     case IDM_EXIT:
         DestroyWindow(app->hwnd);
         break;
+    case IDM_ALL_IN_WINDOW:
+        app->all_in_window = !app->all_in_window;
+        app_log(app, "show all in the Pipes window: %s", app->all_in_window ? "on" : "off");
+        settings_save(app);
+        break;
     default:
+        if (id >= IDM_UNMUTE_FIRST && id < IDM_UNMUTE_FIRST + TRAY_MUTE_MAX) {
+            settings_unmute(app, id - IDM_UNMUTE_FIRST);
+        }
         break;
     }
 }
@@ -107,6 +147,9 @@ static void on_tray(tray_app *app, WPARAM wparam, LPARAM lparam)
     case NIN_SELECT:
     case NIN_KEYSELECT:
         historywnd_show(app);
+        break;
+    case NIN_BALLOONUSERCLICK:
+        presenter_balloon_clicked(app);
         break;
     default:
         break;
@@ -157,6 +200,9 @@ static int on_create(tray_app *app)
             (unsigned)tray_history_count(&app->history), dir ? dir : "?");
     free(dir);
 
+    settings_load(app);
+    peers_identify_self(app);
+    responses_open(app);
     presenter_ensure_icon(app);
     show_history_notice(app, opened);
 
@@ -185,6 +231,8 @@ static void shut_down(tray_app *app)
         app->icon_added = 0;
     }
     historywnd_destroy(app);
+    popups_destroy_all(app);
+    responses_close(app);
     tray_history_close(&app->history);
     if (app->icon_app) {
         DestroyIcon(app->icon_app);
@@ -250,6 +298,10 @@ LRESULT CALLBACK wnd_proc(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
         } else if (wparam == TIMER_LISTEN_RETRY) {
             receiver_on_retry(app);
         }
+        return 0;
+    case WM_SETTINGCHANGE:
+    case WM_SYSCOLORCHANGE:
+        popups_theme_changed(app); /* light/dark or high contrast switched */
         return 0;
     case WM_ENDSESSION:
         if (wparam) {

@@ -153,8 +153,7 @@ static void answer_member(pp_cursor *c, const char *key, void *out_, pipes_proto
 
     if (strcmp(key, "v") == 0) {
         *seen |= SEEN_V;
-        pp_read_uint(c, err, "v", PIPES_PROTO_VERSION, PIPES_PROTO_VERSION,
-                     PIPES_PROTO_ERR_UNSUPPORTED_VERSION, &v);
+        pp_read_version(c, err);
     } else if (strcmp(key, "type") == 0) {
         *seen |= SEEN_TYPE;
         if (pp_read_enum(c, err, "type", type_names, COUNT(type_names),
@@ -199,10 +198,8 @@ pipes_proto_status pipes_proto_parse_answer(const void *data, size_t size,
     unsigned seen = 0;
     size_t end = 0;
     const char *field = NULL;
-    if (pp_parse_start(data, size, out, &error, &local) != PIPES_PROTO_OK)
-        return error->status;
-    memset(out, 0, sizeof *out);
-    pipes_proto_status st = pp_parse_object(data, size, error, answer_member, out, &seen, &end);
+    pipes_proto_status st = pp_parse_message(data, size, out, sizeof *out, &error, &local, answer_member,
+                                             &seen, &end);
     if (st != PIPES_PROTO_OK)
         return st;
     if (!(seen & SEEN_V))
@@ -288,17 +285,9 @@ pipes_proto_status pipes_proto_write_answer(const pipes_proto_answer *a, char *b
                                             size_t *written)
 {
     pp_writer w;
-    if (written)
-        *written = 0;
-    if (buf == NULL)
-        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
-    pipes_proto_status st = pipes_proto_answer_validate(a, NULL);
-    if (st != PIPES_PROTO_OK) {
-        if (cap > 0)
-            buf[0] = '\0';
+    pipes_proto_status st = pp_w_begin(&w, buf, cap, written, pipes_proto_answer_validate(a, NULL));
+    if (st != PIPES_PROTO_OK)
         return st;
-    }
-    pp_w_init(&w, buf, cap);
     pp_w_lit(&w, "{\"v\":1,\"type\":\"");
     pp_w_lit(&w, type_names[a->type]);
     pp_w_lit(&w, "\"");

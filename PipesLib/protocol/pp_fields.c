@@ -69,6 +69,23 @@ int pp_read_uint(pp_cursor *c, pipes_proto_error *err, const char *field, uint64
     return 1;
 }
 
+int pp_read_version(pp_cursor *c, pipes_proto_error *err)
+{
+    uint64_t v = 0;
+    return pp_read_uint(c, err, "v", PIPES_PROTO_VERSION, PIPES_PROTO_VERSION,
+                        PIPES_PROTO_ERR_UNSUPPORTED_VERSION, &v);
+}
+
+pipes_proto_status pp_parse_message(const void *data, size_t size, void *out, size_t out_size,
+                                    pipes_proto_error **error, pipes_proto_error *local,
+                                    pp_member_fn member, unsigned *seen, size_t *end)
+{
+    if (pp_parse_start(data, size, out, error, local) != PIPES_PROTO_OK)
+        return (*error)->status;
+    memset(out, 0, out_size);
+    return pp_parse_object(data, size, *error, member, out, seen, end);
+}
+
 int pp_read_bool(pp_cursor *c, pipes_proto_error *err, const char *field, int *out)
 {
     size_t at = c->pos;

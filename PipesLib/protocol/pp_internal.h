@@ -144,6 +144,13 @@ int pp_read_short(pp_cursor *c, pipes_proto_error *err, const char *field, char 
 int pp_read_uint(pp_cursor *c, pipes_proto_error *err, const char *field, uint64_t lo, uint64_t hi,
                  pipes_proto_status range_status, uint64_t *out);
 int pp_read_bool(pp_cursor *c, pipes_proto_error *err, const char *field, int *out);
+/* "v": an integer that must be PIPES_PROTO_VERSION (else unsupported_version). */
+int pp_read_version(pp_cursor *c, pipes_proto_error *err);
+/* pp_parse_start, then *out (out_size bytes) zeroed, then pp_parse_object:
+ * the start of every public parser. */
+pipes_proto_status pp_parse_message(const void *data, size_t size, void *out, size_t out_size,
+                                    pipes_proto_error **error, pipes_proto_error *local,
+                                    pp_member_fn member, unsigned *seen, size_t *end);
 /* A string with the id rules (dst has PIPES_PROTO_MAX_ID + 1 bytes); a bad
  * or too long one records bad and leaves dst "". */
 int pp_read_id(pp_cursor *c, pipes_proto_error *err, const char *field, char *dst, size_t *len,
@@ -184,6 +191,11 @@ typedef struct pp_writer {
 } pp_writer;
 
 void pp_w_init(pp_writer *w, char *buf, size_t cap);
+/* The start of every public writer: *written = 0; INVALID_ARGUMENT for a
+ * NULL buf; a failed validation (valid) is returned with buf set to "";
+ * else the writer is ready. */
+pipes_proto_status pp_w_begin(pp_writer *w, char *buf, size_t cap, size_t *written,
+                              pipes_proto_status valid);
 void pp_w_raw(pp_writer *w, const char *s, size_t len);
 void pp_w_lit(pp_writer *w, const char *s); /* NUL-terminated, raw */
 void pp_w_string(pp_writer *w, const char *s, size_t len); /* quoted + escaped */

@@ -78,6 +78,22 @@ void pp_w_uint(pp_writer *w, uint64_t value)
     pp_w_raw(w, digits, n);
 }
 
+pipes_proto_status pp_w_begin(pp_writer *w, char *buf, size_t cap, size_t *written,
+                              pipes_proto_status valid)
+{
+    if (written)
+        *written = 0;
+    if (buf == NULL)
+        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    if (valid != PIPES_PROTO_OK) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return valid;
+    }
+    pp_w_init(w, buf, cap);
+    return PIPES_PROTO_OK;
+}
+
 pipes_proto_status pp_w_finish(pp_writer *w, size_t *written)
 {
     if (w->overflow) {

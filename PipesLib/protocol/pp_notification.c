@@ -67,8 +67,7 @@ static void parse_member(pp_cursor *c, const char *key, void *out_, pipes_proto_
 
     if (strcmp(key, "v") == 0) {
         *seen |= 1u;
-        pp_read_uint(c, err, "v", PIPES_PROTO_VERSION, PIPES_PROTO_VERSION,
-                     PIPES_PROTO_ERR_UNSUPPORTED_VERSION, &v);
+        pp_read_version(c, err);
     } else if (strcmp(key, "id") == 0) {
         *seen |= 2u;
         pp_read_id(c, err, "id", out->id, &out->id_len, PIPES_PROTO_ERR_BAD_ID);
@@ -247,17 +246,9 @@ pipes_proto_status pipes_proto_write_notification(const pipes_proto_notification
                                                   size_t cap, size_t *written)
 {
     pp_writer w;
-    if (written)
-        *written = 0;
-    if (buf == NULL)
-        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
-    pipes_proto_status st = pipes_proto_notification_validate(n, NULL);
-    if (st != PIPES_PROTO_OK) {
-        if (cap > 0)
-            buf[0] = '\0';
+    pipes_proto_status st = pp_w_begin(&w, buf, cap, written, pipes_proto_notification_validate(n, NULL));
+    if (st != PIPES_PROTO_OK)
         return st;
-    }
-    pp_w_init(&w, buf, cap);
     pp_w_lit(&w, "{\"v\":1,\"id\":");
     pp_w_string(&w, n->id, n->id_len);
     if (n->title_len > 0) /* only a clear has none */

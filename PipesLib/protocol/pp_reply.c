@@ -101,17 +101,9 @@ pipes_proto_status pipes_proto_write_reply(const pipes_proto_reply *reply, char 
                                            size_t *written)
 {
     pp_writer w;
-    if (written)
-        *written = 0;
-    if (buf == NULL)
-        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
-    pipes_proto_status st = validate_reply(reply);
-    if (st != PIPES_PROTO_OK) {
-        if (cap > 0)
-            buf[0] = '\0';
+    pipes_proto_status st = pp_w_begin(&w, buf, cap, written, validate_reply(reply));
+    if (st != PIPES_PROTO_OK)
         return st;
-    }
-    pp_w_init(&w, buf, cap);
     pp_w_lit(&w, "{\"v\":1,\"type\":\"");
     pp_w_lit(&w, type_names[reply->type]);
     pp_w_lit(&w, "\"");
@@ -152,45 +144,6 @@ pipes_proto_status pipes_proto_write_reply(const pipes_proto_reply *reply, char 
 
 enum { SEEN_V = 1, SEEN_TYPE = 2, SEEN_ID = 4, SEEN_REASON = 8 };
 
-/* A string value into dst (max bytes); records wrong_type / too_long. */
-static int get_string(pp_cursor *c, pipes_proto_error *err, const char *field, char *dst,
-                      size_t max, size_t *len, pipes_proto_status too_long)
-{
-    size_t at = c->pos;
-    if (pp_cursor_kind(c) != PP_STRING) {
-        pp_set_error(err, PIPES_PROTO_ERR_WRONG_TYPE, at, field, 0);
-        pp_cursor_skip(c);
-        dst[0] = '\0';
-        return 0;
-    }
-    *len = pp_cursor_string(c, dst, max + 1);
-    if (*len > max) {
-        pp_set_error(err, too_long, at, field,
-                     too_long == PIPES_PROTO_ERR_FIELD_TOO_LONG ? max : 0);
-        dst[0] = '\0';
-        *len = 0;
-        return 0;
-    }
-    return 1;
-}
-
-/* An integer value in 0..max; records wrong_type / range_status. */
-static int get_uint(pp_cursor *c, pipes_proto_error *err, const char *field, uint64_t max,
-                    pipes_proto_status range_status, uint64_t *out)
-{
-    size_t at = c->pos;
-    if (pp_cursor_kind(c) != PP_NUMBER) {
-        pp_set_error(err, PIPES_PROTO_ERR_WRONG_TYPE, at, field, 0);
-        pp_cursor_skip(c);
-        return 0;
-    }
-    pp_int_result r = pp_cursor_uint(c, max, out);
-    if (r != PP_INT_OK)
-        pp_set_error(err, r == PP_INT_NOT_INTEGER ? PIPES_PROTO_ERR_WRONG_TYPE : range_status, at,
-                     field, 0);
-    return r == PP_INT_OK;
-}
-
 static void reply_member(pp_cursor *c, const char *key, void *out_, pipes_proto_error *err,
                          unsigned *seen)
 {
@@ -202,9 +155,7 @@ static void reply_member(pp_cursor *c, const char *key, void *out_, pipes_proto_
 
     if (strcmp(key, "v") == 0) {
         *seen |= SEEN_V;
-        if (get_uint(c, err, "v", UINT64_MAX, PIPES_PROTO_ERR_UNSUPPORTED_VERSION, &v) &&
-            v != PIPES_PROTO_VERSION)
-            pp_set_error(err, PIPES_PROTO_ERR_UNSUPPORTED_VERSION, at, "v", 0);
+        pp_read_version(c, err);
     } else if (strcmp(key, "type") == 0) {
         *seen |= SEEN_TYPE;
         if (pp_cursor_kind(c) == PP_STRING) {
@@ -222,7 +173,7 @@ static void reply_member(pp_cursor *c, const char *key, void *out_, pipes_proto_
     } else if (pp_cursor_kind(c) == PP_NULL) {
         pp_cursor_skip(c); /* the other fields are optional: null = absent */
     } else if (strcmp(key, "id") == 0) {
-        if (get_string(c, err, "id", out->id, PIPES_PROTO_MAX_ID, &out->id_len,
+        if (pp_read_text(c, err, "id", out->id, PIPES_PROTO_MAX_ID, &out->id_len,
                        PIPES_PROTO_ERR_BAD_ID)) {
             if (pipes_proto_id_valid(out->id, out->id_len)) {
                 *seen |= SEEN_ID;
@@ -233,20 +184,20 @@ static void reply_member(pp_cursor *c, const char *key, void *out_, pipes_proto_
             }
         }
     } else if (strcmp(key, "reason") == 0) {
-        if (get_string(c, err, "reason", buf, PIPES_PROTO_MAX_ERROR_CODE, &len, TOO_LONG)) {
+        if (pp_read_text(c, err, "reason", buf, PIPES_PROTO_MAX_ERROR_CODE, &len, TOO_LONG)) {
             out->reason = pp_reason_from_name(buf);
             *seen |= SEEN_REASON;
         }
     } else if (strcmp(key, "error") == 0) {
-        get_string(c, err, "error", out->error, PIPES_PROTO_MAX_ERROR_CODE, &len, TOO_LONG);
+        pp_read_text(c, err, "error", out->error, PIPES_PROTO_MAX_ERROR_CODE, &len, TOO_LONG);
     } else if (strcmp(key, "offset") == 0) {
         out->has_offset =
-            get_uint(c, err, "offset", UINT64_MAX, PIPES_PROTO_ERR_OUT_OF_RANGE, &out->offset);
+            pp_read_uint(c, err, "offset", 0, UINT64_MAX, PIPES_PROTO_ERR_OUT_OF_RANGE, &out->offset);
     } else if (strcmp(key, "detail") == 0) {
-        get_string(c, err, "detail", out->detail, PIPES_PROTO_MAX_DETAIL, &out->detail_len,
+        pp_read_text(c, err, "detail", out->detail, PIPES_PROTO_MAX_DETAIL, &out->detail_len,
                    TOO_LONG);
     } else if (strcmp(key, "session") == 0) {
-        if (get_uint(c, err, "session", UINT32_MAX, PIPES_PROTO_ERR_OUT_OF_RANGE, &v)) {
+        if (pp_read_uint(c, err, "session", 0, UINT32_MAX, PIPES_PROTO_ERR_OUT_OF_RANGE, &v)) {
             out->session = (uint32_t)v;
             out->has_session = 1;
         }
@@ -261,10 +212,8 @@ pipes_proto_status pipes_proto_parse_reply(const void *data, size_t size, pipes_
     pipes_proto_error local;
     unsigned seen = 0;
     size_t end = 0;
-    if (pp_parse_start(data, size, out, &error, &local) != PIPES_PROTO_OK)
-        return error->status;
-    memset(out, 0, sizeof *out);
-    pipes_proto_status st = pp_parse_object(data, size, error, reply_member, out, &seen, &end);
+    pipes_proto_status st = pp_parse_message(data, size, out, sizeof *out, &error, &local, reply_member,
+                                             &seen, &end);
     if (st != PIPES_PROTO_OK)
         return st;
     if (!(seen & SEEN_V))

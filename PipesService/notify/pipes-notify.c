@@ -143,7 +143,8 @@ static int set_field(pipes_proto_notification *n, const char *field, const wchar
     const char *utf8;
     pipes_proto_status st;
     swprintf(option, sizeof option / sizeof option[0], L"--%hs", field);
-    if (!(utf8 = utf8_of(value, option, &len)))
+    utf8 = utf8_of(value, option, &len);
+    if (!utf8)
         return 0;
     st = pipes_proto_notification_set(n, field, utf8, len);
     return st == PIPES_PROTO_OK || proto_error(option, st);
@@ -180,8 +181,11 @@ static int set_progress(pipes_proto_notification *n, const wchar_t *value, const
                  value ? value : L"");
         return 0;
     }
-    if (status && !(utf8 = utf8_of(status, L"--status", &len)))
-        return 0;
+    if (status) {
+        utf8 = utf8_of(status, L"--status", &len);
+        if (!utf8)
+            return 0;
+    }
     st = pipes_proto_notification_set_progress(n, (int)v, utf8, len);
     return st == PIPES_PROTO_OK || proto_error(L"--status", st);
 }

@@ -135,6 +135,15 @@ history_has_sequence() {
     diff <(hist_ids | grep "^$p-") <(seq -f "$p-%05g" 1 "$n") >"$WORK/diff-$p.txt"
 }
 
+# ---- 0. the Pipes notification window (popup_tests.sh); TRAY_TESTS_ONLY=popups: only this ----
+# shellcheck source=TrayNotifier/tests/popup_tests.sh
+. "$ROOT/TrayNotifier/tests/popup_tests.sh"
+if [ "${TRAY_TESTS_ONLY:-}" = popups ]; then
+    say "$PASS passed, $FAIL failed in $(($(date +%s) - START)) s"
+    [ "$FAIL" -eq 0 ]
+    exit
+fi
+
 # ---- 1. start, 500 notifications from 4 concurrent senders ----
 check "tray starts and listens on $PIPE" start_tray tray1
 pids=()

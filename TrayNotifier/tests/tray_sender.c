@@ -24,6 +24,11 @@
  * exists, as a squatter would (tray_squat.c).
  * --dll-probe ... -- PROGRAM [ARGS] checks that PROGRAM loads no DLL planted
  * in its current directory or on PATH (dll_probe.c).
+ * --raw-file FILE sends the message in FILE as it is (a trailing newline
+ * dropped) and expects an ack.
+ * --service-end --spool DIR --until FILE [--break-on-first-response |
+ * --no-ack] plays the service's end of a tray connection
+ * (tray_service_end.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -37,6 +42,7 @@
 #include "pipes.h"
 #include "pipes_protocol.h"
 #include "dll_probe.h"
+#include "tray_service_end.h"
 #include "tray_squat.h"
 #include "tray_ui.h"
 
@@ -302,7 +308,8 @@ int main(int argc, char **argv)
     const char *one_id = "demo-1", *one_title = NULL, *one_body = "", *one_level = "info",
                *one_source = "", *ui_action = NULL, *squat = NULL, *squat_until = NULL;
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
-    int malformed = 0, rc;
+    const char *raw_file = NULL, *spool = NULL;
+    int malformed = 0, service_end = 0, ack_mode = TRAY_SERVICE_END_ACK, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
     pipes_client_config cfg;
     pipes_client *client = NULL;
@@ -324,6 +331,14 @@ int main(int argc, char **argv)
         const char *v = i + 1 < (unsigned)argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--malformed")) {
             malformed = 1;
+            continue;
+        }
+        if (!strcmp(a, "--service-end")) {
+            service_end = 1;
+            continue;
+        }
+        if (!strcmp(a, "--break-on-first-response") || !strcmp(a, "--no-ack")) {
+            ack_mode = a[2] == 'b' ? TRAY_SERVICE_END_BREAK_FIRST : TRAY_SERVICE_END_NO_ACK;
             continue;
         }
         if (!v) {
@@ -349,6 +364,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--written")) s.written_file = v;
         else if (!strcmp(a, "--squat")) squat = v;
         else if (!strcmp(a, "--until")) squat_until = v;
+        else if (!strcmp(a, "--raw-file")) raw_file = v;
+        else if (!strcmp(a, "--spool")) spool = v;
         else {
             fprintf(stderr, "tray_sender: unknown argument %s\n", a);
             return 1;
@@ -357,6 +374,9 @@ int main(int argc, char **argv)
     if (ui_action && pipe &&
         MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_ui_run(ui_action, wpipe);
+    if (service_end && pipe && out && spool && squat_until &&
+        MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
+        return tray_service_end_run(wpipe, out, spool, squat_until, ack_mode);
     if (squat && squat_until && out &&
         MultiByteToWideChar(CP_UTF8, 0, squat, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_squat_run(wpipe, squat_until, out);
@@ -377,6 +397,15 @@ int main(int argc, char **argv)
     }
     if (malformed) {
         total = build_malformed(s.msgs);
+    } else if (raw_file) {
+        size_t len = 0;
+        char *data = read_file(raw_file, &len);
+        while (data && len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+            len--;
+        total = 0;
+        if (data)
+            add_raw(s.msgs, &total, one_id, data, len, NULL, NULL);
+        free(data);
     } else if (one_title) {
         total = build_one(s.msgs, one_id, one_title, one_body, one_level, one_source);
     } else {

@@ -13,11 +13,28 @@
  * suspend, resume  suspend or resume the tray's GUI thread (the one that
  *         owns its window), so that pipe events queue up and are handled
  *         as one batch when it resumes.
+ * popups  prints one line per visible Pipes notification window:
+ *         "popup <x> <y> <w> <h> <title>" (the summary's title is its text).
+ * point:TITLE:WHAT  prints "x y", the screen point at the middle of WHAT
+ *         (action0..2, close, open, title, margin = just inside the left
+ *         edge) of the visible popup whose title starts with TITLE: where a
+ *         real click goes (xdotool).
+ * body:TITLE  prints "chars <n> vscroll <0|1>" for the popup's body (the
+ *         edit control's text length and whether it has a scroll bar),
+ *         then the text.
+ * history-row0  opens Recent notifications and prints the point of its
+ *         first row (for a real right click).
+ * unmute0, all-in-window, balloon-click  run that tray command as a click
+ *         does (the first "Unmute" of the Muted sources menu; the "Show all
+ *         notifications in the Pipes window" item; a click on the balloon).
  * Exit 2: no tray window for that pipe; 1: the expected window never came.
  */
 #include "tray_ui.h"
 
+#include <commctrl.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../resource.h"
@@ -81,6 +98,23 @@ static void print_utf8(const wchar_t *text)
     char buf[8192];
     if (WideCharToMultiByte(CP_UTF8, 0, text, -1, buf, (int)sizeof buf, NULL, NULL) > 0)
         printf("%s\n", buf);
+}
+
+/* Long text in pieces (print_utf8 has one buffer). */
+static void print_utf8_long(const wchar_t *text)
+{
+    size_t len = wcslen(text), i = 0;
+    char buf[8192];
+    while (i < len) {
+        size_t n = len - i < 2000 ? len - i : 2000;
+        int out;
+        if (n < len - i && text[i + n - 1] >= 0xD800 && text[i + n - 1] <= 0xDBFF)
+            n--; /* keep a surrogate pair together */
+        out = WideCharToMultiByte(CP_UTF8, 0, text + i, (int)n, buf, (int)sizeof buf, NULL, NULL);
+        fwrite(buf, 1, (size_t)(out > 0 ? out : 0), stdout);
+        i += n;
+    }
+    printf("\n");
 }
 
 static BOOL CALLBACK print_static(HWND hwnd, LPARAM lparam)
@@ -188,6 +222,126 @@ static int suspend_gui(HWND tray, int suspend)
     return 0;
 }
 
+#define POPUP_CLASS L"Pipes.TrayNotifier.Popup"
+#define WM_APP_TRAY_CALLBACK (WM_APP + 2) /* TrayNotifier/app.h: the icon's callback */
+#define NIN_BALLOONUSERCLICK_ (WM_USER + 5)
+
+typedef struct popup_query {
+    DWORD pid;
+    const wchar_t *prefix; /* NULL: list them all */
+    HWND found;
+} popup_query;
+
+static BOOL CALLBACK each_popup(HWND hwnd, LPARAM lparam)
+{
+    popup_query *q = (popup_query *)lparam;
+    wchar_t cls[64], title[512];
+    DWORD pid = 0;
+    RECT r;
+    GetWindowThreadProcessId(hwnd, &pid);
+    if (pid != q->pid || !IsWindowVisible(hwnd) || !GetClassNameW(hwnd, cls, 64) ||
+        wcscmp(cls, POPUP_CLASS) != 0)
+        return TRUE;
+    GetWindowTextW(hwnd, title, 512);
+    if (q->prefix) {
+        if (wcsncmp(title, q->prefix, wcslen(q->prefix)) == 0) {
+            q->found = hwnd;
+            return FALSE;
+        }
+        return TRUE;
+    }
+    GetWindowRect(hwnd, &r);
+    printf("popup %ld %ld %ld %ld ", r.left, r.top, r.right - r.left, r.bottom - r.top);
+    print_utf8(title);
+    return TRUE;
+}
+
+static HWND find_popup(DWORD pid, const wchar_t *prefix)
+{
+    popup_query q;
+    ULONGLONG until = GetTickCount64() + WAIT_MS;
+    q.pid = pid;
+    q.prefix = prefix;
+    do {
+        q.found = NULL;
+        EnumWindows(each_popup, (LPARAM)&q);
+        if (q.found)
+            return q.found;
+        Sleep(50);
+    } while (GetTickCount64() < until);
+    fprintf(stderr, "tray_ui: no visible popup with that title\n");
+    return NULL;
+}
+
+/* The control of a popup a click should go to, by name. */
+static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
+{
+    static const struct {
+        const char *name;
+        int id;
+    } controls[] = {{"action0", IDC_POPUP_ACTION0}, {"action1", IDC_POPUP_ACTION0 + 1},
+                    {"action2", IDC_POPUP_ACTION0 + 2}, {"close", IDC_POPUP_CLOSE},
+                    {"open", IDC_POPUP_OPEN},         {"title", IDC_POPUP_TITLE},
+                    {"more", IDC_POPUP_MORE}};
+    HWND popup = find_popup(pid, prefix), target = NULL;
+    RECT r;
+    size_t i;
+    if (!popup)
+        return 1;
+    if (!strcmp(what, "margin")) {
+        GetWindowRect(popup, &r);
+        printf("%ld %ld\n", r.left + 4, (r.top + r.bottom) / 2);
+        return 0;
+    }
+    for (i = 0; i < sizeof controls / sizeof controls[0]; i++) {
+        if (!strcmp(what, controls[i].name))
+            target = GetDlgItem(popup, controls[i].id);
+    }
+    if (!target || !IsWindowVisible(target)) {
+        fprintf(stderr, "tray_ui: the popup has no visible %s\n", what);
+        return 1;
+    }
+    GetWindowRect(target, &r);
+    printf("%ld %ld\n", (r.left + r.right) / 2, (r.top + r.bottom) / 2);
+    return 0;
+}
+
+static int popup_body(DWORD pid, const wchar_t *prefix)
+{
+    HWND popup = find_popup(pid, prefix);
+    HWND body = popup ? GetDlgItem(popup, IDC_POPUP_BODY) : NULL;
+    LRESULT n;
+    wchar_t *text;
+    if (!body)
+        return 1;
+    n = SendMessageW(body, WM_GETTEXTLENGTH, 0, 0);
+    text = (wchar_t *)malloc(((size_t)n + 1) * sizeof(wchar_t));
+    if (!text)
+        return 1;
+    SendMessageW(body, WM_GETTEXT, (WPARAM)n + 1, (LPARAM)text);
+    printf("chars %ld vscroll %d\n", (long)n,
+           (GetWindowLongPtrW(body, GWL_STYLE) & WS_VSCROLL) ? 1 : 0);
+    print_utf8_long(text);
+    free(text);
+    return 0;
+}
+
+static int history_row0(HWND tray, DWORD pid)
+{
+    HWND history = choose(tray, pid, IDM_HISTORY, HISTORY_CLASS, "Recent notifications");
+    HWND list = history ? GetDlgItem(history, IDC_HISTORY_LIST) : NULL;
+    HWND header = list ? (HWND)SendMessageW(list, LVM_GETHEADER, 0, 0) : NULL;
+    RECT r, h;
+    if (!list)
+        return 1;
+    GetWindowRect(list, &r);
+    if (!header || !GetWindowRect(header, &h))
+        h = r;
+    /* The first row sits right under the column headers. */
+    printf("%ld %ld\n", r.left + 60, h.bottom + 8);
+    return 0;
+}
+
 int tray_ui_run(const char *action, const wchar_t *pipe)
 {
     HWND tray = FindWindowW(TRAY_CLASS, pipe);
@@ -205,6 +359,35 @@ int tray_ui_run(const char *action, const wchar_t *pipe)
         return PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_OPEN_FOLDER, 0), 0) ? 0 : 1;
     if (!strcmp(action, "suspend") || !strcmp(action, "resume"))
         return suspend_gui(tray, !strcmp(action, "suspend"));
+    if (!strcmp(action, "popups")) {
+        popup_query q;
+        q.pid = pid;
+        q.prefix = NULL;
+        q.found = NULL;
+        EnumWindows(each_popup, (LPARAM)&q);
+        return 0;
+    }
+    if (!strncmp(action, "point:", 6) || !strncmp(action, "body:", 5)) {
+        int is_point = action[0] == 'p';
+        const char *title = action + (is_point ? 6 : 5);
+        const char *colon = is_point ? strrchr(title, ':') : title + strlen(title);
+        wchar_t prefix[256];
+        int n = colon ? MultiByteToWideChar(CP_UTF8, 0, title, (int)(colon - title), prefix, 255) : 0;
+        if (n <= 0)
+            return 1;
+        prefix[n] = 0;
+        return is_point ? popup_point(pid, prefix, colon + 1) : popup_body(pid, prefix);
+    }
+    if (!strcmp(action, "history-row0"))
+        return history_row0(tray, pid);
+    if (!strcmp(action, "unmute0"))
+        return PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_UNMUTE_FIRST, 0), 0) ? 0 : 1;
+    if (!strcmp(action, "all-in-window"))
+        return PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_ALL_IN_WINDOW, 0), 0) ? 0 : 1;
+    if (!strcmp(action, "balloon-click"))
+        return PostMessageW(tray, WM_APP_TRAY_CALLBACK, 0, MAKELPARAM(NIN_BALLOONUSERCLICK_, 0))
+                   ? 0
+                   : 1;
     fprintf(stderr, "tray_ui: unknown action %s\n", action);
     return 1;
 }
