@@ -489,10 +489,10 @@ static pipes_status check_send_args(pipes_client *client, const void *data, size
     return PIPES_OK;
 }
 
-static pipes_witem *make_item(const void *data, size_t size, void *context,
+static pipes_witem *make_item(pipes_client *client, const void *data, size_t size, void *context,
                               pipes_send_waiter *waiter)
 {
-    pipes_wbuf *buf = pipes_wbuf_create(data, size);
+    pipes_wbuf *buf = pipes_wbuf_create(&client->ep, data, size);
     pipes_witem *item;
     if (!buf)
         return NULL;
@@ -514,7 +514,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send(pipes_client *client, const 
     pipes_status st = check_send_args(client, data, size);
     if (st != PIPES_OK)
         return st;
-    item = make_item(data, size, send_context, NULL);
+    item = make_item(client, data, size, send_context, NULL);
     if (!item)
         return PIPES_ERR_OUT_OF_MEMORY;
     st = push(client, item);
@@ -611,7 +611,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, c
     memset(&waiter, 0, sizeof waiter);
     InitializeSRWLock(&waiter.lock);
     InitializeConditionVariable(&waiter.cv);
-    item = make_item(data, size, NULL, &waiter);
+    item = make_item(client, data, size, NULL, &waiter);
     if (!item)
         return PIPES_ERR_OUT_OF_MEMORY;
     /* A close while we wait must not free the client under us: our

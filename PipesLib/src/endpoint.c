@@ -7,6 +7,7 @@
 
 #include "pipes_chaos.h"
 #include "runtime.h"
+#include "wqueue.h"
 
 #define POSTED_EVENT_MAGIC 0x50495045u /* "PIPE": guards pipes_event_free */
 
@@ -61,6 +62,7 @@ void pipes_endpoint_release(pipes_endpoint *ep)
     }
     ReleaseSRWLockExclusive(&ep->gate_lock);
     engine = ep->engine;
+    pipes_wbuf_free_spares(ep);
     ep->destroy(ep);
     pipes_engine_freed(engine);
 }
@@ -339,6 +341,7 @@ void pipes_endpoint_finish_stop(pipes_endpoint *ep)
             SleepConditionVariableSRW(&ep->gate_cv, &ep->gate_lock, INFINITE, 0);
         ReleaseSRWLockExclusive(&ep->gate_lock);
     }
+    pipes_wbuf_free_spares(ep);
     ep->destroy(ep);
     pipes_engine_freed(engine);
 }

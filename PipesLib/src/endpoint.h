@@ -36,6 +36,8 @@ typedef struct pipes_endpoint_stats {
 
 typedef struct pipes_endpoint pipes_endpoint;
 
+#define PIPES_WBUF_SPARES 4u /* write buffers an endpoint keeps for reuse (wqueue.h) */
+
 struct pipes_endpoint {
     pipes_endpoint_kind kind;
     pipes_engine *engine;
@@ -62,6 +64,10 @@ struct pipes_endpoint {
     int freed_by_waiter;
 
     pipes_endpoint_stats stats;
+
+    /* Write buffers kept for reuse (wqueue.h, WRITE BUFFER REUSE); swapped
+     * in and out with interlocked exchanges, freed with the endpoint. */
+    struct pipes_wbuf *volatile spares[PIPES_WBUF_SPARES];
 };
 
 /* Fills the common parts; refs starts at 1 (the caller's handle). */

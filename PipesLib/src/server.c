@@ -485,7 +485,7 @@ PIPES_API pipes_status PIPES_CALL pipes_server_send(pipes_server *server, uint64
     c = lookup(server, connection_id);
     if (!c)
         return PIPES_ERR_NOT_CONNECTED;
-    buf = pipes_wbuf_create(data, size);
+    buf = pipes_wbuf_create(&server->ep, data, size);
     if (!buf) {
         pipes_conn_release(c);
         return PIPES_ERR_OUT_OF_MEMORY;
@@ -512,7 +512,7 @@ PIPES_API pipes_status PIPES_CALL pipes_server_broadcast(pipes_server *server, c
         return PIPES_ERR_MESSAGE_TOO_LARGE;
     if (pipes_endpoint_is_stopping(&server->ep))
         return PIPES_ERR_STOPPING;
-    buf = pipes_wbuf_create(data, size);
+    buf = pipes_wbuf_create(&server->ep, data, size);
     if (!buf)
         return PIPES_ERR_OUT_OF_MEMORY;
 

@@ -10,11 +10,34 @@
 
 /* ---- buffers and items ------------------------------------------------ */
 
-pipes_wbuf *pipes_wbuf_create(const void *data, size_t size)
+/* A spare of owner that holds size bytes without being more than twice
+ * too big, taken out of its slot; or NULL. */
+static pipes_wbuf *take_spare(pipes_endpoint *owner, size_t size)
 {
-    pipes_wbuf *b = (pipes_wbuf *)pipes_mem_alloc(sizeof *b + size);
-    if (!b)
-        return NULL;
+    unsigned i;
+    for (i = 0; i < PIPES_WBUF_SPARES; i++) {
+        pipes_wbuf *b = (pipes_wbuf *)InterlockedExchangePointer((PVOID volatile *)&owner->spares[i], NULL);
+        if (!b)
+            continue;
+        if (b->cap >= size && b->cap / 2 <= size)
+            return b;
+        /* Not this size: back into its slot, or freed if that was taken. */
+        if (InterlockedCompareExchangePointer((PVOID volatile *)&owner->spares[i], b, NULL) != NULL)
+            pipes_mem_free(b);
+    }
+    return NULL;
+}
+
+pipes_wbuf *pipes_wbuf_create(pipes_endpoint *owner, const void *data, size_t size)
+{
+    pipes_wbuf *b = size >= PIPES_WBUF_SPARE_MIN ? take_spare(owner, size) : NULL;
+    if (!b) {
+        b = (pipes_wbuf *)pipes_mem_alloc(sizeof *b + size);
+        if (!b)
+            return NULL;
+        b->cap = size;
+        b->owner = owner;
+    }
     b->refs = 1;
     b->size = size;
     if (size)
@@ -24,8 +47,23 @@ pipes_wbuf *pipes_wbuf_create(const void *data, size_t size)
 
 void pipes_wbuf_release(pipes_wbuf *b)
 {
-    if (b && InterlockedDecrement(&b->refs) == 0)
-        pipes_mem_free(b);
+    unsigned i;
+    if (!b || InterlockedDecrement(&b->refs) != 0)
+        return;
+    if (b->cap >= PIPES_WBUF_SPARE_MIN) {
+        for (i = 0; i < PIPES_WBUF_SPARES; i++)
+            if (InterlockedCompareExchangePointer((PVOID volatile *)&b->owner->spares[i], b, NULL) ==
+                NULL)
+                return;
+    }
+    pipes_mem_free(b);
+}
+
+void pipes_wbuf_free_spares(pipes_endpoint *owner)
+{
+    unsigned i;
+    for (i = 0; i < PIPES_WBUF_SPARES; i++)
+        pipes_mem_free(InterlockedExchangePointer((PVOID volatile *)&owner->spares[i], NULL));
 }
 
 pipes_witem *pipes_witem_create(pipes_wbuf *buf, void *send_context, pipes_send_waiter *waiter)
