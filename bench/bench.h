@@ -14,7 +14,9 @@
  *   iocp  baseline (b): raw overlapped I/O on a completion port, one
  *         operation outstanding per pipe, GetQueuedCompletionStatus;
  *   naive baseline (c): one blocking thread per connected instance, a new
- *         instance created only after each connect.
+ *         instance created only after each connect;
+ *   iocp2 ping-pong only: "iocp" with two threads waiting on the port, the
+ *         shape of a worker pool (iocp2.c says why).
  * Server-centred scenarios (fan-in, broadcast, churn, memory) use the same
  * raw load generator ("gen", loadgen.c) as the client for every server impl.
  */
@@ -36,7 +38,7 @@ typedef enum bench_scenario {
     SC_COUNT
 } bench_scenario;
 
-typedef enum bench_impl { IM_LIB = 0, IM_SYNC, IM_IOCP, IM_NAIVE, IM_GEN, IM_COUNT } bench_impl;
+typedef enum bench_impl { IM_LIB = 0, IM_SYNC, IM_IOCP, IM_NAIVE, IM_GEN, IM_IOCP2, IM_COUNT } bench_impl;
 
 #define BENCH_NAME_MAX 128
 #define BENCH_ACK_BYTE 0xA5
@@ -79,6 +81,7 @@ int role_naive(const bench_params *p);
 int role_gen(const bench_params *p);
 int role_iocp_pair(const bench_params *p);   /* pair.c: one-connection scenarios */
 int role_iocp_multi(const bench_params *p);  /* iocp_server.c: server scenarios */
+int role_iocp2(const bench_params *p);       /* iocp2.c: ping-pong, two threads on the port */
 
 /* Puts p50_us, p99_us, p999_us and mean_us of n latencies (sorts them). */
 void put_latencies(double *lat_us, unsigned n);

@@ -63,9 +63,10 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     memset(plan, 0, sizeof *plan);
     plan->smoke = smoke;
     plan->reps = reps;
-    for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_PINGPONG) &&
-            (c = add_case(plan, SC_PINGPONG, pair_impls[k], 64)) != NULL) {
+    for (k = 0; k < 4; k++) {
+        /* iocp2 only here: what a second thread waiting on a port costs (iocp2.c) */
+        bench_impl impl = k < 3 ? pair_impls[k] : IM_IOCP2;
+        if (wanted(only, SC_PINGPONG) && (c = add_case(plan, SC_PINGPONG, impl, 64)) != NULL) {
             c->spec.count = 2000 / div;
             c->spec.warmup = 200 / div;
         }

@@ -123,11 +123,11 @@ static void print_section(const bench_plan *plan, const section *sec)
            sec->pair ? "calls/msg both ends (r/w/conn/peek/deq)"
                      : "server calls/msg (r/w/conn/peek/deq)");
     for (j = 0; j < np; j++) {
-        static const bench_impl order[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_NAIVE};
+        static const bench_impl order[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_IOCP2, IM_NAIVE};
         const bench_case *lib = plan_find(plan, sec->sc, params[j], IM_LIB);
         char ptxt[32], num[32];
         param_text(sec->sc, params[j], ptxt, sizeof ptxt);
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < (int)(sizeof order / sizeof order[0]); i++) {
             const bench_case *c = plan_find(plan, sec->sc, params[j], order[i]);
             stats_summary s0;
             if (!c)
