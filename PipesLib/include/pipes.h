@@ -419,8 +419,8 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, p
  * valid until pipes_event_free). Connections open at that moment get no
  * DISCONNECTED event: the return of stop is their end. Queued sends are
  * dropped; those with a send_context are not reported.
- * From inside a callback on the server's engine (one of this server's own,
- * or another object's): returns once no other callback of this server is
+ * From inside a callback (one of this server's own, or another object's on
+ * any engine): returns once no other callback of this server is
  * running, and none will start; the calling callback may finish, and the
  * memory is released in the background once the cancelled I/O has drained
  * (the engine waits for that in destroy), because a worker thread waiting for
@@ -529,8 +529,8 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, p
  * completion has been dequeued, frees it. No callback of this client runs
  * after it returns, and its connection gets no DISCONNECTED event; queued
  * sends with a send_context are not reported.
- * From inside a callback on the client's engine (its own or another
- * object's) it behaves as pipes_server_stop does there. Thread-safe; calling
+ * From inside a callback (its own, or another object's on any engine) it
+ * behaves as pipes_server_stop does there. Thread-safe; calling
  * it twice is a use-after-free. */
 PIPES_API pipes_status PIPES_CALL pipes_client_close(pipes_client *client);
 
