@@ -157,6 +157,69 @@ TEST(ChaosEngine, CloseWaitsForASendWaitThatItWoke)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+// pipes_client_send_wait of a message larger than max_queued_bytes: it fits only an empty queue
+// (wqueue.h: one message always fits an empty queue). The waiter found the queue full, and the
+// queue drains to empty before it looks again under the lock: it must see the room then, not
+// sleep until a pop that will never come. The waiter is held right after its push failed while
+// the server reads again and the queue empties. (Before the fix it slept on a test of its own,
+// "bytes + size > max_queued_bytes", which an empty queue still fails: TIMEOUT, or with
+// PIPES_INFINITE a hang, although the message would have been accepted.)
+TEST(ChaosEngine, SendWaitOfAMessageLargerThanTheQueueBoundSeesTheQueueEmptiedMeanwhile)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        Gate gate;
+        OpenOnExit open_on_exit{gate};
+        std::atomic<int> server_msgs{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE && ++server_msgs == 1)
+                gate.Wait(); // the server stops reading
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ccfg.max_queued_bytes = 1000; // every big message below is larger than the bound
+        ClientGuard client;
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send(client.get(), "first", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(gate.WaitUntilBlocked());
+
+        // One big write stuck in the full pipe, one big message queued behind it: full.
+        std::vector<uint8_t> big = Pattern(256 * 1024);
+        int accepted = 0;
+        while (accepted < 10 &&
+               pipes_client_send(client.get(), big.data(), big.size(), nullptr) == PIPES_OK)
+            ++accepted;
+        ASSERT_LT(accepted, 10) << "the queue never filled";
+
+        PointHold pushed("client.push.unlocked", 1, milliseconds(20000));
+        ChaosHook hook([&](const char *where) { pushed.OnPoint(where); });
+        std::atomic<int> wait_status{-1};
+        std::thread waiter([&] {
+            pushed.OnlyThread(GetCurrentThreadId());
+            wait_status = pipes_client_send_wait(client.get(), big.data(), big.size(), 5000);
+        });
+        ASSERT_TRUE(pushed.WaitArrived()) << "send_wait never tried to queue";
+        gate.Open(); // the server reads: the stuck write completes and the queued one starts
+        EXPECT_TRUE(PollUntil([&] {
+            pipes_stats st;
+            std::memset(&st, 0, sizeof st);
+            st.struct_size = sizeof st;
+            return pipes_client_get_stats(client.get(), &st) == PIPES_OK && st.queued_messages == 0;
+        })) << "the queue did not drain";
+        pushed.Release();
+        waiter.join();
+        EXPECT_EQ(wait_status.load(), PIPES_OK)
+            << "send_wait waited for room in a queue that was already empty";
+        if (wait_status.load() == PIPES_OK) // written: the server reads it
+            EXPECT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 1 + accepted + 1));
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
 // The handle a caller stores from pipes_client_connect / pipes_server_start must be usable in the
 // first callback: the creating thread is held right after the connection was set up, before the
 // call returns, and the CONNECTED callback compares the stored handle with its own.
