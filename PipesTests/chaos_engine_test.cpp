@@ -220,6 +220,57 @@ TEST(ChaosEngine, SendWaitOfAMessageLargerThanTheQueueBoundSeesTheQueueEmptiedMe
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+// A reply the server wrote (SEND_COMPLETE: handed to the pipe) and then disconnect: the client
+// must still be able to read the reply after the server freed that connection, as it can from a
+// pipe whose server end was closed. (Before the fix the ended connection's instance was reused
+// for the next client at once: DisconnectNamedPipe threw the unread reply away, and the client's
+// read failed with ERROR_PIPE_NOT_CONNECTED.) "conn.freed" tells when the server's connection
+// object is gone; the client is a raw handle that reads only then.
+TEST(ChaosEngine, AReplyWrittenBeforeADisconnectStaysReadableAfterTheConnectionIsFreed)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        std::atomic<int> freed{0};
+        std::atomic<uint64_t> id{0};
+        ChaosHook hook([&](const char *where) {
+            if (std::strcmp(where, "conn.freed") == 0)
+                ++freed;
+        });
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_CONNECTED) {
+                id = ev->connection_id;
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "bye", 3, &freed),
+                          PIPES_OK);
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->status == PIPES_OK) {
+                EXPECT_EQ(pipes_server_disconnect(ev->server, id.load()), PIPES_OK);
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                               OPEN_EXISTING, 0, nullptr);
+        ASSERT_NE(h, INVALID_HANDLE_VALUE) << GetLastError();
+        DWORD mode = PIPE_READMODE_MESSAGE;
+        EXPECT_TRUE(SetNamedPipeHandleState(h, &mode, nullptr, nullptr));
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+        EXPECT_TRUE(PollUntil([&] { return freed.load() >= 1; }))
+            << "the server never freed the connection";
+
+        char buf[16] = {};
+        DWORD got = 0;
+        BOOL ok = ReadFile(h, buf, sizeof buf, &got, nullptr);
+        DWORD error = ok ? 0 : GetLastError();
+        EXPECT_TRUE(ok) << "the written reply was thrown away: ReadFile error " << error;
+        EXPECT_EQ(std::string(buf, got), "bye");
+        CloseHandle(h);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
 // The handle a caller stores from pipes_client_connect / pipes_server_start must be usable in the
 // first callback: the creating thread is held right after the connection was set up, before the
 // call returns, and the CONNECTED callback compares the stored handle with its own.
