@@ -157,6 +157,120 @@ TEST(ChaosEngine, CloseWaitsForASendWaitThatItWoke)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+// pipes_client_send_wait of a message larger than max_queued_bytes: it fits only an empty queue
+// (wqueue.h: one message always fits an empty queue). The waiter found the queue full, and the
+// queue drains to empty before it looks again under the lock: it must see the room then, not
+// sleep until a pop that will never come. The waiter is held right after its push failed while
+// the server reads again and the queue empties. (Before the fix it slept on a test of its own,
+// "bytes + size > max_queued_bytes", which an empty queue still fails: TIMEOUT, or with
+// PIPES_INFINITE a hang, although the message would have been accepted.)
+TEST(ChaosEngine, SendWaitOfAMessageLargerThanTheQueueBoundSeesTheQueueEmptiedMeanwhile)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        Gate gate;
+        OpenOnExit open_on_exit{gate};
+        std::atomic<int> server_msgs{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE && ++server_msgs == 1)
+                gate.Wait(); // the server stops reading
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ccfg.max_queued_bytes = 1000; // every big message below is larger than the bound
+        ClientGuard client;
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send(client.get(), "first", 5, nullptr), PIPES_OK);
+        ASSERT_TRUE(gate.WaitUntilBlocked());
+
+        // One big write stuck in the full pipe, one big message queued behind it: full.
+        std::vector<uint8_t> big = Pattern(256 * 1024);
+        int accepted = 0;
+        while (accepted < 10 &&
+               pipes_client_send(client.get(), big.data(), big.size(), nullptr) == PIPES_OK)
+            ++accepted;
+        ASSERT_LT(accepted, 10) << "the queue never filled";
+
+        PointHold pushed("client.push.unlocked", 1, milliseconds(20000));
+        ChaosHook hook([&](const char *where) { pushed.OnPoint(where); });
+        std::atomic<int> wait_status{-1};
+        std::thread waiter([&] {
+            pushed.OnlyThread(GetCurrentThreadId());
+            wait_status = pipes_client_send_wait(client.get(), big.data(), big.size(), 5000);
+        });
+        ASSERT_TRUE(pushed.WaitArrived()) << "send_wait never tried to queue";
+        gate.Open(); // the server reads: the stuck write completes and the queued one starts
+        EXPECT_TRUE(PollUntil([&] {
+            pipes_stats st;
+            std::memset(&st, 0, sizeof st);
+            st.struct_size = sizeof st;
+            return pipes_client_get_stats(client.get(), &st) == PIPES_OK && st.queued_messages == 0;
+        })) << "the queue did not drain";
+        pushed.Release();
+        waiter.join();
+        EXPECT_EQ(wait_status.load(), PIPES_OK)
+            << "send_wait waited for room in a queue that was already empty";
+        if (wait_status.load() == PIPES_OK) // written: the server reads it
+            EXPECT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 1 + accepted + 1));
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// A reply the server wrote (SEND_COMPLETE: handed to the pipe) and then disconnect: the client
+// must still be able to read the reply after the server freed that connection, as it can from a
+// pipe whose server end was closed. (Before the fix the ended connection's instance was reused
+// for the next client at once: DisconnectNamedPipe threw the unread reply away, and the client's
+// read failed with ERROR_PIPE_NOT_CONNECTED.) "conn.freed" tells when the server's connection
+// object is gone; the client is a raw handle that reads only then.
+TEST(ChaosEngine, AReplyWrittenBeforeADisconnectStaysReadableAfterTheConnectionIsFreed)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        std::atomic<int> freed{0};
+        std::atomic<uint64_t> id{0};
+        ChaosHook hook([&](const char *where) {
+            if (std::strcmp(where, "conn.freed") == 0)
+                ++freed;
+        });
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_CONNECTED) {
+                id = ev->connection_id;
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "bye", 3, &freed),
+                          PIPES_OK);
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->status == PIPES_OK) {
+                EXPECT_EQ(pipes_server_disconnect(ev->server, id.load()), PIPES_OK);
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        HANDLE h = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                               OPEN_EXISTING, 0, nullptr);
+        ASSERT_NE(h, INVALID_HANDLE_VALUE) << GetLastError();
+        DWORD mode = PIPE_READMODE_MESSAGE;
+        EXPECT_TRUE(SetNamedPipeHandleState(h, &mode, nullptr, nullptr));
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+        EXPECT_TRUE(PollUntil([&] { return freed.load() >= 1; }))
+            << "the server never freed the connection";
+
+        char buf[16] = {};
+        DWORD got = 0;
+        BOOL ok = ReadFile(h, buf, sizeof buf, &got, nullptr);
+        DWORD error = ok ? 0 : GetLastError();
+        EXPECT_TRUE(ok) << "the written reply was thrown away: ReadFile error " << error;
+        EXPECT_EQ(std::string(buf, got), "bye");
+        CloseHandle(h);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
 // The handle a caller stores from pipes_client_connect / pipes_server_start must be usable in the
 // first callback: the creating thread is held right after the connection was set up, before the
 // call returns, and the CONNECTED callback compares the stored handle with its own.

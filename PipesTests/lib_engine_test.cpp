@@ -402,6 +402,75 @@ TEST(LibEngine, TwoCallbacksThatStopEachOthersServerBothReturn)
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
 
+// The same on two engines: server a on one, server b on another. A callback of one engine is not
+// a worker of the other, so a stop that did not notice it runs inside a callback would wait for
+// the other server's references to drain, and those are held by the callback that waits, in its
+// own stop, for ours: both wait for ever. pipes.h promises that two callbacks stopping each
+// other's objects both return, whatever engines they are on.
+TEST(LibEngine, TwoCallbacksOnDifferentEnginesThatStopEachOthersServerBothReturn)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine_a = CreateEngine(2), *engine_b = CreateEngine(2);
+    ASSERT_NE(engine_a, nullptr);
+    ASSERT_NE(engine_b, nullptr);
+    {
+        const std::wstring name_a = UniquePipeName("a"), name_b = UniquePipeName("b");
+        EventLog alog, blog;
+        pipes_server *a = nullptr, *b = nullptr;
+        std::mutex m;
+        std::condition_variable cv;
+        int inside = 0;
+        std::atomic<int> stopped{0}, a_status{-1}, b_status{-1};
+        auto meet = [&] {
+            std::unique_lock<std::mutex> lock(m);
+            ++inside;
+            cv.notify_all();
+            cv.wait_for(lock, std::chrono::seconds(5), [&] { return inside >= 2; });
+        };
+        alog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                meet();
+                b_status = pipes_server_stop(b);
+                ++stopped;
+                alog.Notify();
+            }
+        };
+        blog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                meet();
+                a_status = pipes_server_stop(a);
+                ++stopped;
+                alog.Notify();
+            }
+        };
+        pipes_server_config acfg = ServerConfig(name_a, &alog), bcfg = ServerConfig(name_b, &blog);
+        acfg.engine = engine_a;
+        bcfg.engine = engine_b;
+        ASSERT_EQ(pipes_server_start(&acfg, &a), PIPES_OK);
+        ASSERT_EQ(pipes_server_start(&bcfg, &b), PIPES_OK);
+        EventLog calog, cblog; // clients on the default engine
+        pipes_client_config cacfg = ClientConfig(name_a, &calog), cbcfg = ClientConfig(name_b, &cblog);
+        ClientGuard ca, cb;
+        ASSERT_EQ(pipes_client_connect(&cacfg, ca.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_connect(&cbcfg, cb.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send(ca.get(), "go", 2, nullptr), PIPES_OK);
+        ASSERT_EQ(pipes_client_send(cb.get(), "go", 2, nullptr), PIPES_OK);
+        ASSERT_TRUE(alog.WaitFlag([&] { return stopped.load() == 2; }))
+            << "two callbacks on different engines stopping each other's server deadlocked";
+        EXPECT_EQ(a_status.load(), PIPES_OK);
+        EXPECT_EQ(b_status.load(), PIPES_OK);
+        {
+            std::lock_guard<std::mutex> lock(m);
+            EXPECT_EQ(inside, 2) << "the two callbacks did not run at the same time";
+        }
+        ASSERT_TRUE(calog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+        ASSERT_TRUE(cblog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine_a), PIPES_OK);
+    EXPECT_EQ(pipes_engine_destroy(engine_b), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
 // Messages already waiting in the pipe are read by reads that complete at once (on Windows and
 // Wine the library then skips the completion packet): thousands of them in a row must come out
 // whole and in order, without the chain recursing once per message. Likewise the queued writes

@@ -323,9 +323,9 @@ typedef struct pipes_server_config {
     pipes_engine *engine;         /* NULL = the process-wide default engine */
     unsigned listen_instances;    /* instances waiting in ConnectNamedPipe at once:
                                      at least this many while the server runs, up
-                                     to twice as many when ended connections'
-                                     instances go back to waiting (reused, not
-                                     closed); 0 = PIPES_DEFAULT_LISTEN_INSTANCES,
+                                     to twice as many when instances whose
+                                     client closed go back to waiting (reused,
+                                     not closed); 0 = PIPES_DEFAULT_LISTEN_INSTANCES,
                                      max 64 */
     unsigned max_connections;     /* 0 = PIPES_DEFAULT_MAX_CONNECTIONS; more are
                                      refused (PIPES_EVENT_LIMIT). A client being
@@ -351,10 +351,12 @@ typedef struct pipes_server_config {
  * after checking that no other server owns the name), then the rest of the
  * listening instances, each with ConnectNamedPipe outstanding. As a client
  * connects, a replacement instance is created before anything else, so the
- * name is never left unowned while the server runs. When a connection
- * ends, its instance is disconnected (DisconnectNamedPipe) and waits for the
- * next client, unless twice listen_instances are waiting already; nothing
- * of the old connection carries over.
+ * name is never left unowned while the server runs. When a client closes
+ * its end, its instance is disconnected (DisconnectNamedPipe) and waits for
+ * the next client, unless twice listen_instances are waiting already;
+ * nothing of the old connection carries over. An instance the server ended
+ * (pipes_server_disconnect, a refusal, a limit) is closed instead, so the
+ * client can still read what was written to it before.
  * Returns PIPES_ERR_NAME_IN_USE if another server already has the name,
  * PIPES_ERR_INVALID_ARGUMENT for a bad config or an invalid SDDL string.
  * *out is written before the first instance can take a client (so a
@@ -419,8 +421,8 @@ PIPES_API pipes_status PIPES_CALL pipes_server_get_stats(pipes_server *server, p
  * valid until pipes_event_free). Connections open at that moment get no
  * DISCONNECTED event: the return of stop is their end. Queued sends are
  * dropped; those with a send_context are not reported.
- * From inside a callback on the server's engine (one of this server's own,
- * or another object's): returns once no other callback of this server is
+ * From inside a callback (one of this server's own, or another object's on
+ * any engine): returns once no other callback of this server is
  * running, and none will start; the calling callback may finish, and the
  * memory is released in the background once the cancelled I/O has drained
  * (the engine waits for that in destroy), because a worker thread waiting for
@@ -529,8 +531,8 @@ PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, p
  * completion has been dequeued, frees it. No callback of this client runs
  * after it returns, and its connection gets no DISCONNECTED event; queued
  * sends with a send_context are not reported.
- * From inside a callback on the client's engine (its own or another
- * object's) it behaves as pipes_server_stop does there. Thread-safe; calling
+ * From inside a callback (its own, or another object's on any engine) it
+ * behaves as pipes_server_stop does there. Thread-safe; calling
  * it twice is a use-after-free. */
 PIPES_API pipes_status PIPES_CALL pipes_client_close(pipes_client *client);
 

@@ -469,6 +469,7 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
         }
     }
     ReleaseSRWLockExclusive(&cl->lock);
+    PIPES_CHAOS_POINT("client.push.unlocked");
     if (c) {
         /* Called by the application: completion events are posted, never
          * run inside this call. */
@@ -554,8 +555,9 @@ static pipes_status push_when_room(pipes_client *client, pipes_witem *item, size
             return st;
         AcquireSRWLockExclusive(&client->lock);
         PIPES_CHAOS_POINT("client.send_wait.full");
-        if ((client->wq.count >= client->ep.max_queued_messages ||
-             client->wq.bytes + size > client->ep.max_queued_bytes) &&
+        /* The test push applies: a queue that emptied since it failed has
+         * room for any message, and nothing would wake a sleeper there. */
+        if (!pipes_wqueue_has_room_locked(&client->ep, &client->wq, size) &&
             !SleepConditionVariableSRW(&client->wq.room_cv, &client->lock,
                                        wait_slice(deadline, timeout_ms), 0)) {
             ReleaseSRWLockExclusive(&client->lock);

@@ -324,11 +324,14 @@ void pipes_endpoint_finish_stop(pipes_endpoint *ep)
 {
     pipes_engine *engine = ep->engine;
     pipes_engine_release(engine);
-    if (pipes_engine_on_worker(engine)) {
-        /* Inside a callback (this endpoint's or another's): cancelled I/O
-         * drains on the workers and the last release frees. Waiting here
-         * would have a worker wait for packets that only the workers
-         * dequeue: with one worker thread, for ever. */
+    if (pipes_engine_worker_ctx()) {
+        /* Inside a callback (this endpoint's or another's, on this engine
+         * or another one): cancelled I/O drains on the workers and the last
+         * release frees. Waiting here would have a worker wait for packets
+         * that only the workers dequeue: with one worker thread, for ever.
+         * And on another engine's worker, for references that a callback
+         * stopping our caller's object in return holds while it waits for
+         * that object's (each would wait for the other for ever). */
         pipes_endpoint_release(ep);
         return;
     }

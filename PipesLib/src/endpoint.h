@@ -105,8 +105,8 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
 void pipes_endpoint_close_gate(pipes_endpoint *ep);
 
 /* Stop, part two, after the owner cancelled its I/O: drops the caller's
- * reference; on a thread that is not one of the engine's workers, waits
- * until refs reaches 0 and frees. */
+ * reference; on a thread that is no engine's worker (not inside any
+ * callback), waits until refs reaches 0 and frees. */
 void pipes_endpoint_finish_stop(pipes_endpoint *ep);
 
 int pipes_endpoint_is_stopping(pipes_endpoint *ep);

@@ -406,12 +406,6 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
     return ok || (error == ERROR_MORE_DATA && !engine->more_data_queues);
 }
 
-int pipes_engine_on_worker(const pipes_engine *engine)
-{
-    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
-    return ctx && ctx->engine == engine;
-}
-
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
 {
     /* A posted request completes with success. Its OVERLAPPED may still

@@ -115,9 +115,6 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
  * still owns the result). */
 BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes);
 
-/* Nonzero on a worker thread of `engine`. */
-int pipes_engine_on_worker(const pipes_engine *engine);
-
 /* Life of a server or client on an engine: attach at creation; release
  * when the caller gives up the handle (stop/close); freed once its memory
  * is gone. destroy refuses while any is attached and waits for the freed. */

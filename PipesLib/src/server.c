@@ -82,7 +82,11 @@ static void server_read_ended(pipes_conn *c)
  * (DisconnectNamedPipe, ConnectNamedPipe: the documented way to serve the
  * next client on an instance) instead of being closed, while the server
  * has fewer than REUSE_FACTOR x listen_instances waiting; connects top the
- * pool up to listen_instances as before. Under churn the pool then refills
+ * pool up to listen_instances as before. Only a connection its client
+ * ended (PEER_CLOSED) is reused: DisconnectNamedPipe throws away what the
+ * client has not read yet, so after a disconnect by the server (or a
+ * refusal, or a failed connect) the handle is closed, and the client can
+ * still read what was written before. Under churn the pool then refills
  * from ended connections and no instance is created or closed: that saves
  * CreateNamedPipeW, binding it to the port, its completion mode and
  * CloseHandle for every connection (docs/PERFORMANCE.md). The instance's
@@ -95,6 +99,8 @@ static int server_reuse_pipe(pipes_conn *c)
 {
     pipes_server *s = server_of(c);
     int reuse;
+    if (c->id == 0 || c->close_reason != PIPES_ERR_PEER_CLOSED)
+        return 0;
     AcquireSRWLockShared(&s->lock);
     reuse = !pipes_endpoint_is_stopping(&s->ep) && s->listening < REUSE_FACTOR * s->listen_target;
     ReleaseSRWLockShared(&s->lock);

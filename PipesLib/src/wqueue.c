@@ -117,14 +117,19 @@ void pipes_wqueue_init(pipes_wqueue *wq, SRWLOCK *lock)
     InitializeConditionVariable(&wq->room_cv);
 }
 
+int pipes_wqueue_has_room_locked(const pipes_endpoint *ep, const pipes_wqueue *wq, size_t size)
+{
+    /* One message always fits an empty queue, whatever its size, so a
+     * message up to max_message_size can be sent with small queue bounds. */
+    return wq->count < ep->max_queued_messages &&
+           (wq->count == 0 || wq->bytes + size <= ep->max_queued_bytes);
+}
+
 pipes_status pipes_wqueue_push_locked(pipes_endpoint *ep, pipes_wqueue *wq, pipes_witem *item,
                                       int *first_full)
 {
     size_t size = item->buf->size;
-    /* One message always fits an empty queue, whatever its size, so a
-     * message up to max_message_size can be sent with small queue bounds. */
-    if (wq->count >= ep->max_queued_messages ||
-        (wq->count > 0 && wq->bytes + size > ep->max_queued_bytes)) {
+    if (!pipes_wqueue_has_room_locked(ep, wq, size)) {
         if (!wq->full_reported) {
             wq->full_reported = 1;
             *first_full = 1;

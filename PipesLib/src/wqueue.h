@@ -60,6 +60,10 @@ void pipes_wqueue_init(pipes_wqueue *wq, SRWLOCK *lock);
 /* A queue item for buf (takes a reference on buf). NULL when out of memory. */
 pipes_witem *pipes_witem_create(pipes_wbuf *buf, void *send_context, pipes_send_waiter *waiter);
 
+/* Nonzero if a message of `size` bytes fits the queue's bounds now (lock
+ * held). One message always fits an empty queue, whatever its size. */
+int pipes_wqueue_has_room_locked(const pipes_endpoint *ep, const pipes_wqueue *wq, size_t size);
+
 /* Appends item if the queue's bounds allow (lock held). On QUEUE_FULL the
  * item is not taken and *first_full is set the first time the queue fills
  * (re-armed once it drained to half). */
