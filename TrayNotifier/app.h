@@ -67,7 +67,9 @@ typedef struct tray_peer {
     uint64_t connection;
     uint32_t process_id;
     int is_service;             /* the PipesService process: its "sender" is trusted */
-    pipes_proto_sender sender;  /* the peer's own identity (kind NONE if unreadable) */
+    pipes_proto_sender sender;  /* the peer's own identity (kind NONE if unreadable), known
+                                   from its first message on (peers_identify) */
+    int identified;             /* sender was read from the pipe (once per connection) */
 } tray_peer;
 
 /* A source muted from the history window (settings.c). */
@@ -210,6 +212,9 @@ void historywnd_destroy(tray_app *app);
 void peers_on_connected(tray_app *app, const pipes_event *ev);
 void peers_on_disconnected(tray_app *app, uint64_t connection);
 const tray_peer *peers_find(const tray_app *app, uint64_t connection);
+/* The peer of a MESSAGE event, its sender read from the pipe on the first one (a pipe names
+ * its client's user only once a message was read from it); NULL for an unknown connection. */
+const tray_peer *peers_identify(tray_app *app, const pipes_event *ev);
 uint64_t peers_service_connection(const tray_app *app); /* newest, or 0 */
 void peers_clear(tray_app *app);
 /* "DOMAIN\\name" of a SID string into out (UTF-8); 0 when it cannot be resolved. */

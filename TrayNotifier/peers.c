@@ -71,7 +71,7 @@ void peers_sender_of_sid(const wchar_t *sid, pipes_proto_sender *out)
     char account[PIPES_PROTO_MAX_ACCOUNT + 1], narrow[PIPES_PROTO_MAX_SID + 1];
     pipes_proto_sender_kind kind = PIPES_PROTO_SENDER_USER;
     memset(out, 0, sizeof(*out));
-    if (!sid || WideCharToMultiByte(CP_UTF8, 0, sid, -1, narrow, (int)sizeof(narrow), NULL, NULL) <= 0) {
+    if (!sid || !sid[0] || WideCharToMultiByte(CP_UTF8, 0, sid, -1, narrow, (int)sizeof(narrow), NULL, NULL) <= 0) {
         return;
     }
     /* LocalSystem, LocalService, NetworkService; NT SERVICE\<name>. */
@@ -84,6 +84,17 @@ void peers_sender_of_sid(const wchar_t *sid, pipes_proto_sender *out)
     if (pipes_proto_sender_set(out, kind, account, narrow, NULL) != PIPES_PROTO_OK) {
         memset(out, 0, sizeof(*out)); /* not a SID we can name: no sender */
     }
+}
+
+static tray_peer *find_peer(const tray_app *app, uint64_t connection)
+{
+    size_t i;
+    for (i = 0; i < app->peer_count; ++i) {
+        if (app->peers[i].connection == connection) {
+            return &app->peers[i];
+        }
+    }
+    return NULL;
 }
 
 void peers_on_connected(tray_app *app, const pipes_event *ev)
@@ -108,10 +119,26 @@ void peers_on_connected(tray_app *app, const pipes_event *ev)
     p->process_id = pid;
     svc = service_pid();
     p->is_service = pid != 0 && (pid == svc || pid == app->test_service_pid);
-    peers_sender_of_sid(ev->peer ? ev->peer->user_sid : NULL, &p->sender);
-    app_log(app, "peer %llu pid=%u %s account=%s sid=%s", (unsigned long long)p->connection,
-            (unsigned)pid, p->is_service ? "service" : "direct",
+    app_log(app, "peer %llu pid=%u %s", (unsigned long long)p->connection, (unsigned)pid,
+            p->is_service ? "service" : "direct");
+}
+
+const tray_peer *peers_identify(tray_app *app, const pipes_event *ev)
+{
+    pipes_peer_identity who;
+    tray_peer *p = find_peer(app, ev->connection_id);
+    if (!p || p->identified) {
+        return p;
+    }
+    p->identified = 1;
+    memset(&who, 0, sizeof(who));
+    if (pipes_server_get_peer(ev->server, ev->connection_id, &who) != PIPES_OK) {
+        who.user_sid[0] = L'\0'; /* gone, or unreadable: no sender */
+    }
+    peers_sender_of_sid(who.user_sid, &p->sender);
+    app_log(app, "peer %llu account=%s sid=%s", (unsigned long long)p->connection,
             p->sender.account[0] ? p->sender.account : "?", p->sender.sid[0] ? p->sender.sid : "?");
+    return p;
 }
 
 void peers_on_disconnected(tray_app *app, uint64_t connection)
@@ -127,13 +154,7 @@ void peers_on_disconnected(tray_app *app, uint64_t connection)
 
 const tray_peer *peers_find(const tray_app *app, uint64_t connection)
 {
-    size_t i;
-    for (i = 0; i < app->peer_count; ++i) {
-        if (app->peers[i].connection == connection) {
-            return &app->peers[i];
-        }
-    }
-    return NULL;
+    return find_peer(app, connection);
 }
 
 uint64_t peers_service_connection(const tray_app *app)

@@ -122,7 +122,7 @@ static void on_message(tray_app *app, batch *b, const pipes_event *ev)
     pipes_proto_error err;
     pipes_proto_reply reply;
     pipes_proto_type type = PIPES_PROTO_TYPE_NOTIFY;
-    const tray_peer *peer = peers_find(app, ev->connection_id);
+    const tray_peer *peer = peers_identify(app, ev);
     int via_service = peer && peer->is_service;
     reply_slot *s;
     pipes_proto_status st;
