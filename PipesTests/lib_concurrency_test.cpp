@@ -43,6 +43,7 @@ struct ServerSide {
     std::vector<uint32_t> seen_tags;
     std::atomic<uint64_t> received{0}, bytes{0}, bad{0}, out_of_order{0}, wrong_tag{0},
         echo_failed{0};
+    std::string ended; // server events that end or refuse a connection, with their status
 };
 
 struct ClientSide {
@@ -50,6 +51,7 @@ struct ClientSide {
     uint32_t tag = 0;
     std::atomic<uint32_t> next_echo{0};
     std::atomic<uint32_t> echoed{0}, sent_ok{0}, send_failed{0}, bad{0}, disconnected{0};
+    std::atomic<int> disconnect_status{0}; // the status of the DISCONNECTED event, for the report
     ClientGuard client;
 };
 
@@ -73,6 +75,7 @@ void PIPES_CALL ClientCallback(const pipes_event *ev, void *user_data)
         if (++c->echoed == c->run->per_client)
             c->run->Notify();
     } else if (ev->type == PIPES_EVENT_DISCONNECTED) {
+        c->disconnect_status = int(ev->status);
         ++c->disconnected;
         c->run->Notify();
     }
@@ -81,6 +84,13 @@ void PIPES_CALL ClientCallback(const pipes_event *ev, void *user_data)
 void PIPES_CALL ServerCallback(const pipes_event *ev, void *user_data)
 {
     ServerSide *s = static_cast<ServerSide *>(user_data);
+    if (ev->type == PIPES_EVENT_DISCONNECTED || ev->type == PIPES_EVENT_LIMIT) {
+        std::lock_guard<std::mutex> lock(s->m);
+        s->ended += " [event " + std::to_string(int(ev->type)) + " on connection " +
+                    std::to_string(ev->connection_id) + ": " + pipes_status_string(ev->status) +
+                    "]";
+        return;
+    }
     if (ev->type != PIPES_EVENT_MESSAGE)
         return;
     uint32_t tag = 0, seq = 0;
@@ -149,8 +159,22 @@ void RunManyClients(int clients, uint32_t per_client, bool echo)
                 pipes_status st = pipes_client_connect(&ccfg, c->client.Out());
                 if (st != PIPES_OK) {
                     ++connect_failed;
-                    std::printf("[ info ] client %d: connect failed: %s (Win32 %lu)\n", i,
-                                pipes_status_string(st), pipes_last_system_error());
+                    pipes_stats ss = ServerStats(server.get());
+                    std::string errors;
+                    for (int k = 0; k < PIPES_STATUS_COUNT; ++k)
+                        if (ss.errors_by_status[k])
+                            errors += std::string(" ") + pipes_status_string(pipes_status(k)) +
+                                      "=" + std::to_string(ss.errors_by_status[k]);
+                    pipes_global_stats g = GlobalStats();
+                    std::printf("[ info ] client %d: connect failed: %s (Win32 %lu); server: %llu "
+                                "connects, %llu refused, errors:%s; ConnectNamedPipe calls %llu, "
+                                "pending operations %lld, instances %lld; received %llu\n",
+                                i, pipes_status_string(st), pipes_last_system_error(),
+                                (unsigned long long)ss.connects, (unsigned long long)ss.refused,
+                                errors.empty() ? " none" : errors.c_str(),
+                                (unsigned long long)g.calls_connect_named_pipe,
+                                (long long)g.pending_operations, (long long)g.live_instances,
+                                (unsigned long long)server_side.received.load());
                     return;
                 }
                 std::vector<uint8_t> buf(256);
@@ -194,10 +218,19 @@ void RunManyClients(int clients, uint32_t per_client, bool echo)
                     clients, per_client, echo ? " echoed" : "", queued_s, total_s,
                     double(total) / total_s, echo ? " each way" : "");
         int dropped = 0;
-        for (auto &c : sides)
-            dropped += c->disconnected.load() ? 1 : 0;
-        EXPECT_EQ(dropped, 0) << "clients whose connection the server dropped (see "
-                                 "/work/coord/lib-bugs.md BUG-1 if they never got a CONNECTED)";
+        std::string why;
+        for (size_t i = 0; i < sides.size(); ++i)
+            if (sides[i]->disconnected.load()) {
+                ++dropped;
+                why += " [client " + std::to_string(i) + ": " +
+                       pipes_status_string(pipes_status(sides[i]->disconnect_status.load())) +
+                       ", " + std::to_string(sides[i]->echoed.load()) + " echoed]";
+            }
+        {
+            std::lock_guard<std::mutex> lock(server_side.m);
+            EXPECT_EQ(dropped, 0) << "clients whose connection ended:" << why
+                                  << "; server saw:" << server_side.ended;
+        }
         ASSERT_TRUE(done) << "server received " << server_side.received.load() << " of " << total;
         ASSERT_FALSE(broken());
 
