@@ -279,7 +279,8 @@ void RunManyClients(int clients, uint32_t per_client, bool echo)
 
 // The figure: 64 clients, 2,000 messages each. One way, so that the run stays within a
 // minute or two under Wine; the echo test below covers the server-to-client direction under load.
-// Affected by BUG-1 (/work/coord/lib-bugs.md): clients racing a fresh instance get dropped.
+// Clients race for the listening instances (ERROR_PIPE_BUSY, WaitNamedPipeW) while the first
+// ones already flood the server, so accepting must not wait behind the flood (READ_BURST).
 TEST(LibConcurrency, SixtyFourClientsTwoThousandMessagesEachArriveIntactAndInOrder)
 {
     RunManyClients(64, 2000, false);
@@ -292,7 +293,8 @@ TEST(LibConcurrency, SixteenClientsEchoedFullDuplexInOrder)
 }
 
 // 32 clients, each identified to the server by a hello message carrying its index. They connect
-// back to back, which races fresh listening instances: affected by BUG-1 (lib-bugs.md).
+// back to back, which races fresh listening instances (a client that opens an instance before
+// its ConnectNamedPipe was issued must be served like any other).
 class LibThirtyTwoClients : public ::testing::Test {
 protected:
     static constexpr int kN = 32;
@@ -323,7 +325,7 @@ protected:
             << "hellos: " << slog_.Count(PIPES_EVENT_MESSAGE)
             << ", connected: " << slog_.Count(PIPES_EVENT_CONNECTED)
             << ", disconnected: " << slog_.Count(PIPES_EVENT_DISCONNECTED)
-            << " (fewer than 32 connected: /work/coord/lib-bugs.md BUG-1)";
+            << " (fewer than 32 connected: a client that raced a fresh instance was dropped)";
         for (const Event &e : slog_.Snapshot()) {
             uint32_t tag = 0;
             if (e.type == PIPES_EVENT_MESSAGE &&

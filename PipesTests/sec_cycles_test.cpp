@@ -106,7 +106,7 @@ TEST(SecCycles, TenThousandConnectDisconnectCyclesLeakNothing)
         }
     }
     ULONGLONG elapsed = GetTickCount64() - t0;
-    // A shortfall here is a connection the server dropped unseen (coord/lib-bugs.md BUG-1);
+    // A shortfall here is a connection the server dropped unseen;
     // the leak checks below still run.
     EXPECT_TRUE(settle(kWarmup + kCycles)) << "the server saw " << counts[1].load()
                                            << " disconnects of " << kWarmup + kCycles;
