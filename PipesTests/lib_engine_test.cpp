@@ -340,64 +340,66 @@ TEST(LibEngine, CloseFromACallbackOnAOneWorkerEngineReturns)
 // stop each other's server at the same moment must both return: each stop waits for the other
 // server's running callbacks, and a callback that is itself waiting inside a stop does not count.
 // (Before the fix each waited for the other for ever.)
+// Server a runs on engine_a, b on engine_b (the same engine or not); a's callback stops b while
+// b's stops a, both at the same moment. Returns once both stops returned, or fails the test.
+static void ExpectMutualStopReturns(pipes_engine *engine_a, pipes_engine *engine_b)
+{
+    const std::wstring name_a = UniquePipeName("a"), name_b = UniquePipeName("b");
+    EventLog alog, blog;
+    pipes_server *a = nullptr, *b = nullptr;
+    std::mutex m;
+    std::condition_variable cv;
+    int inside = 0;
+    std::atomic<int> stopped{0}, a_status{-1}, b_status{-1};
+    // Each "go" callback waits (up to 5 s) until the other one runs too, then stops the other.
+    auto meet = [&] {
+        std::unique_lock<std::mutex> lock(m);
+        ++inside;
+        cv.notify_all();
+        cv.wait_for(lock, std::chrono::seconds(5), [&] { return inside >= 2; });
+    };
+    auto stopper = [&](pipes_server **other, std::atomic<int> *status) {
+        return [&, other, status](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                meet();
+                *status = pipes_server_stop(*other);
+                ++stopped;
+                alog.Notify();
+            }
+        };
+    };
+    alog.hook = stopper(&b, &b_status);
+    blog.hook = stopper(&a, &a_status);
+    pipes_server_config acfg = ServerConfig(name_a, &alog), bcfg = ServerConfig(name_b, &blog);
+    acfg.engine = engine_a;
+    bcfg.engine = engine_b;
+    ASSERT_EQ(pipes_server_start(&acfg, &a), PIPES_OK);
+    ASSERT_EQ(pipes_server_start(&bcfg, &b), PIPES_OK);
+    EventLog calog, cblog; // clients on the default engine
+    pipes_client_config cacfg = ClientConfig(name_a, &calog), cbcfg = ClientConfig(name_b, &cblog);
+    ClientGuard ca, cb;
+    ASSERT_EQ(pipes_client_connect(&cacfg, ca.Out()), PIPES_OK);
+    ASSERT_EQ(pipes_client_connect(&cbcfg, cb.Out()), PIPES_OK);
+    ASSERT_EQ(pipes_client_send(ca.get(), "go", 2, nullptr), PIPES_OK);
+    ASSERT_EQ(pipes_client_send(cb.get(), "go", 2, nullptr), PIPES_OK);
+    ASSERT_TRUE(alog.WaitFlag([&] { return stopped.load() == 2; }))
+        << "two callbacks stopping each other's server deadlocked";
+    EXPECT_EQ(a_status.load(), PIPES_OK);
+    EXPECT_EQ(b_status.load(), PIPES_OK);
+    {
+        std::lock_guard<std::mutex> lock(m);
+        EXPECT_EQ(inside, 2) << "the two callbacks did not run at the same time";
+    }
+    ASSERT_TRUE(calog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+    ASSERT_TRUE(cblog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+}
+
 TEST(LibEngine, TwoCallbacksThatStopEachOthersServerBothReturn)
 {
     LiveCounters base = Baseline();
     pipes_engine *engine = CreateEngine(2);
     ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name_a = UniquePipeName("a"), name_b = UniquePipeName("b");
-        EventLog alog, blog;
-        pipes_server *a = nullptr, *b = nullptr;
-        std::mutex m;
-        std::condition_variable cv;
-        int inside = 0;
-        std::atomic<int> stopped{0}, a_status{-1}, b_status{-1};
-        // Each "go" callback waits (up to 5 s) until the other one runs too, then stops the other.
-        auto meet = [&] {
-            std::unique_lock<std::mutex> lock(m);
-            ++inside;
-            cv.notify_all();
-            cv.wait_for(lock, std::chrono::seconds(5), [&] { return inside >= 2; });
-        };
-        alog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                meet();
-                b_status = pipes_server_stop(b);
-                ++stopped;
-                alog.Notify();
-            }
-        };
-        blog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                meet();
-                a_status = pipes_server_stop(a);
-                ++stopped;
-                alog.Notify();
-            }
-        };
-        pipes_server_config acfg = ServerConfig(name_a, &alog), bcfg = ServerConfig(name_b, &blog);
-        acfg.engine = bcfg.engine = engine;
-        ASSERT_EQ(pipes_server_start(&acfg, &a), PIPES_OK);
-        ASSERT_EQ(pipes_server_start(&bcfg, &b), PIPES_OK);
-        EventLog calog, cblog; // clients on the default engine
-        pipes_client_config cacfg = ClientConfig(name_a, &calog), cbcfg = ClientConfig(name_b, &cblog);
-        ClientGuard ca, cb;
-        ASSERT_EQ(pipes_client_connect(&cacfg, ca.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_connect(&cbcfg, cb.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_send(ca.get(), "go", 2, nullptr), PIPES_OK);
-        ASSERT_EQ(pipes_client_send(cb.get(), "go", 2, nullptr), PIPES_OK);
-        ASSERT_TRUE(alog.WaitFlag([&] { return stopped.load() == 2; }))
-            << "two callbacks stopping each other's server deadlocked";
-        EXPECT_EQ(a_status.load(), PIPES_OK);
-        EXPECT_EQ(b_status.load(), PIPES_OK);
-        {
-            std::lock_guard<std::mutex> lock(m);
-            EXPECT_EQ(inside, 2) << "the two callbacks did not run at the same time";
-        }
-        ASSERT_TRUE(calog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
-        ASSERT_TRUE(cblog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
-    }
+    ExpectMutualStopReturns(engine, engine);
     EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }
@@ -413,59 +415,7 @@ TEST(LibEngine, TwoCallbacksOnDifferentEnginesThatStopEachOthersServerBothReturn
     pipes_engine *engine_a = CreateEngine(2), *engine_b = CreateEngine(2);
     ASSERT_NE(engine_a, nullptr);
     ASSERT_NE(engine_b, nullptr);
-    {
-        const std::wstring name_a = UniquePipeName("a"), name_b = UniquePipeName("b");
-        EventLog alog, blog;
-        pipes_server *a = nullptr, *b = nullptr;
-        std::mutex m;
-        std::condition_variable cv;
-        int inside = 0;
-        std::atomic<int> stopped{0}, a_status{-1}, b_status{-1};
-        auto meet = [&] {
-            std::unique_lock<std::mutex> lock(m);
-            ++inside;
-            cv.notify_all();
-            cv.wait_for(lock, std::chrono::seconds(5), [&] { return inside >= 2; });
-        };
-        alog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                meet();
-                b_status = pipes_server_stop(b);
-                ++stopped;
-                alog.Notify();
-            }
-        };
-        blog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                meet();
-                a_status = pipes_server_stop(a);
-                ++stopped;
-                alog.Notify();
-            }
-        };
-        pipes_server_config acfg = ServerConfig(name_a, &alog), bcfg = ServerConfig(name_b, &blog);
-        acfg.engine = engine_a;
-        bcfg.engine = engine_b;
-        ASSERT_EQ(pipes_server_start(&acfg, &a), PIPES_OK);
-        ASSERT_EQ(pipes_server_start(&bcfg, &b), PIPES_OK);
-        EventLog calog, cblog; // clients on the default engine
-        pipes_client_config cacfg = ClientConfig(name_a, &calog), cbcfg = ClientConfig(name_b, &cblog);
-        ClientGuard ca, cb;
-        ASSERT_EQ(pipes_client_connect(&cacfg, ca.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_connect(&cbcfg, cb.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_send(ca.get(), "go", 2, nullptr), PIPES_OK);
-        ASSERT_EQ(pipes_client_send(cb.get(), "go", 2, nullptr), PIPES_OK);
-        ASSERT_TRUE(alog.WaitFlag([&] { return stopped.load() == 2; }))
-            << "two callbacks on different engines stopping each other's server deadlocked";
-        EXPECT_EQ(a_status.load(), PIPES_OK);
-        EXPECT_EQ(b_status.load(), PIPES_OK);
-        {
-            std::lock_guard<std::mutex> lock(m);
-            EXPECT_EQ(inside, 2) << "the two callbacks did not run at the same time";
-        }
-        ASSERT_TRUE(calog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
-        ASSERT_TRUE(cblog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
-    }
+    ExpectMutualStopReturns(engine_a, engine_b);
     EXPECT_EQ(pipes_engine_destroy(engine_a), PIPES_OK);
     EXPECT_EQ(pipes_engine_destroy(engine_b), PIPES_OK);
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
