@@ -1,9 +1,10 @@
 /*
  * core.c - the engine behind both the service and `PipesService run`:
- * configuration, spool, delivery, submit pipe and status pipe, then a main
- * loop that sleeps on events. It wakes only for a stop request, a session
- * change, the next ttl expiry, or a slow periodic session rescan (sessions
- * Wine never announces, and a console run that gets no SESSIONCHANGE).
+ * configuration, the data folders (checked before anything is written),
+ * spool, delivery, submit pipe and status pipe, then a main loop that
+ * sleeps on events. It wakes only for a stop request, a session change, the
+ * next ttl expiry, or a slow periodic session rescan (sessions Wine never
+ * announces, and a console run that gets no SESSIONCHANGE).
  */
 #include "svc.h"
 
@@ -22,6 +23,9 @@
 
 static struct {
     svc_config cfg;
+    /* The data folders, open from start to exit: checked once, and while
+     * open nobody can rename or delete them (safedir.h). */
+    safedir data_dir, log_dir, spool_dir;
     spool *spool;
     delivery *delivery;
     submit *submit;
@@ -142,6 +146,19 @@ static int fail(const wchar_t *what, DWORD code)
     return SVC_EXIT_FAILED;
 }
 
+/* Opens one data folder (created if missing, locked from its creation on);
+ * a folder that fails a check is reported and nothing in it is touched. */
+static int open_data_dir(safedir *d, const wchar_t *path)
+{
+    safedir_report why;
+    wchar_t text[SAFEDIR_MAX_SID + 3 * MAX_PATH];
+    if (safedir_open(d, path, SVC_DATA_DIR_SDDL, 0, &why))
+        return SVC_EXIT_OK;
+    safedir_describe(&why, text, sizeof text / sizeof text[0]);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
+    return SVC_EXIT_DATA_DIR_UNSAFE;
+}
+
 int core_run(HANDLE stop_event, core_report_fn report, int console)
 {
     spool_limits lim;
@@ -156,14 +173,26 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
     g.started_ms = svc_now_ms();
     report(SERVICE_START_PENDING, START_HINT_MS);
     svc_config_load(&g.cfg);
-    svc_log_init(g.cfg.log_dir, g.cfg.log_max_kb * 1024u, console);
+    /* The Event Log (and the console) first: the folders may be refused.
+     * They are checked data folder first, then logs (so that a refused
+     * spool is in the text log too), then spool. */
+    svc_log_init(NULL, g.cfg.log_max_kb * 1024u, console);
+    g.data_dir.h = g.log_dir.h = g.spool_dir.h = INVALID_HANDLE_VALUE;
+    rc = open_data_dir(&g.data_dir, g.cfg.data_dir);
+    if (rc == SVC_EXIT_OK)
+        rc = open_data_dir(&g.log_dir, g.cfg.log_dir);
+    if (rc == SVC_EXIT_OK) {
+        svc_log_init(&g.log_dir, g.cfg.log_max_kb * 1024u, console);
+        rc = open_data_dir(&g.spool_dir, g.cfg.spool_dir);
+    }
+    if (rc != SVC_EXIT_OK)
+        goto out_log;
     svc_config_report();
     g.wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (!g.wake) {
         rc = fail(L"CreateEvent", GetLastError());
         goto out_log;
     }
-    svc_make_dir(g.cfg.data_dir, SVC_DATA_DIR_SDDL);
     lim.max_count = g.cfg.max_spool_count;
     lim.max_bytes = (uint64_t)g.cfg.max_spool_mb << 20;
     lim.default_ttl = g.cfg.default_ttl;
@@ -265,5 +294,8 @@ out_wake:
     ReleaseSRWLockExclusive(&g.change_lock);
 out_log:
     svc_log_close();
+    safedir_close(&g.spool_dir);
+    safedir_close(&g.log_dir);
+    safedir_close(&g.data_dir);
     return rc;
 }

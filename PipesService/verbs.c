@@ -2,11 +2,15 @@
  * verbs.c - the administrative verbs: install, configure, uninstall,
  * start, stop, status. They talk to the Service Control Manager; status
  * also asks the running engine for live numbers over the status pipe.
+ * install and configure also create (or lock) the data folders, as an
+ * administrator, for the service's account (docs/SECURITY.md).
  */
 #include "svc.h"
 
 #include <stdio.h>
 #include <wchar.h>
+
+#include "messages.h"
 
 #define WAIT_STATE_MS 30000
 
@@ -154,8 +158,56 @@ static int register_source(void)
     return SVC_EXIT_OK;
 }
 
+/* Creates one data folder or locks an existing one (owner Administrators,
+ * the data DACL, also on the files in it) for the service's account. A
+ * folder that fails its checks (a link, an untrusted owner) is left as it
+ * is and reported: SVC_EXIT_DATA_DIR_UNSAFE. */
+static int lock_data_dir(const wchar_t *path)
+{
+    safedir d;
+    safedir_report why;
+    wchar_t text[SAFEDIR_MAX_SID + 3 * MAX_PATH], name[MAX_PATH];
+    DWORD e;
+    if (!safedir_open(&d, path, SVC_DATA_DIR_LOCK_SDDL, SAFEDIR_FOR_LOCK, &why)) {
+        safedir_describe(&why, text, sizeof text / sizeof text[0]);
+        svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
+        return SVC_EXIT_DATA_DIR_UNSAFE;
+    }
+    e = safedir_lock(&d, SVC_DATA_DIR_LOCK_SDDL, name, MAX_PATH);
+    safedir_close(&d);
+    if (e == ERROR_SUCCESS) {
+        wprintf(L"  locked the data folder %ls\n", path);
+        return SVC_EXIT_OK;
+    }
+    swprintf(text, sizeof text / sizeof text[0], L"%ls%ls%ls could not be locked (error %lu)",
+             path, name[0] ? L"\\" : L"", name, (unsigned long)e);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
+    /* A link or hard link among the files is the unsafe kind of failure. */
+    return e == ERROR_REPARSE_POINT_ENCOUNTERED || e == ERROR_TOO_MANY_LINKS
+               ? SVC_EXIT_DATA_DIR_UNSAFE
+               : SVC_EXIT_FAILED;
+}
+
+/* The data folders of the configuration, the data folder first. Their
+ * problems go to the Event Log and the console. */
+static int lock_data_dirs(void)
+{
+    svc_config cfg;
+    int rc;
+    svc_config_load(&cfg);
+    svc_log_init(NULL, 0, 1);
+    rc = lock_data_dir(cfg.data_dir);
+    if (rc == SVC_EXIT_OK)
+        rc = lock_data_dir(cfg.log_dir);
+    if (rc == SVC_EXIT_OK)
+        rc = lock_data_dir(cfg.spool_dir);
+    svc_log_close();
+    return rc;
+}
+
 /* What install and configure both finish with: the service's extra
- * settings and the Event Log source; closes both handles. */
+ * settings, the Event Log source and the data folders; closes both
+ * handles. */
 static int finish_setup(SC_HANDLE scm, SC_HANDLE svc)
 {
     int rc;
@@ -163,6 +215,8 @@ static int finish_setup(SC_HANDLE scm, SC_HANDLE svc)
     rc = register_source();
     CloseServiceHandle(svc);
     CloseServiceHandle(scm);
+    if (rc == SVC_EXIT_OK)
+        rc = lock_data_dirs();
     return rc;
 }
 
