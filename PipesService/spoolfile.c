@@ -327,23 +327,24 @@ spool_rec *spoolfile_load(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64
 
 void spoolfile_set_aside(const safedir *dir, const wchar_t *name, const char *why)
 {
-    wchar_t from[MAX_PATH + 64], damaged_path[MAX_PATH], to[MAX_PATH + 64], wwhy[128];
+    wchar_t from[MAX_PATH + 64], damaged_path[MAX_PATH], to[MAX_PATH + 80], wwhy[128];
     safedir damaged;
     safedir_report report;
-    int moved = 0;
+    int moved = 0, deleted = 0;
     swprintf(from, MAX_PATH + 64, L"%ls\\%ls", dir->path, name);
     swprintf(damaged_path, MAX_PATH, L"%ls\\damaged", dir->path);
     if (safedir_open(&damaged, damaged_path, SVC_DATA_DIR_SDDL, 0, &report)) {
         moved = safedir_rename(dir, name, &damaged, name);
         safedir_close(&damaged);
     }
-    /* Never load it again either way (a link is left where it is: it is
-     * refused at every load, and logged). */
+    /* Never load it again either way; a link that cannot be removed through
+     * a checked handle stays where it is: refused at every load, and logged. */
     if (!moved)
-        safedir_delete(dir, name);
-    swprintf(to, MAX_PATH + 64, L"%ls\\%ls", damaged_path, name);
+        deleted = safedir_delete(dir, name);
+    swprintf(to, MAX_PATH + 80, L"moved to %ls\\%ls", damaged_path, name);
     svc_to_wide(why, strlen(why), wwhy, 128);
-    svc_event(EVENTLOG_ERROR_TYPE, MSG_SPOOL_DAMAGED, from, moved ? to : L"(deleted)", wwhy);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_SPOOL_DAMAGED, from,
+              moved ? to : deleted ? L"deleted" : L"left where it is (not a plain file)", wwhy);
 }
 
 void spoolfile_recover_temps(const safedir *dir, spool_open_info *info)

@@ -378,6 +378,90 @@ pipes_wait_for 30 count_ge "$TRAY_OUT" c- 3
 check "the 3 intact ones were delivered" diff -q "$TRAY_OUT" <(printf 'c-0\nc-2\nc-4\n')
 
 ###############################################################################################
+section "data folders: a foreign owner, a link or open permissions: refused, nothing touched"
+# Wine 8 makes no junctions (FSCTL_SET_REPARSE_POINT fails with 50, `mklink /J` and
+# CreateSymbolicLinkW create nothing) but shows a Unix symbolic link as a reparse point
+# (FILE_ATTRIBUTE_REPARSE_POINT) and resolves it in GetFinalPathNameByHandleW: the stand-in for a
+# junction here. It gives a file of another Unix user the owner S-1-5-7 (Anonymous): the stand-in
+# for a folder a standard user created. Every case runs `PipesService run` (the same start-up as
+# the service; its Event Log text is echoed to the console) and must exit 9 at once.
+tray_stop
+svc stop5 stop >/dev/null
+DD=$PREFIX/drive_c/PipesData # DataDirectory of this section, the same for `run` and the service
+TG=$PREFIX/drive_c/PipesTarget # what a link points to: it must stay exactly as it is
+reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]' "$CFG" '"DataDirectory"="C:\\PipesData"'
+fresh() { rm -rf "$DD" "$TG"; mkdir -p "$TG"; echo marker >"$TG/marker.txt"; chmod 755 "$TG"; }
+listing() { find "$@" -printf '%p %m %U %y %s\n' 2>/dev/null | sort; }
+# refused NAME TEXT WHERE...: `PipesService run` exits 9 naming TEXT, and WHERE (paths, listed
+# without following links) is unchanged.
+refused() {
+    local name=$1 text=$2 before rc
+    shift 2
+    before=$(listing "$@")
+    timeout 60 wine "$BIN/PipesService.exe" run </dev/null >"$WORK/$name.out" 2>&1
+    rc=$?
+    check "$name: refused, exit 9 (got $rc)" test "$rc" -eq 9
+    check "$name: the message names the problem ($text)" grep -qF -- "$text" "$WORK/$name.out"
+    check "$name: nothing there changed" test "$before" = "$(listing "$@")"
+}
+fresh
+mkdir -p "$DD"
+chown nobody "$DD"
+refused dd-owner 'C:\PipesData is owned by S-1-5-7' "$DD" "$TG"
+fresh
+ln -s "$TG" "$DD"
+refused dd-link 'C:\PipesData is a junction, symbolic link or mount point' "$DD" "$TG"
+fresh
+mkdir -p "$DD"
+ln -s "$TG" "$DD/logs"
+refused logs-link 'C:\PipesData\logs is a junction, symbolic link or mount point' "$DD" "$TG"
+fresh
+mkdir -p "$DD/logs"
+ln -s "$TG" "$DD/spool"
+refused spool-link 'C:\PipesData\spool is a junction, symbolic link or mount point' "$TG" "$DD/spool"
+fresh
+mkdir -p "$DD/spool"
+chmod 777 "$DD/spool"
+refused spool-open 'let S-1-1-0' "$DD/spool" "$TG"
+# The service itself: the same refusal, its exit code 9 for the SCM, the reason in the text log
+# (the logs folder is fine), and nothing of the link's target touched.
+fresh
+mkdir -p "$DD/logs"
+ln -s "$TG" "$DD/spool"
+before=$(listing "$TG")
+svc start-link start; rc=$?
+check "service with a linked spool: start fails (exit $rc) and says service exit 9" \
+    test "$rc" -ne 0 -a -n "$(grep 'service exit 9' "$WORK/start-link.out")"
+check "  ... sc query: STOPPED" test "$(sc_state)" = STOPPED
+check "  ... the Event Log text is in its log" \
+    grep -qF 'spool is a junction, symbolic link or mount point' "$DD/logs/PipesService.log"
+check "  ... the link's target is unchanged" test "$before" = "$(listing "$TG")"
+# A link among the spool's files: the folder is fine, the file is refused (its final path is
+# elsewhere), logged as damaged, and what it points to is neither read into the spool nor
+# changed nor deleted.
+fresh
+rm -rf "$DD"
+check "without the folders the service starts and creates them" svc start-fresh start
+# Wine maps the DACL given at creation onto the Unix mode: no Everyone entry, no bits for others.
+others_none() { local m; for m in $(stat -c %a "$@"); do [ "${m: -1}" = 0 ] || return 1; done; }
+check "  ... each with its protected DACL from its creation (Unix mode $(stat -c %a "$DD"): nothing for others)" \
+    others_none "$DD" "$DD/spool" "$DD/logs"
+check "stop" svc stop-fresh stop
+cp "$TG/marker.txt" "$WORK/marker.copy"
+ln -s "$TG/marker.txt" "$DD/spool/0000000000000001.ntf"
+before=$(listing "$TG")
+check "with a linked record the service starts" svc start-ntf start
+check "  ... the record is logged as damaged and left where it is (not a plain file)" \
+    grep -qF '0000000000000001.ntf (not a plain file of the spool (a link)): left where it is' \
+    "$DD/logs/PipesService.log"
+check "  ... the link's target is unchanged" \
+    test "$before" = "$(listing "$TG")" -a "$(cat "$TG/marker.txt")" = marker
+check "  ... nothing was loaded" test "$(status_value 'spool records')" -eq 0
+check "stop" svc stop-ntf stop
+rm -rf "$DD" "$TG"
+reset_config
+
+###############################################################################################
 section "clean up"
 tray_stop
 check "stop" svc stop4 stop
