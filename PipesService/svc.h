@@ -52,7 +52,8 @@ enum {
     SVC_EXIT_ALREADY_INSTALLED = 5,
     SVC_EXIT_NOT_RUNNING = 6,
     SVC_EXIT_TIMEOUT = 7,
-    SVC_EXIT_PIPE_IN_USE = 8,
+    /* 8 is not used any more: a submit pipe name held by another process is
+     * waited out (core.c), not an exit. */
     SVC_EXIT_DATA_DIR_UNSAFE = 9 /* a data folder failed its checks (safedir.h); nothing touched */
 };
 
@@ -280,7 +281,8 @@ typedef struct submit_stats {
  * so delivery can be created with it. NULL when out of memory. */
 submit *submit_create(const svc_config *cfg, spool *s);
 /* Starts the submit pipe; accepted records are handed to d. Returns a
- * pipes_status; on failure call submit_free only. */
+ * pipes_status; after a failure it may be called again (core.c retries a
+ * name in use), and submit_stop/submit_free are safe. */
 pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d);
 /* From now on submissions get "shutting_down". */
 void submit_set_stopping(submit *sb);

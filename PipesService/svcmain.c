@@ -155,7 +155,6 @@ static void usage(FILE *to)
              L"  --help      this text\n"
              L"exit codes: 0 ok, 1 failed, 2 usage, 3 access denied (run as administrator),\n"
              L"  4 not installed, 5 already installed, 6 not running, 7 timed out,\n"
-             L"  8 another instance already serves the submit pipe,\n"
              L"  9 a data folder is not safe to use (a link, or an untrusted owner or\n"
              L"    permissions: see the Event Log; nothing in it was changed)\n"
              L"configuration: HKLM\\SOFTWARE\\Pipes\\Service; see docs/SERVICE.md\n");

@@ -231,7 +231,7 @@ check "at most 2 rejection events (the first at once, the rest summed) for 20+ r
     test "$REJ" -ge 1 -a "$REJ" -le 2
 
 ###############################################################################################
-section "a squatter serves the submit pipe while the service is stopped"
+section "a squatter serves the submit pipe while the service is stopped; the service waits it out"
 # Any local process may create \\.\pipe\Pipes.Service while the service is stopped; the
 # squatter here answers `accepted` like the service would and records what it receives.
 SQ=$WORK/squatter.txt
@@ -251,11 +251,28 @@ check "still nothing received" test "$(lines "$SQ.raw")" -eq 0
 notify squatted3 --pipe '\\.\pipe\Pipes.Service' --title "unchecked" --id sq-3; rc=$?
 check "control: unchecked (--pipe), the squatter gets it and answers accepted" \
     test "$rc" -eq 0 -a "$(tr -d '\r' <"$SQ.raw")" = sq-3
+# The service starts anyway and waits the squatter out (before: it exited with 8, and the
+# failure actions ended it STOPPED): it runs, says so, and takes the name once it is free.
 svc start-squatted start; rc=$?
-check "the service does not start on a squatted submit pipe (exit $rc, sc query STOPPED)" \
-    test "$rc" -ne 0 -a "$(sc_state)" = STOPPED
+check "the service starts on a squatted submit pipe (exit $rc, sc query RUNNING)" \
+    test "$rc" -eq 0 -a "$(sc_state)" = RUNNING
+svc status-sq status
+check "status says the submit pipe waits for a name another process holds" \
+    has status-sq "^submit pipe: waiting, the name is held by another process"
+check "the wait is logged with the holder's process id (MSG_SUBMIT_PIPE_IN_USE)" \
+    log_has "is served by another process (process $(tr -d '\r' <"$SQ.pid"))"
+notify squatted4 --title "secret" --id sq-4; rc=$?
+check "meanwhile pipes-notify still refuses the squatter (exit 8)" test "$rc" -eq 8
+check "  ... which received nothing from it" test "$(tr -d '\r' <"$SQ.raw")" = sq-3
 touch "$SQ.stop"
 wait "$SQJOB" 2>/dev/null
+submit_served() { svc status-sq2 status; has status-sq2 "^submit pipe: serving"; }
+check "once the squatter is gone the service serves the submit pipe (within the 1-2-4-8-16 s backoff)" \
+    pipes_wait_for 60 submit_served
+check "  ... and logs it (MSG_SUBMIT_PIPE_STARTED)" log_has "is served now, after"
+notify after-squat --title "after the squatter" --session 1 --ttl 2; rc=$?
+check "  ... and accepts submissions (pipes-notify exit 0)" test "$rc" -eq 0
+check "stop" svc stop-sq stop
 # The next phases count records: start them from an empty spool.
 rm -f "$(spool_dir)"/*.ntf
 
