@@ -94,10 +94,13 @@ typedef struct svc_config {
     uint32_t session_override;
 } svc_config;
 
-/* Default SDDL of the submit pipe: SYSTEM and Administrators full control;
- * Authenticated Users read/write data and attributes, but not
- * FILE_CREATE_PIPE_INSTANCE (0x4), so no user can add a server instance. */
-#define SVC_DEFAULT_SUBMIT_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x0012019b;;;AU)"
+/* Default SDDL of the submit pipe: the service's SID (it creates every
+ * instance) and Administrators (`PipesService run`) full control;
+ * Authenticated Users (LocalSystem and services included) read/write data
+ * and attributes, but not FILE_CREATE_PIPE_INSTANCE (0x4), so no user can
+ * add a server instance. */
+#define SVC_DEFAULT_SUBMIT_SDDL                                                                  \
+    L"D:P(A;;FA;;;" PIPES_PROTO_SERVICE_SID_W L")(A;;FA;;;BA)(A;;0x0012019b;;;AU)"
 
 /* Fills *cfg with defaults, then reads the registry. Invalid values are
  * replaced by their default and remembered for svc_config_report. */

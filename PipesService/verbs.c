@@ -13,6 +13,9 @@
 #include "messages.h"
 
 #define WAIT_STATE_MS 30000
+/* The service's account: a virtual account (docs/SECURITY.md, "Threats:
+ * data folders and privileges"). */
+#define SVC_ACCOUNT L"NT SERVICE\\" SVC_NAME
 
 static int win32_exit(const wchar_t *what, DWORD e)
 {
@@ -97,17 +100,27 @@ static int apply_extras(SC_HANDLE svc)
     SERVICE_FAILURE_ACTIONSW fa;
     SERVICE_FAILURE_ACTIONS_FLAG flag;
     SERVICE_PRESHUTDOWN_INFO pre;
+    SERVICE_SID_INFO sid;
+    SERVICE_REQUIRED_PRIVILEGES_INFOW privileges;
     SC_ACTION actions[3] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000},
                             {SC_ACTION_RESTART, 60000}};
     struct {
         DWORD level;
         void *info;
         const wchar_t *name;
-    } items[5];
+    } items[7];
     size_t i;
 
     desc.lpDescription = (LPWSTR)SVC_DESCRIPTION;
-    delayed.fDelayedAutostart = TRUE;
+    /* An automatic start, not a delayed one: the earlier the service owns
+     * its pipe name, the smaller a squatter's chance (and one that gets it
+     * first is waited out: core.c). */
+    delayed.fDelayedAutostart = FALSE;
+    /* Its own SID in its token, so that ACLs can name this service alone. */
+    sid.dwServiceSidType = SERVICE_SID_TYPE_UNRESTRICTED;
+    /* Every privilege but bypass-traverse-checking removed from its token:
+     * nothing it does needs one (docs/SECURITY.md lists each call). */
+    privileges.pmszRequiredPrivileges = (LPWSTR)SE_CHANGE_NOTIFY_NAME L"\0";
     memset(&fa, 0, sizeof fa);
     fa.dwResetPeriod = 86400; /* failure count back to 0 after a day without one */
     fa.cActions = 3;
@@ -119,7 +132,7 @@ static int apply_extras(SC_HANDLE svc)
     items[0].name = L"description";
     items[1].level = SERVICE_CONFIG_DELAYED_AUTO_START_INFO;
     items[1].info = &delayed;
-    items[1].name = L"delayed automatic start";
+    items[1].name = L"automatic start, not delayed";
     items[2].level = SERVICE_CONFIG_FAILURE_ACTIONS;
     items[2].info = &fa;
     items[2].name = L"failure actions (restart after 5 s, 30 s, 60 s)";
@@ -129,7 +142,13 @@ static int apply_extras(SC_HANDLE svc)
     items[4].level = SERVICE_CONFIG_PRESHUTDOWN_INFO;
     items[4].info = &pre;
     items[4].name = L"pre-shutdown timeout";
-    for (i = 0; i < 5; i++) {
+    items[5].level = SERVICE_CONFIG_SERVICE_SID_INFO;
+    items[5].info = &sid;
+    items[5].name = L"unrestricted service SID";
+    items[6].level = SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO;
+    items[6].info = &privileges;
+    items[6].name = L"required privileges (SeChangeNotifyPrivilege only)";
+    for (i = 0; i < sizeof items / sizeof items[0]; i++) {
         if (ChangeServiceConfig2W(svc, items[i].level, items[i].info)) {
             wprintf(L"  set %ls\n", items[i].name);
         } else {
@@ -205,8 +224,8 @@ static int lock_data_dirs(void)
     return rc;
 }
 
-/* What install and configure both finish with: the service's extra
- * settings, the Event Log source and the data folders; closes both
+/* What install and configure both finish with: the service's account and
+ * extra settings, the Event Log source and the data folders; closes both
  * handles. */
 static int finish_setup(SC_HANDLE scm, SC_HANDLE svc)
 {
@@ -232,9 +251,10 @@ int verb_install(void)
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
     if (!scm)
         return win32_exit(L"OpenSCManager", GetLastError());
+    /* A virtual account has no password: lpPassword NULL. */
     svc = CreateServiceW(scm, SVC_NAME, SVC_DISPLAY_NAME, SERVICE_ALL_ACCESS,
                          SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd,
-                         NULL, NULL, NULL, NULL /* LocalSystem */, NULL);
+                         NULL, NULL, NULL, SVC_ACCOUNT, NULL);
     if (!svc) {
         DWORD e = GetLastError();
         CloseServiceHandle(scm);
@@ -244,7 +264,7 @@ int verb_install(void)
         }
         return win32_exit(L"CreateService", e);
     }
-    wprintf(L"PipesService: installed %ls (%ls)\n", SVC_NAME, cmd);
+    wprintf(L"PipesService: installed %ls (%ls) as %ls\n", SVC_NAME, cmd, SVC_ACCOUNT);
     return finish_setup(scm, svc);
 }
 
@@ -256,6 +276,12 @@ int verb_configure(void)
     if (rc != SVC_EXIT_OK)
         return rc;
     wprintf(L"PipesService: configuring %ls\n", SVC_NAME);
+    /* An older install ran as LocalSystem: move it to the virtual account. */
+    if (ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, NULL,
+                             NULL, NULL, NULL, SVC_ACCOUNT, NULL, NULL))
+        wprintf(L"  set the account %ls\n", SVC_ACCOUNT);
+    else
+        win32_exit(L"setting the account " SVC_ACCOUNT, GetLastError());
     return finish_setup(scm, svc);
 }
 

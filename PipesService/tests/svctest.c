@@ -25,7 +25,7 @@
  *   raw --data TEXT [--pipe NAME]   sends TEXT as one message, prints the reply
  *   kill-service                    TerminateProcess on the running service
  *   kill-pid PID                    TerminateProcess on PID
- *   pipe-sddl [--pipe NAME]         prints the submit pipe's DACL as SDDL
+ *   pipe-sddl [--pipe NAME]         prints the submit pipe's owner and DACL as SDDL
  *   path-sddl PATH                  prints a file or directory's DACL as SDDL
  */
 #include <windows.h>
@@ -452,11 +452,11 @@ static int cmd_pipe_sddl(int argc, wchar_t **argv)
         fprintf(stderr, "pipe-sddl: open failed %lu\n", (unsigned long)GetLastError());
         return 1;
     }
-    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL,
-                        &sd) != ERROR_SUCCESS ||
-        !ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1,
-                                                              DACL_SECURITY_INFORMATION, &text,
-                                                              NULL)) {
+    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                        NULL, NULL, NULL, NULL, &sd) != ERROR_SUCCESS ||
+        !ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd, SDDL_REVISION_1, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &text,
+            NULL)) {
         CloseHandle(h);
         return 1;
     }
