@@ -166,6 +166,12 @@ void safedir_describe(const safedir_report *r, wchar_t *out, size_t cap)
                  L"the permissions of %ls let %ls change, move or delete it or what it holds",
                  r->path, r->who);
         break;
+    case SAFEDIR_ERROR:
+        if (r->error == ERROR_TOO_MANY_LINKS) {
+            swprintf(out, cap, L"%ls has more than one name (a hard link)", r->path);
+            break;
+        }
+        /* fall through */
     default:
         n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
                            r->error, 0, text, 256, NULL);
@@ -588,7 +594,8 @@ int safedir_rename(const safedir *from, const wchar_t *name, const safedir *to,
 
 /* ---- locking (installer verbs) ------------------------------------------------------------ */
 
-DWORD safedir_lock(const safedir *d, const wchar_t *sddl, wchar_t *name, size_t name_cap)
+DWORD safedir_lock(const safedir *d, const wchar_t *sddl, int with_files, wchar_t *name,
+                   size_t name_cap)
 {
     SECURITY_DESCRIPTOR abs;
     PSECURITY_DESCRIPTOR rel = NULL;
@@ -624,7 +631,7 @@ DWORD safedir_lock(const safedir *d, const wchar_t *sddl, wchar_t *name, size_t 
             rc = GetLastError();
     }
     swprintf(pattern, MAX_PATH + 8, L"%ls\\*", d->path);
-    find = rc == ERROR_SUCCESS ? FindFirstFileW(pattern, &fd) : INVALID_HANDLE_VALUE;
+    find = rc == ERROR_SUCCESS && with_files ? FindFirstFileW(pattern, &fd) : INVALID_HANDLE_VALUE;
     if (find != INVALID_HANDLE_VALUE) {
         do {
             HANDLE h;
@@ -651,4 +658,48 @@ DWORD safedir_lock(const safedir *d, const wchar_t *sddl, wchar_t *name, size_t 
     free(file_dacl);
     LocalFree(rel);
     return rc;
+}
+
+/* ---- checking what a folder holds (installer) -------------------------------------------- */
+
+int safedir_check_tree(const safedir *d, safedir_report *why)
+{
+    WIN32_FIND_DATAW fd;
+    wchar_t pattern[MAX_PATH + 8], path[MAX_PATH + 64];
+    HANDLE find;
+    int ok = 1;
+
+    memset(why, 0, sizeof *why);
+    swprintf(pattern, MAX_PATH + 8, L"%ls\\*", d->path);
+    find = FindFirstFileW(pattern, &fd);
+    if (find == INVALID_HANDLE_VALUE)
+        return GetLastError() == ERROR_FILE_NOT_FOUND ? 1 : report(why, SAFEDIR_ERROR, d->path,
+                                                                     GetLastError());
+    do {
+        if (!wcscmp(fd.cFileName, L".") || !wcscmp(fd.cFileName, L".."))
+            continue;
+        swprintf(path, MAX_PATH + 64, L"%ls\\%ls", d->path, fd.cFileName);
+        if (fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+            ok = report(why, SAFEDIR_REPARSE_POINT, path, 0);
+        } else if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+            safedir sub;
+            ok = safedir_open(&sub, path, NULL, 0, why) && safedir_check_tree(&sub, why);
+            safedir_close(&sub);
+        } else {
+            HANDLE h = open_checked(d, fd.cFileName, READ_CONTROL | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+                                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                    OPEN_EXISTING, 0);
+            if (h == INVALID_HANDLE_VALUE) {
+                DWORD e = GetLastError();
+                ok = report(why, e == ERROR_REPARSE_POINT_ENCOUNTERED ? SAFEDIR_REPARSE_POINT
+                                                                      : SAFEDIR_ERROR,
+                            path, e);
+            } else {
+                ok = check_security(h, path, WRITE_RIGHTS, 1, why);
+                CloseHandle(h);
+            }
+        }
+    } while (ok && FindNextFileW(find, &fd));
+    FindClose(find);
+    return ok;
 }

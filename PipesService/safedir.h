@@ -93,11 +93,19 @@ int safedir_open(safedir *d, const wchar_t *path, const wchar_t *create_sddl, un
 void safedir_close(safedir *d);
 
 /* Replaces the owner and protected DACL of d (opened SAFEDIR_FOR_LOCK) with
- * those of sddl, and gives every file directly in d the same DACL without
- * the inheritance flags (the installer's upgrade of data an older version
- * wrote; each file checked as by safedir_open_file, links refused). Returns
- * a Win32 error; name gets the file it stopped at, if any. */
-DWORD safedir_lock(const safedir *d, const wchar_t *sddl, wchar_t *name, size_t name_cap);
+ * those of sddl and, with_files, gives every file directly in d the same
+ * DACL without the inheritance flags (the installer's upgrade of data an
+ * older version wrote; each file checked as by safedir_open_file, links
+ * refused). Returns a Win32 error; name gets the file it stopped at, if any. */
+DWORD safedir_lock(const safedir *d, const wchar_t *sddl, int with_files, wchar_t *name,
+                   size_t name_cap);
+/* Everything below d, checked without changing anything: every folder as by
+ * safedir_open, every file a plain one (not a link, one name) owned by a
+ * trusted account whose DACL lets nobody else write, delete or re-ACL it.
+ * Returns nonzero when all pass; else why names the first that does not.
+ * (What the installer checks in its install folder before any of its
+ * programs run from there.) */
+int safedir_check_tree(const safedir *d, safedir_report *why);
 
 /* Opens the file name (no separators) of d: disposition OPEN_EXISTING,
  * OPEN_ALWAYS or CREATE_NEW (never one that truncates before the check).

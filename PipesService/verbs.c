@@ -192,7 +192,7 @@ static int lock_data_dir(const wchar_t *path)
         svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
         return SVC_EXIT_DATA_DIR_UNSAFE;
     }
-    e = safedir_lock(&d, SVC_DATA_DIR_LOCK_SDDL, name, MAX_PATH);
+    e = safedir_lock(&d, SVC_DATA_DIR_LOCK_SDDL, 1, name, MAX_PATH);
     safedir_close(&d);
     if (e == ERROR_SUCCESS) {
         wprintf(L"  locked the data folder %ls\n", path);

@@ -309,7 +309,7 @@ TEST_F(SafedirTest, LockGivesTheFolderAndItsFilesTheDescriptor)
     ASSERT_TRUE(safedir_open(&d_, dir.c_str(), SVC_DATA_DIR_LOCK_SDDL, SAFEDIR_FOR_LOCK, &why_))
         << why_.problem;
     wchar_t name[MAX_PATH];
-    EXPECT_EQ((DWORD)ERROR_SUCCESS, safedir_lock(&d_, SVC_DATA_DIR_LOCK_SDDL, name, MAX_PATH));
+    EXPECT_EQ((DWORD)ERROR_SUCCESS, safedir_lock(&d_, SVC_DATA_DIR_LOCK_SDDL, 1, name, MAX_PATH));
     safedir_close(&d_);
     // Wine maps a DACL set on an existing file onto its Unix mode and keeps the others' read
     // bit, so what shows here is that Everyone lost write (the exact DACL: Windows only).
@@ -331,9 +331,70 @@ TEST_F(SafedirTest, LockRefusesAHardLinkAmongTheFilesAndNamesIt)
     ASSERT_TRUE(safedir_open(&d_, dir.c_str(), SVC_DATA_DIR_LOCK_SDDL, SAFEDIR_FOR_LOCK, &why_));
     wchar_t name[MAX_PATH];
     EXPECT_EQ((DWORD)ERROR_TOO_MANY_LINKS,
-              safedir_lock(&d_, SVC_DATA_DIR_LOCK_SDDL, name, MAX_PATH));
+              safedir_lock(&d_, SVC_DATA_DIR_LOCK_SDDL, 1, name, MAX_PATH));
     EXPECT_STREQ(L"x.ntf", name);
     EXPECT_EQ(victim_dacl, dacl_of(victim));
+}
+
+// ---- the install folder (pipes-lockdir.dll: lock the folder alone, then check what it holds) --
+
+TEST_F(SafedirTest, LockWithoutFilesLeavesTheFilesAsTheyAre)
+{
+    std::wstring dir = base_ + L"\\app";
+    ASSERT_TRUE(CreateDirectoryW(dir.c_str(), nullptr));
+    write_file(dir + L"\\planted.dll", "planted");
+    ASSERT_TRUE(set_dacl(dir + L"\\planted.dll", L"D:P(A;;FA;;;SY)(A;;FA;;;WD)"));
+    std::wstring file_dacl = dacl_of(dir + L"\\planted.dll");
+    ASSERT_TRUE(safedir_open(&d_, dir.c_str(), SVC_DATA_DIR_LOCK_SDDL, SAFEDIR_FOR_LOCK, &why_));
+    EXPECT_EQ((DWORD)ERROR_SUCCESS, safedir_lock(&d_, SVC_DATA_DIR_LOCK_SDDL, 0, nullptr, 0));
+    EXPECT_FALSE(everyone_writes(dacl_of(dir))) << dacl_of(dir);
+    EXPECT_EQ(file_dacl, dacl_of(dir + L"\\planted.dll"));
+}
+
+TEST_F(SafedirTest, CheckTreePassesPlainFilesAndFoldersOthersCannotChange)
+{
+    std::wstring dir = base_ + L"\\app";
+    ASSERT_TRUE(safedir_open(&d_, (dir + L"\\docs").c_str(), SVC_DATA_DIR_SDDL, 0, &why_));
+    safedir_close(&d_);
+    write_file(dir + L"\\PipesService.exe", "exe");
+    write_file(dir + L"\\docs\\SDK.md", "doc");
+    ASSERT_TRUE(safedir_open(&d_, dir.c_str(), nullptr, 0, &why_)) << why_.problem;
+    EXPECT_TRUE(safedir_check_tree(&d_, &why_)) << why_.problem << " " << why_.path;
+    EXPECT_EQ(SAFEDIR_OK, why_.problem);
+}
+
+// A file (here one level down) that Everyone may change is named, and left as it is.
+TEST_F(SafedirTest, CheckTreeRefusesAFileOthersMayChangeAndNamesIt)
+{
+    std::wstring dir = base_ + L"\\app";
+    ASSERT_TRUE(safedir_open(&d_, (dir + L"\\lib").c_str(), SVC_DATA_DIR_SDDL, 0, &why_));
+    safedir_close(&d_);
+    std::wstring planted = dir + L"\\lib\\version.dll";
+    write_file(planted, "planted");
+    ASSERT_TRUE(set_dacl(planted, L"D:P(A;;FA;;;SY)(A;;FA;;;WD)"));
+    std::wstring before = dacl_of(planted);
+    ASSERT_TRUE(safedir_open(&d_, dir.c_str(), nullptr, 0, &why_));
+    EXPECT_FALSE(safedir_check_tree(&d_, &why_));
+    EXPECT_EQ(SAFEDIR_OPEN_DACL, why_.problem);
+    EXPECT_EQ(0, _wcsicmp(why_.path, planted.c_str())) << why_.path;
+    EXPECT_NE(nullptr, wcsstr(why_.who, L"S-1-1-0")) << why_.who;
+    EXPECT_EQ(before, dacl_of(planted));
+    EXPECT_EQ("planted", read_file(planted));
+}
+
+// A hard link in the install folder could be a file someone else can change under another name.
+TEST_F(SafedirTest, CheckTreeRefusesAHardLink)
+{
+    std::wstring victim = base_ + L"\\elsewhere.dll";
+    std::wstring dir = base_ + L"\\app";
+    write_file(victim, "other");
+    ASSERT_TRUE(safedir_open(&d_, dir.c_str(), SVC_DATA_DIR_SDDL, 0, &why_));
+    ASSERT_TRUE(CreateHardLinkW((dir + L"\\pipes.dll").c_str(), victim.c_str(), nullptr));
+    EXPECT_FALSE(safedir_check_tree(&d_, &why_));
+    EXPECT_EQ(SAFEDIR_ERROR, why_.problem);
+    EXPECT_EQ((DWORD)ERROR_TOO_MANY_LINKS, why_.error);
+    EXPECT_EQ(0, _wcsicmp(why_.path, (dir + L"\\pipes.dll").c_str())) << why_.path;
+    EXPECT_EQ("other", read_file(victim));
 }
 
 // ---- the spool through safedir -----------------------------------------------------------
