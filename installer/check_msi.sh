@@ -63,8 +63,8 @@ row FeatureComponents "Runtime has the service" "^Runtime${T}ServiceExe$"
 row FeatureComponents "SDK has the import libraries" "^SDK${T}SdkLibs$"
 
 # ---- service ---------------------------------------------------------------------------
-row ServiceInstall "PipesService, own process (16), automatic (2), LocalSystem, argument 'service'" \
-    "^[^$T]*${T}PipesService${T}Pipes Notification Service${T}16${T}2${T}1${T}${T}${T}LocalSystem${T}${T}service${T}ServiceExe${T}"
+row ServiceInstall "PipesService, own process (16), automatic (2), NT SERVICE\\PipesService (no password), argument 'service'" \
+    "^[^$T]*${T}PipesService${T}Pipes Notification Service${T}16${T}2${T}1${T}${T}${T}NT SERVICE\\\\PipesService${T}${T}service${T}ServiceExe${T}"
 # 163 = start on install (1) + stop on install (2) + stop on uninstall (32) + delete on uninstall (128)
 row ServiceControl "start on install, stop on install+uninstall, delete on uninstall, wait" \
     "^[^$T]*${T}PipesService${T}163${T}${T}1${T}ServiceExe$"
@@ -98,9 +98,12 @@ row Upgrade "newer versions only detected (PIPES_NEWER_FOUND)" \
 row LaunchCondition "downgrade refused with a message" "^NOT PIPES_NEWER_FOUND${T}A newer version of Pipes is already installed"
 
 # ---- custom actions and their order ----------------------------------------------------
-# 3154 = 18 (exe from an installed file) + 64 (ignore exit code) + 1024 (deferred) + 2048 (no impersonation)
-row CustomAction "ConfigureService: deferred, no impersonation, PipesService.exe configure" \
-    "^ConfigureService${T}3154${T}PipesService\.exe${T}configure(${T}.*)?$"
+# 3090 = 18 (exe from an installed file) + 1024 (deferred) + 2048 (no impersonation); its exit
+# code is checked (an unsafe data folder stops the install).
+row CustomAction "ConfigureService: deferred, no impersonation, exit code checked, PipesService.exe configure" \
+    "^ConfigureService${T}3090${T}PipesService\.exe${T}configure(${T}.*)?$"
+row InstallExecuteSequence "ConfigureService on first install and major upgrade, not on repair or modify" \
+    "^ConfigureService${T}NOT Installed${T}"
 # 114 = 50 (exe named by a property) + 64 (ignore exit code); 242 = 50 + 64 + 128 (async, no wait)
 row CustomAction "StopTray runs TrayNotifier.exe --exit" "^StopTray${T}114${T}PIPES_TRAY_EXE${T}--exit(${T}.*)?$"
 row CustomAction "StartTray starts the tray without waiting" "^StartTray${T}242${T}PIPES_TRAY_EXE(${T}.*)?$"
