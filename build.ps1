@@ -154,16 +154,16 @@ function New-MinGWImportLibrary {
     throw 'Neither dlltool.exe (MinGW-w64) nor llvm-dlltool.exe (LLVM) found: one is needed for the SDK''s libpipes.dll.a'
 }
 
-# Where each file the MSI installs comes from: installer\Pipes.wxs names them as
-# $(var.StageDir)/<path>; this lays them out in $Stage.
+# Where each file the MSI installs (File/@Source) or carries (Binary/@SourceFile) comes from:
+# installer\Pipes.wxs names them as $(var.StageDir)/<path>; this lays them out in $Stage.
 function New-MsiStage {
     param([string]$Wxs, [string]$Stage)
     if (Test-Path $Stage) {
         Remove-Item -Recurse -Force -Path $Stage
     }
     $null = New-Item -ItemType Directory -Path $Stage
-    $sources = [regex]::Matches((Get-Content -Raw -Path $Wxs), 'Source="\$\(var\.StageDir\)/([^"]+)"') |
-        ForEach-Object { $_.Groups[1].Value } | Sort-Object -Unique
+    $sources = [regex]::Matches((Get-Content -Raw -Path $Wxs), 'Source(File)?="\$\(var\.StageDir\)/([^"]+)"') |
+        ForEach-Object { $_.Groups[2].Value } | Sort-Object -Unique
     foreach ($relative in $sources) {
         $target = Join-Path $Stage ($relative -replace '/', '\')
         $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $target)
