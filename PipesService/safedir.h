@@ -1,7 +1,7 @@
 /*
  * safedir.h - folders the service (and its installer verbs) can trust, and
  * files in them opened without following anything an unprivileged user could
- * have planted (docs/SECURITY.md, "Threats: data folders and privileges").
+ * have planted (docs/SECURITY.md, "Data folders and privileges").
  *
  * A folder is trusted when, opened, it is where its path says (no component
  * of the path is a junction, symbolic link or mount point, and the handle's
