@@ -7,6 +7,9 @@
     Finds MSBuild with vswhere, restores the GoogleTest NuGet package, builds pipes.sln for one
     configuration and platform into bin\<Platform>\<Configuration>, then:
       -Test     runs the GoogleTest programs (results as XML in dist\test-results\<Platform>-<Configuration>)
+                and, when Pipes is installed on this machine, checks what only Windows shows and needs
+                no second user: the service's account, SID type, privileges and start type, and the
+                owner and ACL of the data folders and the install folder (docs/SECURITY.md)
                 and the benchmark's short smoke run, as ctest does in the CMake build;
       -Package  lays out the MSI's files and builds dist\Pipes-<version>-x64.msi from
                 installer\Pipes.wxs with the WiX Toolset v3 (candle, light); the version comes
@@ -154,16 +157,16 @@ function New-MinGWImportLibrary {
     throw 'Neither dlltool.exe (MinGW-w64) nor llvm-dlltool.exe (LLVM) found: one is needed for the SDK''s libpipes.dll.a'
 }
 
-# Where each file the MSI installs comes from: installer\Pipes.wxs names them as
-# $(var.StageDir)/<path>; this lays them out in $Stage.
+# Where each file the MSI installs (File/@Source) or carries (Binary/@SourceFile) comes from:
+# installer\Pipes.wxs names them as $(var.StageDir)/<path>; this lays them out in $Stage.
 function New-MsiStage {
     param([string]$Wxs, [string]$Stage)
     if (Test-Path $Stage) {
         Remove-Item -Recurse -Force -Path $Stage
     }
     $null = New-Item -ItemType Directory -Path $Stage
-    $sources = [regex]::Matches((Get-Content -Raw -Path $Wxs), 'Source="\$\(var\.StageDir\)/([^"]+)"') |
-        ForEach-Object { $_.Groups[1].Value } | Sort-Object -Unique
+    $sources = [regex]::Matches((Get-Content -Raw -Path $Wxs), 'Source(File)?="\$\(var\.StageDir\)/([^"]+)"') |
+        ForEach-Object { $_.Groups[2].Value } | Sort-Object -Unique
     foreach ($relative in $sources) {
         $target = Join-Path $Stage ($relative -replace '/', '\')
         $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $target)
@@ -188,6 +191,70 @@ function New-MsiStage {
         }
         Copy-Item -Path $from -Destination $target
     }
+}
+
+# The installed service's settings and folders that only Windows can show (docs/SECURITY.md,
+# "Data folders and privileges"). Returns the failed checks; none when Pipes is not installed.
+function Test-InstalledPipes {
+    $failures = @()
+    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name='PipesService'" -ErrorAction SilentlyContinue
+    if ($null -eq $service) {
+        Write-Host '== test: installed service: skipped (PipesService is not installed; install the MSI to run these checks)'
+        return $failures
+    }
+    Write-Host '== test: installed service and folders'
+    $serviceSid = 'S-1-5-80-3957959930-3555412087-1735592967-3833301536-2774221309'
+    $admins = 'S-1-5-32-544'
+    $system = 'S-1-5-18'
+    $check = {
+        param([string]$What, [bool]$Ok, [string]$Seen)
+        if ($Ok) { Write-Host "  ok   $What" } else { Write-Host "  FAIL $What (seen: $Seen)" }
+        return $Ok
+    }
+    if (-not (& $check 'account NT SERVICE\PipesService' ($service.StartName -eq 'NT SERVICE\PipesService') $service.StartName)) { $failures += 'account' }
+    $key = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\PipesService'
+    $delayed = 0
+    if ($key.PSObject.Properties.Name -contains 'DelayedAutostart') { $delayed = $key.DelayedAutostart }
+    if (-not (& $check 'automatic start, not delayed' ($service.StartMode -eq 'Auto' -and $delayed -eq 0) "$($service.StartMode), DelayedAutostart=$delayed")) { $failures += 'start type' }
+    $sidType = (& sc.exe qsidtype PipesService) -join ' '
+    if (-not (& $check 'service SID type UNRESTRICTED (sc qsidtype)' ($sidType -match 'SERVICE_SID_TYPE:\s*UNRESTRICTED') $sidType)) { $failures += 'sid type' }
+    $privileges = @(& sc.exe qprivs PipesService | Select-String -Pattern 'Se[A-Za-z]+Privilege' -AllMatches |
+            ForEach-Object { $_.Matches } | ForEach-Object { $_.Value })
+    if (-not (& $check 'required privileges: SeChangeNotifyPrivilege only (sc qprivs)' (($privileges -join ',') -eq 'SeChangeNotifyPrivilege') ($privileges -join ','))) { $failures += 'privileges' }
+    if ($service.State -eq 'Running') {
+        $owner = Invoke-CimMethod -InputObject (Get-CimInstance -ClassName Win32_Process -Filter "ProcessId=$($service.ProcessId)") -MethodName GetOwner
+        if (-not (& $check 'the running service process is NT SERVICE\PipesService' ($owner.Domain -eq 'NT SERVICE' -and $owner.User -eq 'PipesService') "$($owner.Domain)\$($owner.User)")) { $failures += 'process owner' }
+    }
+    # A folder is locked when it is owned by Administrators, its DACL is protected, and only
+    # SYSTEM, Administrators and the service may write to it; $readers may read and execute.
+    $folderCheck = {
+        param([string]$Path, [string[]]$Writers, [string[]]$Readers)
+        if (-not (Test-Path -LiteralPath $Path)) { return "$Path does not exist" }
+        $acl = Get-Acl -LiteralPath $Path
+        $ownerSid = $acl.GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+        if ($ownerSid -ne $admins) { return "$Path is owned by $($acl.Owner)" }
+        if (-not $acl.AreAccessRulesProtected) { return "$Path inherits permissions" }
+        $readRights = [System.Security.AccessControl.FileSystemRights]'ReadAndExecute, Synchronize'
+        foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+            $sid = $rule.IdentityReference.Value
+            if ($rule.AccessControlType -ne 'Allow' -or $Writers -contains $sid) { continue }
+            if ($Readers -contains $sid -and ([int64]$rule.FileSystemRights -band -bnot [int64]$readRights) -eq 0) { continue }
+            return "$Path grants $($rule.FileSystemRights) to $sid"
+        }
+        return ''
+    }
+    $dataDir = Join-Path $env:ProgramData 'Pipes'
+    $configured = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Pipes\Service' -ErrorAction SilentlyContinue
+    if ($null -ne $configured -and $configured.PSObject.Properties.Name -contains 'DataDirectory') { $dataDir = $configured.DataDirectory }
+    foreach ($path in @($dataDir, (Join-Path $dataDir 'logs'), (Join-Path $dataDir 'spool'))) {
+        $problem = & $folderCheck $path @($system, $admins, $serviceSid) @()
+        if (-not (& $check "data folder $path locked (owner Administrators, protected DACL: SYSTEM, Administrators, the service)" ($problem -eq '') $problem)) { $failures += "data folder $path" }
+    }
+    $exe = ($service.PathName -replace '^"([^"]+)".*$', '$1')
+    $installDir = Split-Path -Parent $exe
+    $problem = & $folderCheck $installDir @($system, $admins) @('S-1-5-32-545', $serviceSid)
+    if (-not (& $check "install folder $installDir locked (owner Administrators, protected DACL; Users and the service read only)" ($problem -eq '') $problem)) { $failures += 'install folder' }
+    return $failures
 }
 
 # ---- clean -------------------------------------------------------------------------------------
@@ -246,7 +313,11 @@ if ($Test) {
     finally {
         Pop-Location
     }
-    $total = $GoogleTestPrograms.Count + 1
+    $installed = @(Test-InstalledPipes)
+    if ($installed.Count -gt 0) {
+        $failed += "installed service and folders ($($installed -join ', '))"
+    }
+    $total = $GoogleTestPrograms.Count + 2
     Write-Host "$($total - $failed.Count) passed, $($failed.Count) failed"
     Write-Host "== test results (GoogleTest XML): $TestResultsDir"
     if ($failed.Count -gt 0) {

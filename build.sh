@@ -91,6 +91,8 @@ run_suites() {
     suite "installer: MSI tables (msiinfo) and the MSVC import library" bash "$ROOT/installer/check_msi.sh"
     suite "installer: end to end (install, tray, 100 notifications, SDK, upgrade, uninstall)" \
         bash "$ROOT/installer/e2e.sh"
+    suite "installer: the install folder locked wherever INSTALLDIR points (a link, a planted file, an open folder)" \
+        bash "$ROOT/installer/installdir_tests.sh"
     suite "TrayNotifier end to end (Wine + Xvfb)" bash "$ROOT/TrayNotifier/tests/run_tray_tests.sh"
     suite "PipesService end to end (Wine, own prefix)" bash "$ROOT/PipesService/tests/run_service_tests.sh"
     suite "MQTT client: codec fuzz (15 s), mosquitto (plain, TLS, persistence, SIGKILL), broken broker" bash "$ROOT/PipesService/mqtt/tests/run_mqtt_tests.sh"

@@ -1,9 +1,11 @@
 /*
  * core.c - the engine behind both the service and `PipesService run`:
- * configuration, spool, delivery, submit pipe and status pipe, then a main
- * loop that sleeps on events. It wakes only for a stop request, a session
- * change, the next ttl expiry, or a slow periodic session rescan (sessions
- * Wine never announces, and a console run that gets no SESSIONCHANGE).
+ * configuration, the data folders (checked before anything is written),
+ * spool, delivery, submit pipe and status pipe, then a main loop that
+ * sleeps on events. It wakes only for a stop request, a session change, the
+ * next ttl expiry, the next try for a submit pipe name held by another
+ * process, or a slow periodic session rescan (sessions Wine never
+ * announces, and a console run that gets no SESSIONCHANGE).
  */
 #include "svc.h"
 
@@ -19,13 +21,28 @@
 #define START_HINT_MS 15000
 #define STOP_HINT_MS 15000
 #define MAX_CHANGES 64
+/* Submit pipe name held by someone else: tries 1 s, 2 s, 4 s ... then every
+ * 60 s; the warning is repeated at most every 10 minutes. */
+#define SUBMIT_RETRY_FIRST_MS 1000
+#define SUBMIT_RETRY_MAX_MS 60000
+#define SUBMIT_REPORT_MS 600000
 
 static struct {
     svc_config cfg;
+    /* The data folders, open from start to exit: checked once, and while
+     * open nobody can rename or delete them (safedir.h). */
+    safedir data_dir, log_dir, spool_dir;
     spool *spool;
     delivery *delivery;
     submit *submit;
     control *control;
+    /* Submit pipe not served yet (its name is held): since when, the next
+     * try, the current backoff, tries so far, the last warning. Main loop
+     * and status_report (under submit_lock). */
+    SRWLOCK submit_lock;
+    int submit_waiting;
+    int64_t submit_since_ms, submit_next_ms, submit_reported_ms;
+    uint32_t submit_backoff_ms, submit_tries;
     int console;
     int64_t started_ms;
     spool_open_info open_info;
@@ -34,7 +51,7 @@ static struct {
     DWORD change_type[MAX_CHANGES];
     DWORD change_session[MAX_CHANGES];
     size_t change_n;
-} g = {.change_lock = SRWLOCK_INIT};
+} g = {.change_lock = SRWLOCK_INIT, .submit_lock = SRWLOCK_INIT};
 
 void core_session_change(DWORD event_type, DWORD session)
 {
@@ -118,6 +135,16 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
             ds.sessions[i].connected ? "tray connected" : "no tray",
             (unsigned long long)ds.sessions[i].delivered,
             (unsigned long long)ds.sessions[i].identity_mismatches);
+    AcquireSRWLockShared(&g.submit_lock);
+    if (g.submit_waiting)
+        ADD("submit pipe: waiting, the name is held by another process (%lld s, %lu tries, "
+            "next in %lld s)\n",
+            (long long)((svc_now_ms() - g.submit_since_ms) / 1000),
+            (unsigned long)g.submit_tries,
+            (long long)((g.submit_next_ms - svc_now_ms() + 999) / 1000));
+    else
+        ADD("submit pipe: serving\n");
+    ReleaseSRWLockShared(&g.submit_lock);
     ADD("accepted: %llu\n", (unsigned long long)sb.accepted);
     ADD("accepted again (same id): %llu\n", (unsigned long long)sb.duplicates);
     ADD("rejected: %llu\n", (unsigned long long)sb.rejected);
@@ -142,6 +169,94 @@ static int fail(const wchar_t *what, DWORD code)
     return SVC_EXIT_FAILED;
 }
 
+/* Opens one data folder (created if missing, locked from its creation on);
+ * a folder that fails a check is reported and nothing in it is touched. */
+static int open_data_dir(safedir *d, const wchar_t *path)
+{
+    safedir_report why;
+    wchar_t text[SAFEDIR_MAX_SID + 3 * MAX_PATH];
+    if (safedir_open(d, path, SVC_DATA_DIR_SDDL, 0, &why))
+        return SVC_EXIT_OK;
+    safedir_describe(&why, text, sizeof text / sizeof text[0]);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
+    return SVC_EXIT_DATA_DIR_UNSAFE;
+}
+
+/* The process serving name now, as "process N" (or "process unknown"):
+ * what an administrator needs to find a squatter. */
+static void pipe_holder(const wchar_t *name, wchar_t *out, size_t cap)
+{
+    ULONG pid = 0;
+    HANDLE h = CreateFileW(name, FILE_READ_ATTRIBUTES, 0, NULL, OPEN_EXISTING,
+                           SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+    if (h != INVALID_HANDLE_VALUE) {
+        GetNamedPipeServerProcessId(h, &pid);
+        CloseHandle(h);
+    }
+    if (pid)
+        swprintf(out, cap, L"process %lu", (unsigned long)pid);
+    else
+        swprintf(out, cap, L"process unknown");
+}
+
+/* Starts the submit pipe. A name held by another process is not fatal (a
+ * service that gave up would let a squatter keep it for good): the engine
+ * runs on, reports it, and tries again with backoff. Returns SVC_EXIT_OK,
+ * or SVC_EXIT_FAILED for any other failure at the first try. */
+static int try_submit(void)
+{
+    pipes_status st = submit_start(g.submit, &g.cfg, g.delivery);
+    int64_t now = svc_now_ms();
+    wchar_t holder[64], a[32];
+    int first;
+
+    AcquireSRWLockExclusive(&g.submit_lock);
+    first = !g.submit_waiting;
+    if (st == PIPES_OK) {
+        g.submit_waiting = 0;
+    } else if (first && st != PIPES_ERR_NAME_IN_USE) {
+        ReleaseSRWLockExclusive(&g.submit_lock);
+        {
+            wchar_t what[PIPES_MAX_PIPE_NAME + 64];
+            swprintf(what, sizeof what / sizeof what[0], L"submit pipe %ls: %hs",
+                     g.cfg.submit_pipe, pipes_status_string(st));
+            svc_event(EVENTLOG_ERROR_TYPE, MSG_SERVICE_ERROR, what, L"not started", NULL);
+        }
+        return SVC_EXIT_FAILED;
+    } else {
+        if (first) {
+            g.submit_waiting = 1;
+            g.submit_since_ms = now;
+            g.submit_tries = 0;
+            g.submit_backoff_ms = SUBMIT_RETRY_FIRST_MS;
+        } else {
+            g.submit_backoff_ms = g.submit_backoff_ms >= SUBMIT_RETRY_MAX_MS / 2
+                                      ? SUBMIT_RETRY_MAX_MS
+                                      : 2 * g.submit_backoff_ms;
+        }
+        g.submit_tries++;
+        g.submit_next_ms = now + g.submit_backoff_ms;
+    }
+    ReleaseSRWLockExclusive(&g.submit_lock);
+
+    if (st == PIPES_OK) {
+        if (!first) {
+            swprintf(a, 32, L"%lld", (long long)((now - g.submit_since_ms) / 1000));
+            svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SUBMIT_PIPE_STARTED, g.cfg.submit_pipe, a,
+                      NULL);
+        }
+    } else if (first || now - g.submit_reported_ms >= SUBMIT_REPORT_MS) {
+        g.submit_reported_ms = now;
+        if (st == PIPES_ERR_NAME_IN_USE)
+            pipe_holder(g.cfg.submit_pipe, holder, 64);
+        else
+            swprintf(holder, 64, L"%hs", pipes_status_string(st));
+        swprintf(a, 32, L"%lu", (unsigned long)(g.submit_backoff_ms / 1000));
+        svc_event(EVENTLOG_WARNING_TYPE, MSG_SUBMIT_PIPE_IN_USE, g.cfg.submit_pipe, holder, a);
+    }
+    return SVC_EXIT_OK;
+}
+
 int core_run(HANDLE stop_event, core_report_fn report, int console)
 {
     spool_limits lim;
@@ -154,16 +269,29 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
 
     g.console = console;
     g.started_ms = svc_now_ms();
+    g.submit_waiting = 0;
     report(SERVICE_START_PENDING, START_HINT_MS);
     svc_config_load(&g.cfg);
-    svc_log_init(g.cfg.log_dir, g.cfg.log_max_kb * 1024u, console);
+    /* The Event Log (and the console) first: the folders may be refused.
+     * They are checked data folder first, then logs (so that a refused
+     * spool is in the text log too), then spool. */
+    svc_log_init(NULL, g.cfg.log_max_kb * 1024u, console);
+    g.data_dir.h = g.log_dir.h = g.spool_dir.h = INVALID_HANDLE_VALUE;
+    rc = open_data_dir(&g.data_dir, g.cfg.data_dir);
+    if (rc == SVC_EXIT_OK)
+        rc = open_data_dir(&g.log_dir, g.cfg.log_dir);
+    if (rc == SVC_EXIT_OK) {
+        svc_log_init(&g.log_dir, g.cfg.log_max_kb * 1024u, console);
+        rc = open_data_dir(&g.spool_dir, g.cfg.spool_dir);
+    }
+    if (rc != SVC_EXIT_OK)
+        goto out_log;
     svc_config_report();
     g.wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (!g.wake) {
         rc = fail(L"CreateEvent", GetLastError());
         goto out_log;
     }
-    svc_make_dir(g.cfg.data_dir, SVC_DATA_DIR_SDDL);
     lim.max_count = g.cfg.max_spool_count;
     lim.max_bytes = (uint64_t)g.cfg.max_spool_mb << 20;
     lim.default_ttl = g.cfg.default_ttl;
@@ -182,15 +310,9 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         rc = fail(L"delivery", ERROR_NOT_ENOUGH_MEMORY);
         goto out_delivery;
     }
-    st = submit_start(g.submit, &g.cfg, g.delivery);
-    if (st != PIPES_OK) {
-        wchar_t what[PIPES_MAX_PIPE_NAME + 64];
-        swprintf(what, sizeof what / sizeof what[0], L"submit pipe %ls: %hs", g.cfg.submit_pipe,
-                 pipes_status_string(st));
-        svc_event(EVENTLOG_ERROR_TYPE, MSG_SERVICE_ERROR, what, L"not started", NULL);
-        rc = st == PIPES_ERR_NAME_IN_USE ? SVC_EXIT_PIPE_IN_USE : SVC_EXIT_FAILED;
+    rc = try_submit();
+    if (rc != SVC_EXIT_OK)
         goto out_delivery;
-    }
     st = control_start(status_report, NULL, &g.control);
     if (st != PIPES_OK) {
         /* Not fatal: only `status` needs it. */
@@ -222,6 +344,11 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
             if (until < (int64_t)wait)
                 wait = (DWORD)until + 50;
         }
+        if (g.submit_waiting) {
+            int64_t until = g.submit_next_ms - now;
+            if (until < (int64_t)wait)
+                wait = until < 0 ? 0 : (DWORD)until;
+        }
         r = WaitForMultipleObjects(2, hs, FALSE, wait);
         if (r == WAIT_OBJECT_0)
             break;
@@ -236,6 +363,8 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
             svc_event(EVENTLOG_WARNING_TYPE, MSG_NOTIFICATIONS_EXPIRED, a, NULL, NULL);
         }
         delivery_poll(g.delivery);
+        if (g.submit_waiting && svc_now_ms() >= g.submit_next_ms)
+            try_submit();
         if (r == WAIT_FAILED) {
             rc = fail(L"WaitForMultipleObjects", GetLastError());
             break;
@@ -265,5 +394,8 @@ out_wake:
     ReleaseSRWLockExclusive(&g.change_lock);
 out_log:
     svc_log_close();
+    safedir_close(&g.spool_dir);
+    safedir_close(&g.log_dir);
+    safedir_close(&g.data_dir);
     return rc;
 }

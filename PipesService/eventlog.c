@@ -2,7 +2,9 @@
  * eventlog.c - events: the Windows Event Log (source "PipesService", texts
  * from the message table compiled from messages.mc into this executable)
  * and, because Wine's ReportEventW stores nothing, the same text in a
- * bounded log file <log_dir>\PipesService.log (rotated once to .1).
+ * bounded log file <log_dir>\PipesService.log (rotated once to .1). The
+ * file is opened and rotated only through checked handles of the logs
+ * folder (safedir.h): a link planted there is never written through.
  */
 #include "svc.h"
 
@@ -10,32 +12,31 @@
 #include <string.h>
 #include <wchar.h>
 
-static SRWLOCK g_lock = SRWLOCK_INIT;
+#define LOG_NAME L"PipesService.log"
+#define OLD_LOG_NAME L"PipesService.log.1"
+
+static SRWLOCK g_lock = SRWLOCK_INIT; /* everything below */
 static HANDLE g_source;               /* RegisterEventSourceW */
 static HANDLE g_file = INVALID_HANDLE_VALUE;
-static wchar_t g_path[MAX_PATH];
-static wchar_t g_old_path[MAX_PATH];
+static const safedir *g_dir;          /* the caller's, from svc_log_init to svc_log_close */
 static uint32_t g_max_bytes;
 static int g_echo = 1;
 
 static HANDLE open_log(void)
 {
-    return CreateFileW(g_path, FILE_APPEND_DATA | SYNCHRONIZE,
-                       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
-                       FILE_ATTRIBUTE_NORMAL, NULL);
+    return safedir_open_file(g_dir, LOG_NAME, FILE_APPEND_DATA | SYNCHRONIZE,
+                             FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, OPEN_ALWAYS);
 }
 
-void svc_log_init(const wchar_t *log_dir, uint32_t max_bytes, int echo)
+void svc_log_init(const safedir *log_dir, uint32_t max_bytes, int echo)
 {
     AcquireSRWLockExclusive(&g_lock);
     g_echo = echo;
     g_max_bytes = max_bytes < 4096 ? 4096 : max_bytes;
     if (!g_source)
         g_source = RegisterEventSourceW(NULL, SVC_NAME);
-    if (log_dir && g_file == INVALID_HANDLE_VALUE &&
-        svc_make_dir(log_dir, SVC_DATA_DIR_SDDL) == ERROR_SUCCESS) {
-        swprintf(g_path, MAX_PATH, L"%ls\\PipesService.log", log_dir);
-        swprintf(g_old_path, MAX_PATH, L"%ls\\PipesService.log.1", log_dir);
+    if (log_dir && g_file == INVALID_HANDLE_VALUE) {
+        g_dir = log_dir;
         g_file = open_log();
     }
     ReleaseSRWLockExclusive(&g_lock);
@@ -52,6 +53,7 @@ void svc_log_close(void)
         CloseHandle(g_file);
         g_file = INVALID_HANDLE_VALUE;
     }
+    g_dir = NULL;
     ReleaseSRWLockExclusive(&g_lock);
 }
 
@@ -64,8 +66,9 @@ static void rotate_if_needed(size_t incoming)
         return;
     if ((uint64_t)size.QuadPart + incoming <= g_max_bytes)
         return;
+    /* Renamed through the open handle, which then goes. */
+    safedir_rename_open(g_file, g_dir, OLD_LOG_NAME);
     CloseHandle(g_file);
-    MoveFileExW(g_path, g_old_path, MOVEFILE_REPLACE_EXISTING);
     g_file = open_log();
 }
 

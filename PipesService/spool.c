@@ -20,7 +20,7 @@
 
 struct spool {
     SRWLOCK lock; /* everything below */
-    wchar_t dir[MAX_PATH];
+    safedir dir;  /* the spool folder, open (checked) until spool_close */
     spool_limits lim;
     spool_index idx;
     uint64_t next_seq;
@@ -46,7 +46,7 @@ static spool_result load_files(spool *s, int64_t now, spool_rec ***recs, size_t 
     size_t cap = 0;
     spool_result res = SPOOL_OK;
 
-    swprintf(pattern, MAX_PATH, L"%ls\\*.ntf", s->dir);
+    swprintf(pattern, MAX_PATH, L"%ls\\*.ntf", s->dir.path);
     find = FindFirstFileW(pattern, &fd);
     if (find == INVALID_HANDLE_VALUE)
         return SPOOL_OK;
@@ -56,14 +56,14 @@ static spool_result load_files(spool *s, int64_t now, spool_rec ***recs, size_t 
         spool_rec *r;
         if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
             continue;
-        r = spoolfile_load(s->dir, &fd, &seq, &why);
+        r = spoolfile_load(&s->dir, &fd, &seq, &why);
         if (seq >= s->next_seq)
             s->next_seq = seq + 1; /* damaged ones too: their numbers are never reused */
         if (!r) {
-            spoolfile_set_aside(s->dir, fd.cFileName, why);
+            spoolfile_set_aside(&s->dir, fd.cFileName, why);
             info->damaged++;
         } else if (r->expire_ms <= now) {
-            spoolfile_delete(s->dir, r->seq);
+            spoolfile_delete(&s->dir, r->seq);
             spool_rec_free(r);
             info->expired++;
         } else {
@@ -92,27 +92,26 @@ spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool
     spool_rec **recs = NULL;
     size_t n = 0, i;
     spool_result res;
-    DWORD rc;
+    safedir_report why;
 
     memset(info, 0, sizeof *info);
     if (wcslen(dir) >= MAX_PATH - 32)
         return SPOOL_IO_ERROR;
-    rc = svc_make_dir(dir, dir_sddl);
-    if (rc != ERROR_SUCCESS) {
-        SetLastError(rc);
-        return SPOOL_IO_ERROR;
-    }
     s = (spool *)calloc(1, sizeof *s);
     if (!s)
         return SPOOL_NO_MEMORY;
+    if (!safedir_open(&s->dir, dir, dir_sddl, 0, &why)) {
+        free(s);
+        SetLastError(why.problem == SAFEDIR_ERROR ? why.error : ERROR_ACCESS_DENIED);
+        return SPOOL_IO_ERROR;
+    }
     InitializeSRWLock(&s->lock);
-    wcscpy(s->dir, dir);
     s->lim = *limits;
     s->next_seq = 1;
     s->next_expiry = INT64_MAX;
     spool_index_init(&s->idx);
 
-    spoolfile_recover_temps(dir, info);
+    spoolfile_recover_temps(&s->dir, info);
     res = load_files(s, now_ms, &recs, &n, info);
     qsort(recs, n, sizeof recs[0], cmp_rec);
     for (i = 0; i < n; i++) {
@@ -121,7 +120,7 @@ spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool
             spool_rec_free(r);
         } else if (spool_index_find_id(&s->idx, SPOOL_REC_ID(r))) {
             /* One copy per id, the first accepted: a second only comes from a crash. */
-            spoolfile_delete(s->dir, r->seq);
+            spoolfile_delete(&s->dir, r->seq);
             spool_rec_free(r);
         } else if (!spool_index_append(&s->idx, r)) {
             spool_rec_free(r);
@@ -147,6 +146,7 @@ void spool_close(spool *s)
     if (!s)
         return;
     spool_index_free(&s->idx);
+    safedir_close(&s->dir);
     free(s);
 }
 
@@ -193,7 +193,7 @@ static spool_rec *record_for(const pipes_proto_notification *n, int64_t now_ms, 
 /* Removes r and its file. Called with the lock held exclusively. */
 static void drop_locked(spool *s, spool_rec *r)
 {
-    spoolfile_delete(s->dir, r->seq);
+    spoolfile_delete(&s->dir, r->seq);
     spool_index_remove(&s->idx, r);
 }
 
@@ -220,10 +220,10 @@ spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_
         res = SPOOL_FULL;
     } else {
         r->seq = s->next_seq++;
-        if (!spoolfile_write(s->dir, r)) {
+        if (!spoolfile_write(&s->dir, r)) {
             res = SPOOL_IO_ERROR;
         } else if (!spool_index_append(x, r)) {
-            spoolfile_delete(s->dir, r->seq);
+            spoolfile_delete(&s->dir, r->seq);
             res = SPOOL_NO_MEMORY;
         } else {
             out->seq = r->seq;
@@ -318,7 +318,7 @@ spool_result spool_ack(spool *s, uint64_t seq, uint32_t session, int displayed)
             drop_locked(s, r); /* its only destination has it */
             spool_index_compact(&s->idx);
         } else if (!spool_rec_has_ack(r, session) && spool_index_add_ack(&s->idx, r, session)) {
-            spoolfile_append_trailer(s->dir, seq, displayed ? "ACK1" : "REJ1", session);
+            spoolfile_append_trailer(&s->dir, seq, displayed ? "ACK1" : "REJ1", session);
         }
     }
     ReleaseSRWLockExclusive(&s->lock);
@@ -333,7 +333,7 @@ void spool_session_reset(spool *s, uint32_t session)
     for (i = 0; i < s->idx.len; i++) {
         spool_rec *r = s->idx.slots[i].rec;
         if (r && spool_rec_drop_ack(r, session))
-            spoolfile_append_trailer(s->dir, r->seq, "RST1", session);
+            spoolfile_append_trailer(&s->dir, r->seq, "RST1", session);
     }
     ReleaseSRWLockExclusive(&s->lock);
     PIPES_CHAOS_POINT("spool.reset.unlocked");

@@ -21,14 +21,19 @@
  *     "REJ1" u32 session   that session's tray refused it for good
  *     "RST1" u32 session   that session logged off: forget its ACK1/REJ1
  *
- * A new record is written to <seq>.tmp, flushed (FlushFileBuffers) and
- * renamed to .ntf (MOVEFILE_WRITE_THROUGH) before spool_add returns. The
- * flush makes the data durable, but on NTFS a same-volume rename is a
- * metadata change that may still be lost at a power cut: the flushed .tmp
- * can then be the only copy of an accepted record. So at open a .tmp that
- * passes every check (it was flushed whole) and has no .ntf is renamed to
- * .ntf, and only the others (cut short: never accepted) are deleted. A .ntf
- * that fails its checks is moved to <dir>\damaged and logged.
+ * A new record is written to <seq>.tmp (a new file: CREATE_NEW), flushed
+ * (FlushFileBuffers) and renamed to .ntf through the same handle before
+ * spool_add returns. The flush makes the data durable, but on NTFS a
+ * same-volume rename is a metadata change that may still be lost at a power
+ * cut: the flushed .tmp can then be the only copy of an accepted record. So
+ * at open a .tmp that passes every check (it was flushed whole) and has no
+ * .ntf is renamed to .ntf, and only the others (cut short: never accepted)
+ * are deleted. A .ntf that fails its checks is moved to <dir>\damaged and
+ * logged.
+ *
+ * Every file is opened, deleted and renamed through a checked handle of the
+ * spool folder (safedir.h): a name an unprivileged user turned into a link
+ * or a hard link is refused, never followed.
  */
 #include "spoolint.h"
 
@@ -77,6 +82,12 @@ void spoolfile_path(const wchar_t *dir, uint64_t seq, const wchar_t *ext, wchar_
     swprintf(out, MAX_PATH, L"%ls\\%016llx.%ls", dir, (unsigned long long)seq, ext);
 }
 
+/* <seq as 16 hex digits>.<ext> */
+static void record_name(uint64_t seq, const wchar_t *ext, wchar_t *out)
+{
+    swprintf(out, SPOOL_NAME_SIZE, L"%016llx.%ls", (unsigned long long)seq, ext);
+}
+
 /* The CRC of a header (its crc field is taken as zero), user and message. */
 static uint32_t record_crc(const uint8_t *hdr, const uint8_t *rest, size_t rest_len)
 {
@@ -107,9 +118,9 @@ size_t spoolfile_encode(const spool_rec *r, uint8_t *out, size_t cap)
     return size;
 }
 
-int spoolfile_write(const wchar_t *dir, const spool_rec *r)
+int spoolfile_write(const safedir *dir, const spool_rec *r)
 {
-    wchar_t tmp[MAX_PATH], final[MAX_PATH];
+    wchar_t tmp[SPOOL_NAME_SIZE], final[SPOOL_NAME_SIZE];
     size_t cap = SPOOL_HDR_SIZE + (size_t)r->user_len + r->msg_len;
     uint8_t *buf = (uint8_t *)malloc(cap);
     size_t size = buf ? spoolfile_encode(r, buf, cap) : 0;
@@ -122,9 +133,14 @@ int spoolfile_write(const wchar_t *dir, const spool_rec *r)
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return 0;
     }
-    spoolfile_path(dir, r->seq, L"tmp", tmp);
-    spoolfile_path(dir, r->seq, L"ntf", final);
-    h = CreateFileW(tmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    record_name(r->seq, L"tmp", tmp);
+    record_name(r->seq, L"ntf", final);
+    /* A new file, never an existing one truncated: a leftover of this name
+     * (a failed delete) is removed first, through a checked handle. */
+    h = safedir_open_file(dir, tmp, GENERIC_WRITE, 0, CREATE_NEW);
+    if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_FILE_EXISTS &&
+        safedir_delete(dir, tmp))
+        h = safedir_open_file(dir, tmp, GENERIC_WRITE, 0, CREATE_NEW);
     if (h == INVALID_HANDLE_VALUE) {
         free(buf);
         return 0;
@@ -132,27 +148,26 @@ int spoolfile_write(const wchar_t *dir, const spool_rec *r)
     ok = WriteFile(h, buf, (DWORD)size, &w, NULL) && w == size;
     free(buf);
     /* The data must be on disk before we say "accepted". */
-    ok = ok && FlushFileBuffers(h);
-    CloseHandle(h);
-    ok = ok && MoveFileExW(tmp, final, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+    ok = ok && FlushFileBuffers(h) && safedir_rename_open(h, dir, final);
     if (!ok) {
         DWORD e = GetLastError();
-        DeleteFileW(tmp);
+        safedir_delete_open(h);
         SetLastError(e);
     }
+    CloseHandle(h);
     return ok;
 }
 
-void spoolfile_append_trailer(const wchar_t *dir, uint64_t seq, const char tag[4],
+void spoolfile_append_trailer(const safedir *dir, uint64_t seq, const char tag[4],
                               uint32_t session)
 {
-    wchar_t path[MAX_PATH];
+    wchar_t name[SPOOL_NAME_SIZE];
     uint8_t t[8];
     DWORD w;
     HANDLE h;
-    spoolfile_path(dir, seq, L"ntf", path);
-    h = CreateFileW(path, FILE_APPEND_DATA | SYNCHRONIZE, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                    FILE_ATTRIBUTE_NORMAL, NULL);
+    record_name(seq, L"ntf", name);
+    h = safedir_open_file(dir, name, FILE_APPEND_DATA | SYNCHRONIZE, FILE_SHARE_READ,
+                          OPEN_EXISTING);
     if (h == INVALID_HANDLE_VALUE)
         return;
     memcpy(t, tag, 4);
@@ -161,11 +176,11 @@ void spoolfile_append_trailer(const wchar_t *dir, uint64_t seq, const char tag[4
     CloseHandle(h);
 }
 
-void spoolfile_delete(const wchar_t *dir, uint64_t seq)
+void spoolfile_delete(const safedir *dir, uint64_t seq)
 {
-    wchar_t path[MAX_PATH];
-    spoolfile_path(dir, seq, L"ntf", path);
-    DeleteFileW(path);
+    wchar_t name[SPOOL_NAME_SIZE];
+    record_name(seq, L"ntf", name);
+    safedir_delete(dir, name);
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -271,10 +286,9 @@ static uint64_t name_seq(const wchar_t *name, const wchar_t *ext)
 }
 
 /* Reads and decodes one file of dir. */
-static spool_rec *read_record(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64_t seq,
+static spool_rec *read_record(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64_t seq,
                               const char **why)
 {
-    wchar_t path[MAX_PATH];
     HANDLE h;
     uint8_t *buf;
     DWORD got = 0;
@@ -285,18 +299,21 @@ static spool_rec *read_record(const wchar_t *dir, const WIN32_FIND_DATAW *fd, ui
         *why = "file too large";
         return NULL;
     }
-    swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd->cFileName);
-    h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    h = safedir_open_file(dir, fd->cFileName, GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING);
+    if (h == INVALID_HANDLE_VALUE) {
+        *why = GetLastError() == ERROR_FILE_NOT_FOUND ? "unreadable"
+                                                      : "not a plain file of the spool (a link)";
+        return NULL;
+    }
     buf = (uint8_t *)malloc(fd->nFileSizeLow + 1);
-    if (h != INVALID_HANDLE_VALUE && buf && ReadFile(h, buf, fd->nFileSizeLow, &got, NULL))
+    if (buf && ReadFile(h, buf, fd->nFileSizeLow, &got, NULL))
         r = decode(buf, got, seq, why);
-    if (h != INVALID_HANDLE_VALUE)
-        CloseHandle(h);
+    CloseHandle(h);
     free(buf);
     return r;
 }
 
-spool_rec *spoolfile_load(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
+spool_rec *spoolfile_load(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
                           const char **why)
 {
     uint64_t seq = name_seq(fd->cFileName, L"ntf");
@@ -308,26 +325,35 @@ spool_rec *spoolfile_load(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64
     return read_record(dir, fd, seq, why);
 }
 
-void spoolfile_set_aside(const wchar_t *dir, const wchar_t *name, const char *why)
+void spoolfile_set_aside(const safedir *dir, const wchar_t *name, const char *why)
 {
-    wchar_t from[MAX_PATH], damaged[MAX_PATH], to[MAX_PATH], wwhy[128];
-    swprintf(from, MAX_PATH, L"%ls\\%ls", dir, name);
-    swprintf(damaged, MAX_PATH, L"%ls\\damaged", dir);
-    swprintf(to, MAX_PATH, L"%ls\\%ls", damaged, name);
-    CreateDirectoryW(damaged, NULL);
-    if (!MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING))
-        DeleteFileW(from); /* never load it again either way */
+    wchar_t from[MAX_PATH + 64], damaged_path[MAX_PATH], to[MAX_PATH + 80], wwhy[128];
+    safedir damaged;
+    safedir_report report;
+    int moved = 0, deleted = 0;
+    swprintf(from, MAX_PATH + 64, L"%ls\\%ls", dir->path, name);
+    swprintf(damaged_path, MAX_PATH, L"%ls\\damaged", dir->path);
+    if (safedir_open(&damaged, damaged_path, SVC_DATA_DIR_SDDL, 0, &report)) {
+        moved = safedir_rename(dir, name, &damaged, name);
+        safedir_close(&damaged);
+    }
+    /* Never load it again either way; a link that cannot be removed through
+     * a checked handle stays where it is: refused at every load, and logged. */
+    if (!moved)
+        deleted = safedir_delete(dir, name);
+    swprintf(to, MAX_PATH + 80, L"moved to %ls\\%ls", damaged_path, name);
     svc_to_wide(why, strlen(why), wwhy, 128);
-    svc_event(EVENTLOG_ERROR_TYPE, MSG_SPOOL_DAMAGED, from, to, wwhy);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_SPOOL_DAMAGED, from,
+              moved ? to : deleted ? L"deleted" : L"left where it is (not a plain file)", wwhy);
 }
 
-void spoolfile_recover_temps(const wchar_t *dir, spool_open_info *info)
+void spoolfile_recover_temps(const safedir *dir, spool_open_info *info)
 {
-    wchar_t pattern[MAX_PATH], tmp[MAX_PATH], ntf[MAX_PATH];
+    wchar_t pattern[MAX_PATH + 8], ntf[MAX_PATH];
     WIN32_FIND_DATAW fd;
     HANDLE find;
 
-    swprintf(pattern, MAX_PATH, L"%ls\\*.tmp", dir);
+    swprintf(pattern, MAX_PATH + 8, L"%ls\\*.tmp", dir->path);
     find = FindFirstFileW(pattern, &fd);
     if (find == INVALID_HANDLE_VALUE)
         return;
@@ -337,17 +363,17 @@ void spoolfile_recover_temps(const wchar_t *dir, spool_open_info *info)
         spool_rec *r = NULL;
         if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
             continue;
-        swprintf(tmp, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
         if (seq) {
-            spoolfile_path(dir, seq, L"ntf", ntf);
+            spoolfile_path(dir->path, seq, L"ntf", ntf);
             if (GetFileAttributesW(ntf) == INVALID_FILE_ATTRIBUTES)
                 r = read_record(dir, &fd, seq, &why);
         }
         if (r) {
             /* Should the rename fail, the file stays for the next start. */
-            if (MoveFileExW(tmp, ntf, MOVEFILE_WRITE_THROUGH))
+            record_name(seq, L"ntf", ntf);
+            if (safedir_rename(dir, fd.cFileName, dir, ntf))
                 info->temp_promoted++;
-        } else if (DeleteFileW(tmp)) {
+        } else if (safedir_delete(dir, fd.cFileName)) {
             info->temp_removed++;
         }
         spool_rec_free(r);

@@ -62,6 +62,8 @@ int spool_rec_drop_ack(spool_rec *r, uint32_t session);
 #define SPOOL_MAX_FILE                                                                           \
     (SPOOL_HDR_SIZE + PIPES_PROTO_MAX_USER + PIPES_PROTO_MAX_MESSAGE + 8u * 4096u)
 
+/* A record's file name, "<seq as 16 hex digits>.<ext>" and its NUL. */
+#define SPOOL_NAME_SIZE 24
 /* <dir>\<seq as 16 hex digits>.<ext> into out (MAX_PATH). */
 void spoolfile_path(const wchar_t *dir, uint64_t seq, const wchar_t *ext, wchar_t *out);
 /* Encodes r (header, user, message; no trailers) into out; returns the
@@ -69,24 +71,24 @@ void spoolfile_path(const wchar_t *dir, uint64_t seq, const wchar_t *ext, wchar_
 size_t spoolfile_encode(const spool_rec *r, uint8_t *out, size_t cap);
 /* Writes r to <seq>.tmp, flushes it and renames it to <seq>.ntf. Returns
  * nonzero when done; else GetLastError says why and no file is left. */
-int spoolfile_write(const wchar_t *dir, const spool_rec *r);
+int spoolfile_write(const safedir *dir, const spool_rec *r);
 /* Appends an 8-byte trailer (tag "ACK1", "REJ1" or "RST1") to <seq>.ntf,
  * unflushed: losing it repeats a delivery at worst. */
-void spoolfile_append_trailer(const wchar_t *dir, uint64_t seq, const char tag[4],
+void spoolfile_append_trailer(const safedir *dir, uint64_t seq, const char tag[4],
                               uint32_t session);
-void spoolfile_delete(const wchar_t *dir, uint64_t seq);
+void spoolfile_delete(const safedir *dir, uint64_t seq);
 /* Reads and checks one <seq>.ntf found in dir (trailers applied); *seq_out
  * gets the sequence number of its name (0 if the name is not one). NULL and
  * *why when the file fails a check: the caller sets it aside. */
-spool_rec *spoolfile_load(const wchar_t *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
+spool_rec *spoolfile_load(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
                           const char **why);
 /* Moves a file of dir that failed a check to <dir>\damaged and logs it. */
-void spoolfile_set_aside(const wchar_t *dir, const wchar_t *name, const char *why);
+void spoolfile_set_aside(const safedir *dir, const wchar_t *name, const char *why);
 /* Deals with every <seq>.tmp of dir before the records load: a write that
  * was flushed but whose rename to .ntf never reached the disk (a power
  * loss) is renamed now; one that fails its checks, or whose .ntf exists,
  * is deleted. Counts in info->temp_promoted / temp_removed. */
-void spoolfile_recover_temps(const wchar_t *dir, spool_open_info *info);
+void spoolfile_recover_temps(const safedir *dir, spool_open_info *info);
 
 /* ---- spoolindex.c --------------------------------------------------------- */
 

@@ -14,7 +14,8 @@
  *   delivery.c per-session tray clients, ack tracking
  *   sessions.c WTS session discovery
  *   control.c  the admin status pipe \\.\pipe\Pipes.Service.Control
- *   util.c     UTF-8/UTF-16, time, paths, directory ACLs
+ *   util.c     UTF-8/UTF-16, time, Win32 error text
+ *   safedir.c  trusted data folders and checked file handles (safedir.h)
  */
 #ifndef PIPES_SVC_H
 #define PIPES_SVC_H
@@ -26,6 +27,7 @@
 
 #include "pipes.h"
 #include "pipes_protocol.h"
+#include "safedir.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,7 +52,9 @@ enum {
     SVC_EXIT_ALREADY_INSTALLED = 5,
     SVC_EXIT_NOT_RUNNING = 6,
     SVC_EXIT_TIMEOUT = 7,
-    SVC_EXIT_PIPE_IN_USE = 8
+    /* 8 is not used any more: a submit pipe name held by another process is
+     * waited out (core.c), not an exit. */
+    SVC_EXIT_DATA_DIR_UNSAFE = 9 /* a data folder failed its checks (safedir.h); nothing touched */
 };
 
 /* ---- util.c ------------------------------------------------------------- */
@@ -60,11 +64,13 @@ int64_t svc_now_ms(void); /* Unix epoch milliseconds (UTC) */
 int svc_to_utf8(const wchar_t *in, char *out, size_t cap);
 /* UTF-8 (len bytes) -> UTF-16 into out (cap chars, NUL-terminated); returns chars or -1. */
 int svc_to_wide(const char *in, size_t len, wchar_t *out, size_t cap);
-/* Creates dir (and parents) if missing; when sddl is not NULL applies that protected
- * DACL to it (also when it already existed). Returns a Win32 error code. */
-DWORD svc_make_dir(const wchar_t *dir, const wchar_t *sddl);
-/* Directory DACL: SYSTEM and Administrators only, inherited by files. */
-#define SVC_DATA_DIR_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+/* The data folders' DACL, inherited by their files: SYSTEM, Administrators
+ * and the service's SID. The service creates folders with it (owner: its
+ * own account); the verbs create or lock them with owner Administrators
+ * (SVC_DATA_DIR_LOCK_SDDL). */
+#define SVC_DATA_DIR_SDDL                                                                        \
+    L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;" PIPES_PROTO_SERVICE_SID_W L")"
+#define SVC_DATA_DIR_LOCK_SDDL L"O:BA" SVC_DATA_DIR_SDDL
 /* Text of a Win32 error, without the trailing newline. */
 void svc_win32_text(DWORD error, wchar_t *out, size_t cap);
 
@@ -88,10 +94,13 @@ typedef struct svc_config {
     uint32_t session_override;
 } svc_config;
 
-/* Default SDDL of the submit pipe: SYSTEM and Administrators full control;
- * Authenticated Users read/write data and attributes, but not
- * FILE_CREATE_PIPE_INSTANCE (0x4), so no user can add a server instance. */
-#define SVC_DEFAULT_SUBMIT_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x0012019b;;;AU)"
+/* Default SDDL of the submit pipe: the service's SID (it creates every
+ * instance) and Administrators (`PipesService run`) full control;
+ * Authenticated Users (LocalSystem and services included) read/write data
+ * and attributes, but not FILE_CREATE_PIPE_INSTANCE (0x4), so no user can
+ * add a server instance. */
+#define SVC_DEFAULT_SUBMIT_SDDL                                                                  \
+    L"D:P(A;;FA;;;" PIPES_PROTO_SERVICE_SID_W L")(A;;FA;;;BA)(A;;0x0012019b;;;AU)"
 
 /* Fills *cfg with defaults, then reads the registry. Invalid values are
  * replaced by their default and remembered for svc_config_report. */
@@ -102,10 +111,11 @@ void svc_config_defaults(svc_config *cfg);
 
 /* ---- eventlog.c --------------------------------------------------------- */
 
-/* Opens the Event Log source and the text log <log_dir>\PipesService.log
- * (rotated to .1 above max_bytes). echo: also print to stderr. Before
- * init, events go to stderr only. */
-void svc_log_init(const wchar_t *log_dir, uint32_t max_bytes, int echo);
+/* Opens the Event Log source and, when log_dir is not NULL, the text log
+ * <log_dir>\PipesService.log (rotated to .1 above max_bytes). log_dir is
+ * the caller's, open until svc_log_close. echo: also print to stderr.
+ * Before init, events go to stderr only. */
+void svc_log_init(const safedir *log_dir, uint32_t max_bytes, int echo);
 void svc_log_close(void);
 /* One event: type is EVENTLOG_{INFORMATION,WARNING,ERROR}_TYPE, id a message
  * of messages.mc, a1..a3 its inserts (NULL when unused). */
@@ -169,9 +179,10 @@ typedef struct spool_stats {
     uint64_t id_compares;        /* stored ids compared while looking ids up, since open */
 } spool_stats;
 
-/* Opens dir (created if missing, with dir_sddl if not NULL), recovers .tmp
- * files, loads every record, sets damaged ones aside (logged) and drops
- * expired ones. */
+/* Opens dir as a trusted folder (safedir_open: created if missing, with
+ * dir_sddl if not NULL; a link or an untrusted folder is SPOOL_IO_ERROR
+ * with ERROR_ACCESS_DENIED), recovers .tmp files, loads every record, sets
+ * damaged ones aside (logged) and drops expired ones. */
 spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool_limits *limits,
                         int64_t now_ms, spool **out, spool_open_info *info);
 void spool_close(spool *s);
@@ -273,7 +284,8 @@ typedef struct submit_stats {
  * so delivery can be created with it. NULL when out of memory. */
 submit *submit_create(const svc_config *cfg, spool *s);
 /* Starts the submit pipe; accepted records are handed to d. Returns a
- * pipes_status; on failure call submit_free only. */
+ * pipes_status; after a failure it may be called again (core.c retries a
+ * name in use), and submit_stop/submit_free are safe. */
 pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d);
 /* From now on submissions get "shutting_down". */
 void submit_set_stopping(submit *sb);

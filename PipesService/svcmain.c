@@ -139,11 +139,13 @@ static void usage(FILE *to)
 {
     fwprintf(to,
              L"usage: PipesService VERB\n"
-             L"  install     create the service (automatic delayed start, LocalSystem), its\n"
-             L"              description, failure actions and Event Log source\n"
-             L"  configure   apply only the description, delayed start, failure actions,\n"
-             L"              pre-shutdown timeout and Event Log source to an installed service\n"
-             L"              (for installers that create the service themselves)\n"
+             L"  install     create the service (automatic start, as NT SERVICE\\PipesService\n"
+             L"              with its own SID and SeChangeNotifyPrivilege only), its description,\n"
+             L"              failure actions and Event Log source, and the data folders\n"
+             L"  configure   apply only the account, start type, service SID, privileges,\n"
+             L"              description, failure actions, pre-shutdown timeout and Event Log\n"
+             L"              source to an installed service, and create or lock the data\n"
+             L"              folders (for installers that create the service themselves)\n"
              L"  uninstall   stop and delete the service, remove its Event Log source\n"
              L"  start       start the service and wait until it runs\n"
              L"  stop        stop the service and wait until it stopped\n"
@@ -153,7 +155,8 @@ static void usage(FILE *to)
              L"  --help      this text\n"
              L"exit codes: 0 ok, 1 failed, 2 usage, 3 access denied (run as administrator),\n"
              L"  4 not installed, 5 already installed, 6 not running, 7 timed out,\n"
-             L"  8 another instance already serves the submit pipe\n"
+             L"  9 a data folder is not safe to use (a link, or an untrusted owner or\n"
+             L"    permissions: see the Event Log; nothing in it was changed)\n"
              L"configuration: HKLM\\SOFTWARE\\Pipes\\Service; see docs/SERVICE.md\n");
 }
 

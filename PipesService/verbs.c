@@ -2,13 +2,20 @@
  * verbs.c - the administrative verbs: install, configure, uninstall,
  * start, stop, status. They talk to the Service Control Manager; status
  * also asks the running engine for live numbers over the status pipe.
+ * install and configure also create (or lock) the data folders, as an
+ * administrator, for the service's account (docs/SECURITY.md).
  */
 #include "svc.h"
 
 #include <stdio.h>
 #include <wchar.h>
 
+#include "messages.h"
+
 #define WAIT_STATE_MS 30000
+/* The service's account: a virtual account (docs/SECURITY.md, "Threats:
+ * data folders and privileges"). */
+#define SVC_ACCOUNT L"NT SERVICE\\" SVC_NAME
 
 static int win32_exit(const wchar_t *what, DWORD e)
 {
@@ -93,17 +100,27 @@ static int apply_extras(SC_HANDLE svc)
     SERVICE_FAILURE_ACTIONSW fa;
     SERVICE_FAILURE_ACTIONS_FLAG flag;
     SERVICE_PRESHUTDOWN_INFO pre;
+    SERVICE_SID_INFO sid;
+    SERVICE_REQUIRED_PRIVILEGES_INFOW privileges;
     SC_ACTION actions[3] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000},
                             {SC_ACTION_RESTART, 60000}};
     struct {
         DWORD level;
         void *info;
         const wchar_t *name;
-    } items[5];
+    } items[7];
     size_t i;
 
     desc.lpDescription = (LPWSTR)SVC_DESCRIPTION;
-    delayed.fDelayedAutostart = TRUE;
+    /* An automatic start, not a delayed one: the earlier the service owns
+     * its pipe name, the smaller a squatter's chance (and one that gets it
+     * first is waited out: core.c). */
+    delayed.fDelayedAutostart = FALSE;
+    /* Its own SID in its token, so that ACLs can name this service alone. */
+    sid.dwServiceSidType = SERVICE_SID_TYPE_UNRESTRICTED;
+    /* Every privilege but bypass-traverse-checking removed from its token:
+     * nothing it does needs one (docs/SECURITY.md lists each call). */
+    privileges.pmszRequiredPrivileges = (LPWSTR)SE_CHANGE_NOTIFY_NAME L"\0";
     memset(&fa, 0, sizeof fa);
     fa.dwResetPeriod = 86400; /* failure count back to 0 after a day without one */
     fa.cActions = 3;
@@ -115,7 +132,7 @@ static int apply_extras(SC_HANDLE svc)
     items[0].name = L"description";
     items[1].level = SERVICE_CONFIG_DELAYED_AUTO_START_INFO;
     items[1].info = &delayed;
-    items[1].name = L"delayed automatic start";
+    items[1].name = L"automatic start, not delayed";
     items[2].level = SERVICE_CONFIG_FAILURE_ACTIONS;
     items[2].info = &fa;
     items[2].name = L"failure actions (restart after 5 s, 30 s, 60 s)";
@@ -125,7 +142,13 @@ static int apply_extras(SC_HANDLE svc)
     items[4].level = SERVICE_CONFIG_PRESHUTDOWN_INFO;
     items[4].info = &pre;
     items[4].name = L"pre-shutdown timeout";
-    for (i = 0; i < 5; i++) {
+    items[5].level = SERVICE_CONFIG_SERVICE_SID_INFO;
+    items[5].info = &sid;
+    items[5].name = L"unrestricted service SID";
+    items[6].level = SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO;
+    items[6].info = &privileges;
+    items[6].name = L"required privileges (SeChangeNotifyPrivilege only)";
+    for (i = 0; i < sizeof items / sizeof items[0]; i++) {
         if (ChangeServiceConfig2W(svc, items[i].level, items[i].info)) {
             wprintf(L"  set %ls\n", items[i].name);
         } else {
@@ -154,8 +177,56 @@ static int register_source(void)
     return SVC_EXIT_OK;
 }
 
-/* What install and configure both finish with: the service's extra
- * settings and the Event Log source; closes both handles. */
+/* Creates one data folder or locks an existing one (owner Administrators,
+ * the data DACL, also on the files in it) for the service's account. A
+ * folder that fails its checks (a link, an untrusted owner) is left as it
+ * is and reported: SVC_EXIT_DATA_DIR_UNSAFE. */
+static int lock_data_dir(const wchar_t *path)
+{
+    safedir d;
+    safedir_report why;
+    wchar_t text[SAFEDIR_MAX_SID + 3 * MAX_PATH], name[MAX_PATH];
+    DWORD e;
+    if (!safedir_open(&d, path, SVC_DATA_DIR_LOCK_SDDL, SAFEDIR_FOR_LOCK, &why)) {
+        safedir_describe(&why, text, sizeof text / sizeof text[0]);
+        svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
+        return SVC_EXIT_DATA_DIR_UNSAFE;
+    }
+    e = safedir_lock(&d, SVC_DATA_DIR_LOCK_SDDL, 1, name, MAX_PATH);
+    safedir_close(&d);
+    if (e == ERROR_SUCCESS) {
+        wprintf(L"  locked the data folder %ls\n", path);
+        return SVC_EXIT_OK;
+    }
+    swprintf(text, sizeof text / sizeof text[0], L"%ls%ls%ls could not be locked (error %lu)",
+             path, name[0] ? L"\\" : L"", name, (unsigned long)e);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_DATA_DIR_UNSAFE, path, text, NULL);
+    /* A link or hard link among the files is the unsafe kind of failure. */
+    return e == ERROR_REPARSE_POINT_ENCOUNTERED || e == ERROR_TOO_MANY_LINKS
+               ? SVC_EXIT_DATA_DIR_UNSAFE
+               : SVC_EXIT_FAILED;
+}
+
+/* The data folders of the configuration, the data folder first. Their
+ * problems go to the Event Log and the console. */
+static int lock_data_dirs(void)
+{
+    svc_config cfg;
+    int rc;
+    svc_config_load(&cfg);
+    svc_log_init(NULL, 0, 1);
+    rc = lock_data_dir(cfg.data_dir);
+    if (rc == SVC_EXIT_OK)
+        rc = lock_data_dir(cfg.log_dir);
+    if (rc == SVC_EXIT_OK)
+        rc = lock_data_dir(cfg.spool_dir);
+    svc_log_close();
+    return rc;
+}
+
+/* What install and configure both finish with: the service's account and
+ * extra settings, the Event Log source and the data folders; closes both
+ * handles. */
 static int finish_setup(SC_HANDLE scm, SC_HANDLE svc)
 {
     int rc;
@@ -163,6 +234,8 @@ static int finish_setup(SC_HANDLE scm, SC_HANDLE svc)
     rc = register_source();
     CloseServiceHandle(svc);
     CloseServiceHandle(scm);
+    if (rc == SVC_EXIT_OK)
+        rc = lock_data_dirs();
     return rc;
 }
 
@@ -178,9 +251,10 @@ int verb_install(void)
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
     if (!scm)
         return win32_exit(L"OpenSCManager", GetLastError());
+    /* A virtual account has no password: lpPassword NULL. */
     svc = CreateServiceW(scm, SVC_NAME, SVC_DISPLAY_NAME, SERVICE_ALL_ACCESS,
                          SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd,
-                         NULL, NULL, NULL, NULL /* LocalSystem */, NULL);
+                         NULL, NULL, NULL, SVC_ACCOUNT, NULL);
     if (!svc) {
         DWORD e = GetLastError();
         CloseServiceHandle(scm);
@@ -190,7 +264,7 @@ int verb_install(void)
         }
         return win32_exit(L"CreateService", e);
     }
-    wprintf(L"PipesService: installed %ls (%ls)\n", SVC_NAME, cmd);
+    wprintf(L"PipesService: installed %ls (%ls) as %ls\n", SVC_NAME, cmd, SVC_ACCOUNT);
     return finish_setup(scm, svc);
 }
 
@@ -202,6 +276,12 @@ int verb_configure(void)
     if (rc != SVC_EXIT_OK)
         return rc;
     wprintf(L"PipesService: configuring %ls\n", SVC_NAME);
+    /* An older install ran as LocalSystem: move it to the virtual account. */
+    if (ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, NULL,
+                             NULL, NULL, NULL, SVC_ACCOUNT, NULL, NULL))
+        wprintf(L"  set the account %ls\n", SVC_ACCOUNT);
+    else
+        win32_exit(L"setting the account " SVC_ACCOUNT, GetLastError());
     return finish_setup(scm, svc);
 }
 

@@ -16,9 +16,12 @@
  */
 #include "app.h"
 
+#include <sddl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #define REPLY_CAP 2048u /* a reply is at most about 800 bytes (section 3 limits) */
 
@@ -271,16 +274,48 @@ void receiver_on_event(tray_app *app, pipes_event *first)
     }
 }
 
+/* The pipe's descriptor: the library's default (owner and full access this
+ * user; full access SYSTEM and Administrators), plus read/write without
+ * FILE_CREATE_PIPE_INSTANCE for the service's account NT SERVICE\PipesService,
+ * which delivers here and is neither SYSTEM nor an administrator
+ * (docs/SECURITY.md). 0 when this user's SID cannot be read. */
+static int pipe_sddl(wchar_t *out, size_t cap)
+{
+    HANDLE token;
+    union {
+        TOKEN_USER user;
+        BYTE bytes[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } info;
+    DWORD len = 0;
+    wchar_t *sid = NULL;
+    int n = -1;
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        if (GetTokenInformation(token, TokenUser, &info, sizeof(info), &len) &&
+            ConvertSidToStringSidW(info.user.User.Sid, &sid)) {
+            n = swprintf(out, cap,
+                         L"O:%lsD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;%ls)(A;;0x0012019b;;;%ls)", sid,
+                         sid, PIPES_PROTO_SERVICE_SID_W);
+            LocalFree(sid);
+        }
+        CloseHandle(token);
+    }
+    return n > 0;
+}
+
 static pipes_status try_listen(tray_app *app)
 {
     pipes_server_config config;
+    wchar_t sddl[512];
+    if (!pipe_sddl(sddl, ARRAYSIZE(sddl))) {
+        return PIPES_ERR_SYSTEM;
+    }
     memset(&config, 0, sizeof(config));
     config.struct_size = sizeof(config);
     config.pipe_name = app->pipe_name;
     /* Room above the protocol limit, so a message that is a little too large
      * gets its "too_large" rejection instead of a dropped connection. */
     config.max_message_size = 2u * PIPES_PROTO_MAX_MESSAGE;
-    config.sddl = NULL; /* SYSTEM, Administrators and this user only */
+    config.sddl = sddl; /* read once, by pipes_server_start */
     config.notify_window = app->hwnd;
     config.notify_message = WM_APP_PIPES;
     config.user_data = app;

@@ -27,7 +27,7 @@ VERSION=$(sed -n 's/^#define PIPES_VERSION_MAJOR \([0-9]*\).*/\1/p;s/^#define PI
 echo "msi check: $MSI (version $VERSION)"
 
 # table NAME: its rows (msiinfo export prints 3 header lines: names, types, key).
-table() { msiinfo export "$MSI" "$1" 2>/dev/null | tail -n +4 | tr -d '\r'; }
+table() { (cd "$WORK" && msiinfo export "$MSI" "$1" 2>/dev/null) | tail -n +4 | tr -d '\r'; }
 # row TABLE DESCRIPTION REGEX: one row of TABLE matches the extended regex (columns are tabs).
 row() {
     if table "$1" | grep -Eq -- "$3"; then ok "$1: $2"; else bad "$1: $2 (no row matching /$3/)"; fi
@@ -41,7 +41,7 @@ T=$'\t'
 
 tables=$(msiinfo tables "$MSI" 2>/dev/null | tr '\n' ' ')
 for t in File Component Feature FeatureComponents Directory ServiceInstall ServiceControl Registry \
-    Shortcut Upgrade LaunchCondition CustomAction InstallExecuteSequence Property; do
+    Shortcut Upgrade LaunchCondition CustomAction InstallExecuteSequence Property Binary; do
     case " $tables " in *" $t "*) ok "table $t present" ;; *) bad "table $t missing" ;; esac
 done
 
@@ -63,8 +63,8 @@ row FeatureComponents "Runtime has the service" "^Runtime${T}ServiceExe$"
 row FeatureComponents "SDK has the import libraries" "^SDK${T}SdkLibs$"
 
 # ---- service ---------------------------------------------------------------------------
-row ServiceInstall "PipesService, own process (16), automatic (2), LocalSystem, argument 'service'" \
-    "^[^$T]*${T}PipesService${T}Pipes Notification Service${T}16${T}2${T}1${T}${T}${T}LocalSystem${T}${T}service${T}ServiceExe${T}"
+row ServiceInstall "PipesService, own process (16), automatic (2), NT SERVICE\\PipesService (no password), argument 'service'" \
+    "^[^$T]*${T}PipesService${T}Pipes Notification Service${T}16${T}2${T}1${T}${T}${T}NT SERVICE\\\\PipesService${T}${T}service${T}ServiceExe${T}"
 # 163 = start on install (1) + stop on install (2) + stop on uninstall (32) + delete on uninstall (128)
 row ServiceControl "start on install, stop on install+uninstall, delete on uninstall, wait" \
     "^[^$T]*${T}PipesService${T}163${T}${T}1${T}ServiceExe$"
@@ -98,9 +98,25 @@ row Upgrade "newer versions only detected (PIPES_NEWER_FOUND)" \
 row LaunchCondition "downgrade refused with a message" "^NOT PIPES_NEWER_FOUND${T}A newer version of Pipes is already installed"
 
 # ---- custom actions and their order ----------------------------------------------------
-# 3154 = 18 (exe from an installed file) + 64 (ignore exit code) + 1024 (deferred) + 2048 (no impersonation)
-row CustomAction "ConfigureService: deferred, no impersonation, PipesService.exe configure" \
-    "^ConfigureService${T}3154${T}PipesService\.exe${T}configure(${T}.*)?$"
+# 3090 = 18 (exe from an installed file) + 1024 (deferred) + 2048 (no impersonation); its exit
+# code is checked (an unsafe data folder stops the install).
+row CustomAction "ConfigureService: deferred, no impersonation, exit code checked, PipesService.exe configure" \
+    "^ConfigureService${T}3090${T}PipesService\.exe${T}configure(${T}.*)?$"
+row InstallExecuteSequence "ConfigureService on first install and major upgrade, not on repair or modify" \
+    "^ConfigureService${T}NOT Installed${T}"
+# 3073 = 1 (DLL from the Binary table) + 1024 (deferred) + 2048 (no impersonation), exit code checked.
+row CustomAction "LockInstallDir: deferred, no impersonation, LockInstallDir of pipes-lockdir.dll" \
+    "^LockInstallDir${T}3073${T}LockDirDll${T}LockInstallDir(${T}.*)?$"
+row CustomAction "SetLockInstallDirData passes INSTALLDIR to it (51 + 2048)" \
+    "^SetLockInstallDirData${T}2099${T}LockInstallDir${T}\[INSTALLDIR\](${T}.*)?$"
+row Binary "pipes-lockdir.dll is carried in the Binary table, not installed" "^LockDirDll${T}"
+row InstallExecuteSequence "LockInstallDir on install, upgrade and repair (not on removal)" \
+    "^LockInstallDir${T}NOT REMOVE~=\"ALL\"${T}"
+if table File | grep -q 'pipes-lockdir'; then
+    bad "File: pipes-lockdir.dll must not be installed (it runs from the Binary table)"
+else
+    ok "File: pipes-lockdir.dll is not installed"
+fi
 # 114 = 50 (exe named by a property) + 64 (ignore exit code); 242 = 50 + 64 + 128 (async, no wait)
 row CustomAction "StopTray runs TrayNotifier.exe --exit" "^StopTray${T}114${T}PIPES_TRAY_EXE${T}--exit(${T}.*)?$"
 row CustomAction "StartTray starts the tray without waiting" "^StartTray${T}242${T}PIPES_TRAY_EXE(${T}.*)?$"
@@ -116,7 +132,7 @@ in_order() { # in_order A B C...: each action is sequenced after the previous on
     ok "InstallExecuteSequence: $*"
 }
 in_order FindRelatedProducts LaunchConditions CostFinalize SetTrayExePath StopTray InstallValidate \
-    RemoveExistingProducts InstallInitialize InstallFiles InstallServices ConfigureService StartServices \
+    RemoveExistingProducts InstallInitialize SetLockInstallDirData LockInstallDir InstallFiles InstallServices ConfigureService StartServices \
     InstallFinalize StartTray
 
 # ---- MSVC import library ------------------------------------------------------------------

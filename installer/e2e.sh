@@ -109,7 +109,7 @@ bash "$ROOT/installer/msi.sh" "$BUILD_DIR" "$MSI1" >"$WORK/msi1.log" 2>&1 ||
 (
     cmake -S "$ROOT" -B "$UPG_BUILD" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
         -DCMAKE_BUILD_TYPE=Release -DPIPES_BUILD_TESTS=OFF -DPIPES_VERSION_OVERRIDE="$V2" &&
-        cmake --build "$UPG_BUILD" -j "${JOBS:-2}" --target pipes PipesService pipes-notify TrayNotifier &&
+        cmake --build "$UPG_BUILD" -j "${JOBS:-2}" --target pipes PipesService pipes-notify TrayNotifier pipes-lockdir &&
         bash "$ROOT/installer/msi.sh" "$UPG_BUILD" "$MSI2"
 ) >"$WORK/upgrade-build.log" 2>&1 &
 UPG_PID=$!

@@ -41,7 +41,7 @@ fi
 
 # ---- stage -----------------------------------------------------------------------------
 bin=$BUILD_DIR/bin
-for f in pipes.dll PipesService.exe TrayNotifier.exe pipes-notify.exe; do
+for f in pipes.dll PipesService.exe TrayNotifier.exe pipes-notify.exe pipes-lockdir.dll; do
     [ -f "$bin/$f" ] || die "$bin/$f is missing (build first)"
 done
 [ -f "$BUILD_DIR/lib/libpipes.dll.a" ] || die "$BUILD_DIR/lib/libpipes.dll.a is missing"
@@ -49,7 +49,8 @@ done
 stage=$BUILD_DIR/msi-stage
 rm -rf "$stage"
 mkdir -p "$stage/include" "$stage/lib/cmake/Pipes" "$stage/docs" "$stage/sdk-example"
-cp "$bin/pipes.dll" "$bin/PipesService.exe" "$bin/TrayNotifier.exe" "$bin/pipes-notify.exe" "$stage/"
+cp "$bin/pipes.dll" "$bin/PipesService.exe" "$bin/TrayNotifier.exe" "$bin/pipes-notify.exe" \
+    "$bin/pipes-lockdir.dll" "$stage/"
 cp "$ROOT/PipesLib/include/pipes.h" "$stage/include/"
 # The installed header states the version the binaries were built as (an override included),
 # so SDK users compile against the numbers pipes_version() returns.

@@ -60,6 +60,12 @@ extern "C" {
 #define PIPES_PROTO_SERVICE_PIPE_A "\\\\.\\pipe\\Pipes.Service"
 #define PIPES_PROTO_TRAY_PIPE_PREFIX_A "\\\\.\\pipe\\Pipes.Notify."
 #define PIPES_PROTO_PIPE_NAME_BUFSIZE 40u /* enough for any session id + NUL */
+/* The service's account NT SERVICE\PipesService, whose SID trays grant access
+ * to their pipe (docs/SECURITY.md): "S-1-5-80-" and the SHA-1 of the
+ * upper-case service name in UTF-16LE as five little-endian 32-bit numbers,
+ * what `sc showsid PipesService` prints. */
+#define PIPES_PROTO_SERVICE_SID_W                                                                \
+    L"S-1-5-80-3957959930-3555412087-1735592967-3833301536-2774221309"
 
 /* ------------------------------------------------------------------------ */
 /* Status                                                                   */

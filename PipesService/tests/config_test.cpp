@@ -49,7 +49,9 @@ void expect_defaults(const svc_config &c)
     EXPECT_EQ(600u, c.rate_per_minute);
     EXPECT_EQ(100u, c.rate_burst);
     EXPECT_EQ(1024u, c.log_max_kb);
-    EXPECT_STREQ(L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x0012019b;;;AU)", c.submit_sddl);
+    EXPECT_STREQ(L"D:P(A;;FA;;;S-1-5-80-3957959930-3555412087-1735592967-3833301536-2774221309)"
+                 L"(A;;FA;;;BA)(A;;0x0012019b;;;AU)",
+                 c.submit_sddl);
     EXPECT_STREQ(L"\\\\.\\pipe\\Pipes.Service", c.submit_pipe);
     EXPECT_EQ(0, c.has_session_override);
 }

@@ -123,6 +123,14 @@ rm -rf "$PREFIX/drive_c/users/Public/Pipes" "$PREFIX/drive_c/ProgramData/Pipes"
 section "lifecycle: install, start, status, stop, uninstall; sc query agrees"
 svc uninstall-pre uninstall >/dev/null   # clean slate if an earlier run left it
 check "install exits 0" svc install install
+check "install made it run as the virtual account NT SERVICE\PipesService" \
+    has install 'as NT SERVICE.PipesService'
+# Wine's sc has no qc: the service's registry key says what the SCM stored. (Wine refuses the
+# delayed-start, service SID and required-privileges settings with error 124: configure logs
+# that; only Windows shows them, docs/SECURITY.md.)
+wine reg query 'HKLM\SYSTEM\CurrentControlSet\Services\PipesService' </dev/null >"$WORK/svckey.out" 2>&1
+check "the SCM stored the account NT SERVICE\PipesService (ObjectName) and automatic start (Start 2)" \
+    bash -c 'grep -q "ObjectName.*REG_SZ.*NT SERVICE.PipesService" "$1" && grep -q "Start.*REG_DWORD.*0x2" "$1"' _ "$WORK/svckey.out"
 check "install registered the Event Log source" has install "registered the Event Log source"
 EVKEY='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\PipesService'
 wine reg query "$EVKEY" /v EventMessageFile </dev/null >"$WORK/evsrc.out" 2>&1
@@ -202,6 +210,9 @@ check "an out-of-range DefaultTtlSeconds was logged" log_has "DefaultTtlSeconds 
 tool sddl pipe-sddl
 check "the submit pipe carries the configured DACL (no create-instance right for users)" \
     grep -q '(A;;0x12019b;;;AU)' "$WORK/sddl.out"
+SVCSID=S-1-5-80-3957959930-3555412087-1735592967-3833301536-2774221309
+check "  ... full access for the service's SID ($SVCSID: it creates the instances), none for SYSTEM" \
+    bash -c 'grep -Eq "\(A;;(FA|0x1f01ff);;;$1\)" "$2" && ! grep -q ";;;SY)" "$2"' _ "$SVCSID" "$WORK/sddl.out"
 tray_start squat
 notify squat --title "to a squatter" --session 1; rc=$?
 check "a notification is accepted while only a wrong-session tray exists" test "$rc" -eq 0
@@ -231,7 +242,7 @@ check "at most 2 rejection events (the first at once, the rest summed) for 20+ r
     test "$REJ" -ge 1 -a "$REJ" -le 2
 
 ###############################################################################################
-section "a squatter serves the submit pipe while the service is stopped"
+section "a squatter serves the submit pipe while the service is stopped; the service waits it out"
 # Any local process may create \\.\pipe\Pipes.Service while the service is stopped; the
 # squatter here answers `accepted` like the service would and records what it receives.
 SQ=$WORK/squatter.txt
@@ -251,11 +262,28 @@ check "still nothing received" test "$(lines "$SQ.raw")" -eq 0
 notify squatted3 --pipe '\\.\pipe\Pipes.Service' --title "unchecked" --id sq-3; rc=$?
 check "control: unchecked (--pipe), the squatter gets it and answers accepted" \
     test "$rc" -eq 0 -a "$(tr -d '\r' <"$SQ.raw")" = sq-3
+# The service starts anyway and waits the squatter out (before: it exited with 8, and the
+# failure actions ended it STOPPED): it runs, says so, and takes the name once it is free.
 svc start-squatted start; rc=$?
-check "the service does not start on a squatted submit pipe (exit $rc, sc query STOPPED)" \
-    test "$rc" -ne 0 -a "$(sc_state)" = STOPPED
+check "the service starts on a squatted submit pipe (exit $rc, sc query RUNNING)" \
+    test "$rc" -eq 0 -a "$(sc_state)" = RUNNING
+svc status-sq status
+check "status says the submit pipe waits for a name another process holds" \
+    has status-sq "^submit pipe: waiting, the name is held by another process"
+check "the wait is logged with the holder's process id (MSG_SUBMIT_PIPE_IN_USE)" \
+    log_has "is served by another process (process $(tr -d '\r' <"$SQ.pid"))"
+notify squatted4 --title "secret" --id sq-4; rc=$?
+check "meanwhile pipes-notify still refuses the squatter (exit 8)" test "$rc" -eq 8
+check "  ... which received nothing from it" test "$(tr -d '\r' <"$SQ.raw")" = sq-3
 touch "$SQ.stop"
 wait "$SQJOB" 2>/dev/null
+submit_served() { svc status-sq2 status; has status-sq2 "^submit pipe: serving"; }
+check "once the squatter is gone the service serves the submit pipe (within the 1-2-4-8-16 s backoff)" \
+    pipes_wait_for 60 submit_served
+check "  ... and logs it (MSG_SUBMIT_PIPE_STARTED)" log_has "is served now, after"
+notify after-squat --title "after the squatter" --session 1 --ttl 2; rc=$?
+check "  ... and accepts submissions (pipes-notify exit 0)" test "$rc" -eq 0
+check "stop" svc stop-sq stop
 # The next phases count records: start them from an empty spool.
 rm -f "$(spool_dir)"/*.ntf
 
@@ -376,6 +404,90 @@ check "both were moved to spool\\damaged" test "$(find "$SP/damaged" -name '*.nt
 tray_start corrupt
 pipes_wait_for 30 count_ge "$TRAY_OUT" c- 3
 check "the 3 intact ones were delivered" diff -q "$TRAY_OUT" <(printf 'c-0\nc-2\nc-4\n')
+
+###############################################################################################
+section "data folders: a foreign owner, a link or open permissions: refused, nothing touched"
+# Wine 8 makes no junctions (FSCTL_SET_REPARSE_POINT fails with 50, `mklink /J` and
+# CreateSymbolicLinkW create nothing) but shows a Unix symbolic link as a reparse point
+# (FILE_ATTRIBUTE_REPARSE_POINT) and resolves it in GetFinalPathNameByHandleW: the stand-in for a
+# junction here. It gives a file of another Unix user the owner S-1-5-7 (Anonymous): the stand-in
+# for a folder a standard user created. Every case runs `PipesService run` (the same start-up as
+# the service; its Event Log text is echoed to the console) and must exit 9 at once.
+tray_stop
+svc stop5 stop >/dev/null
+DD=$PREFIX/drive_c/PipesData # DataDirectory of this section, the same for `run` and the service
+TG=$PREFIX/drive_c/PipesTarget # what a link points to: it must stay exactly as it is
+reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]' "$CFG" '"DataDirectory"="C:\\PipesData"'
+fresh() { rm -rf "$DD" "$TG"; mkdir -p "$TG"; echo marker >"$TG/marker.txt"; chmod 755 "$TG"; }
+listing() { find "$@" -printf '%p %m %U %y %s\n' 2>/dev/null | sort; }
+# refused NAME TEXT WHERE...: `PipesService run` exits 9 naming TEXT, and WHERE (paths, listed
+# without following links) is unchanged.
+refused() {
+    local name=$1 text=$2 before rc
+    shift 2
+    before=$(listing "$@")
+    timeout 60 wine "$BIN/PipesService.exe" run </dev/null >"$WORK/$name.out" 2>&1
+    rc=$?
+    check "$name: refused, exit 9 (got $rc)" test "$rc" -eq 9
+    check "$name: the message names the problem ($text)" grep -qF -- "$text" "$WORK/$name.out"
+    check "$name: nothing there changed" test "$before" = "$(listing "$@")"
+}
+fresh
+mkdir -p "$DD"
+chown nobody "$DD"
+refused dd-owner 'C:\PipesData is owned by S-1-5-7' "$DD" "$TG"
+fresh
+ln -s "$TG" "$DD"
+refused dd-link 'C:\PipesData is a junction, symbolic link or mount point' "$DD" "$TG"
+fresh
+mkdir -p "$DD"
+ln -s "$TG" "$DD/logs"
+refused logs-link 'C:\PipesData\logs is a junction, symbolic link or mount point' "$DD" "$TG"
+fresh
+mkdir -p "$DD/logs"
+ln -s "$TG" "$DD/spool"
+refused spool-link 'C:\PipesData\spool is a junction, symbolic link or mount point' "$TG" "$DD/spool"
+fresh
+mkdir -p "$DD/spool"
+chmod 777 "$DD/spool"
+refused spool-open 'let S-1-1-0' "$DD/spool" "$TG"
+# The service itself: the same refusal, its exit code 9 for the SCM, the reason in the text log
+# (the logs folder is fine), and nothing of the link's target touched.
+fresh
+mkdir -p "$DD/logs"
+ln -s "$TG" "$DD/spool"
+before=$(listing "$TG")
+svc start-link start; rc=$?
+check "service with a linked spool: start fails (exit $rc) and says service exit 9" \
+    test "$rc" -ne 0 -a -n "$(grep 'service exit 9' "$WORK/start-link.out")"
+check "  ... sc query: STOPPED" test "$(sc_state)" = STOPPED
+check "  ... the Event Log text is in its log" \
+    grep -qF 'spool is a junction, symbolic link or mount point' "$DD/logs/PipesService.log"
+check "  ... the link's target is unchanged" test "$before" = "$(listing "$TG")"
+# A link among the spool's files: the folder is fine, the file is refused (its final path is
+# elsewhere), logged as damaged, and what it points to is neither read into the spool nor
+# changed nor deleted.
+fresh
+rm -rf "$DD"
+check "without the folders the service starts and creates them" svc start-fresh start
+# Wine maps the DACL given at creation onto the Unix mode: no Everyone entry, no bits for others.
+others_none() { local m; for m in $(stat -c %a "$@"); do [ "${m: -1}" = 0 ] || return 1; done; }
+check "  ... each with its protected DACL from its creation (Unix mode $(stat -c %a "$DD"): nothing for others)" \
+    others_none "$DD" "$DD/spool" "$DD/logs"
+check "stop" svc stop-fresh stop
+cp "$TG/marker.txt" "$WORK/marker.copy"
+ln -s "$TG/marker.txt" "$DD/spool/0000000000000001.ntf"
+before=$(listing "$TG")
+check "with a linked record the service starts" svc start-ntf start
+check "  ... the record is logged as damaged and left where it is (not a plain file)" \
+    grep -qF '0000000000000001.ntf (not a plain file of the spool (a link)): left where it is' \
+    "$DD/logs/PipesService.log"
+check "  ... the link's target is unchanged" \
+    test "$before" = "$(listing "$TG")" -a "$(cat "$TG/marker.txt")" = marker
+check "  ... nothing was loaded" test "$(status_value 'spool records')" -eq 0
+check "stop" svc stop-ntf stop
+rm -rf "$DD" "$TG"
+reset_config
 
 ###############################################################################################
 section "clean up"

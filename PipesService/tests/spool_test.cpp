@@ -583,8 +583,11 @@ TEST(SpoolBench, DISABLED_OpenAMillionRecords)
            (unsigned long long)(st.id_compares - before));
     spool_close(s);
     if (prepared) {
-        if (res == SPOOL_OK)
-            spoolfile_delete(dir.c_str(), added.seq);
+        if (res == SPOOL_OK) {
+            wchar_t path[MAX_PATH];
+            spoolfile_path(dir.c_str(), added.seq, L"ntf", path);
+            DeleteFileW(path);
+        }
         return;
     }
     t0 = GetTickCount64();

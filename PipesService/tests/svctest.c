@@ -25,8 +25,8 @@
  *   raw --data TEXT [--pipe NAME]   sends TEXT as one message, prints the reply
  *   kill-service                    TerminateProcess on the running service
  *   kill-pid PID                    TerminateProcess on PID
- *   pipe-sddl [--pipe NAME]         prints the submit pipe's DACL as SDDL
- *   path-sddl PATH                  prints a file or directory's DACL as SDDL
+ *   pipe-sddl [--pipe NAME]         prints the submit pipe's owner and DACL as SDDL
+ *   path-sddl PATH                  prints a file or directory's owner and DACL as SDDL
  */
 #include <windows.h>
 
@@ -452,11 +452,11 @@ static int cmd_pipe_sddl(int argc, wchar_t **argv)
         fprintf(stderr, "pipe-sddl: open failed %lu\n", (unsigned long)GetLastError());
         return 1;
     }
-    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL,
-                        &sd) != ERROR_SUCCESS ||
-        !ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1,
-                                                              DACL_SECURITY_INFORMATION, &text,
-                                                              NULL)) {
+    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                        NULL, NULL, NULL, NULL, &sd) != ERROR_SUCCESS ||
+        !ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd, SDDL_REVISION_1, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &text,
+            NULL)) {
         CloseHandle(h);
         return 1;
     }
@@ -471,14 +471,13 @@ static int cmd_path_sddl(const wchar_t *path)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
     LPWSTR text = NULL;
-    DWORD rc = GetNamedSecurityInfoW(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
-                                     NULL, NULL, &sd);
+    const SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    DWORD rc = GetNamedSecurityInfoW(path, SE_FILE_OBJECT, what, NULL, NULL, NULL, NULL, &sd);
     if (rc != ERROR_SUCCESS) {
         fprintf(stderr, "path-sddl: error %lu\n", (unsigned long)rc);
         return 1;
     }
-    if (!ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1,
-                                                              DACL_SECURITY_INFORMATION, &text,
+    if (!ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1, what, &text,
                                                               NULL)) {
         LocalFree(sd);
         return 1;

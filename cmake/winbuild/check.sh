@@ -259,15 +259,16 @@ check_target() {
         [ -n "$x" ] && [ "$(resolve "$pdir" "$x")" = "$f" ] || fail "$P: Link/ModuleDefinitionFile is '${x:-unset}', expected $f"
     done
 
-    # Preprocessor definitions (C/C++ and resources). CMake's <target>_EXPORTS is CMake's own.
+    # Preprocessor definitions (C/C++ and resources). CMake's <target>_EXPORTS is CMake's own
+    # (a '-' in the target's name becomes '_' there).
     local cm_defs vc_defs
     cm_defs=$(jq -r '.compileGroups[]? | select(.language == "C" or .language == "CXX") | .defines[]?.define' "$json" |
-        grep -vx -e "${tgt}_EXPORTS" -e NDEBUG | sort -u)
+        grep -vx -e "${tgt//-/_}_EXPORTS" -e NDEBUG | sort -u)
     vc_defs=$( (printf '%s\n' "$PROPS_DEFS"; idg_values "$proj" ClCompile PreprocessorDefinitions) | grep -vx -e NDEBUG -e _DEBUG | sort -u)
     compare_sets "$P: C/C++ definition" "$cm_defs" "$vc_defs"
     if jq -e '[.compileGroups[]? | select(.language == "RC")] | length > 0' "$json" >/dev/null; then
         cm_defs=$(jq -r '.compileGroups[]? | select(.language == "RC") | .defines[]?.define' "$json" |
-            grep -vx -e "${tgt}_EXPORTS" -e NDEBUG | sort -u)
+            grep -vx -e "${tgt//-/_}_EXPORTS" -e NDEBUG | sort -u)
         vc_defs=$( (printf '%s\n' "$PROPS_RC_DEFS"; idg_values "$proj" ResourceCompile PreprocessorDefinitions) | grep -vx -e NDEBUG -e _DEBUG | sort -u)
         compare_sets "$P: resource definition" "$cm_defs" "$vc_defs"
     fi
@@ -597,7 +598,7 @@ if [ -f installer/Pipes.wxs ]; then
         outputs+="$(jq -r '.nameOnDisk // empty' "$(target_json "$tgt")") "
     done
     nstage=0
-    for rel in $(grep -o 'Source="$(var.StageDir)/[^"]*"' installer/Pipes.wxs | sed 's|^Source="$(var.StageDir)/||; s|"$||' | sort -u); do
+    for rel in $(grep -Eo 'Source(File)?="\$\(var\.StageDir\)/[^"]*"' installer/Pipes.wxs | sed 's|^Source\(File\)\{0,1\}="$(var.StageDir)/||; s|"$||' | sort -u); do
         nstage=$((nstage + 1))
         name=${rel##*/}
         case $rel in

@@ -97,7 +97,7 @@ EOF
       echo "    <ProjectReference Include=\"$path\">"
       echo "      <Project>{$guid}</Project>"
       if [ "${mode:-}" = order ]; then
-        echo "      <!-- Build order only: the tests spawn this program; nothing is linked from it. -->"
+        echo "      <!-- Build order only: ${ORDER_WHY:-the tests spawn this program}; nothing is linked from it. -->"
         echo "      <ReferenceOutputAssembly>false</ReferenceOutputAssembly>"
         echo "      <LinkLibraryDependencies>false</LinkLibraryDependencies>"
       fi
@@ -169,13 +169,14 @@ G_SVCTEST=D3ED4F59-E07B-4594-A58C-6BEDDCCCD258; G_SPOOL=A24A8A4F-B44D-46D2-880F-
 G_SENDER=527526E2-420F-4F83-9677-8976DD793E30
 G_MQTT=A61503CC-83E7-483A-9832-4CE7EEA29524; G_MQTTT=89ADC21F-3592-4FCD-897E-2D6BBCFF5942
 G_PROBE=8F8BC248-FFE5-46AC-9C15-8974878DE613
+G_LOCKDIR=BD89C40E-BD78-496F-A63A-4FCA0D29C909
 GT_TAIL='  <Import Project="$(PipesRoot)Pipes.GoogleTest.targets" />'
 GT_ITEMS='  <ItemGroup>
     <None Include="packages.config" />
   </ItemGroup>'
 INC_LIB='$(PipesRoot)PipesLib\include'
 INC_PROTO='$(PipesRoot)PipesLib\protocol'
-reset() { CLEXTRA= PROPS= MCMETA= RCINCLUDES= RC= LINKEXTRA= TAIL= TAILITEMS= REFS= LIBS= DEFINES= INCLUDES= SUBSYS= ITEMS=; }
+reset() { ORDER_WHY= CLEXTRA= PROPS= MCMETA= RCINCLUDES= RC= LINKEXTRA= TAIL= TAILITEMS= REFS= LIBS= DEFINES= INCLUDES= SUBSYS= ITEMS=; }
 items() { local kind=$1; shift; printf "$kind %s\n" "$@"; }
 R=$BUILD_DIR/.cmake/api/v1/reply
 IDX=$(ls $R/index-*.json | sort | tail -1)
@@ -303,6 +304,17 @@ REFS="PipesServiceCore.vcxproj $G_CORE
 emit PipesService/PipesService.vcxproj '..\'
 
 reset
+HEADER="pipes-lockdir.vcxproj - pipes-lockdir.dll, the installer's first step into the install folder, a custom action DLL in the MSI's Binary table (CMake target pipes-lockdir, PipesService/CMakeLists.txt); sources, include folders and libraries written by cmake/winbuild/sync-projects.sh from the CMake build, checked by cmake/winbuild/check.sh. The C runtime is linked statically: nothing but system DLLs may be needed where the installer runs it from."
+GUID=$G_LOCKDIR PNAME=pipes-lockdir TYPE=DynamicLibrary TARGETNAME=pipes-lockdir SUBSYS=Windows
+CLEXTRA='      <RuntimeLibrary Condition="'\''$(Configuration)'\'' == '\''Debug'\''">MultiThreadedDebug</RuntimeLibrary>
+      <RuntimeLibrary Condition="'\''$(Configuration)'\'' != '\''Debug'\''">MultiThreaded</RuntimeLibrary>'
+ITEMS=$(cm_items pipes-lockdir PipesService)
+INCLUDES=$(cm_incs pipes-lockdir); LIBS=$(cm_libs pipes-lockdir)
+REFS="PipesServiceCore.vcxproj $G_CORE order"
+ORDER_WHY="it makes messages.h, which lockdir.c includes"
+emit PipesService/pipes-lockdir.vcxproj '..\'
+
+reset
 HEADER="pipes-notify.vcxproj - pipes-notify.exe, the command-line sender (CMake target pipes-notify, PipesService/CMakeLists.txt); sources, include folders and libraries written by cmake/winbuild/sync-projects.sh from the CMake build, checked by cmake/winbuild/check.sh."
 GUID=$G_NOTIFY PNAME=pipes-notify TYPE=Application TARGETNAME=pipes-notify SUBSYS=Console INCLUDES="$INC_LIB;$INC_PROTO" LIBS=bcrypt.lib
 ITEMS=$(cm_items pipes-notify PipesService/notify)
@@ -398,6 +410,7 @@ LIST="TrayNotifier|TrayNotifier\\TrayNotifier.vcxproj|$G_TRAY|
 PipesService|PipesService\\PipesService.vcxproj|$G_SVC|
 PipesServiceCore|PipesService\\PipesServiceCore.vcxproj|$G_CORE|
 pipes-notify|PipesService\\notify\\pipes-notify.vcxproj|$G_NOTIFY|
+pipes-lockdir|PipesService\\pipes-lockdir.vcxproj|$G_LOCKDIR|
 PipesMqtt|PipesService\\mqtt\\PipesMqtt.vcxproj|$G_MQTT|
 PipesLib|PipesLib\\PipesLib.vcxproj|$G_LIB|
 PipesProtocol|PipesLib\\protocol\\PipesProtocol.vcxproj|$G_PROTO|
