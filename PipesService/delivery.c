@@ -5,13 +5,23 @@
  * The library opens the pipe with identification-level impersonation only
  * and refuses a server whose process is not in the session
  * (PIPES_CLIENT_REQUIRE_SESSION): a squatter in another session never gets
- * a notification. While connected, a session sends the spooled records it
- * should get, oldest first, with at most WINDOW unacknowledged; an `ack`
- * (matched by id) updates the spool and sends the next. A broken pipe
- * forgets what was in flight; the next connection starts from the oldest
- * unacknowledged record again (at-least-once; trays de-duplicate by id).
- * Without a tray nothing runs here: the library's reconnect timer is the
- * only activity (backoff up to RECONNECT_MAX_MS).
+ * a notification. Then, at CONNECTED, the server process must run as the
+ * session's user (checked_connection): one that runs as someone else is a
+ * squatter of the name; nothing is sent to it (its records wait for the
+ * real tray, never counted as displayed), and it is reported (status,
+ * event 1020). A server whose user the service cannot read (a less
+ * privileged service and another user's process) is counted "unverified"
+ * and served: the owner of the pipe itself needs a PipesLib API
+ * (docs/SECURITY.md).
+ *
+ * While connected, a session sends the spooled records it should get,
+ * oldest first, with at most WINDOW unacknowledged; an `ack` (matched by
+ * id to the oldest in flight with it: two submitters' records may share an
+ * id, and a tray answers in order) updates the spool and sends the next. A
+ * broken pipe forgets what was in flight; the next connection starts from
+ * the oldest unacknowledged record again (at-least-once; trays
+ * de-duplicate). Without a tray nothing runs here: the library's reconnect
+ * timer is the only activity (backoff up to RECONNECT_MAX_MS).
  *
  * Callbacks never rely on a handle stored by the call that created their
  * object: the library may run the first event before pipes_client_connect
@@ -34,6 +44,7 @@
 typedef struct inflight {
     uint64_t seq;
     char id[PIPES_PROTO_MAX_ID + 1];
+    char sid[PIPES_PROTO_MAX_SID + 1]; /* its submitter's */
 } inflight;
 
 typedef enum run_state {
@@ -57,19 +68,24 @@ typedef struct dsession {
     delivery *d;
     uint32_t session;
     PTP_TIMER retry_timer;
-    char user[520];
     uint64_t mismatches_logged; /* the main loop's only (delivery_poll) */
+    uint64_t squats_logged;     /* likewise */
     SRWLOCK lock; /* everything below */
     /* The client: the CONNECTED event publishes its own ev->client here,
      * session_open the same pointer once connect returns. */
     pipes_client *client;
     run_state run;
     int connected;
+    int squatted; /* this connection's server is not the session's user */
     uint64_t conn_id;
     uint64_t cursor; /* highest seq sent on this connection */
     inflight fly[WINDOW];
     size_t fly_n;
     uint64_t delivered;
+    uint64_t squats, unverified; /* connections so judged (checked_connection) */
+    char holder[PIPES_PROTO_MAX_SID + 1]; /* the last squatter's user SID */
+    char user[520];                       /* the session's "DOMAIN\user" ... */
+    char user_sid[PIPES_PROTO_MAX_SID + 1]; /* ... and SID, read at each connection */
 } dsession;
 
 struct delivery {
@@ -98,14 +114,19 @@ static void point(const delivery *d, const char *where)
 static void pump_locked(dsession *ds)
 {
     spool_item item;
-    while (ds->connected && ds->run == RUN_SENDING && ds->fly_n < WINDOW &&
-           spool_next(ds->d->spool, ds->cursor, ds->session, ds->user, &item)) {
+    spool_viewer v;
+    v.session = ds->session;
+    v.user = ds->user;
+    v.user_sid = ds->user_sid;
+    while (ds->connected && !ds->squatted && ds->run == RUN_SENDING && ds->fly_n < WINDOW &&
+           spool_next(ds->d->spool, ds->cursor, &v, &item)) {
         pipes_status st = pipes_client_send(ds->client, item.msg, item.msg_len, NULL);
         free(item.msg);
         if (st != PIPES_OK)
             break; /* queue full or broken: the next event resumes */
         ds->fly[ds->fly_n].seq = item.seq;
         memcpy(ds->fly[ds->fly_n].id, item.id, sizeof item.id);
+        memcpy(ds->fly[ds->fly_n].sid, item.sid, sizeof item.sid);
         ds->fly_n++;
         ds->cursor = item.seq;
     }
@@ -154,7 +175,7 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         ds->delivered++;
         ReleaseSRWLockExclusive(&ds->lock);
         if (ds->d->on_displayed)
-            ds->d->on_displayed(ds->d->ctx, f.id, ds->session);
+            ds->d->on_displayed(ds->d->ctx, f.sid, f.id, ds->session);
     } else if (!pipes_proto_reason_is_temporary(reply.reason)) {
         /* Permanent: this session will never take it; drop it for the session. */
         wchar_t why[PIPES_PROTO_MAX_DETAIL + 64];
@@ -210,20 +231,51 @@ static void CALLBACK on_retry(PTP_CALLBACK_INSTANCE inst, void *ctx, PTP_TIMER t
     point(ds->d, "delivery.retry.done");
 }
 
+/* A new connection to the session's tray pipe: whose is its server? Reads
+ * the session's user now (a session id can get a new desktop), and the
+ * server process's user as the library saw it at connect. */
+static void checked_connection(dsession *ds, const pipes_event *ev)
+{
+    pipes_peer_identity server;
+    char user[520], user_sid[PIPES_PROTO_MAX_SID + 1], holder[PIPES_PROTO_MAX_SID + 1] = "";
+    const char *expected = ds->d->cfg->tray_user_override[0] ? ds->d->cfg->tray_user_override
+                                                             : user_sid;
+    int readable;
+
+    svc_session_user(ds->session, user, sizeof user);
+    svc_session_user_sid(ds->session, user_sid, sizeof user_sid);
+    memset(&server, 0, sizeof server);
+    readable = pipes_client_get_server(ev->client, &server) == PIPES_OK && server.user_sid[0] &&
+               svc_to_utf8(server.user_sid, holder, sizeof holder) > 0;
+    AcquireSRWLockExclusive(&ds->lock);
+    ds->client = ev->client;
+    ds->connected = 1;
+    ds->conn_id = ev->connection_id;
+    ds->cursor = 0;
+    ds->fly_n = 0;
+    memcpy(ds->user, user, sizeof user);
+    memcpy(ds->user_sid, user_sid, sizeof user_sid);
+    /* A server whose user is known must be the session's user (unknown:
+     * nobody's tray can be told from a squatter, so none is served). */
+    ds->squatted = readable && (!expected[0] || _stricmp(holder, expected) != 0);
+    if (ds->squatted) {
+        ds->squats++;
+        memcpy(ds->holder, holder, sizeof holder);
+    } else if (!readable) {
+        ds->unverified++;
+    }
+    pump_locked(ds);
+    ReleaseSRWLockExclusive(&ds->lock);
+    point(ds->d, "delivery.checked.unlocked");
+}
+
 static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
 {
     dsession *ds = (dsession *)user_data;
     point(ds->d, "delivery.event");
     switch (ev->type) {
     case PIPES_EVENT_CONNECTED:
-        AcquireSRWLockExclusive(&ds->lock);
-        ds->client = ev->client;
-        ds->connected = 1;
-        ds->conn_id = ev->connection_id;
-        ds->cursor = 0;
-        ds->fly_n = 0;
-        pump_locked(ds);
-        ReleaseSRWLockExclusive(&ds->lock);
+        checked_connection(ds, ev);
         point(ds->d, "delivery.connected");
         break;
     case PIPES_EVENT_DISCONNECTED:
@@ -276,7 +328,6 @@ static dsession *session_open(delivery *d, uint32_t session)
     ds->d = d;
     ds->session = session;
     InitializeSRWLock(&ds->lock);
-    svc_session_user(session, ds->user, sizeof ds->user);
     ds->retry_timer = CreateThreadpoolTimer(on_retry, ds, NULL);
     if (!ds->retry_timer) {
         free(ds);
@@ -445,6 +496,23 @@ static uint64_t mismatches_of(dsession *ds)
     return st.errors_by_status[PIPES_ERR_SERVER_IDENTITY_MISMATCH];
 }
 
+/* One event per poll at most for a session whose tray pipe was squatted. */
+static void log_squat(dsession *ds)
+{
+    wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE], ws[16], holder[PIPES_PROTO_MAX_SID + 1];
+    uint64_t squats;
+    AcquireSRWLockShared(&ds->lock);
+    squats = ds->squats;
+    svc_to_wide(ds->holder, strlen(ds->holder), holder, PIPES_PROTO_MAX_SID + 1);
+    ReleaseSRWLockShared(&ds->lock);
+    if (squats <= ds->squats_logged)
+        return;
+    pipes_proto_tray_pipe_name_w(ds->session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
+    swprintf(ws, 16, L"%lu", (unsigned long)ds->session);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_TRAY_SQUATTED, name, ws, holder);
+    ds->squats_logged = squats;
+}
+
 void delivery_poll(delivery *d)
 {
     size_t i;
@@ -452,6 +520,7 @@ void delivery_poll(delivery *d)
     for (i = 0; i < d->n; i++) {
         dsession *ds = d->sessions[i];
         uint64_t m = mismatches_of(ds);
+        log_squat(ds);
         if (m > ds->mismatches_logged) {
             /* One event per poll at most, however many attempts were refused. */
             wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE], ws[16], count[32];
@@ -483,8 +552,13 @@ void delivery_get_stats(delivery *d, delivery_stats *out)
         out->identity_mismatches += si->identity_mismatches;
         AcquireSRWLockShared(&ds->lock);
         si->connected = ds->connected;
+        si->squatted = ds->connected && ds->squatted;
         si->delivered = ds->delivered;
+        si->squats = ds->squats;
+        si->unverified = ds->unverified;
         ReleaseSRWLockShared(&ds->lock);
+        out->squats += si->squats;
+        out->unverified += si->unverified;
     }
     ReleaseSRWLockShared(&d->lock);
 }
