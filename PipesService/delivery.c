@@ -140,6 +140,15 @@ static void log_failure(dsession *ds, const char *id, const wchar_t *why)
     svc_event(EVENTLOG_WARNING_TYPE, MSG_DELIVERY_FAILED, wid, ws, why);
 }
 
+/* A tray's text on its way to the log and the Event Log: no line breaks or
+ * other control characters (a tray must not forge log lines). */
+static void sanitize(wchar_t *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || (*s >= 0x7F && *s < 0xA0) || *s == 0x2028 || *s == 0x2029)
+            *s = L' ';
+}
+
 static void on_reply(dsession *ds, const pipes_event *ev)
 {
     pipes_proto_reply reply;
@@ -182,6 +191,7 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         wchar_t detail[PIPES_PROTO_MAX_DETAIL + 1];
         const char *reason = pipes_proto_reason_name(reply.reason);
         svc_to_wide(reply.detail, reply.detail_len, detail, PIPES_PROTO_MAX_DETAIL + 1);
+        sanitize(detail);
         swprintf(why, sizeof why / sizeof why[0], L"the tray rejected it (%hs) %ls",
                  reason ? reason : "unknown", detail);
         log_failure(ds, f.id, why);
