@@ -455,7 +455,10 @@ typedef size_t (*control_status_fn)(char *buf, size_t cap, void *ctx);
 pipes_status control_start(control_status_fn fn, void *ctx, control **out);
 void control_stop(control *c);
 /* Client side (the status verb): asks the running engine for its report.
- * Returns a pipes_status; text in out. */
+ * The pipe's server must be the process the SCM runs as PipesService, or
+ * this executable run by an administrator (`run`); any other is refused
+ * (PIPES_ERR_SERVER_IDENTITY_MISMATCH, said on stderr) before anything is
+ * sent. Returns a pipes_status; text in out. */
 pipes_status control_query(char *out, size_t cap, uint32_t timeout_ms);
 
 /* ---- core.c ------------------------------------------------------------- */

@@ -261,6 +261,19 @@ check "the service does not start on a squatted submit pipe (exit $rc, sc query 
     test "$rc" -ne 0 -a "$(sc_state)" = STOPPED
 touch "$SQ.stop"
 wait "$SQJOB" 2>/dev/null
+# The status pipe squatted the same way: `PipesService status` must not print what it says.
+CQ=$WORK/control-squatter.txt
+wine "$BIN/pipes-svctest.exe" tray --pipe '\\.\pipe\Pipes.Service.Control' --reply accepted \
+    --out "$(winpath "$CQ")" </dev/null >"$WORK/control-squatter.log" 2>&1 &
+CQJOB=$!
+pipes_wait_for 20 test -s "$CQ.pid"
+svc status-squatted status
+check "status ignores a squatter of the status pipe (prints nothing it says)" \
+    bash -c '! grep -q "\"type\"" "$1"' _ "$WORK/status-squatted.out"
+check "status says who serves the status pipe and that its answer is ignored" \
+    has status-squatted "its answer is ignored"
+touch "$CQ.stop"
+wait "$CQJOB" 2>/dev/null
 # The next phases count records: start them from an empty spool.
 rm -f "$(spool_dir)"/*.ntf
 
