@@ -399,6 +399,67 @@ pipes_wait_for 30 count_ge "$TRAY_OUT" c- 3
 check "the 3 intact ones were delivered" diff -q "$TRAY_OUT" <(printf 'c-0\nc-2\nc-4\n')
 
 ###############################################################################################
+section "senders: attributed from the pipe; a sender in the message is refused"
+notify who --title "who sent this" --source "IT Security" --session 1 --id who-1
+check "accepted" test $? -eq 0
+pipes_wait_for 10 count_ge "$TRAY_OUT" who-1 1
+check "the tray got the sender the service read from the pipe (kind, account, SID)" grep -Eq \
+    '"id":"who-1".*"source":"IT Security".*"sender":\{"kind":"user","account":"[^"]+","sid":"S-1-5-21-[0-9-]+"\}' \
+    "$TRAY_OUT.json"
+tool forged raw --data '{"v":1,"id":"forged-1","title":"t","sender":{"kind":"system","account":"NT AUTHORITY\\SYSTEM","sid":"S-1-5-18"}}'
+check "a submitted sender is refused (not_allowed, sender_not_allowed)" grep -q \
+    '"type":"rejected","id":"forged-1","reason":"not_allowed","error":"sender_not_allowed"' \
+    "$WORK/forged.out"
+
+###############################################################################################
+section "abuse: one client holding 1,024 connections; idle connections; the connection limit"
+# Measured before: 1,024 connections held open by one client made all 40 of 40 other
+# submissions fail (pipes-notify exit 7, "the service stopped or crashed").
+HOLD=$WORK/hold.txt
+wine "$BIN/pipes-svctest.exe" hold --count 1024 --out "$(winpath "$HOLD")" </dev/null \
+    >"$WORK/hold.log" 2>&1 &
+HOLDJOB=$!
+pipes_wait_for 300 test -s "$HOLD"
+echo "    the holder: $(cat "$HOLD"), $(cat "$HOLD.open" 2>/dev/null) still open"
+LEGIT_OK=0
+for i in $(seq 1 40); do
+    notify "legit$i" --title "legit $i" --session 1 --ttl 60 --timeout 10 && LEGIT_OK=$((LEGIT_OK + 1))
+done
+check "40 of 40 other submissions accepted while one client holds 1,024 connections ($LEGIT_OK)" \
+    test "$LEGIT_OK" -eq 40
+check "the holder's connections over MaxConnectionsPerProcess were refused with a reason" \
+    grep -q '"reason":"rate_limited".*MaxConnectionsPerProcess' "$HOLD.replies"
+check "status counts them" test "$(status_value 'connections refused, per process cap')" -ge 1000
+open_is() { [ "$(tr -d '\r\n' <"$HOLD.open" 2>/dev/null)" = "$1" ]; }
+pipes_wait_for 60 open_is 0
+check "the held connections that sent nothing were closed (FirstMessageTimeoutSeconds)" open_is 0
+check "status counts the idle ones closed" test "$(status_value 'connections closed idle')" -ge 16
+touch "$HOLD.stop"
+wait "$HOLDJOB" 2>/dev/null
+# At the library's own limit (MaxConnections, 16 here, all held by one process) the service cannot
+# answer: it drops the connection. pipes-notify must say "retry later" (4), not "the service
+# stopped or crashed" (7, or 1 before).
+reg_import "$CFG" '"MaxConnections"=dword:00000010' '"FirstMessageTimeoutSeconds"=dword:00000258'
+check "restart with MaxConnections 16" svc stop-mc stop
+check "(started)" svc start-mc start
+HOLD2=$WORK/hold2.txt
+wine "$BIN/pipes-svctest.exe" hold --count 16 --out "$(winpath "$HOLD2")" </dev/null \
+    >"$WORK/hold2.log" 2>&1 &
+HOLDJOB=$!
+pipes_wait_for 60 test -s "$HOLD2"
+notify at-limit --title "at the limit" --session 1 --timeout 10; rc=$?
+check "pipes-notify at the service's connection limit exits 4 (retry later), not 7 (rc $rc)" \
+    test "$rc" -eq 4
+check "and says so" has at-limit "Retry later"
+touch "$HOLD2.stop"
+wait "$HOLDJOB" 2>/dev/null
+reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]' "$CFG" \
+    '"RateLimitPerMinute"=dword:000f4240' '"RateLimitBurst"=dword:000f4240' \
+    '"MaxSpoolCount"=dword:000000c9'
+check "restart with the normal config" svc stop-mc2 stop
+check "(started)" svc start-mc2 start
+
+###############################################################################################
 section "clean up"
 tray_stop
 check "stop" svc stop4 stop
