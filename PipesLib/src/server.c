@@ -88,7 +88,8 @@ static void server_read_ended(pipes_conn *c)
  * CloseHandle for every connection (docs/PERFORMANCE.md). The instance's
  * security descriptor is the server's in either case, and nothing of the
  * old connection (data, identity, token) survives: it all lives in the
- * connection object, which is freed here. Called from pipes_conn_release
+ * connection object, which is freed here. Not after a local close (see
+ * below). Called from pipes_conn_release
  * at zero references (no lock held, no I/O outstanding). */
 #define REUSE_FACTOR 2u
 static int server_reuse_pipe(pipes_conn *c)
@@ -96,7 +97,13 @@ static int server_reuse_pipe(pipes_conn *c)
     pipes_server *s = server_of(c);
     int reuse;
     AcquireSRWLockShared(&s->lock);
-    reuse = !pipes_endpoint_is_stopping(&s->ep) && s->listening < REUSE_FACTOR * s->listen_target;
+    /* A connection this side ended (pipes_server_disconnect) may still hold
+     * data its client has not read, typically the reply that says why it
+     * is closed: DisconnectNamedPipe would discard it, CloseHandle leaves
+     * it readable until the client closes. Only a client's own end is
+     * reused. */
+    reuse = c->close_reason != PIPES_ERR_LOCAL_CLOSED && !pipes_endpoint_is_stopping(&s->ep) &&
+            s->listening < REUSE_FACTOR * s->listen_target;
     ReleaseSRWLockShared(&s->lock);
     if (!reuse || !DisconnectNamedPipe(c->pipe))
         return 0;
