@@ -119,7 +119,7 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
         ADD("session %lu: %s, delivered %llu, identity mismatches %llu, squatted %llu, "
             "unverified %llu\n",
             (unsigned long)si->session,
-            si->squatted ? "tray pipe SQUATTED (nothing sent)"
+            si->squatted ? "tray pipe not trusted (squatted or unverified; nothing sent)"
                          : si->connected ? "tray connected" : "no tray",
             (unsigned long long)si->delivered, (unsigned long long)si->identity_mismatches,
             (unsigned long long)si->squats, (unsigned long long)si->unverified);

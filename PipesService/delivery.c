@@ -3,16 +3,15 @@
  * connected to that session's tray pipe \\.\pipe\Pipes.Notify.<session>.
  *
  * The library opens the pipe with identification-level impersonation only
- * and refuses a server whose process is not in the session
- * (PIPES_CLIENT_REQUIRE_SESSION): a squatter in another session never gets
- * a notification. Then, at CONNECTED, the server process must run as the
- * session's user (checked_connection): one that runs as someone else is a
- * squatter of the name; nothing is sent to it (its records wait for the
- * real tray, never counted as displayed), and it is reported (status,
- * event 1020). A server whose user the service cannot read (a less
- * privileged service and another user's process) is counted "unverified"
- * and served: the owner of the pipe itself needs a PipesLib API
- * (docs/SECURITY.md).
+ * and refuses an instance not created in the session
+ * (PIPES_CLIENT_REQUIRE_SESSION: GetNamedPipeServerSessionId, recorded by
+ * the kernel at creation): a squatter in another session never gets a
+ * notification. Then, at CONNECTED, the pipe instance must be owned by the
+ * session's user (checked_connection, GetSecurityInfo): one owned by
+ * someone else is a squatter of the name; nothing is sent to it (its
+ * records wait for the real tray, never counted as displayed), and it is
+ * reported (status, event 1020). An owner that cannot be read is treated
+ * the same way (counted "unverified").
  *
  * While connected, a session sends the spooled records it should get,
  * oldest first, with at most WINDOW unacknowledged; an `ack` (matched by
@@ -76,7 +75,8 @@ typedef struct dsession {
     pipes_client *client;
     run_state run;
     int connected;
-    int squatted; /* this connection's server is not the session's user */
+    int squatted; /* nothing is sent on this connection: its pipe's owner is not the
+                     session's user, or could not be read (checked_connection) */
     uint64_t conn_id;
     uint64_t cursor; /* highest seq sent on this connection */
     inflight fly[WINDOW];
@@ -241,12 +241,15 @@ static void CALLBACK on_retry(PTP_CALLBACK_INSTANCE inst, void *ctx, PTP_TIMER t
     point(ds->d, "delivery.retry.done");
 }
 
-/* A new connection to the session's tray pipe: whose is its server? Reads
- * the session's user now (a session id can get a new desktop), and the
- * server process's user as the library saw it at connect. */
+/* A new connection to the session's tray pipe (the library checked that
+ * the instance was created in the session: GetNamedPipeServerSessionId):
+ * whose is it? Reads the session's user now (a session id can get a new
+ * desktop), and the owner of the pipe instance (GetSecurityInfo): the
+ * tray creates it with its user as owner, and a standard user cannot
+ * make another user the owner of what he creates. */
 static void checked_connection(dsession *ds, const pipes_event *ev)
 {
-    pipes_peer_identity server;
+    wchar_t owner[PIPES_MAX_SID_STRING];
     char user[520], user_sid[PIPES_PROTO_MAX_SID + 1], holder[PIPES_PROTO_MAX_SID + 1] = "";
     const char *expected = ds->d->cfg->tray_user_override[0] ? ds->d->cfg->tray_user_override
                                                              : user_sid;
@@ -254,9 +257,9 @@ static void checked_connection(dsession *ds, const pipes_event *ev)
 
     svc_session_user(ds->session, user, sizeof user);
     svc_session_user_sid(ds->session, user_sid, sizeof user_sid);
-    memset(&server, 0, sizeof server);
-    readable = pipes_client_get_server(ev->client, &server) == PIPES_OK && server.user_sid[0] &&
-               svc_to_utf8(server.user_sid, holder, sizeof holder) > 0;
+    readable = pipes_client_get_server_owner(ev->client, owner, PIPES_MAX_SID_STRING) ==
+                   PIPES_OK &&
+               svc_to_utf8(owner, holder, sizeof holder) > 0;
     AcquireSRWLockExclusive(&ds->lock);
     ds->client = ev->client;
     ds->connected = 1;
@@ -265,13 +268,14 @@ static void checked_connection(dsession *ds, const pipes_event *ev)
     ds->fly_n = 0;
     memcpy(ds->user, user, sizeof user);
     memcpy(ds->user_sid, user_sid, sizeof user_sid);
-    /* A server whose user is known must be the session's user (unknown:
-     * nobody's tray can be told from a squatter, so none is served). */
-    ds->squatted = readable && (!expected[0] || _stricmp(holder, expected) != 0);
-    if (ds->squatted) {
+    /* Served only when the owner is the session's user. An owner that
+     * cannot be read, or a session whose user is unknown, cannot be told
+     * from a squatter either: nothing is sent (counted unverified). */
+    ds->squatted = !readable || !expected[0] || _stricmp(holder, expected) != 0;
+    if (ds->squatted && readable && expected[0]) {
         ds->squats++;
         memcpy(ds->holder, holder, sizeof holder);
-    } else if (!readable) {
+    } else if (ds->squatted) {
         ds->unverified++;
     }
     pump_locked(ds);

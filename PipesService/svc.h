@@ -370,7 +370,7 @@ typedef struct delivery_session_info {
     uint64_t delivered;
     uint64_t identity_mismatches;
     uint64_t squats;   /* connections refused as squatted */
-    uint64_t unverified; /* connections whose server's user could not be read */
+    uint64_t unverified; /* connections whose pipe owner or session user could not be read: nothing sent */
 } delivery_session_info;
 
 typedef struct delivery_stats {

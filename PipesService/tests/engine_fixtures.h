@@ -68,12 +68,13 @@ inline std::string own_sid()
 
 // A tray for one session: acknowledges what it gets; or refuses the first one with a temporary
 // reason (queue_full), which makes the service pause the session and arm its retry timer; or
-// refuses everything for good with a given detail text.
+// refuses everything for good with a given detail text. sddl (optional) is its pipe's security
+// descriptor, e.g. to name another owner.
 class FakeTray {
 public:
     enum Mode { AckAll, RefuseFirst, RejectAll };
 
-    FakeTray(uint32_t session, Mode mode, std::string detail = "")
+    FakeTray(uint32_t session, Mode mode, std::string detail = "", const wchar_t *sddl = nullptr)
         : mode_(mode), detail_(std::move(detail))
     {
         wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE];
@@ -82,6 +83,7 @@ public:
         memset(&sc, 0, sizeof sc);
         sc.struct_size = sizeof sc;
         sc.pipe_name = name;
+        sc.sddl = sddl;
         sc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
         sc.on_event = on_event;
         sc.user_data = this;

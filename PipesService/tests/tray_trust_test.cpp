@@ -1,11 +1,12 @@
 // tray_trust_test.cpp - what the service trusts of a tray (issue 12 part 5; docs/SECURITY.md
-// "Threats: senders, isolation and abuse"): a tray pipe whose server does not run as the
-// session's user is a squatter: it gets nothing, the records wait for the real tray and are never
-// counted displayed, and it is reported; text from a tray reaches the log without line breaks.
+// "Senders, abuse and the tray pipe"): a tray pipe not owned by the session's user is a squatter:
+// it gets nothing, the records wait for the real tray and are never counted displayed, and it is
+// reported; text from a tray reaches the log without line breaks.
 //
-// Under Wine every process runs as one user, so "another user" is the configuration's tray user
-// override (svc_config.tray_user_override, tests only): the fake tray, which runs as this
-// process's user, is then not who the session's tray must be.
+// Under Wine every process runs as one user, so "another user" is either the configuration's tray
+// user override (svc_config.tray_user_override, tests only: the fake tray's pipe, owned by this
+// process's user, is then not owned by who the session's tray must be), or a pipe created with
+// another owner.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -71,6 +72,25 @@ TEST_F(TrayTrustTest, ASquattedTrayPipeGetsNothingAndTheRecordWaitsForTheRealTra
     EXPECT_EQ(PIPES_PROTO_REPLY_DISPLAYED, r.type);
     EXPECT_EQ(1u, squatter.count()) << "the real tray (the same pipe server here) got it";
     EXPECT_EQ(0u, pending());
+}
+
+// The owner of the pipe instance decides, not the user of the process serving it: a pipe this
+// process (the session's user here) serves but created with another owner (Administrators, as an
+// elevated process's default owner would be) is not the session's tray. Failed before the service
+// read the owner (GetSecurityInfo): the server process's user matched and the record went out.
+TEST_F(TrayTrustTest, ATrayPipeOwnedBySomeoneElseIsNotTrustedWhoeverServesIt)
+{
+    FakeTray other(session_, FakeTray::AckAll, "", L"O:BAD:P(A;;GA;;;WD)");
+    ASSERT_EQ(PIPES_OK, other.status());
+    start();
+    ASSERT_TRUE(delivery_session_add(d_, session_));
+    add_broadcast("owner-1");
+    delivery_kick(d_);
+    ASSERT_TRUE(wait_until([&] { return delivery_now().squats >= 1; }, seconds(10)));
+    delivery_kick(d_);
+    EXPECT_EQ(0u, other.count()) << "a pipe owned by Administrators got the user's notification";
+    EXPECT_EQ(1u, pending());
+    delivery_session_remove(d_, session_);
 }
 
 // A tray's rejection detail with CR/LF and control characters must not forge lines in the text
