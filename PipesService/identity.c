@@ -1,6 +1,6 @@
 /*
- * identity.c - who a submitter is (docs/SECURITY.md "Threats: senders,
- * isolation and abuse"): read from the token the pipe gives for the
+ * identity.c - who a submitter is (docs/SECURITY.md "Senders, abuse and
+ * the tray pipe"): read from the token the pipe gives for the
  * connection (pipes_server_get_peer_token: identification level, taken by
  * the library before the first message), never from the message. A client
  * whose token cannot be had, or is anonymous, is no one the service can

@@ -1,5 +1,5 @@
 // abuse_test.cpp - abuse bounded per submitter and globally (issue 12 part 4; docs/SECURITY.md
-// "Threats: senders, isolation and abuse"): connection caps per process, session and submitter,
+// "Senders, abuse and the tray pipe"): connection caps per process, session and submitter,
 // connections that send nothing closed after a timeout, a client that does not read its replies
 // let go with its reply queue bounded, malformed and oversized floods counted by the rate limit.
 // The idle timeouts are driven by submit_poll with a time the test chooses, not by waiting.
