@@ -183,7 +183,9 @@ static int cmd_tray(int argc, wchar_t **argv)
     sc.struct_size = sizeof sc;
     sc.pipe_name = name;
     sc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
-    sc.sddl = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;WD)";
+    /* The real tray's descriptor (the library default: owner = this user),
+     * since the service trusts a tray pipe by its owner. */
+    sc.sddl = NULL;
     sc.on_event = tray_event;
     st = pipes_server_start(&sc, &T.server);
     if (st != PIPES_OK) {
