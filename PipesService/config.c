@@ -7,6 +7,7 @@
 #include "svc.h"
 
 #include <sddl.h>
+#include <string.h>
 #include <wchar.h>
 
 #include "messages.h"
@@ -26,6 +27,17 @@ static const dword_setting k_dwords[] = {
     {L"RateLimitPerMinute", 0, 1000000, 600, FIELD(rate_per_minute)},
     {L"RateLimitBurst", 1, 1000000, 100, FIELD(rate_burst)},
     {L"LogMaxKB", 16, 1048576, 1024, FIELD(log_max_kb)},
+    {L"StandardUserReach", 0, 1, 0, FIELD(standard_user_reach)},
+    {L"MaxSpoolCountPerUser", 1, 1000000, 1000, FIELD(user_spool_count)},
+    {L"MaxSpoolMBPerUser", 1, 4096, 8, FIELD(user_spool_mb)},
+    {L"MaxUserTtlSeconds", 1, PIPES_PROTO_MAX_TTL, 86400, FIELD(user_max_ttl)},
+    {L"AbsentSessionTtlSeconds", 1, PIPES_PROTO_MAX_TTL, 300, FIELD(absent_session_ttl)},
+    {L"MaxConnections", 16, 16384, 1024, FIELD(max_connections)},
+    {L"MaxConnectionsPerProcess", 1, 16384, 16, FIELD(conns_per_process)},
+    {L"MaxConnectionsPerSession", 1, 16384, 256, FIELD(conns_per_session)},
+    {L"MaxConnectionsPerUser", 1, 16384, 64, FIELD(conns_per_user)},
+    {L"FirstMessageTimeoutSeconds", 1, 3600, 10, FIELD(first_message_timeout)},
+    {L"IdleTimeoutSeconds", 1, 86400, 120, FIELD(idle_timeout)},
 };
 
 /* Problems are kept until svc_config_report: the log file's location is
@@ -101,6 +113,65 @@ static int read_string(HKEY key, const wchar_t *name, wchar_t *out, size_t cap)
         return -1;
     wcscpy(out, raw);
     return 1;
+}
+
+void svc_config_rate(const svc_config *cfg, const char *sid, uint32_t *per_minute,
+                     uint32_t *burst)
+{
+    size_t i;
+    for (i = 0; i < cfg->rate_override_n; i++) {
+        if (_stricmp(cfg->rate_overrides[i].sid, sid) == 0) {
+            *per_minute = cfg->rate_overrides[i].per_minute;
+            *burst = cfg->rate_overrides[i].burst;
+            return;
+        }
+    }
+    *per_minute = cfg->rate_per_minute;
+    *burst = cfg->rate_burst;
+}
+
+/* RateLimits: one REG_SZ value per account, named by its SID, holding
+ * "PER_MINUTE,BURST" (the ranges of RateLimitPerMinute and RateLimitBurst). */
+static void load_rate_overrides(HKEY parent, svc_config *cfg)
+{
+    HKEY key;
+    DWORD i;
+    if (RegOpenKeyExW(parent, L"RateLimits", 0, KEY_QUERY_VALUE, &key) != ERROR_SUCCESS)
+        return;
+    for (i = 0;; i++) {
+        wchar_t name[PIPES_PROTO_MAX_SID + 2], data[64], full[PIPES_PROTO_MAX_SID + 16];
+        DWORD nn = PIPES_PROTO_MAX_SID + 2, size = sizeof data - sizeof(wchar_t), type = 0;
+        unsigned long pm = 0, burst = 0;
+        wchar_t end = 0;
+        svc_rate_override *o = &cfg->rate_overrides[cfg->rate_override_n];
+        LSTATUS rc = RegEnumValueW(key, i, name, &nn, NULL, &type, (BYTE *)data, &size);
+        if (rc == ERROR_NO_MORE_ITEMS)
+            break;
+        swprintf(full, sizeof full / sizeof full[0], L"RateLimits\\%ls",
+                 rc == ERROR_SUCCESS ? name : L"?");
+        if (rc != ERROR_SUCCESS || type != REG_SZ) {
+            invalid(full, L"not a REG_SZ \"PER_MINUTE,BURST\" named by an account SID",
+                    L"(ignored)");
+            continue;
+        }
+        data[size / sizeof(wchar_t)] = L'\0';
+        if (svc_to_utf8(name, o->sid, sizeof o->sid) <= 0 ||
+            !pipes_proto_sid_valid(o->sid, strlen(o->sid)) ||
+            swscanf(data, L"%lu,%lu%lc", &pm, &burst, &end) != 2 || pm > 1000000 || burst < 1 ||
+            burst > 1000000) {
+            invalid(full, L"not \"PER_MINUTE,BURST\" (0..1000000, 1..1000000) named by a SID",
+                    L"(ignored)");
+            continue;
+        }
+        if (cfg->rate_override_n == SVC_MAX_RATE_OVERRIDES) {
+            invalid(full, L"more than 64 RateLimits values", L"(ignored)");
+            break;
+        }
+        o->per_minute = (uint32_t)pm;
+        o->burst = (uint32_t)burst;
+        cfg->rate_override_n++;
+    }
+    RegCloseKey(key);
 }
 
 void svc_config_load(svc_config *cfg)
@@ -187,6 +258,7 @@ void svc_config_load(svc_config *cfg)
             invalid(L"RequiredServerSessionOverride", L"not a REG_DWORD", L"(none)");
         }
     }
+    load_rate_overrides(key, cfg);
     RegCloseKey(key);
     derive_paths(cfg);
 }

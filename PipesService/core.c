@@ -17,7 +17,8 @@
 #include "messages.h"
 
 #define RESCAN_MS 30000
-#define POLL_MS 5000 /* identity-mismatch reports; as often as the tray reconnect timer */
+#define POLL_MS 5000 /* identity-mismatch reports (as often as the tray reconnect timer), idle
+                      * connections */
 #define START_HINT_MS 15000
 #define STOP_HINT_MS 15000
 #define MAX_CHANGES 64
@@ -128,13 +129,26 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
     ADD("spool bytes: %llu\n", (unsigned long long)ss.bytes);
     ADD("spool memory bytes: %llu\n", (unsigned long long)ss.record_memory);
     ADD("delivered records evicted for room: %llu\n", (unsigned long long)ss.evicted);
+    ADD("spool submitters: %llu\n", (unsigned long long)ss.submitters);
     ADD("sessions tracked: %u\n", (unsigned)ds.session_count);
-    for (i = 0; i < ds.session_count; i++)
-        ADD("session %lu: %s, delivered %llu, identity mismatches %llu\n",
-            (unsigned long)ds.sessions[i].session,
-            ds.sessions[i].connected ? "tray connected" : "no tray",
-            (unsigned long long)ds.sessions[i].delivered,
-            (unsigned long long)ds.sessions[i].identity_mismatches);
+    for (i = 0; i < ds.session_count; i++) {
+        const delivery_session_info *si = &ds.sessions[i];
+        ADD("session %lu: %s, delivered %llu, identity mismatches %llu, squatted %llu, "
+            "unverified %llu\n",
+            (unsigned long)si->session,
+            si->squatted ? "tray pipe not trusted (squatted or unverified; nothing sent)"
+                         : si->connected ? "tray connected" : "no tray",
+            (unsigned long long)si->delivered, (unsigned long long)si->identity_mismatches,
+            (unsigned long long)si->squats, (unsigned long long)si->unverified);
+    }
+    ADD("connections open: %llu\n", (unsigned long long)sb.open);
+    ADD("connections refused, per process cap: %llu\n", (unsigned long long)sb.refused_process);
+    ADD("connections refused, per session cap: %llu\n", (unsigned long long)sb.refused_session);
+    ADD("connections refused, per user cap: %llu\n", (unsigned long long)sb.refused_user);
+    ADD("connections refused, not identified: %llu\n", (unsigned long long)sb.unidentified);
+    ADD("connections closed idle: %llu\n", (unsigned long long)sb.idle_closed);
+    ADD("connections closed, not reading replies: %llu\n", (unsigned long long)sb.not_reading);
+    ADD("reply bytes queued: %llu\n", (unsigned long long)sb.reply_bytes_queued);
     AcquireSRWLockShared(&g.submit_lock);
     if (g.submit_waiting)
         ADD("submit pipe: waiting, the name is held by another process (%lld s, %lu tries, "
@@ -154,8 +168,13 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
             ADD("rejected %s: %llu\n", name, (unsigned long long)sb.rejected_by_reason[i]);
     }
     ADD("delivered: %llu\n", (unsigned long long)ds.delivered);
+    ADD("rejected by policy (not_allowed): %llu\n",
+        (unsigned long long)sb.not_allowed_by_policy);
+    ADD("rejected over a user's quota: %llu\n", (unsigned long long)ss.quota_refusals);
     ADD("rejected by trays: %llu\n", (unsigned long long)ds.tray_rejected);
     ADD("identity mismatches: %llu\n", (unsigned long long)ds.identity_mismatches);
+    ADD("tray pipes squatted: %llu\n", (unsigned long long)ds.squats);
+    ADD("tray servers unverified: %llu\n", (unsigned long long)ds.unverified);
     ADD("damaged records set aside at start: %lu\n", (unsigned long)g.open_info.damaged);
 #undef ADD
     return n;
@@ -365,6 +384,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         delivery_poll(g.delivery);
         if (g.submit_waiting && svc_now_ms() >= g.submit_next_ms)
             try_submit();
+        submit_poll(g.submit, svc_now_ms());
         if (r == WAIT_FAILED) {
             rc = fail(L"WaitForMultipleObjects", GetLastError());
             break;

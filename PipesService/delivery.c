@@ -3,15 +3,24 @@
  * connected to that session's tray pipe \\.\pipe\Pipes.Notify.<session>.
  *
  * The library opens the pipe with identification-level impersonation only
- * and refuses a server whose process is not in the session
- * (PIPES_CLIENT_REQUIRE_SESSION): a squatter in another session never gets
- * a notification. While connected, a session sends the spooled records it
- * should get, oldest first, with at most WINDOW unacknowledged; an `ack`
- * (matched by id) updates the spool and sends the next. A broken pipe
- * forgets what was in flight; the next connection starts from the oldest
- * unacknowledged record again (at-least-once; trays de-duplicate by id).
- * Without a tray nothing runs here: the library's reconnect timer is the
- * only activity (backoff up to RECONNECT_MAX_MS).
+ * and refuses an instance not created in the session
+ * (PIPES_CLIENT_REQUIRE_SESSION: GetNamedPipeServerSessionId, recorded by
+ * the kernel at creation): a squatter in another session never gets a
+ * notification. Then, at CONNECTED, the pipe instance must be owned by the
+ * session's user (checked_connection, GetSecurityInfo): one owned by
+ * someone else is a squatter of the name; nothing is sent to it (its
+ * records wait for the real tray, never counted as displayed), and it is
+ * reported (status, event 1020). An owner that cannot be read is treated
+ * the same way (counted "unverified").
+ *
+ * While connected, a session sends the spooled records it should get,
+ * oldest first, with at most WINDOW unacknowledged; an `ack` (matched by
+ * id to the oldest in flight with it: two submitters' records may share an
+ * id, and a tray answers in order) updates the spool and sends the next. A
+ * broken pipe forgets what was in flight; the next connection starts from
+ * the oldest unacknowledged record again (at-least-once; trays
+ * de-duplicate). Without a tray nothing runs here: the library's reconnect
+ * timer is the only activity (backoff up to RECONNECT_MAX_MS).
  *
  * Callbacks never rely on a handle stored by the call that created their
  * object: the library may run the first event before pipes_client_connect
@@ -34,6 +43,7 @@
 typedef struct inflight {
     uint64_t seq;
     char id[PIPES_PROTO_MAX_ID + 1];
+    char sid[PIPES_PROTO_MAX_SID + 1]; /* its submitter's */
 } inflight;
 
 typedef enum run_state {
@@ -57,19 +67,25 @@ typedef struct dsession {
     delivery *d;
     uint32_t session;
     PTP_TIMER retry_timer;
-    char user[520];
     uint64_t mismatches_logged; /* the main loop's only (delivery_poll) */
+    uint64_t squats_logged;     /* likewise */
     SRWLOCK lock; /* everything below */
     /* The client: the CONNECTED event publishes its own ev->client here,
      * session_open the same pointer once connect returns. */
     pipes_client *client;
     run_state run;
     int connected;
+    int squatted; /* nothing is sent on this connection: its pipe's owner is not the
+                     session's user, or could not be read (checked_connection) */
     uint64_t conn_id;
     uint64_t cursor; /* highest seq sent on this connection */
     inflight fly[WINDOW];
     size_t fly_n;
     uint64_t delivered;
+    uint64_t squats, unverified; /* connections so judged (checked_connection) */
+    char holder[PIPES_PROTO_MAX_SID + 1]; /* the last squatter's user SID */
+    char user[520];                       /* the session's "DOMAIN\user" ... */
+    char user_sid[PIPES_PROTO_MAX_SID + 1]; /* ... and SID, read at each connection */
 } dsession;
 
 struct delivery {
@@ -98,14 +114,19 @@ static void point(const delivery *d, const char *where)
 static void pump_locked(dsession *ds)
 {
     spool_item item;
-    while (ds->connected && ds->run == RUN_SENDING && ds->fly_n < WINDOW &&
-           spool_next(ds->d->spool, ds->cursor, ds->session, ds->user, &item)) {
+    spool_viewer v;
+    v.session = ds->session;
+    v.user = ds->user;
+    v.user_sid = ds->user_sid;
+    while (ds->connected && !ds->squatted && ds->run == RUN_SENDING && ds->fly_n < WINDOW &&
+           spool_next(ds->d->spool, ds->cursor, &v, &item)) {
         pipes_status st = pipes_client_send(ds->client, item.msg, item.msg_len, NULL);
         free(item.msg);
         if (st != PIPES_OK)
             break; /* queue full or broken: the next event resumes */
         ds->fly[ds->fly_n].seq = item.seq;
         memcpy(ds->fly[ds->fly_n].id, item.id, sizeof item.id);
+        memcpy(ds->fly[ds->fly_n].sid, item.sid, sizeof item.sid);
         ds->fly_n++;
         ds->cursor = item.seq;
     }
@@ -117,6 +138,15 @@ static void log_failure(dsession *ds, const char *id, const wchar_t *why)
     svc_to_wide(id, strlen(id), wid, PIPES_PROTO_MAX_ID + 1);
     swprintf(ws, 16, L"%lu", (unsigned long)ds->session);
     svc_event(EVENTLOG_WARNING_TYPE, MSG_DELIVERY_FAILED, wid, ws, why);
+}
+
+/* A tray's text on its way to the log and the Event Log: no line breaks or
+ * other control characters (a tray must not forge log lines). */
+static void sanitize(wchar_t *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || (*s >= 0x7F && *s < 0xA0) || *s == 0x2028 || *s == 0x2029)
+            *s = L' ';
 }
 
 static void on_reply(dsession *ds, const pipes_event *ev)
@@ -154,13 +184,14 @@ static void on_reply(dsession *ds, const pipes_event *ev)
         ds->delivered++;
         ReleaseSRWLockExclusive(&ds->lock);
         if (ds->d->on_displayed)
-            ds->d->on_displayed(ds->d->ctx, f.id, ds->session);
+            ds->d->on_displayed(ds->d->ctx, f.sid, f.id, ds->session);
     } else if (!pipes_proto_reason_is_temporary(reply.reason)) {
         /* Permanent: this session will never take it; drop it for the session. */
         wchar_t why[PIPES_PROTO_MAX_DETAIL + 64];
         wchar_t detail[PIPES_PROTO_MAX_DETAIL + 1];
         const char *reason = pipes_proto_reason_name(reply.reason);
         svc_to_wide(reply.detail, reply.detail_len, detail, PIPES_PROTO_MAX_DETAIL + 1);
+        sanitize(detail);
         swprintf(why, sizeof why / sizeof why[0], L"the tray rejected it (%hs) %ls",
                  reason ? reason : "unknown", detail);
         log_failure(ds, f.id, why);
@@ -210,20 +241,55 @@ static void CALLBACK on_retry(PTP_CALLBACK_INSTANCE inst, void *ctx, PTP_TIMER t
     point(ds->d, "delivery.retry.done");
 }
 
+/* A new connection to the session's tray pipe (the library checked that
+ * the instance was created in the session: GetNamedPipeServerSessionId):
+ * whose is it? Reads the session's user now (a session id can get a new
+ * desktop), and the owner of the pipe instance (GetSecurityInfo): the
+ * tray creates it with its user as owner, and a standard user cannot
+ * make another user the owner of what he creates. */
+static void checked_connection(dsession *ds, const pipes_event *ev)
+{
+    wchar_t owner[PIPES_MAX_SID_STRING];
+    char user[520], user_sid[PIPES_PROTO_MAX_SID + 1], holder[PIPES_PROTO_MAX_SID + 1] = "";
+    const char *expected = ds->d->cfg->tray_user_override[0] ? ds->d->cfg->tray_user_override
+                                                             : user_sid;
+    int readable;
+
+    svc_session_user(ds->session, user, sizeof user);
+    svc_session_user_sid(ds->session, user_sid, sizeof user_sid);
+    readable = pipes_client_get_server_owner(ev->client, owner, PIPES_MAX_SID_STRING) ==
+                   PIPES_OK &&
+               svc_to_utf8(owner, holder, sizeof holder) > 0;
+    AcquireSRWLockExclusive(&ds->lock);
+    ds->client = ev->client;
+    ds->connected = 1;
+    ds->conn_id = ev->connection_id;
+    ds->cursor = 0;
+    ds->fly_n = 0;
+    memcpy(ds->user, user, sizeof user);
+    memcpy(ds->user_sid, user_sid, sizeof user_sid);
+    /* Served only when the owner is the session's user. An owner that
+     * cannot be read, or a session whose user is unknown, cannot be told
+     * from a squatter either: nothing is sent (counted unverified). */
+    ds->squatted = !readable || !expected[0] || _stricmp(holder, expected) != 0;
+    if (ds->squatted && readable && expected[0]) {
+        ds->squats++;
+        memcpy(ds->holder, holder, sizeof holder);
+    } else if (ds->squatted) {
+        ds->unverified++;
+    }
+    pump_locked(ds);
+    ReleaseSRWLockExclusive(&ds->lock);
+    point(ds->d, "delivery.checked.unlocked");
+}
+
 static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
 {
     dsession *ds = (dsession *)user_data;
     point(ds->d, "delivery.event");
     switch (ev->type) {
     case PIPES_EVENT_CONNECTED:
-        AcquireSRWLockExclusive(&ds->lock);
-        ds->client = ev->client;
-        ds->connected = 1;
-        ds->conn_id = ev->connection_id;
-        ds->cursor = 0;
-        ds->fly_n = 0;
-        pump_locked(ds);
-        ReleaseSRWLockExclusive(&ds->lock);
+        checked_connection(ds, ev);
         point(ds->d, "delivery.connected");
         break;
     case PIPES_EVENT_DISCONNECTED:
@@ -276,7 +342,6 @@ static dsession *session_open(delivery *d, uint32_t session)
     ds->d = d;
     ds->session = session;
     InitializeSRWLock(&ds->lock);
-    svc_session_user(session, ds->user, sizeof ds->user);
     ds->retry_timer = CreateThreadpoolTimer(on_retry, ds, NULL);
     if (!ds->retry_timer) {
         free(ds);
@@ -445,6 +510,23 @@ static uint64_t mismatches_of(dsession *ds)
     return st.errors_by_status[PIPES_ERR_SERVER_IDENTITY_MISMATCH];
 }
 
+/* One event per poll at most for a session whose tray pipe was squatted. */
+static void log_squat(dsession *ds)
+{
+    wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE], ws[16], holder[PIPES_PROTO_MAX_SID + 1];
+    uint64_t squats;
+    AcquireSRWLockShared(&ds->lock);
+    squats = ds->squats;
+    svc_to_wide(ds->holder, strlen(ds->holder), holder, PIPES_PROTO_MAX_SID + 1);
+    ReleaseSRWLockShared(&ds->lock);
+    if (squats <= ds->squats_logged)
+        return;
+    pipes_proto_tray_pipe_name_w(ds->session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
+    swprintf(ws, 16, L"%lu", (unsigned long)ds->session);
+    svc_event(EVENTLOG_ERROR_TYPE, MSG_TRAY_SQUATTED, name, ws, holder);
+    ds->squats_logged = squats;
+}
+
 void delivery_poll(delivery *d)
 {
     size_t i;
@@ -452,6 +534,7 @@ void delivery_poll(delivery *d)
     for (i = 0; i < d->n; i++) {
         dsession *ds = d->sessions[i];
         uint64_t m = mismatches_of(ds);
+        log_squat(ds);
         if (m > ds->mismatches_logged) {
             /* One event per poll at most, however many attempts were refused. */
             wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE], ws[16], count[32];
@@ -483,8 +566,13 @@ void delivery_get_stats(delivery *d, delivery_stats *out)
         out->identity_mismatches += si->identity_mismatches;
         AcquireSRWLockShared(&ds->lock);
         si->connected = ds->connected;
+        si->squatted = ds->connected && ds->squatted;
         si->delivered = ds->delivered;
+        si->squats = ds->squats;
+        si->unverified = ds->unverified;
         ReleaseSRWLockShared(&ds->lock);
+        out->squats += si->squats;
+        out->unverified += si->unverified;
     }
     ReleaseSRWLockShared(&d->lock);
 }

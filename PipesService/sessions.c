@@ -77,3 +77,24 @@ void svc_session_user(uint32_t session, char *out, size_t cap)
     if (svc_to_utf8(both, out, cap) < 0)
         out[0] = '\0';
 }
+
+void svc_session_user_sid(uint32_t session, char *out, size_t cap)
+{
+    char user[520];
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    svc_session_user(session, user, sizeof user);
+    if (user[0] && svc_account_sid(user, out, cap) != ERROR_SUCCESS)
+        out[0] = '\0';
+}
+
+int svc_session_exists(uint32_t session)
+{
+    uint32_t ids[SVC_MAX_SESSIONS];
+    size_t n = svc_sessions_enumerate(ids, SVC_MAX_SESSIONS), i;
+    for (i = 0; i < n; i++)
+        if (ids[i] == session)
+            return 1;
+    return 0;
+}

@@ -8,7 +8,12 @@
  * answer SPOOL_FULL. Records already delivered stay for de-duplication,
  * `displayed` answers and sessions that log on later within their ttl, but
  * when a new record needs room the earliest delivered go first; so what was
- * delivered never crowds out new work.
+ * delivered never crowds out new work. A submitter's quota counts its
+ * pending records the same way (SPOOL_QUOTA), so no one SID can take the
+ * whole bound.
+ *
+ * Ids are per submitter: a record's key is (SID of its sender, id), so one
+ * submitter's id never answers for, or hides, another's.
  */
 #include "spoolint.h"
 
@@ -26,6 +31,7 @@ struct spool {
     uint64_t next_seq;
     int64_t next_expiry; /* nothing expires before this (a lower bound) */
     uint64_t evicted;
+    uint64_t quota_refusals;
 };
 
 /* ---- opening ------------------------------------------------------------------ */
@@ -118,8 +124,8 @@ spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool
         spool_rec *r = recs[i];
         if (res != SPOOL_OK) {
             spool_rec_free(r);
-        } else if (spool_index_find_id(&s->idx, SPOOL_REC_ID(r))) {
-            /* One copy per id, the first accepted: a second only comes from a crash. */
+        } else if (spool_index_find_id(&s->idx, SPOOL_REC_SID(r), SPOOL_REC_ID(r))) {
+            /* One copy per (SID, id), the first accepted: a second only comes from a crash. */
             spoolfile_delete(&s->dir, r->seq);
             spool_rec_free(r);
         } else if (!spool_index_append(&s->idx, r)) {
@@ -153,7 +159,8 @@ void spool_close(spool *s)
 /* ---- adding ------------------------------------------------------------------- */
 
 /* The record for n: its tray message is n without target/wait/ttl, with the
- * acceptance time when the submitter gave none (PROTOCOL.md 6). */
+ * acceptance time when the submitter gave none (PROTOCOL.md 6), and with
+ * n's sender (the service's, never the submitter's). */
 static spool_rec *record_for(const pipes_proto_notification *n, int64_t now_ms, uint32_t ttl)
 {
     pipes_proto_notification *tray = (pipes_proto_notification *)malloc(sizeof *tray);
@@ -177,7 +184,8 @@ static spool_rec *record_for(const pipes_proto_notification *n, int64_t now_ms, 
             user_len = n->target_user_len;
         if (pipes_proto_write_notification(tray, msg, PIPES_PROTO_MAX_MESSAGE + 1, &msg_len) ==
             PIPES_PROTO_OK)
-            r = spool_rec_new(n->id, n->id_len, n->target_user, user_len, msg, msg_len);
+            r = spool_rec_new(n->id, n->id_len, n->sender.sid, n->sender.sid_len, n->target_user,
+                              user_len, msg, msg_len);
     }
     free(tray);
     free(msg);
@@ -197,8 +205,17 @@ static void drop_locked(spool *s, spool_rec *r)
     spool_index_remove(&s->idx, r);
 }
 
-spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_ms,
-                       spool_added *out)
+/* Would r take its submitter over quota q? Called with the lock held. */
+static int over_quota(const spool_index *x, const spool_rec *r, const spool_quota *q)
+{
+    const spool_owner *o = spool_index_owner(x, SPOOL_REC_SID(r));
+    size_t pending = o ? o->pending : 0;
+    uint64_t bytes = o ? o->pending_bytes : 0;
+    return pending >= q->max_pending || bytes + r->msg_len > q->max_pending_bytes;
+}
+
+spool_result spool_add(spool *s, const pipes_proto_notification *n, const spool_quota *quota,
+                       int64_t now_ms, spool_added *out)
 {
     uint32_t ttl = n->has_ttl ? n->ttl : s->lim.default_ttl;
     spool_rec *r = record_for(n, now_ms, ttl), *held;
@@ -209,7 +226,7 @@ spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_
     if (!r)
         return SPOOL_NO_MEMORY;
     AcquireSRWLockExclusive(&s->lock);
-    held = spool_index_find_id(x, n->id);
+    held = spool_index_find_id(x, SPOOL_REC_SID(r), n->id);
     if (held) {
         out->seq = held->seq;
         out->displayed = held->displayed;
@@ -218,6 +235,9 @@ spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_
     } else if (x->pending >= s->lim.max_count ||
                x->pending_bytes + r->msg_len > s->lim.max_bytes) {
         res = SPOOL_FULL;
+    } else if (quota && over_quota(x, r, quota)) {
+        s->quota_refusals++;
+        res = SPOOL_QUOTA;
     } else {
         r->seq = s->next_seq++;
         if (!spoolfile_write(&s->dir, r)) {
@@ -265,25 +285,34 @@ static int user_matches(const char *target, const char *session_user)
     return CompareStringOrdinal(t, -1, cmp, -1, TRUE) == CSTR_EQUAL;
 }
 
-static int rec_wanted(const spool_rec *r, uint32_t session, const char *user)
+/* A target user "S-1-..." is a SID (the policy restricts a standard user's
+ * notifications to his own sessions that way); anything else a name. */
+static int target_matches(const char *target, const spool_viewer *v)
 {
-    if (spool_rec_has_ack(r, session))
+    if (strncmp(target, "S-1-", 4) == 0)
+        return v->user_sid && v->user_sid[0] && _stricmp(target, v->user_sid) == 0;
+    return v->user && v->user[0] && user_matches(target, v->user);
+}
+
+static int rec_wanted(const spool_rec *r, const spool_viewer *v)
+{
+    if (spool_rec_has_ack(r, v->session))
         return 0;
     switch (r->kind) {
-    case PIPES_PROTO_TARGET_SESSION: return r->session == session;
-    case PIPES_PROTO_TARGET_USER: return user && user[0] && user_matches(SPOOL_REC_USER(r), user);
+    case PIPES_PROTO_TARGET_SESSION: return r->session == v->session;
+    case PIPES_PROTO_TARGET_USER: return target_matches(SPOOL_REC_USER(r), v);
     default: return 1;
     }
 }
 
-int spool_next(spool *s, uint64_t after, uint32_t session, const char *user, spool_item *out)
+int spool_next(spool *s, uint64_t after, const spool_viewer *v, spool_item *out)
 {
     size_t i;
     int found = 0;
     AcquireSRWLockShared(&s->lock);
     for (i = spool_index_pos_after(&s->idx, after); i < s->idx.len; i++) {
         const spool_rec *r = s->idx.slots[i].rec;
-        if (!r || !rec_wanted(r, session, user))
+        if (!r || !rec_wanted(r, v))
             continue;
         out->msg = (char *)malloc(r->msg_len + 1);
         if (out->msg) {
@@ -291,6 +320,7 @@ int spool_next(spool *s, uint64_t after, uint32_t session, const char *user, spo
             out->msg_len = r->msg_len;
             out->seq = r->seq;
             memcpy(out->id, SPOOL_REC_ID(r), r->id_len + 1);
+            memcpy(out->sid, SPOOL_REC_SID(r), r->sid_len + 1);
             found = 1;
         }
         break;
@@ -383,6 +413,8 @@ void spool_get_stats(spool *s, spool_stats *out)
     out->evicted = s->evicted;
     out->record_memory = s->idx.memory;
     out->id_compares = s->idx.id_compares;
+    out->submitters = s->idx.owner_n;
+    out->quota_refusals = s->quota_refusals;
     ReleaseSRWLockShared(&s->lock);
     PIPES_CHAOS_POINT("spool.stats.unlocked");
 }

@@ -257,8 +257,9 @@ static spool_rec *decode(const uint8_t *buf, size_t size, uint64_t name_seq, con
         *why = "the stored notification does not parse";
         return NULL;
     }
-    r = spool_rec_new(n->id, n->id_len, (const char *)buf + SPOOL_HDR_SIZE, user_len, msg,
-                      msg_len);
+    /* The sender the service wrote into the message keys its id again. */
+    r = spool_rec_new(n->id, n->id_len, n->sender.sid, n->sender.sid_len,
+                      (const char *)buf + SPOOL_HDR_SIZE, user_len, msg, msg_len);
     free(n);
     if (!r) {
         *why = "out of memory";

@@ -2,7 +2,8 @@
  * spoolindex.c - the spool's records in memory (see spool_index in
  * spoolint.h): every operation the spool does per submission, ack or
  * delivery step is O(1) or O(log n) here, so MaxSpoolCount's maximum
- * (1,000,000) costs memory, not time.
+ * (1,000,000) costs memory, not time. The per-SID counters (owners) are
+ * what the per-user quotas are checked against.
  */
 #include "spoolint.h"
 
@@ -10,26 +11,29 @@
 #include <string.h>
 
 #define MIN_BUCKETS 1024u
+#define MIN_OWNER_BUCKETS 64u
 #define MIN_SLOTS 256u
 
 /* ---- records ---------------------------------------------------------------- */
 
-spool_rec *spool_rec_new(const char *id, size_t id_len, const char *user, size_t user_len,
-                         const char *msg, size_t msg_len)
+spool_rec *spool_rec_new(const char *id, size_t id_len, const char *sid, size_t sid_len,
+                         const char *user, size_t user_len, const char *msg, size_t msg_len)
 {
     spool_rec *r;
-    if (id_len > PIPES_PROTO_MAX_ID || user_len > PIPES_PROTO_MAX_USER ||
-        msg_len > PIPES_PROTO_MAX_MESSAGE)
+    if (id_len > PIPES_PROTO_MAX_ID || sid_len > PIPES_PROTO_MAX_SID ||
+        user_len > PIPES_PROTO_MAX_USER || msg_len > PIPES_PROTO_MAX_MESSAGE)
         return NULL;
-    r = (spool_rec *)calloc(1, sizeof *r + id_len + user_len + msg_len + 3);
+    r = (spool_rec *)calloc(1, sizeof *r + id_len + user_len + msg_len + sid_len + 4);
     if (!r)
         return NULL;
     r->id_len = (uint8_t)id_len;
+    r->sid_len = (uint8_t)sid_len;
     r->user_len = (uint16_t)user_len;
     r->msg_len = (uint32_t)msg_len;
     memcpy(SPOOL_REC_ID(r), id, id_len);
     memcpy(SPOOL_REC_USER(r), user, user_len);
     memcpy(SPOOL_REC_MSG(r), msg, msg_len);
+    memcpy(SPOOL_REC_SID(r), sid, sid_len);
     return r;
 }
 
@@ -43,7 +47,7 @@ void spool_rec_free(spool_rec *r)
 
 size_t spool_rec_memory(const spool_rec *r)
 {
-    return sizeof *r + r->id_len + r->user_len + r->msg_len + 3 +
+    return sizeof *r + r->id_len + r->user_len + r->msg_len + r->sid_len + 4 +
            (size_t)r->acked_cap * sizeof r->acked[0];
 }
 
@@ -84,21 +88,31 @@ int spool_rec_drop_ack(spool_rec *r, uint32_t session)
     return 0;
 }
 
-/* ---- the id hash table ------------------------------------------------------ */
+/* ---- the (SID, id) hash table ------------------------------------------------ */
 
-static uint64_t hash_id(const char *id)
+static uint64_t fnv(uint64_t h, const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    while (*id) {
-        h ^= (uint8_t)*id++;
+    while (*s) {
+        h ^= (uint8_t)*s++;
         h *= 0x100000001b3ull;
     }
     return h;
 }
 
-static spool_rec **bucket_of(const spool_index *x, const char *id)
+#define FNV_BASIS 0xcbf29ce484222325ull
+
+/* SID, a byte neither holds (both are ASCII), id: no two keys run together. */
+static uint64_t hash_key(const char *sid, const char *id)
 {
-    return &x->buckets[hash_id(id) & (x->bucket_n - 1)];
+    uint64_t h = fnv(FNV_BASIS, sid);
+    h ^= 0xFFu;
+    h *= 0x100000001b3ull;
+    return fnv(h, id);
+}
+
+static spool_rec **bucket_of(const spool_index *x, const char *sid, const char *id)
+{
+    return &x->buckets[hash_key(sid, id) & (x->bucket_n - 1)];
 }
 
 /* Doubles the table when records outnumber buckets: chains stay short. */
@@ -116,7 +130,7 @@ static int grow_buckets(spool_index *x)
     for (i = 0; i < old_n; i++) {
         spool_rec *r = old[i], *next;
         for (; r; r = next) {
-            spool_rec **b = bucket_of(x, SPOOL_REC_ID(r));
+            spool_rec **b = bucket_of(x, SPOOL_REC_SID(r), SPOOL_REC_ID(r));
             next = r->id_next;
             r->id_next = *b;
             *b = r;
@@ -126,17 +140,104 @@ static int grow_buckets(spool_index *x)
     return 1;
 }
 
-spool_rec *spool_index_find_id(spool_index *x, const char *id)
+spool_rec *spool_index_find_id(spool_index *x, const char *sid, const char *id)
 {
     spool_rec *r;
     if (!x->bucket_n)
         return NULL;
-    for (r = *bucket_of(x, id); r; r = r->id_next) {
+    for (r = *bucket_of(x, sid, id); r; r = r->id_next) {
         x->id_compares++;
-        if (strcmp(SPOOL_REC_ID(r), id) == 0)
+        if (strcmp(SPOOL_REC_ID(r), id) == 0 && strcmp(SPOOL_REC_SID(r), sid) == 0)
             return r;
     }
     return NULL;
+}
+
+/* ---- owners: the counters per SID --------------------------------------------- */
+
+static spool_owner **owner_bucket(const spool_index *x, const char *sid)
+{
+    return &x->owners[fnv(FNV_BASIS, sid) & (x->owner_bucket_n - 1)];
+}
+
+const spool_owner *spool_index_owner(const spool_index *x, const char *sid)
+{
+    spool_owner *o;
+    if (!x->owner_bucket_n)
+        return NULL;
+    for (o = *owner_bucket(x, sid); o; o = o->next)
+        if (strcmp(o->sid, sid) == 0)
+            return o;
+    return NULL;
+}
+
+/* Doubles the owner table when owners outnumber its buckets. */
+static int grow_owners(spool_index *x)
+{
+    size_t n = x->owner_bucket_n ? x->owner_bucket_n * 2 : MIN_OWNER_BUCKETS, i;
+    spool_owner **old = x->owners;
+    size_t old_n = x->owner_bucket_n;
+    x->owners = (spool_owner **)calloc(n, sizeof *x->owners);
+    if (!x->owners) {
+        x->owners = old;
+        return 0;
+    }
+    x->owner_bucket_n = n;
+    for (i = 0; i < old_n; i++) {
+        spool_owner *o = old[i], *next;
+        for (; o; o = next) {
+            spool_owner **b = owner_bucket(x, o->sid);
+            next = o->next;
+            o->next = *b;
+            *b = o;
+        }
+    }
+    free(old);
+    return 1;
+}
+
+/* The owner of sid, created when it has none yet; NULL when out of memory. */
+static spool_owner *owner_get(spool_index *x, const char *sid)
+{
+    spool_owner *o = (spool_owner *)spool_index_owner(x, sid), **b;
+    if (o)
+        return o;
+    if (x->owner_n + 1 > x->owner_bucket_n && !grow_owners(x))
+        return NULL;
+    o = (spool_owner *)calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    strcpy(o->sid, sid);
+    b = owner_bucket(x, sid);
+    o->next = *b;
+    *b = o;
+    x->owner_n++;
+    x->memory += sizeof *o;
+    return o;
+}
+
+static void owner_put(spool_index *x, spool_owner *o)
+{
+    spool_owner **pp;
+    if (--o->count > 0)
+        return;
+    for (pp = owner_bucket(x, o->sid); *pp != o; pp = &(*pp)->next)
+        ;
+    *pp = o->next;
+    x->owner_n--;
+    x->memory -= sizeof *o;
+    free(o);
+}
+
+static void owner_pending(spool_rec *r, int add)
+{
+    if (add) {
+        r->owner->pending++;
+        r->owner->pending_bytes += r->msg_len;
+    } else {
+        r->owner->pending--;
+        r->owner->pending_bytes -= r->msg_len;
+    }
 }
 
 /* ---- slots in sequence order ------------------------------------------------ */
@@ -189,8 +290,16 @@ void spool_index_free(spool_index *x)
     size_t i;
     for (i = 0; i < x->len; i++)
         spool_rec_free(x->slots[i].rec);
+    for (i = 0; i < x->owner_bucket_n; i++) {
+        spool_owner *o = x->owners[i], *next;
+        for (; o; o = next) {
+            next = o->next;
+            free(o);
+        }
+    }
     free(x->slots);
     free(x->buckets);
+    free(x->owners);
     spool_index_init(x);
 }
 
@@ -221,6 +330,7 @@ static void delivered_unlink(spool_index *x, spool_rec *r)
 int spool_index_append(spool_index *x, spool_rec *r)
 {
     spool_rec **b;
+    spool_owner *o;
     if (x->len == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : MIN_SLOTS;
         spool_slot *p = (spool_slot *)realloc(x->slots, cap * sizeof *p);
@@ -231,10 +341,15 @@ int spool_index_append(spool_index *x, spool_rec *r)
     }
     if (x->count + 1 > x->bucket_n && !grow_buckets(x))
         return 0;
+    o = owner_get(x, SPOOL_REC_SID(r));
+    if (!o)
+        return 0;
+    o->count++;
+    r->owner = o;
     x->slots[x->len].seq = r->seq;
     x->slots[x->len].rec = r;
     x->len++;
-    b = bucket_of(x, SPOOL_REC_ID(r));
+    b = bucket_of(x, SPOOL_REC_SID(r), SPOOL_REC_ID(r));
     r->id_next = *b;
     *b = r;
     x->count++;
@@ -245,13 +360,14 @@ int spool_index_append(spool_index *x, spool_rec *r)
     } else {
         x->pending++;
         x->pending_bytes += r->msg_len;
+        owner_pending(r, 1);
     }
     return 1;
 }
 
 void spool_index_remove(spool_index *x, spool_rec *r)
 {
-    spool_rec **pp = bucket_of(x, SPOOL_REC_ID(r));
+    spool_rec **pp = bucket_of(x, SPOOL_REC_SID(r), SPOOL_REC_ID(r));
     size_t i = pos_of(x, r->seq);
     while (*pp != r)
         pp = &(*pp)->id_next;
@@ -263,10 +379,12 @@ void spool_index_remove(spool_index *x, spool_rec *r)
     } else {
         x->pending--;
         x->pending_bytes -= r->msg_len;
+        owner_pending(r, 0);
     }
     x->count--;
     x->bytes -= r->msg_len;
     x->memory -= spool_rec_memory(r);
+    owner_put(x, r->owner);
     spool_rec_free(r);
 }
 
@@ -277,6 +395,7 @@ void spool_index_set_delivered(spool_index *x, spool_rec *r)
     r->delivered = 1;
     x->pending--;
     x->pending_bytes -= r->msg_len;
+    owner_pending(r, 0);
     delivered_link(x, r);
 }
 

@@ -14,24 +14,38 @@
 extern "C" {
 #endif
 
+/* Per-submitter counters of the index: one per SID that has records (the
+ * SID of the record's `sender`; "" for records accepted before senders were
+ * recorded). Owned by the index; a record points to its owner from
+ * spool_index_append on, and the owner goes with its last record. */
+typedef struct spool_owner {
+    struct spool_owner *next; /* index: next in its hash chain */
+    size_t count;             /* records of this SID */
+    size_t pending;           /* of which not delivered */
+    uint64_t pending_bytes;   /* their tray-message bytes */
+    char sid[PIPES_PROTO_MAX_SID + 1];
+} spool_owner;
+
 /* One record in memory: one allocation holding this struct, then its id,
- * target user and tray message, each NUL-terminated (SPOOL_REC_ID/USER/MSG),
- * so a record costs its text plus about a hundred bytes. acked is a second
- * allocation (NULL until a session acknowledges it). Owned by whoever holds
- * it: the loader or spool_add until spool_index_append, then the index until
- * spool_index_remove frees it. */
+ * target user, tray message and submitter SID, each NUL-terminated
+ * (SPOOL_REC_ID/USER/MSG/SID), so a record costs its text plus about a
+ * hundred bytes. (SID, id) is its key: each submitter has its own ids.
+ * acked is a second allocation (NULL until a session acknowledges it).
+ * Owned by whoever holds it: the loader or spool_add until
+ * spool_index_append, then the index until spool_index_remove frees it. */
 typedef struct spool_rec {
     uint64_t seq;
     int64_t accept_ms, expire_ms;
-    struct spool_rec *id_next;       /* index: next in its id hash chain */
+    struct spool_rec *id_next;       /* index: next in its (SID, id) hash chain */
     struct spool_rec *older, *newer; /* index: neighbours in the delivered list */
+    spool_owner *owner;              /* index: the counters of its SID */
     uint32_t *acked;                 /* sessions that have it now (ACK1/REJ1 minus RST1) */
     uint32_t msg_len;
     uint32_t kind;                   /* pipes_proto_target_kind */
     uint32_t session;                /* the target session when kind is SESSION */
     uint32_t displayed_session;      /* the first session whose tray acknowledged it */
     uint16_t user_len;
-    uint8_t id_len;
+    uint8_t id_len, sid_len;
     uint8_t acked_n, acked_cap;
     uint8_t delivered; /* a tray took it (ACK1) or refused it for good (REJ1); never reset */
     uint8_t displayed; /* a tray took it (ACK1); displayed_session says which first */
@@ -40,11 +54,13 @@ typedef struct spool_rec {
 #define SPOOL_REC_ID(r) ((char *)((r) + 1))
 #define SPOOL_REC_USER(r) (SPOOL_REC_ID(r) + (r)->id_len + 1)
 #define SPOOL_REC_MSG(r) (SPOOL_REC_USER(r) + (r)->user_len + 1)
+#define SPOOL_REC_SID(r) (SPOOL_REC_MSG(r) + (r)->msg_len + 1)
 
-/* A record with these texts (copied; lengths within the protocol limits),
- * all other fields zero. NULL when out of memory. */
-spool_rec *spool_rec_new(const char *id, size_t id_len, const char *user, size_t user_len,
-                         const char *msg, size_t msg_len);
+/* A record with these texts (copied; lengths within the protocol limits;
+ * sid is its submitter's, "" for none), all other fields zero. NULL when out
+ * of memory or a length is over its limit. */
+spool_rec *spool_rec_new(const char *id, size_t id_len, const char *sid, size_t sid_len,
+                         const char *user, size_t user_len, const char *msg, size_t msg_len);
 void spool_rec_free(spool_rec *r);
 /* Heap bytes r holds: what spool_stats.record_memory sums. */
 size_t spool_rec_memory(const spool_rec *r);
@@ -99,11 +115,12 @@ typedef struct spool_slot {
 
 /* Every record held, three ways: slots in sequence order (binary search by
  * seq; a removal leaves a hole that a compaction closes once holes
- * outnumber records, so both are amortized O(1)); an id hash table
+ * outnumber records, so both are amortized O(1)); a (SID, id) hash table
  * (chained through id_next, grown to keep chains short); and the delivered
  * records in the order they became delivered (the eviction order). The
- * counters are kept as records come, go and change state. Not locked: the
- * spool's lock covers it. */
+ * counters, in all and per SID (owners, a second hash table), are kept as
+ * records come, go and change state. Not locked: the spool's lock covers
+ * it. */
 typedef struct spool_index {
     spool_slot *slots;
     size_t len, cap; /* slots in use (records and holes), allocated */
@@ -114,8 +131,11 @@ typedef struct spool_index {
     uint64_t bytes;         /* their tray-message bytes */
     size_t pending;         /* records not delivered */
     uint64_t pending_bytes; /* their tray-message bytes */
-    uint64_t memory;        /* spool_rec_memory of every record */
+    uint64_t memory;        /* spool_rec_memory of every record, and the owners */
     uint64_t id_compares;   /* stored ids compared by spool_index_find_id */
+    spool_owner **owners;
+    size_t owner_bucket_n;  /* a power of two, or 0 */
+    size_t owner_n;         /* SIDs with records */
 } spool_index;
 
 void spool_index_init(spool_index *x);
@@ -126,7 +146,10 @@ void spool_index_free(spool_index *x);
 int spool_index_append(spool_index *x, spool_rec *r);
 /* Unlinks r and frees it. */
 void spool_index_remove(spool_index *x, spool_rec *r);
-spool_rec *spool_index_find_id(spool_index *x, const char *id);
+/* The record of this submitter SID ("" for none) with this id, or NULL. */
+spool_rec *spool_index_find_id(spool_index *x, const char *sid, const char *id);
+/* The counters of a SID, or NULL when it has no record. */
+const spool_owner *spool_index_owner(const spool_index *x, const char *sid);
 spool_rec *spool_index_find_seq(const spool_index *x, uint64_t seq);
 /* Position in slots of the first record after seq (may be a hole; <= len). */
 size_t spool_index_pos_after(const spool_index *x, uint64_t seq);

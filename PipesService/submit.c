@@ -5,167 +5,96 @@
  * with a reason. A submitter that asked "wait" later gets `displayed` once
  * the first tray acknowledged it.
  *
+ * Who submits comes from the pipe, never from the message: a connection's
+ * first message identifies it (identity.c, from the token the library read
+ * before that message); a client that cannot be identified is refused and
+ * let go. The identity is written into the record as its `sender`, keys its
+ * id namespace, the rate limit, the connection caps (conns.c), the quota
+ * and the policy of whom it may reach (policy.c). Every message counts
+ * against the rate limit, malformed and oversized ones too.
+ *
  * Replies are sent from the engine worker that handles the message; the
  * library delivers one connection's messages one at a time, so replies keep
- * the order of the requests.
+ * the order of the requests. A connection whose reply queue fills (it does
+ * not read) is closed. A reply that ends a connection carries the
+ * connection's id as its send_context: its SEND_COMPLETE closes the
+ * connection once the reply is written, so the client reads why.
  *
  * Callbacks use the event's own ev->server, never sb->server: the library
  * may run them before pipes_server_start has returned and stored it. The
  * object exists before delivery can call submit_displayed (submit_create),
  * its pipe starts after (submit_start).
  */
-#include "svc.h"
+#include "submitint.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
-#include "messages.h"
+#include "pipes_chaos.h"
 
-#define REJECT_LOG_INTERVAL_MS 60000
+/* Per connection: a reader never has more than a reply or two queued
+ * (after what the pipe's own buffer holds), so this is a client that does
+ * not read. Times MaxConnections it bounds the replies' memory. */
+#define REPLY_QUEUE_BYTES (16u << 10)
+#define REPLY_QUEUE_MESSAGES 64u
 
-typedef struct waiter {
-    struct waiter *next;
-    pipes_server *server; /* the event's; valid until submit_stop sets closed */
-    uint64_t conn;
-    char id[PIPES_PROTO_MAX_ID + 1];
-    int accepted_sent;        /* `displayed` may follow only after `accepted` */
-    int displayed;            /* a tray acknowledged before `accepted` went out */
-    uint32_t displayed_session;
-} waiter;
-
-struct submit {
-    pipes_server *server; /* for submit_stop only (see above) */
-    spool *spool;
-    delivery *delivery;
-    ratelimit *rate;
-    volatile LONG stopping;
-    SRWLOCK lock; /* waiters, closed and the rejection log below */
-    int closed;   /* the server is being stopped: send nothing more */
-    waiter *waiters;
-    uint64_t rejects_unlogged;
-    int64_t last_reject_log_ms;
-    wchar_t last_reject_client[PIPES_MAX_SID_STRING + 32];
-    wchar_t last_reject_text[PIPES_PROTO_MAX_DETAIL + 64];
-    volatile LONG64 accepted, duplicates, rejected, connections;
-    volatile LONG64 by_reason[10];
-};
-
-static void send_reply(pipes_server *server, uint64_t conn, const pipes_proto_reply *r)
-{
-    char buf[2048];
-    size_t n = 0;
-    if (pipes_proto_write_reply(r, buf, sizeof buf, &n) == PIPES_PROTO_OK)
-        pipes_server_send(server, conn, buf, n, NULL);
-}
-
-static void send_displayed(const waiter *w, uint32_t session)
+static void send_displayed(submit *sb, const waiter *w, uint32_t session)
 {
     pipes_proto_reply r;
     if (pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_DISPLAYED, w->id) != PIPES_PROTO_OK)
         return;
     r.has_session = 1;
     r.session = session;
-    send_reply(w->server, w->conn, &r);
+    submit_send_reply(sb, w->server, w->conn, &r, 0);
 }
 
-/* Counts a rejection and writes at most one event per interval. */
-static void note_reject(submit *sb, const wchar_t *client, const pipes_proto_reply *r)
+static void unlink_waiter(submit *sb, waiter *w)
 {
-    int64_t now = svc_now_ms();
-    wchar_t count[32];
-    const char *reason = pipes_proto_reason_name(r->reason);
-
-    InterlockedIncrement64(&sb->rejected);
-    if ((unsigned)r->reason < 10)
-        InterlockedIncrement64(&sb->by_reason[r->reason]);
+    waiter **pp;
     AcquireSRWLockExclusive(&sb->lock);
-    sb->rejects_unlogged++;
-    wcsncpy(sb->last_reject_client, client, PIPES_MAX_SID_STRING + 31);
-    swprintf(sb->last_reject_text, sizeof sb->last_reject_text / sizeof(wchar_t),
-             L"%hs%hs%hs (id \"%hs\")", reason ? reason : "rejected", r->error[0] ? " " : "",
-             r->error, r->id);
-    if (now - sb->last_reject_log_ms >= REJECT_LOG_INTERVAL_MS) {
-        swprintf(count, 32, L"%llu", (unsigned long long)sb->rejects_unlogged);
-        svc_event(EVENTLOG_WARNING_TYPE, MSG_SUBMISSIONS_REJECTED, count, sb->last_reject_client,
-                  sb->last_reject_text);
-        sb->rejects_unlogged = 0;
-        sb->last_reject_log_ms = now;
-    }
+    for (pp = &sb->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
     ReleaseSRWLockExclusive(&sb->lock);
+    PIPES_CHAOS_POINT("submit.waiter.unlinked");
+    conns_wait(sb->conns, w->conn, -1);
+    free(w);
 }
 
-static void reject(submit *sb, const pipes_event *ev, const wchar_t *client, const char *id,
-                   pipes_proto_reason reason, const char *detail)
+/* Spools n (policy applied, sender set) and answers. */
+static void accept_one(submit *sb, const pipes_event *ev, const svc_identity *who,
+                       const wchar_t *client, pipes_proto_notification *n)
 {
     pipes_proto_reply r;
-    pipes_proto_reply_rejected(&r, id && pipes_proto_id_valid(id, strlen(id)) ? id : NULL,
-                               reason, detail);
-    send_reply(ev->server, ev->connection_id, &r);
-    note_reject(sb, client, &r);
-}
-
-static void client_key(pipes_server *server, uint64_t conn, wchar_t *out, size_t cap)
-{
-    pipes_peer_identity peer;
-    if (pipes_server_get_peer(server, conn, &peer) == PIPES_OK && peer.user_sid[0])
-        swprintf(out, cap, L"%ls", peer.user_sid);
-    else if (pipes_server_get_peer(server, conn, &peer) == PIPES_OK)
-        swprintf(out, cap, L"pid %lu", (unsigned long)peer.process_id);
-    else
-        swprintf(out, cap, L"connection %llu", (unsigned long long)conn);
-}
-
-static void on_message(submit *sb, const pipes_event *ev)
-{
-    pipes_proto_notification *n = (pipes_proto_notification *)malloc(sizeof *n);
-    pipes_proto_error err;
-    pipes_proto_reply r;
-    wchar_t client[PIPES_MAX_SID_STRING + 32];
     spool_added added;
     spool_result res;
+    spool_quota quota;
     waiter *w = NULL;
 
-    client_key(ev->server, ev->connection_id, client, sizeof client / sizeof client[0]);
-    if (!n) {
-        reject(sb, ev, client, NULL, PIPES_PROTO_REASON_INTERNAL_ERROR, "out of memory");
-        return;
-    }
-    if (pipes_proto_parse_notification(ev->data, ev->size, n, &err) != PIPES_PROTO_OK) {
-        pipes_proto_reply_for_error(&r, &err, n->id);
-        send_reply(ev->server, ev->connection_id, &r);
-        note_reject(sb, client, &r);
-        free(n);
-        return;
-    }
-    if (InterlockedCompareExchange(&sb->stopping, 0, 0)) {
-        reject(sb, ev, client, n->id, PIPES_PROTO_REASON_SHUTTING_DOWN, "the service is stopping");
-        free(n);
-        return;
-    }
-    if (!ratelimit_take(sb->rate, client, (uint64_t)svc_now_ms())) {
-        reject(sb, ev, client, n->id, PIPES_PROTO_REASON_RATE_LIMITED,
-               "too many submissions from this client; retry later");
-        free(n);
-        return;
-    }
+    quota.max_pending = sb->cfg->user_spool_count;
+    quota.max_pending_bytes = (uint64_t)sb->cfg->user_spool_mb << 20;
     if (n->wait) {
         /* Registered before the record exists, so no acknowledgement is missed. */
         w = (waiter *)calloc(1, sizeof *w);
         if (w) {
             w->server = ev->server;
             w->conn = ev->connection_id;
+            memcpy(w->sid, who->sender.sid, who->sender.sid_len + 1);
             memcpy(w->id, n->id, n->id_len + 1);
+            conns_wait(sb->conns, w->conn, 1);
             AcquireSRWLockExclusive(&sb->lock);
             w->next = sb->waiters;
             sb->waiters = w;
             ReleaseSRWLockExclusive(&sb->lock);
         }
     }
-    res = spool_add(sb->spool, n, svc_now_ms(), &added);
+    res = spool_add(sb->spool, n, who->privileged ? NULL : &quota, svc_now_ms(), &added);
     if (res == SPOOL_OK || res == SPOOL_DUPLICATE) {
         pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_ACCEPTED, n->id);
-        send_reply(ev->server, ev->connection_id, &r);
+        submit_send_reply(sb, ev->server, ev->connection_id, &r, 0);
         InterlockedIncrement64(res == SPOOL_OK ? &sb->accepted : &sb->duplicates);
         if (w) {
             int displayed;
@@ -182,33 +111,76 @@ static void on_message(submit *sb, const pipes_event *ev)
             session = w->displayed_session;
             ReleaseSRWLockExclusive(&sb->lock);
             if (displayed)
-                submit_displayed(sb, n->id, session);
+                submit_displayed(sb, who->sender.sid, n->id, session);
         }
         if (res == SPOOL_OK)
             delivery_kick(sb->delivery);
+        return;
+    }
+    if (w)
+        unlink_waiter(sb, w);
+    if (res == SPOOL_FULL)
+        submit_reject(sb, ev->server, ev->connection_id, client, n->id,
+                      PIPES_PROTO_REASON_QUEUE_FULL, "the spool is at its configured bound", 0);
+    else if (res == SPOOL_QUOTA)
+        submit_reject(sb, ev->server, ev->connection_id, client, n->id,
+                      PIPES_PROTO_REASON_QUEUE_FULL,
+                      "your share of the spool is full (MaxSpoolCountPerUser, "
+                      "MaxSpoolMBPerUser): retry once trays took some",
+                      0);
+    else
+        submit_reject(sb, ev->server, ev->connection_id, client, n->id,
+                      PIPES_PROTO_REASON_INTERNAL_ERROR, "could not write the spool", 0);
+}
+
+static void on_message(submit *sb, const pipes_event *ev)
+{
+    pipes_proto_notification *n;
+    pipes_proto_error err;
+    pipes_proto_status parsed;
+    pipes_proto_reason reason;
+    wchar_t client[LABEL_MAX];
+    char detail[PIPES_PROTO_MAX_DETAIL];
+    svc_identity who;
+    uint32_t per_minute, burst;
+    int known = conns_message(sb->conns, ev->connection_id, svc_now_ms(), &who);
+
+    if (known < 0)
+        return; /* refused or closing: its end is on the way */
+    if (known == 0 && !submit_identify(sb, ev, &who))
+        return;
+    submit_label(&who, NULL, client);
+    n = (pipes_proto_notification *)malloc(sizeof *n);
+    if (!n) {
+        submit_reject(sb, ev->server, ev->connection_id, client, NULL,
+                      PIPES_PROTO_REASON_INTERNAL_ERROR, "out of memory", 0);
+        return;
+    }
+    /* Parsed first only to echo the id: the token is taken whatever it holds. */
+    parsed = pipes_proto_parse_notification(ev->data, ev->size, n, &err);
+    svc_config_rate(sb->cfg, who.sender.sid, &per_minute, &burst);
+    if (!ratelimit_take(sb->rate, who.key, per_minute, burst, (uint64_t)svc_now_ms())) {
+        submit_reject(sb, ev->server, ev->connection_id, client, n->id,
+                      PIPES_PROTO_REASON_RATE_LIMITED,
+                      "too many submissions from this account; retry later", 0);
+    } else if (parsed != PIPES_PROTO_OK ||
+               pipes_proto_check_submission(n, &err) != PIPES_PROTO_OK) {
+        submit_reject_parse(sb, ev, client, &err, n->id);
+    } else if (InterlockedCompareExchange(&sb->stopping, 0, 0)) {
+        submit_reject(sb, ev->server, ev->connection_id, client, n->id,
+                      PIPES_PROTO_REASON_SHUTTING_DOWN, "the service is stopping", 0);
+    } else if ((reason = svc_policy_apply(sb->cfg, &who, n, detail, sizeof detail)) !=
+               PIPES_PROTO_REASON_NONE) {
+        InterlockedIncrement64(&sb->not_allowed_by_policy);
+        submit_reject(sb, ev->server, ev->connection_id, client, n->id, reason, detail, 0);
     } else {
-        if (w) {
-            waiter **pp;
-            AcquireSRWLockExclusive(&sb->lock);
-            for (pp = &sb->waiters; *pp; pp = &(*pp)->next)
-                if (*pp == w) {
-                    *pp = w->next;
-                    break;
-                }
-            ReleaseSRWLockExclusive(&sb->lock);
-            free(w);
-        }
-        if (res == SPOOL_FULL)
-            reject(sb, ev, client, n->id, PIPES_PROTO_REASON_QUEUE_FULL,
-                   "the spool is at its configured bound");
-        else
-            reject(sb, ev, client, n->id, PIPES_PROTO_REASON_INTERNAL_ERROR,
-                   "could not write the spool");
+        n->sender = who.sender; /* the service's word, never the submitter's */
+        accept_one(sb, ev, &who, client, n);
     }
     free(n);
 }
 
-void submit_displayed(void *ctx, const char *id, uint32_t session)
+void submit_displayed(void *ctx, const char *sid, const char *id, uint32_t session)
 {
     submit *sb = (submit *)ctx;
     waiter **pp, *ready = NULL;
@@ -217,7 +189,7 @@ void submit_displayed(void *ctx, const char *id, uint32_t session)
     AcquireSRWLockExclusive(&sb->lock);
     for (pp = &sb->waiters; *pp;) {
         waiter *w = *pp;
-        if (strcmp(w->id, id) != 0) {
+        if (strcmp(w->id, id) != 0 || strcmp(w->sid, sid) != 0) {
             pp = &w->next;
         } else if (!w->accepted_sent) {
             w->displayed = 1;
@@ -235,7 +207,8 @@ void submit_displayed(void *ctx, const char *id, uint32_t session)
         waiter *w = ready;
         ready = w->next;
         if (!sb->closed)
-            send_displayed(w, session);
+            send_displayed(sb, w, session);
+        conns_wait(sb->conns, w->conn, -1);
         free(w);
     }
     ReleaseSRWLockExclusive(&sb->lock);
@@ -257,35 +230,26 @@ static void drop_waiters(submit *sb, uint64_t conn)
     ReleaseSRWLockExclusive(&sb->lock);
 }
 
-/* A message over the protocol's limit: the library read it and threw it
- * away (PIPES_SERVER_DISCARD_OVERSIZED), in its place in the connection's
- * order, so the reply goes out in order too. No id can be trusted. */
-static void on_oversized(submit *sb, const pipes_event *ev)
-{
-    wchar_t client[PIPES_MAX_SID_STRING + 32];
-    pipes_proto_error err;
-    pipes_proto_reply r;
-    memset(&err, 0, sizeof err);
-    err.status = PIPES_PROTO_ERR_MESSAGE_TOO_LARGE;
-    err.offset = PIPES_PROTO_MAX_MESSAGE;
-    err.limit = PIPES_PROTO_MAX_MESSAGE;
-    client_key(ev->server, ev->connection_id, client, sizeof client / sizeof client[0]);
-    pipes_proto_reply_for_error(&r, &err, NULL);
-    send_reply(ev->server, ev->connection_id, &r);
-    note_reject(sb, client, &r);
-}
-
 static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
 {
     submit *sb = (submit *)user_data;
     switch (ev->type) {
-    case PIPES_EVENT_CONNECTED: InterlockedIncrement64(&sb->connections); break;
+    case PIPES_EVENT_CONNECTED: submit_on_connected(sb, ev); break;
     case PIPES_EVENT_MESSAGE: on_message(sb, ev); break;
     case PIPES_EVENT_LIMIT:
         if (ev->status == PIPES_ERR_MESSAGE_TOO_LARGE)
-            on_oversized(sb, ev);
+            submit_on_oversized(sb, ev);
         break;
-    case PIPES_EVENT_DISCONNECTED: drop_waiters(sb, ev->connection_id); break;
+    case PIPES_EVENT_SEND_COMPLETE:
+        /* A reply that ends its connection (send_reply) has been written. */
+        if (ev->send_context)
+            pipes_server_disconnect(ev->server, (uint64_t)(uintptr_t)ev->send_context);
+        break;
+    case PIPES_EVENT_DISCONNECTED:
+        drop_waiters(sb, ev->connection_id);
+        conns_remove(sb->conns, ev->connection_id);
+        PIPES_CHAOS_POINT("submit.disconnected");
+        break;
     default: break;
     }
 }
@@ -293,17 +257,34 @@ static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
 submit *submit_create(const svc_config *cfg, spool *s)
 {
     submit *sb = (submit *)calloc(1, sizeof *sb);
+    conn_limits lim;
     if (!sb)
         return NULL;
     InitializeSRWLock(&sb->lock);
+    sb->cfg = cfg;
     sb->spool = s;
     sb->last_reject_log_ms = INT64_MIN / 2;
-    sb->rate = ratelimit_create(cfg->rate_per_minute, cfg->rate_burst);
-    if (!sb->rate) {
+    lim.capacity = cfg->max_connections;
+    lim.per_process = cfg->conns_per_process;
+    lim.per_session = cfg->conns_per_session;
+    lim.per_user = cfg->conns_per_user;
+    lim.first_message_ms = (int64_t)cfg->first_message_timeout * 1000;
+    lim.idle_ms = (int64_t)cfg->idle_timeout * 1000;
+    sb->rate = ratelimit_create();
+    sb->conns = conns_create(&lim);
+    if (!sb->rate || !sb->conns) {
+        ratelimit_destroy(sb->rate);
+        conns_destroy(sb->conns);
         free(sb);
         return NULL;
     }
     return sb;
+}
+
+void submit_set_identity_hook(submit *sb, submit_identity_hook fn, void *ctx)
+{
+    sb->hook = fn;
+    sb->hook_ctx = ctx;
 }
 
 pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d)
@@ -317,6 +298,9 @@ pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d)
     sc.struct_size = sizeof sc;
     sc.pipe_name = cfg->submit_pipe;
     sc.sddl = cfg->submit_sddl;
+    sc.max_connections = cfg->max_connections;
+    sc.max_queued_bytes = REPLY_QUEUE_BYTES;
+    sc.max_queued_messages = REPLY_QUEUE_MESSAGES;
     /* A message over the protocol's limit, of any size, is thrown away by
      * the library without being buffered and gets a too_large reply; the
      * connection goes on (on_oversized). */
@@ -336,35 +320,51 @@ void submit_set_stopping(submit *sb)
         InterlockedExchange(&sb->stopping, 1);
 }
 
+static uint64_t read64(volatile LONG64 *v)
+{
+    return (uint64_t)InterlockedCompareExchange64(v, 0, 0);
+}
+
 void submit_get_stats(submit *sb, submit_stats *out)
 {
+    pipes_stats ps;
     int i;
     memset(out, 0, sizeof *out);
     if (!sb)
         return;
-    out->accepted = (uint64_t)InterlockedCompareExchange64(&sb->accepted, 0, 0);
-    out->duplicates = (uint64_t)InterlockedCompareExchange64(&sb->duplicates, 0, 0);
-    out->rejected = (uint64_t)InterlockedCompareExchange64(&sb->rejected, 0, 0);
-    out->connections = (uint64_t)InterlockedCompareExchange64(&sb->connections, 0, 0);
+    out->accepted = read64(&sb->accepted);
+    out->duplicates = read64(&sb->duplicates);
+    out->rejected = read64(&sb->rejected);
+    out->connections = read64(&sb->connections);
     for (i = 0; i < 10; i++)
-        out->rejected_by_reason[i] = (uint64_t)InterlockedCompareExchange64(&sb->by_reason[i], 0, 0);
+        out->rejected_by_reason[i] = read64(&sb->by_reason[i]);
+    out->open = conns_count(sb->conns);
+    out->refused_process = read64(&sb->refused_process);
+    out->refused_session = read64(&sb->refused_session);
+    out->refused_user = read64(&sb->refused_user);
+    out->unidentified = read64(&sb->unidentified);
+    out->not_allowed_by_policy = read64(&sb->not_allowed_by_policy);
+    out->idle_closed = read64(&sb->idle_closed);
+    out->not_reading = read64(&sb->not_reading);
+    memset(&ps, 0, sizeof ps);
+    ps.struct_size = sizeof ps;
+    /* Under the lock: submit_stop sets closed under it before stopping the
+     * server, so the server is never used while it is released. */
+    AcquireSRWLockShared(&sb->lock);
+    if (sb->server && !sb->closed && pipes_server_get_stats(sb->server, &ps) == PIPES_OK)
+        out->reply_bytes_queued = ps.queued_bytes;
+    ReleaseSRWLockShared(&sb->lock);
 }
 
 void submit_stop(submit *sb)
 {
-    wchar_t count[32];
     if (!sb || !sb->server)
         return;
     AcquireSRWLockExclusive(&sb->lock);
     sb->closed = 1;
     ReleaseSRWLockExclusive(&sb->lock);
     pipes_server_stop(sb->server); /* no on_message runs after this */
-    if (sb->rejects_unlogged) {
-        swprintf(count, 32, L"%llu", (unsigned long long)sb->rejects_unlogged);
-        svc_event(EVENTLOG_WARNING_TYPE, MSG_SUBMISSIONS_REJECTED, count, sb->last_reject_client,
-                  sb->last_reject_text);
-        sb->rejects_unlogged = 0;
-    }
+    submit_flush_rejects(sb);
 }
 
 void submit_free(submit *sb)
@@ -373,5 +373,6 @@ void submit_free(submit *sb)
         return;
     drop_waiters(sb, 0);
     ratelimit_destroy(sb->rate);
+    conns_destroy(sb->conns);
     free(sb);
 }

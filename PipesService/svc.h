@@ -10,7 +10,11 @@
  *   spool.c    durable notification store (%ProgramData%\Pipes\spool);
  *              spoolfile.c its files, spoolindex.c its memory (spoolint.h)
  *   submit.c   the submit pipe \\.\pipe\Pipes.Service
- *   ratelimit.c per-client token buckets
+ *   identity.c who a submitter is (from the pipe's token)
+ *   policy.c   who may notify whom, ttl caps
+ *   conns.c    the submit pipe's connections: caps per process, session
+ *              and submitter, idle timeouts
+ *   ratelimit.c per-submitter token buckets
  *   delivery.c per-session tray clients, ack tracking
  *   sessions.c WTS session discovery
  *   control.c  the admin status pipe \\.\pipe\Pipes.Service.Control
@@ -77,6 +81,13 @@ void svc_win32_text(DWORD error, wchar_t *out, size_t cap);
 /* ---- config.c ----------------------------------------------------------- */
 
 #define SVC_MAX_SDDL 1024
+#define SVC_MAX_RATE_OVERRIDES 64
+
+/* One value of the RateLimits subkey: the limits of one account. */
+typedef struct svc_rate_override {
+    char sid[PIPES_PROTO_MAX_SID + 1];
+    uint32_t per_minute, burst;
+} svc_rate_override;
 
 typedef struct svc_config {
     uint32_t max_spool_count;    /* MaxSpoolCount */
@@ -85,6 +96,19 @@ typedef struct svc_config {
     uint32_t rate_per_minute;    /* RateLimitPerMinute (0 = no limit) */
     uint32_t rate_burst;         /* RateLimitBurst */
     uint32_t log_max_kb;         /* LogMaxKB */
+    uint32_t standard_user_reach;   /* StandardUserReach: 0 own sessions, 1 anyone */
+    uint32_t user_spool_count;      /* MaxSpoolCountPerUser */
+    uint32_t user_spool_mb;         /* MaxSpoolMBPerUser */
+    uint32_t user_max_ttl;          /* MaxUserTtlSeconds */
+    uint32_t absent_session_ttl;    /* AbsentSessionTtlSeconds */
+    uint32_t max_connections;       /* MaxConnections */
+    uint32_t conns_per_process;     /* MaxConnectionsPerProcess */
+    uint32_t conns_per_session;     /* MaxConnectionsPerSession */
+    uint32_t conns_per_user;        /* MaxConnectionsPerUser */
+    uint32_t first_message_timeout; /* FirstMessageTimeoutSeconds */
+    uint32_t idle_timeout;          /* IdleTimeoutSeconds */
+    size_t rate_override_n;         /* RateLimits subkey */
+    svc_rate_override rate_overrides[SVC_MAX_RATE_OVERRIDES];
     wchar_t submit_sddl[SVC_MAX_SDDL]; /* SubmitSddl */
     wchar_t data_dir[MAX_PATH];  /* DataDirectory, default %ProgramData%\Pipes */
     wchar_t spool_dir[MAX_PATH]; /* <data_dir>\spool */
@@ -92,6 +116,9 @@ typedef struct svc_config {
     wchar_t submit_pipe[PIPES_MAX_PIPE_NAME]; /* SubmitPipe, default \\.\pipe\Pipes.Service */
     int has_session_override;    /* RequiredServerSessionOverride present (test hook) */
     uint32_t session_override;
+    /* Tests only, never read from the registry: when not "", every tray
+     * must run as this SID instead of its session's user (a squatter). */
+    char tray_user_override[PIPES_PROTO_MAX_SID + 1];
 } svc_config;
 
 /* Default SDDL of the submit pipe: the service's SID (it creates every
@@ -108,6 +135,9 @@ void svc_config_load(svc_config *cfg);
 /* Logs (svc_event) the invalid values the last load found. */
 void svc_config_report(void);
 void svc_config_defaults(svc_config *cfg);
+/* The rate limits of an account: its RateLimits value, else the defaults. */
+void svc_config_rate(const svc_config *cfg, const char *sid, uint32_t *per_minute,
+                     uint32_t *burst);
 
 /* ---- eventlog.c --------------------------------------------------------- */
 
@@ -140,12 +170,20 @@ typedef struct spool_limits {
 
 typedef enum spool_result {
     SPOOL_OK = 0,
-    SPOOL_DUPLICATE = 1, /* the id is already held: nothing written, accept again */
+    SPOOL_DUPLICATE = 1, /* this submitter's id is already held: nothing written, accept again */
     SPOOL_FULL = 2,      /* the pending records alone reach a bound */
     SPOOL_IO_ERROR = 3,
     SPOOL_NOT_FOUND = 4,
-    SPOOL_NO_MEMORY = 5
+    SPOOL_NO_MEMORY = 5,
+    SPOOL_QUOTA = 6      /* the submitter's own pending records reach its quota */
 } spool_result;
+
+/* A submitter's share of the spool: its pending records and their bytes
+ * may not exceed these (docs/SERVICE.md "Per-user limits"). */
+typedef struct spool_quota {
+    uint32_t max_pending;
+    uint64_t max_pending_bytes;
+} spool_quota;
 
 /* What spool_open found. */
 typedef struct spool_open_info {
@@ -167,9 +205,18 @@ typedef struct spool_added {
 typedef struct spool_item {
     uint64_t seq;
     char id[PIPES_PROTO_MAX_ID + 1];
+    char sid[PIPES_PROTO_MAX_SID + 1]; /* its submitter's SID ("" for none) */
     char *msg; /* malloc'd tray message; free with free() */
     size_t msg_len;
 } spool_item;
+
+/* A session asking for its next record: its id, and its user as
+ * "DOMAIN\user" and as a SID (UTF-8; "" when nobody or unknown). */
+typedef struct spool_viewer {
+    uint32_t session;
+    const char *user;
+    const char *user_sid;
+} spool_viewer;
 
 typedef struct spool_stats {
     uint64_t count, bytes;       /* records held, their tray-message bytes */
@@ -177,6 +224,8 @@ typedef struct spool_stats {
     uint64_t evicted;            /* delivered records evicted for room since open */
     uint64_t record_memory;      /* heap bytes the records hold (structs and texts) */
     uint64_t id_compares;        /* stored ids compared while looking ids up, since open */
+    uint64_t submitters;         /* SIDs that have records */
+    uint64_t quota_refusals;     /* submissions refused by a submitter's quota, since open */
 } spool_stats;
 
 /* Opens dir as a trusted folder (safedir_open: created if missing, with
@@ -187,12 +236,17 @@ spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool
                         int64_t now_ms, spool **out, spool_open_info *info);
 void spool_close(spool *s);
 /* Durably adds n (written, FlushFileBuffers, renamed into place) before
- * returning SPOOL_OK, evicting delivered records if the bounds need it. */
-spool_result spool_add(spool *s, const pipes_proto_notification *n, int64_t now_ms,
-                       spool_added *out);
-/* The oldest record after seq `after` that session should get and has not
- * acknowledged; user is the session's "DOMAIN\user" in UTF-8 (or ""). */
-int spool_next(spool *s, uint64_t after, uint32_t session, const char *user, spool_item *out);
+ * returning SPOOL_OK, evicting delivered records if the bounds need it.
+ * n->sender is its submitter as the service authenticated it: written into
+ * the tray message, and its SID ("" when kind is NONE) is the namespace of
+ * n->id (one copy per SID and id). quota (NULL = none) bounds that SID's
+ * pending records: SPOOL_QUOTA. A target user that is a SID string
+ * ("S-1-...") matches the sessions of that user (spool_next). */
+spool_result spool_add(spool *s, const pipes_proto_notification *n, const spool_quota *quota,
+                       int64_t now_ms, spool_added *out);
+/* The oldest record after seq `after` that the viewer's session should get
+ * and has not acknowledged. */
+int spool_next(spool *s, uint64_t after, const spool_viewer *v, spool_item *out);
 /* The tray of session took seq (displayed nonzero: an `ack`) or refused it
  * for good (a permanent `rejected`). Either way the record is delivered
  * (evictable) and session does not get it again; a record targeted at that
@@ -211,10 +265,93 @@ void spool_get_stats(spool *s, spool_stats *out);
 /* ---- ratelimit.c -------------------------------------------------------- */
 
 typedef struct ratelimit ratelimit;
-ratelimit *ratelimit_create(uint32_t per_minute, uint32_t burst);
+ratelimit *ratelimit_create(void);
 void ratelimit_destroy(ratelimit *r);
-/* Takes one token for key; returns nonzero when allowed. */
-int ratelimit_take(ratelimit *r, const wchar_t *key, uint64_t now_ms);
+/* Takes one token for key (a svc_identity key, UTF-8) from a bucket of
+ * `burst` that refills at per_minute; returns nonzero when allowed.
+ * per_minute 0 = no limit. */
+int ratelimit_take(ratelimit *r, const char *key, uint32_t per_minute, uint32_t burst,
+                   uint64_t now_ms);
+
+/* ---- identity.c ----------------------------------------------------------- */
+
+#define SVC_KEY_MAX 1024
+
+/* A submitter as the service authenticated it. */
+typedef struct svc_identity {
+    pipes_proto_sender sender; /* kind, "DOMAIN\name" ("" if it does not resolve),
+                                  SID: what the tray message carries */
+    int privileged;            /* an Administrators member (enabled), a system account or
+                                  a service: reaches anyone, no quota, no ttl cap */
+    char key[SVC_KEY_MAX];     /* what rate limits and connection caps count by: the SID;
+                                  for LocalSystem, LocalService and NetworkService
+                                  "SID|program" (identity.c) */
+} svc_identity;
+
+/* Who token (a client's, from the pipe) is; pid is the client's process id
+ * as the pipe recorded it. Returns 0 and *why when it names no one the
+ * service can hold to account (anonymous, no user). */
+int svc_identity_from_token(HANDLE token, uint32_t pid, svc_identity *out, const char **why);
+/* Sets id->key from its sender: the SID; for kind SYSTEM "SID|" and the
+ * program of pid (its executable's path; else the service SID token
+ * carries; else "pid N"). svc_identity_from_token calls it. */
+void svc_identity_set_key(svc_identity *id, HANDLE token, uint32_t pid);
+/* Nonzero when token (an impersonation token, identification level or
+ * above) is LocalSystem's, a service's (S-1-5-80-...) or an enabled
+ * Administrators member's. */
+int svc_token_is_privileged(HANDLE token);
+/* The SID string of an account name ("DOMAIN\user" or "user", UTF-8) into
+ * out; a Win32 error, ERROR_NONE_MAPPED when there is no such account. */
+DWORD svc_account_sid(const char *name, char *out, size_t cap);
+
+/* ---- policy.c ------------------------------------------------------------- */
+
+/* Applies who may reach whom and the ttl caps to n (docs/SERVICE.md "Who
+ * may notify whom"), rewriting its target or ttl where the rules say so.
+ * Returns PIPES_PROTO_REASON_NONE to go on, else the reason to reject it
+ * with and the text in detail (cap bytes). */
+pipes_proto_reason svc_policy_apply(const svc_config *cfg, const svc_identity *who,
+                                    pipes_proto_notification *n, char *detail, size_t cap);
+
+/* ---- conns.c -------------------------------------------------------------- */
+
+typedef struct svc_conns svc_conns;
+
+typedef enum conn_verdict { /* the three caps in this order (submitconn.c) */
+    CONN_OK = 0,
+    CONN_PROCESS_FULL, /* the process holds MaxConnectionsPerProcess */
+    CONN_SESSION_FULL, /* the session holds MaxConnectionsPerSession */
+    CONN_USER_FULL,    /* the submitter holds MaxConnectionsPerUser */
+    CONN_TABLE_FULL    /* twice MaxConnections known (closing ones linger), or no memory */
+} conn_verdict;
+
+typedef struct conn_limits {
+    uint32_t capacity; /* MaxConnections */
+    uint32_t per_process, per_session, per_user;
+    int64_t first_message_ms; /* a connection that sent nothing for this long is due */
+    int64_t idle_ms;          /* one with no message and no wait for this long is due */
+} conn_limits;
+
+svc_conns *conns_create(const conn_limits *lim);
+void conns_destroy(svc_conns *c);
+/* A new connection: counted unless its process or session is at its cap. */
+conn_verdict conns_add(svc_conns *c, uint64_t id, uint32_t pid, uint32_t session, int64_t now_ms);
+/* A message on id: 1 and *who when the connection is identified, 0 when
+ * this is its first message (call conns_identify), -1 when it is not
+ * counted (refused, or closing): ignore the message. */
+int conns_message(svc_conns *c, uint64_t id, int64_t now_ms, svc_identity *who);
+/* The identity of id's first message: CONN_USER_FULL when its key holds
+ * per_user identified connections already (the connection is then closing). */
+conn_verdict conns_identify(svc_conns *c, uint64_t id, const svc_identity *who);
+/* id will be closed: its messages are ignored from now on. */
+void conns_closing(svc_conns *c, uint64_t id);
+/* id waits for `displayed` (delta +1) or no longer (-1): not idle meanwhile. */
+void conns_wait(svc_conns *c, uint64_t id, int delta);
+void conns_remove(svc_conns *c, uint64_t id);
+/* The connections due to close for idleness at now: up to cap ids into
+ * out, each marked closing (reported once). */
+size_t conns_due(svc_conns *c, int64_t now_ms, uint64_t *out, size_t cap);
+size_t conns_count(svc_conns *c);
 
 /* ---- sessions.c --------------------------------------------------------- */
 
@@ -224,21 +361,31 @@ int ratelimit_take(ratelimit *r, const wchar_t *key, uint64_t now_ms);
 size_t svc_sessions_enumerate(uint32_t *out, size_t cap);
 /* "DOMAIN\user" of a session in UTF-8, "" if nobody or unknown. */
 void svc_session_user(uint32_t session, char *out, size_t cap);
+/* The SID of a session's user (svc_account_sid of its "DOMAIN\user"), ""
+ * if nobody or unknown. */
+void svc_session_user_sid(uint32_t session, char *out, size_t cap);
+/* Nonzero when session is among svc_sessions_enumerate's now. */
+int svc_session_exists(uint32_t session);
 
 /* ---- delivery.c --------------------------------------------------------- */
 
 typedef struct delivery delivery;
-typedef void (*delivery_displayed_fn)(void *ctx, const char *id, uint32_t session);
+/* A tray acknowledged submitter sid's record id (sid "" for none). */
+typedef void (*delivery_displayed_fn)(void *ctx, const char *sid, const char *id,
+                                      uint32_t session);
 
 typedef struct delivery_session_info {
     uint32_t session;
     int connected;
+    int squatted;      /* the pipe's server is not the session's user: nothing sent */
     uint64_t delivered;
     uint64_t identity_mismatches;
+    uint64_t squats;   /* connections refused as squatted */
+    uint64_t unverified; /* connections whose pipe owner or session user could not be read: nothing sent */
 } delivery_session_info;
 
 typedef struct delivery_stats {
-    uint64_t delivered, tray_rejected, identity_mismatches;
+    uint64_t delivered, tray_rejected, identity_mismatches, squats, unverified;
     size_t session_count;
     delivery_session_info sessions[SVC_MAX_SESSIONS];
 } delivery_stats;
@@ -266,7 +413,8 @@ const wchar_t *delivery_session_event(delivery *d, DWORD event_type, uint32_t se
 void delivery_sessions_sync(delivery *d, const uint32_t *ids, size_t n);
 /* New records are in the spool: send them where a tray is connected. */
 void delivery_kick(delivery *d);
-/* Periodic check from the main loop: logs new identity mismatches. */
+/* Periodic check from the main loop: logs new identity mismatches and
+ * squatted tray pipes. */
 void delivery_poll(delivery *d);
 void delivery_get_stats(delivery *d, delivery_stats *out);
 void delivery_destroy(delivery *d);
@@ -277,7 +425,14 @@ typedef struct submit submit;
 typedef struct submit_stats {
     uint64_t accepted, duplicates, rejected;
     uint64_t rejected_by_reason[10]; /* indexed by pipes_proto_reason */
-    uint64_t connections;
+    uint64_t connections;            /* connected since start */
+    uint64_t open;                   /* counted now (conns) */
+    uint64_t refused_process, refused_session, refused_user; /* connection caps */
+    uint64_t unidentified;           /* refused: no identity could be read */
+    uint64_t not_allowed_by_policy;  /* rejected by svc_policy_apply */
+    uint64_t idle_closed;            /* closed by the idle timeouts */
+    uint64_t not_reading;            /* closed: their reply queue was full */
+    uint64_t reply_bytes_queued;     /* now, in the library's write queues */
 } submit_stats;
 
 /* The submit object without its pipe: submit_displayed works from now on,
@@ -289,8 +444,16 @@ submit *submit_create(const svc_config *cfg, spool *s);
 pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d);
 /* From now on submissions get "shutting_down". */
 void submit_set_stopping(submit *sb);
-void submit_displayed(void *ctx, const char *id, uint32_t session); /* ctx = submit* */
+void submit_displayed(void *ctx, const char *sid, const char *id,
+                      uint32_t session); /* ctx = submit* */
 void submit_get_stats(submit *sb, submit_stats *out);
+/* From the main loop: closes the connections idle too long (conns_due). */
+void submit_poll(submit *sb, int64_t now_ms);
+/* Tests only, before submit_start: fn(ctx, id) sees each identity read
+ * from a connection's token and may change it (another user, another
+ * kind) or return 0 to treat the token as unreadable. */
+typedef int (*submit_identity_hook)(void *ctx, svc_identity *id);
+void submit_set_identity_hook(submit *sb, submit_identity_hook fn, void *ctx);
 /* Stops the pipe server (if it started): no callback of it runs afterwards,
  * and no `displayed` is sent any more. submit_displayed stays safe to call. */
 void submit_stop(submit *sb);
@@ -304,7 +467,10 @@ typedef size_t (*control_status_fn)(char *buf, size_t cap, void *ctx);
 pipes_status control_start(control_status_fn fn, void *ctx, control **out);
 void control_stop(control *c);
 /* Client side (the status verb): asks the running engine for its report.
- * Returns a pipes_status; text in out. */
+ * The pipe's server must be the process the SCM runs as PipesService, or
+ * this executable run by an administrator (`run`); any other is refused
+ * (PIPES_ERR_SERVER_IDENTITY_MISMATCH, said on stderr) before anything is
+ * sent. Returns a pipes_status; text in out. */
 pipes_status control_query(char *out, size_t cap, uint32_t timeout_ms);
 
 /* ---- core.c ------------------------------------------------------------- */

@@ -357,3 +357,41 @@ TEST(LibLifecycle, AReusedInstanceCarriesNothingOfTheOldConnection)
 }
 
 } // namespace
+
+namespace {
+
+// A reply the server queues and then ends the connection after (the service's "rejected, here is
+// why" before letting a client go) must still be readable by the client: an instance this side
+// closed is not reused, since DisconnectNamedPipe would discard what the client has not read yet.
+// The raw client reads only after the server's DISCONNECTED event, so nothing was read before.
+TEST(LibLifecycle, DataSentBeforeALocalDisconnectStaysReadable)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog;
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.listen_instances = 1;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        HANDLE raw = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                                 OPEN_EXISTING, 0, nullptr);
+        ASSERT_NE(raw, INVALID_HANDLE_VALUE) << GetLastError();
+        DWORD mode = PIPE_READMODE_MESSAGE;
+        ASSERT_TRUE(SetNamedPipeHandleState(raw, &mode, nullptr, nullptr));
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+        uint64_t id = slog.Snapshot().back().connection_id;
+        ASSERT_EQ(pipes_server_send(server.get(), id, "why", 3, nullptr), PIPES_OK);
+        ASSERT_TRUE(PollUntil([&] { return ServerStats(server.get()).messages_out >= 1u; }));
+        ASSERT_EQ(pipes_server_disconnect(server.get(), id), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_DISCONNECTED, 1));
+        char buf[16] = {};
+        DWORD got = 0;
+        EXPECT_TRUE(ReadFile(raw, buf, sizeof buf, &got, nullptr)) << GetLastError();
+        EXPECT_EQ(std::string(buf, got), "why") << "the reply was discarded by the disconnect";
+        CloseHandle(raw);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+} // namespace

@@ -524,6 +524,19 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, c
 PIPES_API pipes_status PIPES_CALL pipes_client_get_server(pipes_client *client,
                                                           pipes_peer_identity *out);
 
+/* The owner SID ("S-1-...", into sid of cap characters) of the pipe
+ * instance the client is connected to, read from the pipe itself
+ * (GetSecurityInfo): the kernel records it when the server creates the
+ * instance, from the creator's token or the owner its security descriptor
+ * names, and a standard user cannot name another user. Unlike the server
+ * process's user it needs no access to that process and no process id
+ * that could be reused. PIPES_ERR_NOT_CONNECTED, PIPES_ERR_INVALID_ARGUMENT
+ * (also when cap is too small),
+ * PIPES_ERR_SYSTEM when it cannot be read. Thread-safe, also from
+ * callbacks. */
+PIPES_API pipes_status PIPES_CALL pipes_client_get_server_owner(pipes_client *client,
+                                                                wchar_t *sid, size_t cap);
+
 /* Fills *out (out->struct_size set by the caller). Thread-safe. */
 PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, pipes_stats *out);
 

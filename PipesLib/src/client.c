@@ -652,6 +652,22 @@ PIPES_API pipes_status PIPES_CALL pipes_client_send_wait(pipes_client *client, c
     return st;
 }
 
+PIPES_API pipes_status PIPES_CALL pipes_client_get_server_owner(pipes_client *client,
+                                                                wchar_t *sid, size_t cap)
+{
+    pipes_status st = PIPES_ERR_NOT_CONNECTED;
+    if (!client || !sid || cap == 0)
+        return PIPES_ERR_INVALID_ARGUMENT;
+    sid[0] = L'\0';
+    /* cl->conn holds its membership reference while set under the lock:
+     * its handle stays open meanwhile. */
+    AcquireSRWLockShared(&client->lock);
+    if (client->conn && pipes_conn_writable_locked(client->conn))
+        st = pipes_security_pipe_owner(client->conn->pipe, sid, cap);
+    ReleaseSRWLockShared(&client->lock);
+    return st;
+}
+
 PIPES_API pipes_status PIPES_CALL pipes_client_get_stats(pipes_client *client, pipes_stats *out)
 {
     if (!client || !out || out->struct_size != sizeof *out)

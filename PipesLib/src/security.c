@@ -3,6 +3,7 @@
  */
 #include "security.h"
 
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,26 @@ static int process_sid(DWORD pid, BYTE *sid)
     }
     CloseHandle(process);
     return ok;
+}
+
+pipes_status pipes_security_pipe_owner(HANDLE h, wchar_t *out, size_t cap)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PSID owner = NULL;
+    LPWSTR text = NULL;
+    pipes_status st = PIPES_ERR_SYSTEM;
+    DWORD rc = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL,
+                               NULL, NULL, &sd);
+    if (rc != ERROR_SUCCESS)
+        return pipes_fail_system(PIPES_ERR_SYSTEM, rc);
+    if (owner && IsValidSid(owner) && ConvertSidToStringSidW(owner, &text)) {
+        st = wcslen(text) < cap ? PIPES_OK : PIPES_ERR_INVALID_ARGUMENT;
+        if (st == PIPES_OK)
+            wcscpy(out, text);
+        LocalFree(text);
+    }
+    LocalFree(sd);
+    return st;
 }
 
 void pipes_peer_identity_of(const pipes_peer *peer, pipes_peer_identity *out)

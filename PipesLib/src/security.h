@@ -18,6 +18,11 @@ typedef struct pipes_peer {
     BYTE sid[SECURITY_MAX_SID_SIZE]; /* a SID, or all zero when unknown */
 } pipes_peer;
 
+/* The owner of the pipe instance h is a handle to, as a SID string
+ * (GetSecurityInfo, OWNER_SECURITY_INFORMATION; the handle needs
+ * READ_CONTROL, which GENERIC_READ includes). */
+pipes_status pipes_security_pipe_owner(HANDLE h, wchar_t *out, size_t cap);
+
 /* The public form of *peer (SID as a string, "" when unknown). */
 void pipes_peer_identity_of(const pipes_peer *peer, pipes_peer_identity *out);
 

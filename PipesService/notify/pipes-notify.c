@@ -11,8 +11,11 @@
  *   0 accepted (with --wait: displayed in at least one session)
  *   1 unexpected failure       2 usage error
  *   3 rejected, do not retry   4 rejected, retry later (queue full, rate limit...)
- *   5 service not running      6 timed out          7 connection lost before the reply
+ *   5 service not running      6 timed out
+ *   7 connection lost before the reply, the service stopped or crashed (resend)
  *   8 the pipe is not served by the PipesService service (nothing was sent)
+ * A connection the running service closes without a reply (its connection
+ * limit) is exit 4, like its `rate_limited` rejection of a connection over a cap.
  *
  * Before sending, the process serving the submit pipe must be the one the
  * Service Control Manager runs as PipesService: while the service is
@@ -105,7 +108,7 @@ static void usage(FILE *to)
              L"  --verify-service    with --pipe: still require the PipesService process\n"
              L"exit codes: 0 accepted (with --wait: displayed), 1 failed, 2 usage,\n"
              L"  3 rejected (do not retry), 4 rejected (retry later), 5 service not running,\n"
-             L"  6 timed out, 7 connection lost before the reply,\n"
+             L"  6 timed out, 7 connection lost before the reply (service stopped or crashed),\n"
              L"  8 the pipe is not served by the PipesService service (nothing sent)\n");
 }
 
@@ -304,67 +307,80 @@ static int next_reply(session_state *s, ULONGLONG deadline, pipes_proto_reply *o
     }
 }
 
-/* Is the process serving this connection the one the Service Control Manager
- * runs as PipesService? Prints why not and returns 0 otherwise. A service
- * that is still starting (its pipe exists before it reports RUNNING) is
- * waited for until the deadline. */
-static int server_is_service(pipes_client *cl, const wchar_t *pipe, ULONGLONG deadline)
+/* The state of the PipesService service and its process id (0 unless
+ * running). Returns 0, or the Win32 error that kept it from being read. */
+static DWORD service_state(DWORD *state, DWORD *pid)
 {
-    pipes_peer_identity who;
-    SC_HANDLE scm, svc;
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
     SERVICE_STATUS_PROCESS ssp;
     DWORD need, err = 0;
-    pipes_status st;
-
-    memset(&who, 0, sizeof who);
-    st = pipes_client_get_server(cl, &who);
-    if (st != PIPES_OK) {
-        fwprintf(stderr, L"pipes-notify: cannot tell which process serves %ls (%hs); nothing "
-                         L"was sent\n",
-                 pipe, pipes_status_string(st));
-        return 0;
-    }
-    memset(&ssp, 0, sizeof ssp);
-    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    *state = 0;
+    *pid = 0;
     svc = scm ? OpenServiceW(scm, NOTIFY_SERVICE_NAME, SERVICE_QUERY_STATUS) : NULL;
     if (!svc)
         err = GetLastError();
-    while (svc) {
-        if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)&ssp, sizeof ssp, &need)) {
-            err = GetLastError();
-            break;
-        }
-        if (ssp.dwCurrentState != SERVICE_START_PENDING || GetTickCount64() >= deadline)
-            break;
-        Sleep(100);
-    }
+    else if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)&ssp, sizeof ssp, &need))
+        err = GetLastError();
     if (svc)
         CloseServiceHandle(svc);
     if (scm)
         CloseServiceHandle(scm);
-    if (!err && ssp.dwCurrentState == SERVICE_RUNNING && ssp.dwProcessId != 0 &&
-        ssp.dwProcessId == who.process_id)
+    if (!err) {
+        *state = ssp.dwCurrentState;
+        *pid = ssp.dwCurrentState == SERVICE_RUNNING ? ssp.dwProcessId : 0;
+    }
+    return err;
+}
+
+/* Is the process serving this connection (server_pid) the one the Service
+ * Control Manager runs as PipesService? Prints why not and returns 0
+ * otherwise. A service that is still starting (its pipe exists before it
+ * reports RUNNING) is waited for until the deadline. */
+static int server_is_service(DWORD server_pid, const wchar_t *pipe, ULONGLONG deadline)
+{
+    DWORD state, pid, err;
+    while ((err = service_state(&state, &pid)) == 0 && state == SERVICE_START_PENDING &&
+           GetTickCount64() < deadline)
+        Sleep(100);
+    if (!err && pid != 0 && pid == server_pid)
         return 1;
     if (err == ERROR_SERVICE_DOES_NOT_EXIST)
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service is "
                          L"not installed.\n",
-                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME);
+                 pipe, (unsigned long)server_pid, NOTIFY_SERVICE_NAME);
     else if (err)
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, and the state of the %ls "
                          L"service cannot be read (error %lu).\n",
-                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME, (unsigned long)err);
-    else if (ssp.dwCurrentState != SERVICE_RUNNING)
+                 pipe, (unsigned long)server_pid, NOTIFY_SERVICE_NAME, (unsigned long)err);
+    else if (state != SERVICE_RUNNING)
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service is "
                          L"not running.\n",
-                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME);
+                 pipe, (unsigned long)server_pid, NOTIFY_SERVICE_NAME);
     else
         fwprintf(stderr, L"pipes-notify: %ls is served by process %lu, but the %ls service runs "
                          L"as process %lu.\n",
-                 pipe, (unsigned long)who.process_id, NOTIFY_SERVICE_NAME,
-                 (unsigned long)ssp.dwProcessId);
+                 pipe, (unsigned long)server_pid, NOTIFY_SERVICE_NAME, (unsigned long)pid);
     fwprintf(stderr, L"pipes-notify: refusing to send: another program may be posing as the "
                      L"service. Nothing was sent.\n");
     return 0;
+}
+
+/* The connection to server_pid ended before any reply. If that process is
+ * still the running service, it let us go on purpose (at its connection
+ * limit, or it refused this client): retry later. Otherwise it stopped or
+ * crashed: resend. */
+static int ended_without_reply(DWORD server_pid)
+{
+    DWORD state, pid;
+    if (service_state(&state, &pid) == 0 && pid != 0 && pid == server_pid) {
+        fwprintf(stderr, L"pipes-notify: the service closed the connection without a reply: it "
+                         L"is at its connection limit or refused this client. Retry later (the "
+                         L"same --id is safe).\n");
+        return EXIT_REJECTED_TEMPORARY;
+    }
+    fwprintf(stderr, L"pipes-notify: the connection ended before the reply (the service stopped "
+                     L"or crashed); resend with the same --id.\n");
+    return EXIT_BROKEN;
 }
 
 int wmain(int argc, wchar_t **argv)
@@ -384,6 +400,7 @@ int wmain(int argc, wchar_t **argv)
     session_state s;
     ULONGLONG deadline;
     pipes_proto_reply reply;
+    pipes_peer_identity server;
 
     /* First thing: from here on a DLL loaded by name (by us, or inside a
      * system DLL) comes from System32 or this exe's folder only, never from
@@ -530,19 +547,28 @@ int wmain(int argc, wchar_t **argv)
             fwprintf(stderr, L"pipes-notify: the service is not running (no pipe %ls)\n", pipe);
             return EXIT_NOT_RUNNING;
         }
+        if (st == PIPES_ERR_PEER_CLOSED) {
+            /* Dropped at once: a server at its connection limit does that. */
+            fwprintf(stderr, L"pipes-notify: %ls closed the connection at once (busy: at its "
+                             L"connection limit, or it refused this client); retry later\n",
+                     pipe);
+            return EXIT_REJECTED_TEMPORARY;
+        }
         fwprintf(stderr, L"pipes-notify: cannot connect to %ls: %hs\n", pipe,
                  pipes_status_string(st));
         return st == PIPES_ERR_TIMEOUT ? EXIT_TIMEOUT : EXIT_FAILED;
     }
+    memset(&server, 0, sizeof server);
+    pipes_client_get_server(cl, &server);
     /* The service's own pipe: only the service may answer it. */
-    if ((!pipe_given || verify_flag) && !server_is_service(cl, pipe, deadline)) {
+    if ((!pipe_given || verify_flag) && !server_is_service(server.process_id, pipe, deadline)) {
         rc = EXIT_NOT_THE_SERVICE;
         goto done;
     }
     st = pipes_client_send(cl, msg, msg_len, NULL);
-    if (st != PIPES_OK) {
+    if (st != PIPES_OK && st != PIPES_ERR_NOT_CONNECTED) {
         fwprintf(stderr, L"pipes-notify: send failed: %hs\n", pipes_status_string(st));
-        rc = EXIT_BROKEN;
+        rc = EXIT_FAILED;
         goto done;
     }
     for (;;) {
@@ -553,8 +579,7 @@ int wmain(int argc, wchar_t **argv)
             break;
         }
         if (r < 0) {
-            fwprintf(stderr, L"pipes-notify: the connection ended before the reply\n");
-            rc = EXIT_BROKEN;
+            rc = ended_without_reply(server.process_id);
             break;
         }
         if (reply.type == PIPES_PROTO_REPLY_REJECTED) {

@@ -11,19 +11,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "svc.h"
-#include "test_util.h"
+#include "engine_fixtures.h"
 
 namespace {
-
-using std::chrono::seconds;
 
 // Records every point delivery reaches; can hold the first thread reaching one point until any
 // of some other points has been reached (or the timeout: a test failure, never a hang).
@@ -94,131 +89,8 @@ private:
     bool timed_out_ = false;
 };
 
-// A tray for one session: acknowledges what it gets, or refuses the first one with a temporary
-// reason (queue_full), which makes the service pause the session and arm its retry timer.
-class FakeTray {
-public:
-    FakeTray(uint32_t session, bool refuse_first) : refuse_first_(refuse_first)
-    {
-        wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE];
-        pipes_proto_tray_pipe_name_w(session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
-        pipes_server_config sc;
-        memset(&sc, 0, sizeof sc);
-        sc.struct_size = sizeof sc;
-        sc.pipe_name = name;
-        sc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
-        sc.on_event = on_event;
-        sc.user_data = this;
-        status_ = pipes_server_start(&sc, &server_);
-    }
-    ~FakeTray()
-    {
-        if (server_)
-            pipes_server_stop(server_);
-    }
-    pipes_status status() const { return status_; }
-    std::vector<std::string> ids()
-    {
-        std::lock_guard<std::mutex> lk(m_);
-        return ids_;
-    }
-
-private:
-    static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
-    {
-        FakeTray *t = static_cast<FakeTray *>(user_data);
-        if (ev->type != PIPES_EVENT_MESSAGE)
-            return;
-        pipes_proto_notification n;
-        pipes_proto_reply r;
-        if (pipes_proto_parse_notification(ev->data, ev->size, &n, nullptr) != PIPES_PROTO_OK)
-            return;
-        bool refuse;
-        {
-            std::lock_guard<std::mutex> lk(t->m_);
-            refuse = t->refuse_first_ && t->ids_.empty();
-            t->ids_.push_back(n.id);
-        }
-        if (refuse)
-            pipes_proto_reply_rejected(&r, n.id, PIPES_PROTO_REASON_QUEUE_FULL, "busy");
-        else
-            pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_ACK, n.id);
-        char buf[1024];
-        size_t len = 0;
-        if (pipes_proto_write_reply(&r, buf, sizeof buf, &len) == PIPES_PROTO_OK)
-            pipes_server_send(ev->server, ev->connection_id, buf, len, nullptr);
-    }
-
-    bool refuse_first_;
-    pipes_server *server_ = nullptr;
-    pipes_status status_ = PIPES_OK;
-    std::mutex m_;
-    std::vector<std::string> ids_;
-};
-
-class DeliveryTest : public ::testing::Test {
+class DeliveryTest : public EngineTest {
 protected:
-    void SetUp() override
-    {
-        static int counter = 0;
-        ++counter;
-        dir_ = make_temp_dir(L"deliverytest");
-        // A session number of its own per test (its tray pipe name), checked against this
-        // process's session instead (the service's test hook for that check).
-        session_ = 40000 + GetCurrentProcessId() % 10000 * 10 + (uint32_t)counter;
-        svc_config_defaults(&cfg_);
-        DWORD own = 0;
-        ProcessIdToSessionId(GetCurrentProcessId(), &own);
-        cfg_.has_session_override = 1;
-        cfg_.session_override = own;
-        swprintf(cfg_.submit_pipe, PIPES_MAX_PIPE_NAME, L"\\\\.\\pipe\\Pipes.Test.Submit.%lu.%d",
-                 (unsigned long)GetCurrentProcessId(), counter);
-        s_ = open_test_spool(dir_);
-        ASSERT_NE(nullptr, s_);
-    }
-    void TearDown() override
-    {
-        if (sb_) {
-            submit_set_stopping(sb_);
-            submit_stop(sb_);
-        }
-        delivery_destroy(d_);
-        submit_free(sb_);
-        spool_close(s_);
-        remove_tree(dir_);
-    }
-    void add_broadcast(const char *id)
-    {
-        pipes_proto_notification n;
-        pipes_proto_notification_init(&n);
-        ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "id", id, strlen(id)));
-        ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "title", "t", 1));
-        spool_added added;
-        ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, svc_now_ms(), &added));
-    }
-    bool wait_until(const std::function<bool()> &cond, seconds timeout)
-    {
-        auto end = std::chrono::steady_clock::now() + timeout;
-        while (!cond()) {
-            if (std::chrono::steady_clock::now() > end)
-                return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10)); // polling, not ordering
-        }
-        return true;
-    }
-    uint64_t pending()
-    {
-        spool_stats st;
-        spool_get_stats(s_, &st);
-        return st.pending_deliveries;
-    }
-
-    std::wstring dir_;
-    uint32_t session_ = 0;
-    svc_config cfg_{};
-    spool *s_ = nullptr;
-    delivery *d_ = nullptr;
-    submit *sb_ = nullptr;
     Points points_;
 };
 
@@ -282,75 +154,13 @@ TEST_F(DeliveryTest, AConnectionHandledBeforeConnectReturnedStillDelivers)
     EXPECT_EQ(std::vector<std::string>{"early"}, tray.ids());
 }
 
-// A submitter's connection to the submit pipe, collecting replies.
-class Submitter {
-public:
-    explicit Submitter(const wchar_t *pipe, size_t max_message_size = 0)
-    {
-        pipes_client_config cc;
-        memset(&cc, 0, sizeof cc);
-        cc.struct_size = sizeof cc;
-        cc.pipe_name = pipe;
-        cc.max_message_size = max_message_size;
-        cc.connect_timeout_ms = 5000;
-        cc.on_event = on_event;
-        cc.user_data = this;
-        status_ = pipes_client_connect(&cc, &client_);
-    }
-    ~Submitter()
-    {
-        if (client_)
-            pipes_client_close(client_);
-    }
-    pipes_status status() const { return status_; }
-    pipes_status send(const std::string &json)
-    {
-        return pipes_client_send(client_, json.data(), json.size(), nullptr);
-    }
-    // The next reply, or type -1 after the timeout.
-    pipes_proto_reply next(seconds timeout)
-    {
-        std::unique_lock<std::mutex> lk(m_);
-        pipes_proto_reply r;
-        memset(&r, 0, sizeof r);
-        r.type = (pipes_proto_reply_type)-1;
-        if (cv_.wait_for(lk, timeout, [&] { return !replies_.empty(); })) {
-            r = replies_.front();
-            replies_.pop_front();
-        }
-        return r;
-    }
-
-private:
-    static void PIPES_CALL on_event(const pipes_event *ev, void *user_data)
-    {
-        Submitter *s = static_cast<Submitter *>(user_data);
-        pipes_proto_reply r;
-        if (ev->type != PIPES_EVENT_MESSAGE ||
-            pipes_proto_parse_reply(ev->data, ev->size, &r, nullptr) != PIPES_PROTO_OK)
-            return;
-        std::lock_guard<std::mutex> lk(s->m_);
-        s->replies_.push_back(r);
-        s->cv_.notify_all();
-    }
-
-    pipes_client *client_ = nullptr;
-    pipes_status status_ = PIPES_OK;
-    std::mutex m_;
-    std::condition_variable cv_;
-    std::deque<pipes_proto_reply> replies_;
-};
-
 // Issue 11 item 10: `pipes-notify --wait` resending a record a tray had already acknowledged
 // never got `displayed` (no tray acknowledges it again). The resend is answered from the record.
 TEST_F(DeliveryTest, AResendWithWaitOfADisplayedRecordGetsDisplayed)
 {
     FakeTray tray(session_, false);
     ASSERT_EQ(PIPES_OK, tray.status());
-    sb_ = submit_create(&cfg_, s_);
-    ASSERT_NE(nullptr, sb_);
-    d_ = delivery_create(s_, &cfg_, submit_displayed, sb_);
-    ASSERT_EQ(PIPES_OK, submit_start(sb_, &cfg_, d_));
+    start();
     ASSERT_TRUE(delivery_session_add(d_, session_));
     const std::string msg = "{\"v\":1,\"id\":\"w-1\",\"title\":\"t\",\"wait\":true}";
     for (int round = 0; round < 2; round++) {
@@ -374,10 +184,7 @@ TEST_F(DeliveryTest, AResendWithWaitOfADisplayedRecordGetsDisplayed)
 // up to 256 KiB and then dropped the connection for anything larger, with no reply.)
 TEST_F(DeliveryTest, AnOversizedSubmissionIsRejectedTooLargeAndTheConnectionGoesOn)
 {
-    sb_ = submit_create(&cfg_, s_);
-    ASSERT_NE(nullptr, sb_);
-    d_ = delivery_create(s_, &cfg_, submit_displayed, sb_);
-    ASSERT_EQ(PIPES_OK, submit_start(sb_, &cfg_, d_));
+    start();
     Submitter sub(cfg_.submit_pipe, 16u << 20);
     ASSERT_EQ(PIPES_OK, sub.status());
     for (size_t size : {size_t(PIPES_PROTO_MAX_MESSAGE) + 1, size_t(300u << 10), size_t(10u << 20)}) {

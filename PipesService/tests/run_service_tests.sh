@@ -218,6 +218,9 @@ notify squat --title "to a squatter" --session 1; rc=$?
 check "a notification is accepted while only a wrong-session tray exists" test "$rc" -eq 0
 sleep 3
 check "the wrong-session tray received nothing" test "$(lines "$TRAY_OUT")" -eq 0
+notify squat-wait --title "to a squatter, waiting" --session 1 --wait --timeout 3; rc=$?
+check "--wait of a notification only a wrong-session tray could take times out (6), not displayed" \
+    test "$rc" -eq 6 -a "$(lines "$TRAY_OUT")" -eq 0
 check "status counts identity mismatches" test "$(status_value 'identity mismatches')" -gt 0
 pipes_wait_for 40 log_has "does not run in session 2"
 check "the refusal was logged (MSG_IDENTITY_MISMATCH)" log_has "does not run in session 2"
@@ -228,8 +231,10 @@ check "a malformed submission is rejected with its reason" \
 tool raw2 raw --data '{"v":1,"title":"no id"'
 check "broken JSON is rejected as malformed" grep -q '"reason":"malformed","error":"unexpected_end"' "$WORK/raw2.out"
 tool burst load --count 40 --prefix rl --acked "$WWORK\\rl.acked" --no-retry
-check "the rate limit lets the burst through, then rejects" \
-    grep -Eq 'stopped by rate_limited after (19|20) accepted' "$WORK/burst.out"
+# Every message takes a token, malformed ones too: the 4 above (squat, squat-wait, raw, raw2)
+# leave 16 of the burst of 20 (17 if a token came back meanwhile).
+check "the rate limit lets the rest of the burst through, then rejects" \
+    grep -Eq 'stopped by rate_limited after (16|17) accepted' "$WORK/burst.out"
 notify rl-cli --title "one more"; rc=$?
 check "pipes-notify exits 4 (retry later) when rate limited" test "$rc" -eq 4
 check "pipes-notify says rate_limited" has rl-cli "rate_limited"
@@ -284,6 +289,19 @@ check "  ... and logs it (MSG_SUBMIT_PIPE_STARTED)" log_has "is served now, afte
 notify after-squat --title "after the squatter" --session 1 --ttl 2; rc=$?
 check "  ... and accepts submissions (pipes-notify exit 0)" test "$rc" -eq 0
 check "stop" svc stop-sq stop
+# The status pipe squatted the same way: `PipesService status` must not print what it says.
+CQ=$WORK/control-squatter.txt
+wine "$BIN/pipes-svctest.exe" tray --pipe '\\.\pipe\Pipes.Service.Control' --reply accepted \
+    --out "$(winpath "$CQ")" </dev/null >"$WORK/control-squatter.log" 2>&1 &
+CQJOB=$!
+pipes_wait_for 20 test -s "$CQ.pid"
+svc status-squatted status
+check "status ignores a squatter of the status pipe (prints nothing it says)" \
+    bash -c '! grep -q "\"type\"" "$1"' _ "$WORK/status-squatted.out"
+check "status says who serves the status pipe and that its answer is ignored" \
+    has status-squatted "its answer is ignored"
+touch "$CQ.stop"
+wait "$CQJOB" 2>/dev/null
 # The next phases count records: start them from an empty spool.
 rm -f "$(spool_dir)"/*.ntf
 
@@ -326,10 +344,13 @@ check "the tray got body, level and source as given" grep -qF \
     "$TRAY_OUT.json"
 WUSER=$(wine cmd /c echo %USERNAME% </dev/null 2>/dev/null | tr -d '\r')
 notify user1 --title "for the session's user" --user "$WUSER" --id user-1 --ttl 5
-notify user2 --title "for someone else" --user nobody-here --id user-2 --ttl 5
+notify user2 --title "for no one" --user nobody-here --id user-2 --ttl 5; rc=$?
+check "one for an account that does not exist is refused (exit 3, not_allowed)" \
+    test "$rc" -eq 3 -a -n "$(grep 'no account is named' "$WORK/user2.out")"
+notify user3 --title "for a session nobody has" --session 77 --id user-3 --ttl 5
 pipes_wait_for 10 count_ge "$TRAY_OUT" user-1 1
 check "a notification for the session's user ($WUSER) is delivered" count_ge "$TRAY_OUT" user-1 1
-check "one for another user is not" test "$(grep -c '^user-2' "$TRAY_OUT")" -eq 0
+check "one for another session is not" test "$(grep -c '^user-3' "$TRAY_OUT")" -eq 0
 pipes_wait_for 15 log_has "expired before any session acknowledged"
 check "its expiry (ttl 5 s) was logged" log_has "1 notification(s) expired before any session acknowledged"
 notify wait --title "wait for me" --session 1 --wait --timeout 20
@@ -406,6 +427,65 @@ pipes_wait_for 30 count_ge "$TRAY_OUT" c- 3
 check "the 3 intact ones were delivered" diff -q "$TRAY_OUT" <(printf 'c-0\nc-2\nc-4\n')
 
 ###############################################################################################
+section "senders: attributed from the pipe; a sender in the message is refused"
+notify who --title "who sent this" --source "IT Security" --session 1 --id who-1
+check "accepted" test $? -eq 0
+pipes_wait_for 10 count_ge "$TRAY_OUT" who-1 1
+check "the tray got the sender the service read from the pipe (kind, account, SID)" grep -Eq \
+    '"id":"who-1".*"source":"IT Security".*"sender":\{"kind":"user","account":"[^"]+","sid":"S-1-5-21-[0-9-]+"\}' \
+    "$TRAY_OUT.json"
+tool forged raw --data '{"v":1,"id":"forged-1","title":"t","sender":{"kind":"system","account":"NT AUTHORITY\\SYSTEM","sid":"S-1-5-18"}}'
+check "a submitted sender is refused (not_allowed, sender_not_allowed)" grep -q \
+    '"type":"rejected","id":"forged-1","reason":"not_allowed","error":"sender_not_allowed"' \
+    "$WORK/forged.out"
+
+###############################################################################################
+section "abuse: one client holding 1,024 connections; idle connections; the connection limit"
+# Measured before: 1,024 connections held open by one client made all 40 of 40 other
+# submissions fail (pipes-notify exit 7, "the service stopped or crashed").
+HOLD=$WORK/hold.txt
+wine "$BIN/pipes-svctest.exe" hold --count 1024 --out "$(winpath "$HOLD")" </dev/null \
+    >"$WORK/hold.log" 2>&1 &
+HOLDJOB=$!
+pipes_wait_for 300 test -s "$HOLD"
+echo "    the holder: $(cat "$HOLD"), $(cat "$HOLD.open" 2>/dev/null) still open"
+LEGIT_OK=0
+for i in $(seq 1 40); do
+    notify "legit$i" --title "legit $i" --session 1 --ttl 60 --timeout 10 && LEGIT_OK=$((LEGIT_OK + 1))
+done
+check "40 of 40 other submissions accepted while one client holds 1,024 connections ($LEGIT_OK)" \
+    test "$LEGIT_OK" -eq 40
+check "the holder's connections over MaxConnectionsPerProcess were refused with a reason" \
+    grep -q '"reason":"rate_limited".*MaxConnectionsPerProcess' "$HOLD.replies"
+check "status counts them" test "$(status_value 'connections refused, per process cap')" -ge 1000
+open_is() { [ "$(tr -d '\r\n' <"$HOLD.open" 2>/dev/null)" = "$1" ]; }
+pipes_wait_for 60 open_is 0
+check "the held connections that sent nothing were closed (FirstMessageTimeoutSeconds)" open_is 0
+check "status counts the idle ones closed" test "$(status_value 'connections closed idle')" -ge 16
+touch "$HOLD.stop"
+wait "$HOLDJOB" 2>/dev/null
+# At the library's own limit (MaxConnections, 16 here, all held by one process) the service cannot
+# answer: it drops the connection. pipes-notify must say "retry later" (4), not "the service
+# stopped or crashed" (7, or 1 before).
+reg_import "$CFG" '"MaxConnections"=dword:00000010' '"FirstMessageTimeoutSeconds"=dword:00000258'
+check "restart with MaxConnections 16" svc stop-mc stop
+check "(started)" svc start-mc start
+HOLD2=$WORK/hold2.txt
+wine "$BIN/pipes-svctest.exe" hold --count 16 --out "$(winpath "$HOLD2")" </dev/null \
+    >"$WORK/hold2.log" 2>&1 &
+HOLDJOB=$!
+pipes_wait_for 60 test -s "$HOLD2"
+notify at-limit --title "at the limit" --session 1 --timeout 10; rc=$?
+check "pipes-notify at the service's connection limit exits 4 (retry later), not 7 (rc $rc)" \
+    test "$rc" -eq 4
+check "and says so" has at-limit "Retry later"
+touch "$HOLD2.stop"
+wait "$HOLDJOB" 2>/dev/null
+reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]' "$CFG" \
+    '"RateLimitPerMinute"=dword:000f4240' '"RateLimitBurst"=dword:000f4240' \
+    '"MaxSpoolCount"=dword:000000c9'
+check "restart with the normal config" svc stop-mc2 stop
+check "(started)" svc start-mc2 start
 section "data folders: a foreign owner, a link or open permissions: refused, nothing touched"
 # Wine 8 makes no junctions (FSCTL_SET_REPARSE_POINT fails with 50, `mklink /J` and
 # CreateSymbolicLinkW create nothing) but shows a Unix symbolic link as a reparse point

@@ -46,7 +46,8 @@ protected:
     bool pending_for(uint32_t session)
     {
         spool_item item;
-        if (!spool_next(s_, 0, session, "", &item))
+        spool_viewer v = viewer_of(session);
+        if (!spool_next(s_, 0, &v, &item))
             return false;
         free(item.msg);
         return true;
@@ -86,7 +87,7 @@ TEST_F(SessionEventTest, LogoffStopsTrackingAndALaterDesktopGetsBroadcastsAgain)
     ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "id", "b-1", 3));
     ASSERT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "title", "t", 1));
     spool_added added;
-    ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, svc_now_ms(), &added));
+    ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, nullptr, svc_now_ms(), &added));
 
     ASSERT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 7));
     ASSERT_EQ(SPOOL_OK, spool_ack(s_, added.seq, 7, 1)); // session 7's tray displayed it

@@ -70,7 +70,7 @@ protected:
             n.ttl = ttl;
         }
         spool_added added;
-        spool_result res = spool_add(s_, &n, now_, &added);
+        spool_result res = spool_add(s_, &n, nullptr, now_, &added);
         if (seq)
             *seq = added.seq;
         return res;
@@ -88,7 +88,8 @@ protected:
         std::vector<std::string> out;
         spool_item item;
         uint64_t after = 0;
-        while (spool_next(s_, after, session, user, &item)) {
+        spool_viewer v = viewer_of(session, user);
+        while (spool_next(s_, after, &v, &item)) {
             out.push_back(item.id);
             after = item.seq;
             free(item.msg);
@@ -124,7 +125,8 @@ TEST_F(SpoolTest, TheTrayMessageHasNoTargetAndGetsTheAcceptanceTime)
     open();
     ASSERT_EQ(SPOOL_OK, add("x", PIPES_PROTO_TARGET_SESSION, 1, nullptr, 60));
     spool_item item;
-    ASSERT_TRUE(spool_next(s_, 0, 1, "", &item));
+    spool_viewer v = viewer_of(1);
+    ASSERT_TRUE(spool_next(s_, 0, &v, &item));
     std::string msg(item.msg, item.msg_len);
     free(item.msg);
     EXPECT_EQ(std::string::npos, msg.find("target"));
@@ -378,7 +380,7 @@ TEST_F(SpoolTest, AResendOfADisplayedRecordSaysWhereItWasDisplayed)
         pipes_proto_notification_set(&n, "id", id, strlen(id));
         pipes_proto_notification_set(&n, "title", "t", 1);
         spool_added added;
-        EXPECT_EQ(SPOOL_DUPLICATE, spool_add(s_, &n, now_, &added));
+        EXPECT_EQ(SPOOL_DUPLICATE, spool_add(s_, &n, nullptr, now_, &added));
         return added;
     };
     EXPECT_FALSE(resend("shown").displayed);
@@ -529,7 +531,7 @@ TEST(SpoolBench, DISABLED_OpenAMillionRecords)
             n.time_ms = now;
             ASSERT_EQ(PIPES_PROTO_OK,
                       pipes_proto_write_notification(&n, msg, sizeof msg, &msg_len));
-            spool_rec *r = spool_rec_new(id, strlen(id), "", 0, msg, msg_len);
+            spool_rec *r = spool_rec_new(id, strlen(id), "", 0, "", 0, msg, msg_len);
             ASSERT_NE(nullptr, r);
             r->seq = i + 1;
             r->accept_ms = now;
@@ -575,7 +577,7 @@ TEST(SpoolBench, DISABLED_OpenAMillionRecords)
     spool_added added;
     uint64_t before = st.id_compares;
     t0 = GetTickCount64();
-    spool_result res = spool_add(s, &n, now + 2000, &added);
+    spool_result res = spool_add(s, &n, nullptr, now + 2000, &added);
     unsigned long long add_ms = ms_since(t0);
     spool_get_stats(s, &st);
     printf("one more submission: %s in %llu ms (written and flushed), %llu ids compared\n",

@@ -22,7 +22,17 @@
  *       the same id; temporary rejections are retried (with --no-retry the
  *       first rejection ends it: "stopped by REASON after N accepted"). Gives
  *       up after 120 s without progress (exit 1).
- *   raw --data TEXT [--pipe NAME]   sends TEXT as one message, prints the reply
+ *   raw --data TEXT [--pipe NAME] [--anonymous]
+ *       sends TEXT as one message, prints the reply; --anonymous opens the
+ *       pipe raw at impersonation level SecurityAnonymous (a client whose
+ *       identity the server cannot read; Wine ignores the level)
+ *   hold --count N --out FILE [--pipe NAME]
+ *       an abusive client: opens N raw connections to the submit pipe (each
+ *       waits up to 2 s for a free instance), sends nothing and never reads
+ *       on its own. Writes "opened K" to FILE, then every 200 ms drains what
+ *       the service wrote to each connection (appended to FILE.replies) and
+ *       writes the number still open to FILE.open (a connection is closed
+ *       once the pipe is broken and drained). Exits when FILE.stop appears.
  *   kill-service                    TerminateProcess on the running service
  *   kill-pid PID                    TerminateProcess on PID
  *   pipe-sddl [--pipe NAME]         prints the submit pipe's owner and DACL as SDDL
@@ -173,7 +183,9 @@ static int cmd_tray(int argc, wchar_t **argv)
     sc.struct_size = sizeof sc;
     sc.pipe_name = name;
     sc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
-    sc.sddl = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;WD)";
+    /* The real tray's descriptor (the library default: owner = this user),
+     * since the service trusts a tray pipe by its owner. */
+    sc.sddl = NULL;
     sc.on_event = tray_event;
     st = pipes_server_start(&sc, &T.server);
     if (st != PIPES_OK) {
@@ -381,6 +393,28 @@ static int cmd_load(int argc, wchar_t **argv)
     return 0;
 }
 
+/* raw --anonymous: a bare handle opened at SecurityAnonymous, one message
+ * written, one reply read (or the pipe's end). */
+static int raw_anonymous(const wchar_t *pipe, const char *msg, size_t len)
+{
+    HANDLE h = CreateFileW(pipe, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                           SECURITY_SQOS_PRESENT | SECURITY_ANONYMOUS, NULL);
+    DWORD mode = PIPE_READMODE_MESSAGE, w = 0, got = 0;
+    char reply[4096];
+    int ok;
+    if (h == INVALID_HANDLE_VALUE)
+        return 5;
+    SetNamedPipeHandleState(h, &mode, NULL, NULL);
+    ok = WriteFile(h, msg, (DWORD)len, &w, NULL) &&
+         ReadFile(h, reply, sizeof reply - 1, &got, NULL);
+    CloseHandle(h);
+    if (!ok)
+        return 6;
+    reply[got] = '\0';
+    printf("%s\n", reply);
+    return 0;
+}
+
 static int cmd_raw(int argc, wchar_t **argv)
 {
     const wchar_t *data = opt(argc, argv, L"--data", NULL);
@@ -393,6 +427,9 @@ static int cmd_raw(int argc, wchar_t **argv)
     n = WideCharToMultiByte(CP_UTF8, 0, data, -1, buf, sizeof buf, NULL, NULL);
     if (n <= 0)
         return 2;
+    for (r = 2; r < argc; r++)
+        if (!wcscmp(argv[r], L"--anonymous"))
+            return raw_anonymous(pipe, buf, (size_t)n - 1);
     memset(&c, 0, sizeof c);
     InitializeSRWLock(&c.lock);
     c.signal = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -403,6 +440,89 @@ static int cmd_raw(int argc, wchar_t **argv)
         printf("%s\n", c.reply);
     pipes_client_close(c.cl);
     return r == 1 ? 0 : 6;
+}
+
+/* ---- hold: connections that send nothing ---------------------------------------- */
+
+/* Reads and records what waits on h; 0 once the pipe is broken and drained. */
+static int drain_alive(HANDLE h, FILE *replies)
+{
+    for (;;) {
+        char buf[4096];
+        DWORD avail = 0, got = 0;
+        if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
+            return 0;
+        if (avail == 0)
+            return 1;
+        if (!ReadFile(h, buf, sizeof buf - 1, &got, NULL) && GetLastError() != ERROR_MORE_DATA)
+            return 0;
+        buf[got] = '\0';
+        fprintf(replies, "%s\n", buf);
+        fflush(replies);
+    }
+}
+
+static int cmd_hold(int argc, wchar_t **argv)
+{
+    int count = _wtoi(opt(argc, argv, L"--count", L"0"));
+    const wchar_t *out = opt(argc, argv, L"--out", NULL);
+    const wchar_t *pipe = opt(argc, argv, L"--pipe", PIPES_PROTO_SERVICE_PIPE_W);
+    wchar_t path[MAX_PATH], stop[MAX_PATH];
+    HANDLE *h;
+    int i, opened = 0;
+    FILE *f, *replies;
+
+    if (!out || count <= 0)
+        return 2;
+    h = (HANDLE *)calloc((size_t)count, sizeof *h);
+    swprintf(path, MAX_PATH, L"%ls.replies", out);
+    replies = _wfopen(path, L"ab");
+    swprintf(stop, MAX_PATH, L"%ls.stop", out);
+    if (!h || !replies)
+        return 1;
+    for (i = 0; i < count; i++) {
+        ULONGLONG until = GetTickCount64() + 2000;
+        for (;;) {
+            h[i] = CreateFileW(pipe, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                               SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+            if (h[i] != INVALID_HANDLE_VALUE || GetLastError() != ERROR_PIPE_BUSY ||
+                GetTickCount64() >= until)
+                break;
+            WaitNamedPipeW(pipe, 200);
+        }
+        if (h[i] == INVALID_HANDLE_VALUE)
+            h[i] = NULL;
+        else
+            opened++;
+    }
+    f = _wfopen(out, L"w");
+    if (f) {
+        fprintf(f, "opened %d\n", opened);
+        fclose(f);
+    }
+    swprintf(path, MAX_PATH, L"%ls.open", out);
+    while (GetFileAttributesW(stop) == INVALID_FILE_ATTRIBUTES) {
+        int open = 0;
+        for (i = 0; i < count; i++) {
+            if (h[i] && !drain_alive(h[i], replies)) {
+                CloseHandle(h[i]);
+                h[i] = NULL;
+            }
+            open += h[i] != NULL;
+        }
+        f = _wfopen(path, L"w");
+        if (f) {
+            fprintf(f, "%d\n", open);
+            fclose(f);
+        }
+        Sleep(200); /* a test tool: polling is fine here */
+    }
+    for (i = 0; i < count; i++)
+        if (h[i])
+            CloseHandle(h[i]);
+    fclose(replies);
+    free(h);
+    return 0;
 }
 
 /* ---- process control --------------------------------------------------------- */
@@ -498,6 +618,8 @@ int wmain(int argc, wchar_t **argv)
         return cmd_load(argc, argv);
     if (!wcscmp(argv[1], L"raw"))
         return cmd_raw(argc, argv);
+    if (!wcscmp(argv[1], L"hold"))
+        return cmd_hold(argc, argv);
     if (!wcscmp(argv[1], L"kill-service"))
         return cmd_kill_service();
     if (!wcscmp(argv[1], L"kill-pid") && argc > 2)

@@ -53,4 +53,14 @@ inline spool *open_test_spool(const std::wstring &dir)
     return s;
 }
 
+// A session asking the spool for its next record (spool_next).
+inline spool_viewer viewer_of(uint32_t session, const char *user = "", const char *user_sid = "")
+{
+    spool_viewer v;
+    v.session = session;
+    v.user = user;
+    v.user_sid = user_sid;
+    return v;
+}
+
 #endif
