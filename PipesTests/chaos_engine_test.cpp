@@ -214,8 +214,9 @@ TEST(ChaosEngine, SendWaitOfAMessageLargerThanTheQueueBoundSeesTheQueueEmptiedMe
         waiter.join();
         EXPECT_EQ(wait_status.load(), PIPES_OK)
             << "send_wait waited for room in a queue that was already empty";
-        if (wait_status.load() == PIPES_OK) // written: the server reads it
+        if (wait_status.load() == PIPES_OK) { // written: the server reads it
             EXPECT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 1 + accepted + 1));
+        }
     }
     PT_EXPECT_LIVE_COUNTERS_BACK(base);
 }

@@ -410,7 +410,7 @@ protected:
         n.target = kind;
         n.target_session = kind == PIPES_PROTO_TARGET_SESSION ? 1 : 0;
         spool_added added{};
-        ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, svc_now_ms(), &added));
+        ASSERT_EQ(SPOOL_OK, spool_add(s_, &n, nullptr, svc_now_ms(), &added));
         seq_ = added.seq;
     }
     void TearDown() override

@@ -32,14 +32,34 @@ std::string read_all(const std::wstring &path)
     return out;
 }
 
+// The service's text log in a folder of its own, opened as the service opens its logs folder.
+struct TestLog {
+    std::wstring path;
+    safedir dir{};
+    explicit TestLog(const std::wstring &folder) : path(folder)
+    {
+        safedir_report why{};
+        EXPECT_TRUE(safedir_open(&dir, path.c_str(), nullptr, 0, &why));
+        svc_log_init(&dir, 1u << 20, 0);
+    }
+    // Closes the log and returns what it holds.
+    std::string Close()
+    {
+        svc_log_close();
+        safedir_close(&dir);
+        std::string log = read_all(path + L"\\PipesService.log");
+        remove_tree(path);
+        return log;
+    }
+};
+
 
 // Before: a squatter of the tray pipe received the notification and `--wait` reported it
 // displayed. Now: nothing is sent to it; once the real tray serves the pipe, it gets the record
 // and the waiting submitter its `displayed`.
 TEST_F(TrayTrustTest, ASquattedTrayPipeGetsNothingAndTheRecordWaitsForTheRealTray)
 {
-    std::wstring logs = dir_ + L"-logs";
-    svc_log_init(logs.c_str(), 1u << 20, 0);
+    TestLog logs(dir_ + L"-logs");
     snprintf(cfg_.tray_user_override, sizeof cfg_.tray_user_override, "%s",
              "S-1-5-21-1111-2222-3333-4444");
     FakeTray squatter(session_, FakeTray::AckAll);
@@ -57,9 +77,7 @@ TEST_F(TrayTrustTest, ASquattedTrayPipeGetsNothingAndTheRecordWaitsForTheRealTra
     EXPECT_EQ(1u, pending());
     EXPECT_EQ((pipes_proto_reply_type)-1, sub.next(seconds(0)).type) << "counted displayed";
     delivery_poll(d_); // reports it: Event Log (a stub under Wine) and the text log
-    svc_log_close();
-    std::string log = read_all(logs + L"\\PipesService.log");
-    remove_tree(logs);
+    std::string log = logs.Close();
     // Event 1020 (this test program has no message table: the log has the id and inserts).
     EXPECT_NE(std::string::npos, log.find(" 1020 ")) << log;
     EXPECT_NE(std::string::npos, log.find(own_sid())) << "who holds it: " << log;
@@ -97,8 +115,7 @@ TEST_F(TrayTrustTest, ATrayPipeOwnedBySomeoneElseIsNotTrustedWhoeverServesIt)
 // log (nor the Event Log, which gets the same text).
 TEST_F(TrayTrustTest, ATraysTextReachesTheLogWithoutLineBreaks)
 {
-    std::wstring logs = dir_ + L"-logs";
-    svc_log_init(logs.c_str(), 1u << 20, 0);
+    TestLog logs(dir_ + L"-logs");
     FakeTray tray(session_, FakeTray::RejectAll,
                   "bad\r\n2026-01-01T00:00:00Z ERROR 1007 forged\x01 line");
     ASSERT_EQ(PIPES_OK, tray.status());
@@ -107,9 +124,7 @@ TEST_F(TrayTrustTest, ATraysTextReachesTheLogWithoutLineBreaks)
     ASSERT_TRUE(delivery_session_add(d_, session_));
     ASSERT_TRUE(wait_until([&] { return delivery_now().tray_rejected >= 1; }, seconds(10)));
     delivery_session_remove(d_, session_);
-    svc_log_close();
-    std::string log = read_all(logs + L"\\PipesService.log");
-    remove_tree(logs);
+    std::string log = logs.Close();
     ASSERT_NE(std::string::npos, log.find("bad")) << log;
     EXPECT_EQ(std::string::npos, log.find("\n2026-01-01T00:00:00Z ERROR 1007 forged")) << log;
     EXPECT_EQ(std::string::npos, log.find("\r2026-01-01T00:00:00Z")) << log;
