@@ -348,3 +348,52 @@ TEST(ChaosEngine, ServerHandleIsPublishedBeforeTheFirstCallback)
 }
 
 } // namespace
+
+// max_connections 1: once the server's callback saw DISCONNECTED for the only connection, its
+// place is free, and a client that connects then is accepted. The worker is held right after
+// DISCONNECTED was delivered ("conn.disconnected_delivered"), so the rest of the ended
+// connection's teardown comes after the new client's connect.
+// (Before the fix the place was given back only after DISCONNECTED had been delivered: the new
+// client was refused with LIMIT(TOO_MANY_CONNECTIONS), as LibLimits.MaxConnectionsRefuses...
+// once was in a chaos run.)
+TEST(ChaosEngine, APlaceIsFreeOnceDisconnectedWasDelivered)
+{
+    LiveCounters base = Baseline();
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, alog, blog;
+        std::atomic<bool> disconnected{false};
+        PointHold after_event("conn.disconnected_delivered", 1, milliseconds(20000));
+        // Only the server's connection is held: the thread that ran its DISCONNECTED callback.
+        std::atomic<DWORD> server_thread{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_DISCONNECTED) {
+                server_thread = GetCurrentThreadId();
+                disconnected = true;
+            }
+        };
+        ChaosHook hook([&](const char *where) {
+            if (server_thread.load() == GetCurrentThreadId())
+                after_event.OnPoint(where);
+        });
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.max_connections = 1;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        ClientGuard a, b;
+        pipes_client_config acfg = ClientConfig(name, &alog);
+        ASSERT_EQ(pipes_client_connect(&acfg, a.Out()), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+        ASSERT_EQ(a.Close(), PIPES_OK);
+        ASSERT_TRUE(after_event.WaitArrived()) << "the server never ended the connection";
+        EXPECT_TRUE(disconnected.load());
+        pipes_client_config bcfg = ClientConfig(name, &blog);
+        pipes_status st = pipes_client_connect(&bcfg, b.Out());
+        EXPECT_TRUE(slog.WaitCount(PIPES_EVENT_CONNECTED, 2))
+            << "the second client was not accepted (connect: " << pipes_status_string(st)
+            << ", LIMIT events: " << slog.Count(PIPES_EVENT_LIMIT) << ")";
+        after_event.Release();
+        EXPECT_EQ(slog.Count(PIPES_EVENT_LIMIT), 0u);
+    }
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}

@@ -329,7 +329,9 @@ typedef struct pipes_server_config {
                                      max 64 */
     unsigned max_connections;     /* 0 = PIPES_DEFAULT_MAX_CONNECTIONS; more are
                                      refused (PIPES_EVENT_LIMIT). A client being
-                                     authorized counts already. */
+                                     authorized counts already; an ended one no
+                                     longer counts once its DISCONNECTED is
+                                     delivered (its callback may run). */
     size_t max_message_size;      /* 0 = 1 MiB; at most PIPES_MAX_MESSAGE_SIZE_LIMIT */
     size_t max_queued_bytes;      /* per connection write queue; 0 = default */
     unsigned max_queued_messages; /* per connection write queue; 0 = default */

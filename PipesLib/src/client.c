@@ -50,7 +50,7 @@ static int client_keeps_queue(pipes_conn *c);
 static void on_start(pipes_req *req, DWORD error, DWORD bytes);
 static void on_retry(pipes_req *req, DWORD error, DWORD bytes);
 
-static const pipes_conn_hooks client_hooks = {client_read_ended, client_keeps_queue, NULL};
+static const pipes_conn_hooks client_hooks = {NULL, client_read_ended, client_keeps_queue, NULL};
 
 static pipes_client *client_of(pipes_conn *c)
 {

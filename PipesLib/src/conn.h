@@ -69,6 +69,11 @@ typedef enum pipes_conn_state {
 } pipes_conn_state;
 
 typedef struct pipes_conn_hooks {
+    /* The read chain ended, just before DISCONNECTED is delivered (if it
+     * is due): what the connection no longer holds is given back here, so
+     * a callback that saw DISCONNECTED finds it free (server: the place
+     * among max_connections). NULL: nothing. Runs exactly once. */
+    void (*on_read_ending)(pipes_conn *c);
     /* The read chain ended (or the connection was abandoned before it
      * opened); DISCONNECTED has been delivered if it was due. Drops the
      * owner's membership reference. Runs exactly once. */
@@ -94,6 +99,7 @@ struct pipes_conn {
     /* under lock */
     pipes_conn_state state;
     pipes_status close_reason; /* CLOSED, ABANDONED */
+    int holds_place;           /* server: counted in max_connections (under the server's lock) */
     pipes_witem *writing;      /* the write the kernel holds, or NULL */
 
     /* touched only by the read chain (one thread at a time) */

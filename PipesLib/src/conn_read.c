@@ -49,6 +49,8 @@ static void read_ended(pipes_conn *c)
     due = c->state == PIPES_CONN_CLOSED;
     reason = c->close_reason;
     ReleaseSRWLockShared(c->lock);
+    if (c->hooks->on_read_ending)
+        c->hooks->on_read_ending(c);
     if (due) {
         pipes_event ev;
         pipes_endpoint_count_disconnect(c->ep, reason);
@@ -57,6 +59,7 @@ static void read_ended(pipes_conn *c)
         ev.connection_id = c->id;
         ev.status = reason;
         pipes_endpoint_deliver(c->ep, &ev);
+        PIPES_CHAOS_POINT("conn.disconnected_delivered");
     }
     c->hooks->on_read_ended(c);
 }

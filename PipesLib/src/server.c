@@ -38,20 +38,31 @@ struct pipes_server {
     pipes_conn *conns; /* all connection objects, listening or connected */
     pipes_connmap map; /* connected ones by id */
     unsigned listening; /* ConnectNamedPipe issued, its completion not yet run */
-    unsigned connected; /* places taken among max_connections (those with an id) */
+    unsigned connected; /* places taken among max_connections (conns with holds_place) */
     uint64_t next_id;
 };
 
 static void on_connected(pipes_req *req, DWORD error, DWORD bytes);
+static void server_read_ending(pipes_conn *c);
 static void server_read_ended(pipes_conn *c);
 static int server_reuse_pipe(pipes_conn *c);
 static pipes_status listen_on(pipes_server *s, HANDLE pipe);
 
-static const pipes_conn_hooks server_hooks = {server_read_ended, NULL, server_reuse_pipe};
+static const pipes_conn_hooks server_hooks = {server_read_ending, server_read_ended, NULL,
+                                               server_reuse_pipe};
 
 static pipes_server *server_of(pipes_conn *c)
 {
     return (pipes_server *)c->ep;
+}
+
+/* Gives back c's place among max_connections, if it holds one. */
+static void give_back_place_locked(pipes_server *s, pipes_conn *c)
+{
+    if (c->holds_place) {
+        c->holds_place = 0;
+        s->connected--;
+    }
 }
 
 /* Removes c from the list (and map), dropping the list's reference. */
@@ -65,12 +76,22 @@ static void server_forget(pipes_conn *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->id) {
+    if (c->id)
         pipes_connmap_remove(&s->map, c->id);
-        s->connected--;
-    }
+    give_back_place_locked(s, c);
     ReleaseSRWLockExclusive(&s->lock);
     pipes_conn_release(c);
+}
+
+/* Before DISCONNECTED: a client that connects once the callback saw it
+ * must not be refused for the place of the connection that ended
+ * (ChaosEngine.APlaceIsFreeOnceDisconnectedWasDelivered). */
+static void server_read_ending(pipes_conn *c)
+{
+    pipes_server *s = server_of(c);
+    AcquireSRWLockExclusive(&s->lock);
+    give_back_place_locked(s, c);
+    ReleaseSRWLockExclusive(&s->lock);
 }
 
 static void server_read_ended(pipes_conn *c)
@@ -262,12 +283,14 @@ static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
 
     /* The connection takes its place among max_connections here, in the
      * same locked step as the check, so clients connecting at once cannot
-     * all pass it. Its id marks the place taken: server_forget gives it
-     * back, whatever refuses the connection below. */
+     * all pass it. holds_place marks the place taken: the end of the read
+     * chain (before DISCONNECTED) or server_forget gives it back, whatever
+     * refuses the connection below. */
     AcquireSRWLockExclusive(&s->lock);
     over_limit = s->connected >= s->max_connections;
     if (!over_limit) {
         c->id = ++s->next_id;
+        c->holds_place = 1;
         s->connected++;
     }
     ReleaseSRWLockExclusive(&s->lock);
