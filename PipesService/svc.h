@@ -19,6 +19,7 @@
  *   sessions.c WTS session discovery
  *   control.c  the admin status pipe \\.\pipe\Pipes.Service.Control
  *   fleetconfig.c the broker settings (Broker* values), the DPAPI password
+ *   fleet.c    the MQTT broker bridge (docs/FLEET.md)
  *   util.c     UTF-8/UTF-16, time, Win32 error text
  *   safedir.c  trusted data folders and checked file handles (safedir.h)
  */
@@ -499,6 +500,32 @@ void submit_set_identity_hook(submit *sb, submit_identity_hook fn, void *ctx);
 void submit_stop(submit *sb);
 /* Frees it; after delivery_destroy (which may still call submit_displayed). */
 void submit_free(submit *sb);
+
+/* ---- fleet.c (fleetin.c; fleetint.h) ---------------------------------------- */
+
+typedef struct fleet fleet;
+
+/* The broker bridge (docs/FLEET.md), or NULL when cfg->fleet is off or it
+ * cannot be set up (logged). Nothing connects before fleet_start. */
+fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d);
+void fleet_start(fleet *f);
+/* The interactive sessions now (main loop): subscribes <prefix>/user/<name>
+ * for each of their users, unsubscribes the users gone. */
+void fleet_sessions(fleet *f, const uint32_t *ids, size_t n);
+/* A tray displayed record (sid, id) in session (delivery's callback, any
+ * thread): a broker record's `displayed` goes to the status topic. */
+void fleet_displayed(fleet *f, const char *sid, const char *id, uint32_t session);
+/* For the interactive-notifications work: a user answered broker record id
+ * (its sender SID sid) in session with action; publishes a `response` event.
+ * Nothing calls it yet. */
+void fleet_response(fleet *f, const char *sid, const char *id, uint32_t session,
+                    const char *action);
+/* `status` lines of the bridge into buf; returns the bytes written. */
+size_t fleet_status(fleet *f, char *buf, size_t cap);
+/* No delivery callback runs after it returns; f stays usable (displayed
+ * events are then queued, never sent). */
+void fleet_stop(fleet *f);
+void fleet_free(fleet *f);
 
 /* ---- control.c ---------------------------------------------------------- */
 
