@@ -48,12 +48,12 @@ static int service_sid(char *out, size_t cap)
     return ok;
 }
 
-static void log_broker(fleet *f, WORD type, const char *text)
+void fleet_log(fleet *f, WORD type, const char *text)
 {
-    wchar_t url[512], wt[600];
+    wchar_t url[512], wt[1024];
     if (svc_to_wide(f->origin, strlen(f->origin), url, 512) < 0)
         wcscpy(url, L"?");
-    if (svc_to_wide(text, strlen(text), wt, 600) < 0)
+    if (svc_to_wide(text, strlen(text), wt, 1024) < 0)
         wcscpy(wt, L"?");
     svc_event(type, MSG_BROKER, url, wt, NULL);
 }
@@ -72,7 +72,7 @@ static void on_event(void *ctx, const mqtt_event *ev)
         f->last_logged = MQTT_OK;
         ReleaseSRWLockExclusive(&f->lock);
         if (log_it)
-            log_broker(f, EVENTLOG_INFORMATION_TYPE,
+            fleet_log(f, EVENTLOG_INFORMATION_TYPE,
                        ev->session_present ? "connected (the broker kept the session)"
                                            : "connected (new session)");
         break;
@@ -84,20 +84,20 @@ static void on_event(void *ctx, const mqtt_event *ev)
         if (log_it) {
             snprintf(text, sizeof text, "not connected: %s: %s%s%s", mqtt_status_name(ev->status),
                      mqtt_status_text(ev->status), ev->detail[0] ? ": " : "", ev->detail);
-            log_broker(f, EVENTLOG_WARNING_TYPE, text);
+            fleet_log(f, EVENTLOG_WARNING_TYPE, text);
         }
         break;
     case MQTT_EV_SUBSCRIBED:
         if (ev->status != MQTT_OK) {
             snprintf(text, sizeof text, "subscription to %s refused (%s): check the broker's ACL",
                      ev->filter, mqtt_status_name(ev->status));
-            log_broker(f, EVENTLOG_WARNING_TYPE, text);
+            fleet_log(f, EVENTLOG_WARNING_TYPE, text);
         }
         break;
     case MQTT_EV_REJECTED:
         snprintf(text, sizeof text, "a message on %s was refused: %s %s", ev->filter,
                  mqtt_status_name(ev->status), ev->detail);
-        log_broker(f, EVENTLOG_WARNING_TYPE, text);
+        fleet_log(f, EVENTLOG_WARNING_TYPE, text);
         fleet_status_rejected(f, ev->filter, "", "too_large", mqtt_status_text(ev->status));
         break;
     default: break;
@@ -136,7 +136,7 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
     if (GetEnvironmentVariableW(L"PIPES_FLEET_TEST_EXIT_AFTER_SPOOL", env, 16) - 1u < 15u)
         f->exit_after_spool = (uint32_t)wcstoul(env, NULL, 10);
     if (!service_sid(f->sid, sizeof f->sid)) {
-        log_broker(f, EVENTLOG_ERROR_TYPE, "bridge off: the service SID could not be computed");
+        fleet_log(f, EVENTLOG_ERROR_TYPE, "bridge off: the service SID could not be computed");
         free(f);
         return NULL;
     }
@@ -149,7 +149,7 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
                      "bridge off: BrokerPassword does not decrypt on this machine (error %lu); "
                      "set it again with PipesService fleet-password",
                      (unsigned long)rc);
-            log_broker(f, EVENTLOG_ERROR_TYPE, text);
+            fleet_log(f, EVENTLOG_ERROR_TYPE, text);
             free(f);
             return NULL;
         }
@@ -172,13 +172,13 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
         char text[256];
         snprintf(text, sizeof text, "bridge off: %s: %s", mqtt_status_name(st),
                  mqtt_status_text(st));
-        log_broker(f, EVENTLOG_ERROR_TYPE, text);
+        fleet_log(f, EVENTLOG_ERROR_TYPE, text);
         free(f);
         return NULL;
     }
     if (mqtt_session_subscribe(f->mqtt, f->topic_all) != MQTT_OK ||
         mqtt_session_subscribe(f->mqtt, f->topic_host) != MQTT_OK)
-        log_broker(f, EVENTLOG_ERROR_TYPE, "the all and host topics could not be subscribed");
+        fleet_log(f, EVENTLOG_ERROR_TYPE, "the all and host topics could not be subscribed");
     return f;
 }
 
@@ -191,7 +191,7 @@ void fleet_start(fleet *f)
     if (st != MQTT_OK) {
         char text[256];
         snprintf(text, sizeof text, "not started: %s", mqtt_status_name(st));
-        log_broker(f, EVENTLOG_ERROR_TYPE, text);
+        fleet_log(f, EVENTLOG_ERROR_TYPE, text);
     }
 }
 
@@ -233,7 +233,7 @@ static void set_user(fleet *f, const char *name, int subscribe)
         char text[FLEET_TOPIC_MAX + 128];
         snprintf(text, sizeof text, "%s %s failed: %s", subscribe ? "subscribing" : "unsubscribing",
                  topic, mqtt_status_name(st));
-        log_broker(f, EVENTLOG_WARNING_TYPE, text);
+        fleet_log(f, EVENTLOG_WARNING_TYPE, text);
     }
 }
 

@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "messages.h"
-
 #define FULL_LOG_MS 60000 /* at most one "spool full" line per minute */
 #define FLEET_EVENT_MAX 2048
 
@@ -145,23 +143,13 @@ void fleet_response(fleet *f, const char *sid, const char *id, uint32_t session,
     publish_event(f, ev, sizeof ev, n);
 }
 
-static void log_text(fleet *f, WORD type, const char *text)
-{
-    wchar_t url[512], wt[1024];
-    if (svc_to_wide(f->origin, strlen(f->origin), url, 512) < 0)
-        wcscpy(url, L"?");
-    if (svc_to_wide(text, strlen(text), wt, 1024) < 0)
-        wcscpy(wt, L"?");
-    svc_event(type, MSG_BROKER, url, wt, NULL);
-}
-
 static mqtt_delivery reject(fleet *f, const char *topic, const char *id, const char *reason,
                             const char *detail)
 {
     char text[1024];
     snprintf(text, sizeof text, "message %s on %s rejected (%s): %s", id && id[0] ? id : "(no id)",
              topic, reason, detail);
-    log_text(f, EVENTLOG_WARNING_TYPE, text);
+    fleet_log(f, EVENTLOG_WARNING_TYPE, text);
     fleet_status_rejected(f, topic, id, reason, detail);
     return MQTT_DELIVERY_REJECTED;
 }
@@ -220,7 +208,7 @@ static mqtt_delivery store(fleet *f, const char *topic, pipes_proto_notification
                  : res == SPOOL_QUOTA ? "the broker's share of the spool is full "
                                         "(MaxSpoolCountPerUser, MaxSpoolMBPerUser)"
                                       : "the spool could not be written");
-        log_text(f, EVENTLOG_WARNING_TYPE, text);
+        fleet_log(f, EVENTLOG_WARNING_TYPE, text);
     }
     return MQTT_DELIVERY_NOT_YET;
 }

@@ -41,6 +41,9 @@ struct fleet {
     volatile LONG64 status_dropped;       /* status events the session's queue refused */
 };
 
+/* The log (event 1040, "Broker <url>: <text>"); text in UTF-8. */
+void fleet_log(struct fleet *f, WORD type, const char *text);
+
 /* ---- fleetin.c ------------------------------------------------------------ */
 
 /* The session's delivery callback (session thread): MQTT_DELIVERY_STORED
