@@ -14,39 +14,12 @@
  */
 #include "fleetint.h"
 
-#include <bcrypt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
 #include "messages.h"
-
-/* The service SID of PipesService, S-1-5-80-<SHA-1 of the upper-case
- * service name in UTF-16LE, as five little-endian 32-bit numbers>: the SID
- * Windows gives NT SERVICE\PipesService. No other submitter has it, so
- * broker ids are a namespace of their own. */
-static int service_sid(char *out, size_t cap)
-{
-    static const wchar_t name[] = L"PIPESSERVICE";
-    BCRYPT_ALG_HANDLE alg = NULL;
-    UCHAR h[20];
-    DWORD v[5];
-    int i, ok = 0;
-    if (BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA1_ALGORITHM, NULL, 0) != 0)
-        return 0;
-    if (BCryptHash(alg, NULL, 0, (PUCHAR)name, (ULONG)(wcslen(name) * sizeof(wchar_t)), h,
-                   sizeof h) == 0) {
-        for (i = 0; i < 5; i++)
-            v[i] = (DWORD)h[4 * i] | (DWORD)h[4 * i + 1] << 8 | (DWORD)h[4 * i + 2] << 16 |
-                   (DWORD)h[4 * i + 3] << 24;
-        ok = snprintf(out, cap, "S-1-5-80-%lu-%lu-%lu-%lu-%lu", (unsigned long)v[0],
-                      (unsigned long)v[1], (unsigned long)v[2], (unsigned long)v[3],
-                      (unsigned long)v[4]) < (int)cap;
-    }
-    BCryptCloseAlgorithmProvider(alg, 0);
-    return ok;
-}
 
 void fleet_log(fleet *f, WORD type, const char *text)
 {
@@ -135,11 +108,9 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
      * Nth record is on disk, before its PUBACK. */
     if (GetEnvironmentVariableW(L"PIPES_FLEET_TEST_EXIT_AFTER_SPOOL", env, 16) - 1u < 15u)
         f->exit_after_spool = (uint32_t)wcstoul(env, NULL, 10);
-    if (!service_sid(f->sid, sizeof f->sid)) {
-        fleet_log(f, EVENTLOG_ERROR_TYPE, "bridge off: the service SID could not be computed");
-        free(f);
-        return NULL;
-    }
+    /* NT SERVICE\PipesService's SID: no other submitter has it, so broker
+     * ids are a namespace of their own. */
+    snprintf(f->sid, sizeof f->sid, "%s", PIPES_PROTO_SERVICE_SID_A);
     if (fc->password_blob_len) {
         DWORD rc = svc_fleet_unprotect(fc->password_blob, fc->password_blob_len, password,
                                        sizeof password, &password_len);
