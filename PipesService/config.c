@@ -80,6 +80,7 @@ void svc_config_defaults(svc_config *cfg)
     if (n == 0 || n >= MAX_PATH - 32)
         wcscpy(base, L"C:\\ProgramData");
     swprintf(cfg->data_dir, MAX_PATH, L"%ls\\Pipes", base);
+    svc_fleet_defaults(&cfg->fleet);
 }
 
 static void derive_paths(svc_config *cfg)
@@ -259,6 +260,17 @@ void svc_config_load(svc_config *cfg)
         }
     }
     load_rate_overrides(key, cfg);
+    svc_fleet_load(key, &cfg->fleet);
     RegCloseKey(key);
     derive_paths(cfg);
+}
+
+void svc_config_invalid(const wchar_t *name, const wchar_t *why, const wchar_t *def)
+{
+    invalid(name, why, def);
+}
+
+int svc_config_read_string(HKEY key, const wchar_t *name, wchar_t *out, size_t cap)
+{
+    return read_string(key, name, out, cap);
 }

@@ -44,6 +44,7 @@ static struct {
     int submit_waiting;
     int64_t submit_since_ms, submit_next_ms, submit_reported_ms;
     uint32_t submit_backoff_ms, submit_tries;
+    fleet *fleet; /* NULL when no broker is configured; set before it starts */
     int console;
     int64_t started_ms;
     spool_open_info open_info;
@@ -91,6 +92,21 @@ static void rescan_sessions(void)
     uint32_t ids[SVC_MAX_SESSIONS];
     size_t n = svc_sessions_enumerate(ids, SVC_MAX_SESSIONS);
     delivery_sessions_sync(g.delivery, ids, n);
+    fleet_sessions(g.fleet, ids, n);
+}
+
+/* g.fleet from threads other than the main loop's. */
+static fleet *the_fleet(void)
+{
+    return (fleet *)InterlockedCompareExchangePointer((PVOID volatile *)&g.fleet, NULL, NULL);
+}
+
+/* delivery's callback: the local submitter waiting for it, or the broker's
+ * status topic (fleet.c). */
+static void on_displayed(void *ctx, const char *sid, const char *id, uint32_t session)
+{
+    submit_displayed(ctx, sid, id, session);
+    fleet_displayed(the_fleet(), sid, id, session);
 }
 
 static size_t status_report(char *buf, size_t cap, void *ctx)
@@ -177,6 +193,7 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
     ADD("tray servers unverified: %llu\n", (unsigned long long)ds.unverified);
     ADD("damaged records set aside at start: %lu\n", (unsigned long)g.open_info.damaged);
 #undef ADD
+    n += fleet_status(the_fleet(), buf + n, cap - n);
     return n;
 }
 
@@ -324,7 +341,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
     /* Submit first, its pipe last: delivery calls submit_displayed from its
      * first session on, and submissions kick delivery. */
     g.submit = submit_create(&g.cfg, g.spool);
-    g.delivery = g.submit ? delivery_create(g.spool, &g.cfg, submit_displayed, g.submit) : NULL;
+    g.delivery = g.submit ? delivery_create(g.spool, &g.cfg, on_displayed, g.submit) : NULL;
     if (!g.delivery) {
         rc = fail(L"delivery", ERROR_NOT_ENOUGH_MEMORY);
         goto out_delivery;
@@ -339,9 +356,12 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         swprintf(what, 128, L"status pipe: %hs", pipes_status_string(st));
         svc_event(EVENTLOG_WARNING_TYPE, MSG_SERVICE_ERROR, what, L"status unavailable", NULL);
     }
+    InterlockedExchangePointer((PVOID volatile *)&g.fleet,
+                               fleet_create(&g.cfg, g.spool, g.delivery));
     report(SERVICE_START_PENDING, START_HINT_MS);
     rescan_sessions();
     last_rescan = svc_now_ms();
+    fleet_start(g.fleet);
 
     swprintf(a, 32, L"%lu", (unsigned long)g.open_info.loaded);
     swprintf(b, 32, L"%lu", (unsigned long)g.open_info.damaged);
@@ -371,8 +391,14 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         r = WaitForMultipleObjects(2, hs, FALSE, wait);
         if (r == WAIT_OBJECT_0)
             break;
-        if (r == WAIT_OBJECT_0 + 1)
+        if (r == WAIT_OBJECT_0 + 1) {
             apply_session_changes();
+            if (g.fleet) {
+                /* The user topics follow logons and logoffs. */
+                uint32_t ids[SVC_MAX_SESSIONS];
+                fleet_sessions(g.fleet, ids, svc_sessions_enumerate(ids, SVC_MAX_SESSIONS));
+            }
+        }
         if (svc_now_ms() - last_rescan >= RESCAN_MS) {
             rescan_sessions();
             last_rescan = svc_now_ms();
@@ -392,6 +418,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
     }
 
     report(SERVICE_STOP_PENDING, STOP_HINT_MS);
+    fleet_stop(g.fleet); /* no broker record is added after this */
     submit_set_stopping(g.submit);
     submit_stop(g.submit);
     control_stop(g.control);
@@ -400,6 +427,8 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
 out_delivery:
     delivery_destroy(g.delivery);
     g.delivery = NULL;
+    /* After delivery: its workers may still report `displayed`. */
+    fleet_free((fleet *)InterlockedExchangePointer((PVOID volatile *)&g.fleet, NULL));
     submit_free(g.submit);
     g.submit = NULL;
     spool_get_stats(g.spool, &ss);

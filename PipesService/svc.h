@@ -18,6 +18,8 @@
  *   delivery.c per-session tray clients, ack tracking
  *   sessions.c WTS session discovery
  *   control.c  the admin status pipe \\.\pipe\Pipes.Service.Control
+ *   fleetconfig.c the broker settings (Broker* values), the DPAPI password
+ *   fleet.c    the MQTT broker bridge (docs/FLEET.md)
  *   util.c     UTF-8/UTF-16, time, Win32 error text
  *   safedir.c  trusted data folders and checked file handles (safedir.h)
  */
@@ -89,6 +91,22 @@ typedef struct svc_rate_override {
     uint32_t per_minute, burst;
 } svc_rate_override;
 
+/* The broker settings (Broker* values of the same key, fleetconfig.c,
+ * docs/FLEET.md). Off while BrokerUrl is absent. */
+typedef struct svc_fleet_config {
+    int enabled;                  /* BrokerUrl is set */
+    wchar_t url[512];             /* BrokerUrl: mqtts://host[:port] (mqtt:// needs allow_plain) */
+    uint32_t allow_plain;         /* BrokerAllowPlainText */
+    char client_id[128];          /* BrokerClientId (UTF-8), default pipes-<computer> */
+    char user_name[256];          /* BrokerUserName (UTF-8), "" = none */
+    uint8_t password_blob[1024];  /* BrokerPassword: DPAPI machine-scope blob, as stored */
+    uint32_t password_blob_len;   /* 0 = no password */
+    wchar_t ca_file[MAX_PATH];    /* BrokerCaFile; "" = the machine's trusted roots */
+    char prefix[128];             /* BrokerTopicPrefix (UTF-8), default pipes/v1 */
+    uint32_t keep_alive;          /* BrokerKeepAliveSeconds */
+    char computer[64];            /* the computer name in lower case, as in topics */
+} svc_fleet_config;
+
 typedef struct svc_config {
     uint32_t max_spool_count;    /* MaxSpoolCount */
     uint32_t max_spool_mb;       /* MaxSpoolMB */
@@ -119,6 +137,7 @@ typedef struct svc_config {
     /* Tests only, never read from the registry: when not "", every tray
      * must run as this SID instead of its session's user (a squatter). */
     char tray_user_override[PIPES_PROTO_MAX_SID + 1];
+    svc_fleet_config fleet;      /* Broker* values (fleetconfig.c) */
 } svc_config;
 
 /* Default SDDL of the submit pipe: the service's SID (it creates every
@@ -138,6 +157,28 @@ void svc_config_defaults(svc_config *cfg);
 /* The rate limits of an account: its RateLimits value, else the defaults. */
 void svc_config_rate(const svc_config *cfg, const char *sid, uint32_t *per_minute,
                      uint32_t *burst);
+/* For fleetconfig.c: remembers an invalid value for svc_config_report, and
+ * reads a REG_SZ / REG_EXPAND_SZ (1 present, 0 absent, -1 unusable). */
+void svc_config_invalid(const wchar_t *name, const wchar_t *why, const wchar_t *def);
+int svc_config_read_string(HKEY key, const wchar_t *name, wchar_t *out, size_t cap);
+
+/* ---- fleetconfig.c -------------------------------------------------------- */
+
+void svc_fleet_defaults(svc_fleet_config *f);
+/* Reads the Broker* values of the open configuration key into f (after
+ * svc_fleet_defaults); invalid ones are reported and left at their default,
+ * and an invalid BrokerUrl leaves the bridge off. */
+void svc_fleet_load(HKEY key, svc_fleet_config *f);
+/* DPAPI with machine scope (CRYPTPROTECT_LOCAL_MACHINE) and the service's
+ * own entropy: any process of this machine can decrypt it, nothing outside
+ * this machine can. protect: *blob is LocalAlloc'd (LocalFree it).
+ * unprotect: the clear bytes into out (cap), *len their count. Both return
+ * a Win32 error. */
+DWORD svc_fleet_protect(const void *clear, size_t len, BYTE **blob, DWORD *blob_len);
+DWORD svc_fleet_unprotect(const BYTE *blob, DWORD blob_len, char *out, size_t cap, size_t *len);
+/* `PipesService fleet-password`: reads one line from standard input and
+ * stores it protected as BrokerPassword (an empty line removes it). */
+int verb_fleet_password(void);
 
 /* ---- eventlog.c --------------------------------------------------------- */
 
@@ -459,6 +500,32 @@ void submit_set_identity_hook(submit *sb, submit_identity_hook fn, void *ctx);
 void submit_stop(submit *sb);
 /* Frees it; after delivery_destroy (which may still call submit_displayed). */
 void submit_free(submit *sb);
+
+/* ---- fleet.c (fleetin.c; fleetint.h) ---------------------------------------- */
+
+typedef struct fleet fleet;
+
+/* The broker bridge (docs/FLEET.md), or NULL when cfg->fleet is off or it
+ * cannot be set up (logged). Nothing connects before fleet_start. */
+fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d);
+void fleet_start(fleet *f);
+/* The interactive sessions now (main loop): subscribes <prefix>/user/<name>
+ * for each of their users, unsubscribes the users gone. */
+void fleet_sessions(fleet *f, const uint32_t *ids, size_t n);
+/* A tray displayed record (sid, id) in session (delivery's callback, any
+ * thread): a broker record's `displayed` goes to the status topic. */
+void fleet_displayed(fleet *f, const char *sid, const char *id, uint32_t session);
+/* For the interactive-notifications work: a user answered broker record id
+ * (its sender SID sid) in session with action; publishes a `response` event.
+ * Nothing calls it yet. */
+void fleet_response(fleet *f, const char *sid, const char *id, uint32_t session,
+                    const char *action);
+/* `status` lines of the bridge into buf; returns the bytes written. */
+size_t fleet_status(fleet *f, char *buf, size_t cap);
+/* No delivery callback runs after it returns; f stays usable (displayed
+ * events are then queued, never sent). */
+void fleet_stop(fleet *f);
+void fleet_free(fleet *f);
 
 /* ---- control.c ---------------------------------------------------------- */
 

@@ -151,6 +151,8 @@ static void usage(FILE *to)
              L"  stop        stop the service and wait until it stopped\n"
              L"  status      state, queue depth, sessions and counters of the running engine\n"
              L"  run         run the engine in this console (Ctrl+C stops it)\n"
+             L"  fleet-password  read the broker password from standard input (one line) and\n"
+             L"              store it as BrokerPassword, DPAPI-protected (an empty line removes it)\n"
              L"  service     (used by the Service Control Manager)\n"
              L"  --help      this text\n"
              L"exit codes: 0 ok, 1 failed, 2 usage, 3 access denied (run as administrator),\n"
@@ -189,6 +191,8 @@ int wmain(int argc, wchar_t **argv)
         return run_dispatcher(1);
     if (!_wcsicmp(verb, L"run"))
         return verb_run();
+    if (!_wcsicmp(verb, L"fleet-password"))
+        return verb_fleet_password();
     if (!_wcsicmp(verb, L"install"))
         return verb_install();
     if (!_wcsicmp(verb, L"configure"))

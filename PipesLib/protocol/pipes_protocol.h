@@ -64,6 +64,7 @@ extern "C" {
  * to their pipe (docs/SECURITY.md): "S-1-5-80-" and the SHA-1 of the
  * upper-case service name in UTF-16LE as five little-endian 32-bit numbers,
  * what `sc showsid PipesService` prints. */
+#define PIPES_PROTO_SERVICE_SID_A "S-1-5-80-3957959930-3555412087-1735592967-3833301536-2774221309"
 #define PIPES_PROTO_SERVICE_SID_W                                                                \
     L"S-1-5-80-3957959930-3555412087-1735592967-3833301536-2774221309"
 

@@ -270,7 +270,8 @@ INCLUDES="\$(PipesRoot)PipesService;\$(PipesGeneratedDir);$INC_LIB;$INC_PROTO"
 ITEMS=$(cm_items pipes_service_core PipesService)
 INCLUDES=$(cm_incs pipes_service_core); LIBS=$(cm_libs pipes_service_core)
 REFS="..\\PipesLib\\PipesLib.vcxproj $G_LIB order
-..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO order"
+..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO order
+mqtt\\PipesMqtt.vcxproj $G_MQTT order"
 TAIL='  <!-- messages.mc -> messages.h (for the sources here) and messages.rc + MSG00409.bin (for
        PipesService.rc) in $(PipesGeneratedDir), with the Windows SDK message compiler, before
        anything compiles; as the CMake build does with mc or windmc. -->
@@ -300,7 +301,8 @@ ITEMS=$(cm_items PipesService PipesService)
 INCLUDES=$(cm_incs PipesService); LIBS=$(cm_libs PipesService)
 REFS="PipesServiceCore.vcxproj $G_CORE
 ..\\PipesLib\\PipesLib.vcxproj $G_LIB
-..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO"
+..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO
+mqtt\\PipesMqtt.vcxproj $G_MQTT"
 emit PipesService/PipesService.vcxproj '..\'
 
 reset
@@ -340,7 +342,8 @@ ITEMS=$(cm_items pipes_service_spool_test PipesService/tests)
 INCLUDES=$(cm_incs pipes_service_spool_test); LIBS=$(cm_libs pipes_service_spool_test)
 REFS="..\\PipesServiceCore.vcxproj $G_CORE
 ..\\..\\PipesLib\\PipesLib.vcxproj $G_LIB
-..\\..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO"
+..\\..\\PipesLib\\protocol\\PipesProtocol.vcxproj $G_PROTO
+..\\mqtt\\PipesMqtt.vcxproj $G_MQTT"
 TAIL=$GT_TAIL TAILITEMS=$GT_ITEMS
 emit PipesService/tests/pipes_service_spool_test.vcxproj '..\..\'
 
