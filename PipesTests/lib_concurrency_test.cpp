@@ -155,7 +155,7 @@ void RunManyClients(int clients, uint32_t per_client, bool echo)
                 pipes_client_config ccfg = ClientConfig(name, nullptr);
                 ccfg.on_event = ClientCallback;
                 ccfg.user_data = c;
-                ccfg.connect_timeout_ms = 30000;
+                ccfg.connect_timeout_ms = 120000; // a hang guard: connects wait behind the flood of the clients already in
                 pipes_status st = pipes_client_connect(&ccfg, c->client.Out());
                 if (st != PIPES_OK) {
                     ++connect_failed;
