@@ -145,6 +145,8 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
     ADD("spool bytes: %llu\n", (unsigned long long)ss.bytes);
     ADD("spool memory bytes: %llu\n", (unsigned long long)ss.record_memory);
     ADD("delivered records evicted for room: %llu\n", (unsigned long long)ss.evicted);
+    ADD("answers stored: %llu (late: %llu)\n", (unsigned long long)ss.answers,
+        (unsigned long long)ss.answers_late);
     ADD("spool submitters: %llu\n", (unsigned long long)ss.submitters);
     ADD("sessions tracked: %u\n", (unsigned)ds.session_count);
     for (i = 0; i < ds.session_count; i++) {
@@ -346,6 +348,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         rc = fail(L"delivery", ERROR_NOT_ENOUGH_MEMORY);
         goto out_delivery;
     }
+    delivery_set_answered(g.delivery, submit_answered);
     rc = try_submit();
     if (rc != SVC_EXIT_OK)
         goto out_delivery;
