@@ -202,38 +202,7 @@ static void on_message(submit *sb, const pipes_event *ev)
 
 void submit_displayed(void *ctx, const char *sid, const char *id, uint32_t session)
 {
-    submit *sb = (submit *)ctx;
-    waiter **pp, *ready = NULL;
-    if (!sb)
-        return;
-    AcquireSRWLockExclusive(&sb->lock);
-    for (pp = &sb->waiters; *pp;) {
-        waiter *w = *pp;
-        if (strcmp(w->id, id) != 0 || strcmp(w->sid, sid) != 0) {
-            pp = &w->next;
-            continue;
-        }
-        if (!w->displayed) {
-            w->displayed = 1;
-            w->displayed_session = session;
-        }
-        /* Sent under the lock so submit_stop cannot free the server meanwhile
-         * (pipes_server_send only queues; it never calls back). */
-        if (submit_waiter_flush_locked(sb, w)) {
-            *pp = w->next;
-            w->next = ready;
-            ready = w;
-        } else {
-            pp = &w->next;
-        }
-    }
-    while (ready) {
-        waiter *w = ready;
-        ready = w->next;
-        conns_wait(sb->conns, w->conn, -1);
-        free(w);
-    }
-    ReleaseSRWLockExclusive(&sb->lock);
+    submit_waiters_event(ctx, sid, id, 0, session, NULL);
 }
 
 static void drop_waiters(submit *sb, uint64_t conn)

@@ -51,27 +51,32 @@ int submit_waiter_flush_locked(submit *sb, waiter *w)
     return 1;
 }
 
-void submit_answered(void *ctx, const char *sid, const char *id, const pipes_proto_answer *winner)
+void submit_waiters_event(submit *sb, const char *sid, const char *id, int response_only,
+                          uint32_t session, const pipes_proto_answer *winner)
 {
-    submit *sb = (submit *)ctx;
     waiter **pp, *ready = NULL;
     if (!sb)
         return;
     AcquireSRWLockExclusive(&sb->lock);
     for (pp = &sb->waiters; *pp;) {
         waiter *w = *pp;
-        if (!w->want_response || strcmp(w->id, id) != 0 || strcmp(w->sid, sid) != 0) {
+        if ((response_only && !w->want_response) || strcmp(w->id, id) != 0 ||
+            strcmp(w->sid, sid) != 0) {
             pp = &w->next;
             continue;
         }
-        w->answered = 1;
-        w->answer = *winner;
+        if (winner) {
+            w->answered = 1;
+            w->answer = *winner;
+        }
         /* An answer means a tray showed it, even if its ack never arrived
          * (the connection broke between the two). */
         if (!w->displayed) {
             w->displayed = 1;
-            w->displayed_session = winner->session;
+            w->displayed_session = session;
         }
+        /* Sent under the lock so submit_stop cannot free the server meanwhile
+         * (pipes_server_send only queues; it never calls back). */
         if (submit_waiter_flush_locked(sb, w)) {
             *pp = w->next;
             w->next = ready;
@@ -87,7 +92,12 @@ void submit_answered(void *ctx, const char *sid, const char *id, const pipes_pro
         free(w);
     }
     ReleaseSRWLockExclusive(&sb->lock);
-    PIPES_CHAOS_POINT("submit.answered.unlocked");
+    PIPES_CHAOS_POINT("submit.waiters.unlocked");
+}
+
+void submit_answered(void *ctx, const char *sid, const char *id, const pipes_proto_answer *winner)
+{
+    submit_waiters_event((submit *)ctx, sid, id, 1, winner->session, winner);
 }
 
 void submit_query(submit *sb, const pipes_event *ev, const svc_identity *who,

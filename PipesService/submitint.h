@@ -85,6 +85,11 @@ void submit_flush_rejects(submit *sb);
  * `accepted`, the `response` after `displayed`); nonzero when it waits for
  * nothing more. With sb->lock held (so submit_stop cannot free the server). */
 int submit_waiter_flush_locked(submit *sb, waiter *w);
+/* A tray acknowledged (winner NULL) or answered (winner) sid's id in
+ * session: every waiter for it (only those for a response when
+ * response_only) gets what it is due now; finished ones are freed. */
+void submit_waiters_event(submit *sb, const char *sid, const char *id, int response_only,
+                          uint32_t session, const pipes_proto_answer *winner);
 /* A `query` (the message of ev) from who: one `state` back. */
 void submit_query(submit *sb, const pipes_event *ev, const svc_identity *who,
                   const wchar_t *client);
