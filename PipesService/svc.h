@@ -581,9 +581,9 @@ void fleet_sessions(fleet *f, const uint32_t *ids, size_t n);
 /* A tray displayed record (sid, id) in session (delivery's callback, any
  * thread): a broker record's `displayed` goes to the status topic. */
 void fleet_displayed(fleet *f, const char *sid, const char *id, uint32_t session);
-/* For the interactive-notifications work: a user answered broker record id
- * (its sender SID sid) in session with action; publishes a `response` event.
- * Nothing calls it yet. */
+/* A user answered record id (its sender SID sid) in session with action
+ * (an action's id, or "dismissed"/"timeout"); for a broker record, publishes
+ * a `response` event on the status topic (core.c, on_answered). */
 void fleet_response(fleet *f, const char *sid, const char *id, uint32_t session,
                     const char *action);
 /* `status` lines of the bridge into buf; returns the bytes written. */
