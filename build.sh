@@ -95,6 +95,8 @@ run_suites() {
         bash "$ROOT/installer/installdir_tests.sh"
     suite "TrayNotifier end to end (Wine + Xvfb)" bash "$ROOT/TrayNotifier/tests/run_tray_tests.sh"
     suite "PipesService end to end (Wine, own prefix)" bash "$ROOT/PipesService/tests/run_service_tests.sh"
+    suite "answers end to end (service, TrayNotifier, pipes-notify --wait-response, real clicks; Wine + Xvfb)" \
+        bash "$ROOT/PipesService/tests/run_answer_tests.sh"
     suite "MQTT client: codec fuzz (15 s), mosquitto (plain, TLS, persistence, SIGKILL), broken broker" bash "$ROOT/PipesService/mqtt/tests/run_mqtt_tests.sh"
     suite "PipesService and a broker: all/host/user topics, status topic, restart, kill before PUBACK, TLS" bash "$ROOT/PipesService/tests/run_fleet_tests.sh"
     suite "Windows build files (pipes.sln, .vcxproj, build.ps1) against CMake" bash "$ROOT/cmake/winbuild/check.sh"

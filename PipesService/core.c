@@ -109,6 +109,18 @@ static void on_displayed(void *ctx, const char *sid, const char *id, uint32_t se
     fleet_displayed(the_fleet(), sid, id, session);
 }
 
+/* The winning answer goes to a waiting submitter and, for a broker record,
+ * to the status topic (`response`: the action's id, or dismissed/timeout). */
+static void on_answered(void *ctx, const char *sid, const char *id,
+                        const pipes_proto_answer *winner)
+{
+    const char *what = winner->result == PIPES_PROTO_RESULT_ACTION
+                           ? winner->action
+                           : pipes_proto_result_name(winner->result);
+    submit_answered(ctx, sid, id, winner);
+    fleet_response(the_fleet(), sid, id, winner->session, what ? what : "");
+}
+
 static size_t status_report(char *buf, size_t cap, void *ctx)
 {
     spool_stats ss;
@@ -145,6 +157,8 @@ static size_t status_report(char *buf, size_t cap, void *ctx)
     ADD("spool bytes: %llu\n", (unsigned long long)ss.bytes);
     ADD("spool memory bytes: %llu\n", (unsigned long long)ss.record_memory);
     ADD("delivered records evicted for room: %llu\n", (unsigned long long)ss.evicted);
+    ADD("answers stored: %llu (late: %llu)\n", (unsigned long long)ss.answers,
+        (unsigned long long)ss.answers_late);
     ADD("spool submitters: %llu\n", (unsigned long long)ss.submitters);
     ADD("sessions tracked: %u\n", (unsigned)ds.session_count);
     for (i = 0; i < ds.session_count; i++) {
@@ -346,6 +360,7 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
         rc = fail(L"delivery", ERROR_NOT_ENOUGH_MEMORY);
         goto out_delivery;
     }
+    delivery_set_answered(g.delivery, on_answered);
     rc = try_submit();
     if (rc != SVC_EXIT_OK)
         goto out_delivery;

@@ -42,6 +42,7 @@
 
 typedef struct inflight {
     uint64_t seq;
+    int withdraw; /* a `withdraw` of seq's question, not the record itself */
     char id[PIPES_PROTO_MAX_ID + 1];
     char sid[PIPES_PROTO_MAX_SID + 1]; /* its submitter's */
 } inflight;
@@ -93,6 +94,7 @@ struct delivery {
     spool *spool;
     const svc_config *cfg;
     delivery_displayed_fn on_displayed;
+    delivery_answered_fn on_answered;
     void *ctx;
     dsession *sessions[SVC_MAX_SESSIONS];
     size_t n;
@@ -110,21 +112,57 @@ static void point(const delivery *d, const char *where)
         d->hook(d->hook_ctx, where);
 }
 
+static int can_send_locked(const dsession *ds)
+{
+    return ds->connected && !ds->squatted && ds->run == RUN_SENDING && ds->fly_n < WINDOW;
+}
+
+static void viewer_locked(const dsession *ds, spool_viewer *v)
+{
+    v->session = ds->session;
+    v->user = ds->user;
+    v->user_sid = ds->user_sid;
+}
+
+/* Sends the withdraws the session is owed (answers given elsewhere) that
+ * are not in flight. Called with ds->lock held. */
+static void pump_withdraws_locked(dsession *ds)
+{
+    uint64_t skip[WINDOW];
+    size_t n = 0, i;
+    spool_withdraw w;
+    char buf[2048];
+    size_t len;
+    for (i = 0; i < ds->fly_n; i++)
+        if (ds->fly[i].withdraw)
+            skip[n++] = ds->fly[i].seq;
+    while (can_send_locked(ds) && spool_next_withdraw(ds->d->spool, ds->session, skip, n, &w)) {
+        if (pipes_proto_write_answer(&w.msg, buf, sizeof buf, &len) != PIPES_PROTO_OK ||
+            pipes_client_send(ds->client, buf, len, NULL) != PIPES_OK)
+            break;
+        memset(&ds->fly[ds->fly_n], 0, sizeof ds->fly[0]);
+        ds->fly[ds->fly_n].seq = w.seq;
+        ds->fly[ds->fly_n].withdraw = 1;
+        memcpy(ds->fly[ds->fly_n].id, w.msg.id, w.msg.id_len + 1);
+        ds->fly_n++;
+        skip[n++] = w.seq;
+    }
+}
+
 /* Sends what the session should get next. Called with ds->lock held. */
 static void pump_locked(dsession *ds)
 {
     spool_item item;
     spool_viewer v;
-    v.session = ds->session;
-    v.user = ds->user;
-    v.user_sid = ds->user_sid;
-    while (ds->connected && !ds->squatted && ds->run == RUN_SENDING && ds->fly_n < WINDOW &&
-           spool_next(ds->d->spool, ds->cursor, &v, &item)) {
+    viewer_locked(ds, &v);
+    pump_withdraws_locked(ds);
+    while (can_send_locked(ds) && spool_next(ds->d->spool, ds->cursor, &v, &item)) {
         pipes_status st = pipes_client_send(ds->client, item.msg, item.msg_len, NULL);
         free(item.msg);
         if (st != PIPES_OK)
             break; /* queue full or broken: the next event resumes */
         ds->fly[ds->fly_n].seq = item.seq;
+        ds->fly[ds->fly_n].withdraw = 0;
         memcpy(ds->fly[ds->fly_n].id, item.id, sizeof item.id);
         memcpy(ds->fly[ds->fly_n].sid, item.sid, sizeof item.sid);
         ds->fly_n++;
@@ -149,6 +187,41 @@ static void sanitize(wchar_t *s)
             *s = L' ';
 }
 
+/* A tray's message that is not a reply (answers.c): answered on the same
+ * connection; a first answer goes to the waiting submitters, and the
+ * withdraws it makes owed go out to every session. */
+static void on_tray_message(dsession *ds, const pipes_event *ev)
+{
+    char reply[2048];
+    size_t len = 0;
+    spool_viewer v;
+    spool_answered won;
+    int first = 0, squatted;
+    AcquireSRWLockShared(&ds->lock);
+    viewer_locked(ds, &v);
+    squatted = ds->squatted;
+    if (!squatted)
+        first = answers_from_tray(ds->d->spool, &v, ev->data, ev->size, reply, sizeof reply,
+                                  &len, &won);
+    ReleaseSRWLockShared(&ds->lock);
+    if (squatted) {
+        /* Nothing was sent to it, so it has nothing to answer. */
+        pipes_proto_reply r;
+        pipes_proto_reply_rejected(&r, NULL, PIPES_PROTO_REASON_NOT_ALLOWED,
+                                   "this pipe's server is not the session's user");
+        pipes_proto_write_reply(&r, reply, sizeof reply, &len);
+    }
+    /* The reply goes on the event's own client, the connection it came on. */
+    if (len)
+        pipes_client_send(ev->client, reply, len, NULL);
+    point(ds->d, "delivery.answered");
+    if (!first)
+        return;
+    if (ds->d->on_answered)
+        ds->d->on_answered(ds->d->ctx, won.sid, won.id, &won.winner);
+    delivery_kick(ds->d);
+}
+
 static void on_reply(dsession *ds, const pipes_event *ev)
 {
     pipes_proto_reply reply;
@@ -159,8 +232,10 @@ static void on_reply(dsession *ds, const pipes_event *ev)
 
     point(ds->d, "delivery.reply");
     if (pipes_proto_parse_reply(ev->data, ev->size, &reply, &err) != PIPES_PROTO_OK ||
-        (reply.type != PIPES_PROTO_REPLY_ACK && reply.type != PIPES_PROTO_REPLY_REJECTED))
-        return; /* not for us: ignore, the record stays unacknowledged */
+        (reply.type != PIPES_PROTO_REPLY_ACK && reply.type != PIPES_PROTO_REPLY_REJECTED)) {
+        on_tray_message(ds, ev); /* a response, or something to reject */
+        return;
+    }
 
     AcquireSRWLockExclusive(&ds->lock);
     for (i = 0; i < ds->fly_n; i++) {
@@ -177,7 +252,11 @@ static void on_reply(dsession *ds, const pipes_event *ev)
     if (!found)
         return; /* a repeat from an earlier connection */
 
-    if (reply.type == PIPES_PROTO_REPLY_ACK) {
+    if (f.withdraw && (reply.type == PIPES_PROTO_REPLY_ACK ||
+                       !pipes_proto_reason_is_temporary(reply.reason))) {
+        /* Done with, or refused for good (a tray too old to know withdraw). */
+        spool_withdrawn(ds->d->spool, f.seq, ds->session);
+    } else if (reply.type == PIPES_PROTO_REPLY_ACK) {
         spool_ack(ds->d->spool, f.seq, ds->session, 1);
         InterlockedIncrement64(&ds->d->delivered);
         AcquireSRWLockExclusive(&ds->lock);
@@ -321,6 +400,11 @@ delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn
     d->on_displayed = on_displayed;
     d->ctx = ctx;
     return d;
+}
+
+void delivery_set_answered(delivery *d, delivery_answered_fn on_answered)
+{
+    d->on_answered = on_answered;
 }
 
 void delivery_set_test_hook(delivery *d, delivery_hook_fn fn, void *ctx)

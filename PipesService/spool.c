@@ -23,17 +23,6 @@
 
 #include "pipes_chaos.h"
 
-struct spool {
-    SRWLOCK lock; /* everything below */
-    safedir dir;  /* the spool folder, open (checked) until spool_close */
-    spool_limits lim;
-    spool_index idx;
-    uint64_t next_seq;
-    int64_t next_expiry; /* nothing expires before this (a lower bound) */
-    uint64_t evicted;
-    uint64_t quota_refusals;
-};
-
 /* ---- opening ------------------------------------------------------------------ */
 
 static int cmp_rec(const void *a, const void *b)
@@ -138,6 +127,8 @@ spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool
         }
     }
     free(recs);
+    if (res == SPOOL_OK)
+        spool_answers_load(s);
     if (res != SPOOL_OK) {
         spool_close(s);
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
@@ -194,6 +185,7 @@ static spool_rec *record_for(const pipes_proto_notification *n, int64_t now_ms, 
         r->expire_ms = now_ms + (int64_t)ttl * 1000;
         r->kind = (uint32_t)n->target;
         r->session = n->target == PIPES_PROTO_TARGET_SESSION ? n->target_session : 0;
+        r->question = n->action_count > 0;
     }
     return r;
 }
@@ -201,6 +193,7 @@ static spool_rec *record_for(const pipes_proto_notification *n, int64_t now_ms, 
 /* Removes r and its file. Called with the lock held exclusively. */
 static void drop_locked(spool *s, spool_rec *r)
 {
+    spool_answer_forget_locked(s, r);
     spoolfile_delete(&s->dir, r->seq);
     spool_index_remove(&s->idx, r);
 }
@@ -231,6 +224,7 @@ spool_result spool_add(spool *s, const pipes_proto_notification *n, const spool_
         out->seq = held->seq;
         out->displayed = held->displayed;
         out->displayed_session = held->displayed_session;
+        out->answered = spool_answer_get_locked(held, &out->answer);
         res = SPOOL_DUPLICATE;
     } else if (x->pending >= s->lim.max_count ||
                x->pending_bytes + r->msg_len > s->lim.max_bytes) {
@@ -294,15 +288,19 @@ static int target_matches(const char *target, const spool_viewer *v)
     return v->user && v->user[0] && user_matches(target, v->user);
 }
 
-static int rec_wanted(const spool_rec *r, const spool_viewer *v)
+int spool_rec_reaches(const spool_rec *r, const spool_viewer *v)
 {
-    if (spool_rec_has_ack(r, v->session))
-        return 0;
     switch (r->kind) {
     case PIPES_PROTO_TARGET_SESSION: return r->session == v->session;
     case PIPES_PROTO_TARGET_USER: return target_matches(SPOOL_REC_USER(r), v);
     default: return 1;
     }
+}
+
+/* An answered question goes nowhere new: the first answer won (PROTOCOL.md 5a). */
+static int rec_wanted(const spool_rec *r, const spool_viewer *v)
+{
+    return !r->answer && !spool_rec_has_ack(r, v->session) && spool_rec_reaches(r, v);
 }
 
 int spool_next(spool *s, uint64_t after, const spool_viewer *v, spool_item *out)
@@ -344,11 +342,12 @@ spool_result spool_ack(spool *s, uint64_t seq, uint32_t session, int displayed)
             r->displayed = 1;
             r->displayed_session = session;
         }
-        if (r->kind == PIPES_PROTO_TARGET_SESSION && r->session == session) {
-            drop_locked(s, r); /* its only destination has it */
+        if (r->kind == PIPES_PROTO_TARGET_SESSION && r->session == session && !r->question) {
+            drop_locked(s, r); /* its only destination has it (a question waits for its answer) */
             spool_index_compact(&s->idx);
         } else if (!spool_rec_has_ack(r, session) && spool_index_add_ack(&s->idx, r, session)) {
             spoolfile_append_trailer(&s->dir, seq, displayed ? "ACK1" : "REJ1", session);
+            spool_answer_acks_changed_locked(s, r); /* answered meanwhile: it owes a withdraw */
         }
     }
     ReleaseSRWLockExclusive(&s->lock);
@@ -362,8 +361,10 @@ void spool_session_reset(spool *s, uint32_t session)
     AcquireSRWLockExclusive(&s->lock);
     for (i = 0; i < s->idx.len; i++) {
         spool_rec *r = s->idx.slots[i].rec;
-        if (r && spool_rec_drop_ack(r, session))
+        if (r && spool_rec_drop_ack(r, session)) {
             spoolfile_append_trailer(&s->dir, r->seq, "RST1", session);
+            spool_answer_acks_changed_locked(s, r);
+        }
     }
     ReleaseSRWLockExclusive(&s->lock);
     PIPES_CHAOS_POINT("spool.reset.unlocked");
@@ -415,6 +416,8 @@ void spool_get_stats(spool *s, spool_stats *out)
     out->id_compares = s->idx.id_compares;
     out->submitters = s->idx.owner_n;
     out->quota_refusals = s->quota_refusals;
+    out->answers = s->answers;
+    out->answers_late = s->answers_late;
     ReleaseSRWLockShared(&s->lock);
     PIPES_CHAOS_POINT("spool.stats.unlocked");
 }

@@ -82,8 +82,7 @@ void spoolfile_path(const wchar_t *dir, uint64_t seq, const wchar_t *ext, wchar_
     swprintf(out, MAX_PATH, L"%ls\\%016llx.%ls", dir, (unsigned long long)seq, ext);
 }
 
-/* <seq as 16 hex digits>.<ext> */
-static void record_name(uint64_t seq, const wchar_t *ext, wchar_t *out)
+void spoolfile_name(uint64_t seq, const wchar_t *ext, wchar_t *out)
 {
     swprintf(out, SPOOL_NAME_SIZE, L"%016llx.%ls", (unsigned long long)seq, ext);
 }
@@ -118,35 +117,25 @@ size_t spoolfile_encode(const spool_rec *r, uint8_t *out, size_t cap)
     return size;
 }
 
-int spoolfile_write(const safedir *dir, const spool_rec *r)
+int spoolfile_put(const safedir *dir, uint64_t seq, const wchar_t *tmp_ext,
+                  const wchar_t *ext, const void *data, size_t size)
 {
     wchar_t tmp[SPOOL_NAME_SIZE], final[SPOOL_NAME_SIZE];
-    size_t cap = SPOOL_HDR_SIZE + (size_t)r->user_len + r->msg_len;
-    uint8_t *buf = (uint8_t *)malloc(cap);
-    size_t size = buf ? spoolfile_encode(r, buf, cap) : 0;
     HANDLE h;
     DWORD w = 0;
     int ok;
 
-    if (!size) {
-        free(buf);
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        return 0;
-    }
-    record_name(r->seq, L"tmp", tmp);
-    record_name(r->seq, L"ntf", final);
+    spoolfile_name(seq, tmp_ext, tmp);
+    spoolfile_name(seq, ext, final);
     /* A new file, never an existing one truncated: a leftover of this name
      * (a failed delete) is removed first, through a checked handle. */
     h = safedir_open_file(dir, tmp, GENERIC_WRITE, 0, CREATE_NEW);
     if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_FILE_EXISTS &&
         safedir_delete(dir, tmp))
         h = safedir_open_file(dir, tmp, GENERIC_WRITE, 0, CREATE_NEW);
-    if (h == INVALID_HANDLE_VALUE) {
-        free(buf);
+    if (h == INVALID_HANDLE_VALUE)
         return 0;
-    }
-    ok = WriteFile(h, buf, (DWORD)size, &w, NULL) && w == size;
-    free(buf);
+    ok = WriteFile(h, data, (DWORD)size, &w, NULL) && w == size;
     /* The data must be on disk before we say "accepted". */
     ok = ok && FlushFileBuffers(h) && safedir_rename_open(h, dir, final);
     if (!ok) {
@@ -158,14 +147,37 @@ int spoolfile_write(const safedir *dir, const spool_rec *r)
     return ok;
 }
 
+int spoolfile_write(const safedir *dir, const spool_rec *r)
+{
+    size_t cap = SPOOL_HDR_SIZE + (size_t)r->user_len + r->msg_len;
+    uint8_t *buf = (uint8_t *)malloc(cap);
+    size_t size = buf ? spoolfile_encode(r, buf, cap) : 0;
+    int ok;
+
+    if (!size) {
+        free(buf);
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return 0;
+    }
+    ok = spoolfile_put(dir, r->seq, L"tmp", L"ntf", buf, size);
+    free(buf);
+    return ok;
+}
+
 void spoolfile_append_trailer(const safedir *dir, uint64_t seq, const char tag[4],
                               uint32_t session)
+{
+    spoolfile_append_trailer_to(dir, seq, L"ntf", tag, session);
+}
+
+void spoolfile_append_trailer_to(const safedir *dir, uint64_t seq, const wchar_t *ext,
+                                 const char tag[4], uint32_t session)
 {
     wchar_t name[SPOOL_NAME_SIZE];
     uint8_t t[8];
     DWORD w;
     HANDLE h;
-    record_name(seq, L"ntf", name);
+    spoolfile_name(seq, ext, name);
     h = safedir_open_file(dir, name, FILE_APPEND_DATA | SYNCHRONIZE, FILE_SHARE_READ,
                           OPEN_EXISTING);
     if (h == INVALID_HANDLE_VALUE)
@@ -179,7 +191,7 @@ void spoolfile_append_trailer(const safedir *dir, uint64_t seq, const char tag[4
 void spoolfile_delete(const safedir *dir, uint64_t seq)
 {
     wchar_t name[SPOOL_NAME_SIZE];
-    record_name(seq, L"ntf", name);
+    spoolfile_name(seq, L"ntf", name);
     safedir_delete(dir, name);
 }
 
@@ -260,6 +272,8 @@ static spool_rec *decode(const uint8_t *buf, size_t size, uint64_t name_seq, con
     /* The sender the service wrote into the message keys its id again. */
     r = spool_rec_new(n->id, n->id_len, n->sender.sid, n->sender.sid_len,
                       (const char *)buf + SPOOL_HDR_SIZE, user_len, msg, msg_len);
+    if (r)
+        r->question = n->action_count > 0;
     free(n);
     if (!r) {
         *why = "out of memory";
@@ -276,8 +290,7 @@ static spool_rec *decode(const uint8_t *buf, size_t size, uint64_t name_seq, con
     return r;
 }
 
-/* The sequence number a name "<16 hex digits>.<ext>" gives, or 0. */
-static uint64_t name_seq(const wchar_t *name, const wchar_t *ext)
+uint64_t spoolfile_name_seq(const wchar_t *name, const wchar_t *ext)
 {
     wchar_t *end = NULL;
     unsigned long long seq = wcstoull(name, &end, 16);
@@ -317,7 +330,7 @@ static spool_rec *read_record(const safedir *dir, const WIN32_FIND_DATAW *fd, ui
 spool_rec *spoolfile_load(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64_t *seq_out,
                           const char **why)
 {
-    uint64_t seq = name_seq(fd->cFileName, L"ntf");
+    uint64_t seq = spoolfile_name_seq(fd->cFileName, L"ntf");
     *seq_out = seq;
     if (!seq) {
         *why = "unexpected file name";
@@ -359,7 +372,7 @@ void spoolfile_recover_temps(const safedir *dir, spool_open_info *info)
     if (find == INVALID_HANDLE_VALUE)
         return;
     do {
-        uint64_t seq = name_seq(fd.cFileName, L"tmp");
+        uint64_t seq = spoolfile_name_seq(fd.cFileName, L"tmp");
         const char *why;
         spool_rec *r = NULL;
         if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
@@ -371,7 +384,7 @@ void spoolfile_recover_temps(const safedir *dir, spool_open_info *info)
         }
         if (r) {
             /* Should the rename fail, the file stays for the next start. */
-            record_name(seq, L"ntf", ntf);
+            spoolfile_name(seq, L"ntf", ntf);
             if (safedir_rename(dir, fd.cFileName, dir, ntf))
                 info->temp_promoted++;
         } else if (safedir_delete(dir, fd.cFileName)) {

@@ -41,6 +41,7 @@ void spool_rec_free(spool_rec *r)
 {
     if (r) {
         free(r->acked);
+        free(r->answer);
         free(r);
     }
 }

@@ -49,6 +49,8 @@ typedef struct spool_rec {
     uint8_t acked_n, acked_cap;
     uint8_t delivered; /* a tray took it (ACK1) or refused it for good (REJ1); never reset */
     uint8_t displayed; /* a tray took it (ACK1); displayed_session says which first */
+    uint8_t question;  /* it has actions: a tray may answer it (spoolanswer.c) */
+    struct spool_answer *answer; /* its first answer (spoolanswer.c), or NULL */
 } spool_rec;
 
 #define SPOOL_REC_ID(r) ((char *)((r) + 1))
@@ -88,6 +90,18 @@ size_t spoolfile_encode(const spool_rec *r, uint8_t *out, size_t cap);
 /* Writes r to <seq>.tmp, flushes it and renames it to <seq>.ntf. Returns
  * nonzero when done; else GetLastError says why and no file is left. */
 int spoolfile_write(const safedir *dir, const spool_rec *r);
+/* Writes data to a new <seq>.<tmp_ext> (never an existing file truncated),
+ * flushes it and renames it to <seq>.<ext> through the checked handle.
+ * Returns nonzero when done; else GetLastError says why and no file is left. */
+int spoolfile_put(const safedir *dir, uint64_t seq, const wchar_t *tmp_ext,
+                  const wchar_t *ext, const void *data, size_t size);
+/* The sequence number a name "<16 hex digits>.<ext>" gives, or 0. */
+uint64_t spoolfile_name_seq(const wchar_t *name, const wchar_t *ext);
+/* "<seq as 16 hex digits>.<ext>" into out (SPOOL_NAME_SIZE). */
+void spoolfile_name(uint64_t seq, const wchar_t *ext, wchar_t *out);
+/* spoolfile_append_trailer to <seq>.<ext> (the answer files, spoolanswer.c). */
+void spoolfile_append_trailer_to(const safedir *dir, uint64_t seq, const wchar_t *ext,
+                                 const char tag[4], uint32_t session);
 /* Appends an 8-byte trailer (tag "ACK1", "REJ1" or "RST1") to <seq>.ntf,
  * unflushed: losing it repeats a delivery at worst. */
 void spoolfile_append_trailer(const safedir *dir, uint64_t seq, const char tag[4],
@@ -160,6 +174,36 @@ int spool_index_add_ack(spool_index *x, spool_rec *r, uint32_t session);
 /* Closes the holes once they outnumber the records. Only between scans:
  * positions change. */
 void spool_index_compact(spool_index *x);
+
+/* The spool object (svc.h); its files share it. */
+struct spool {
+    SRWLOCK lock; /* everything below */
+    safedir dir;  /* the spool folder, open (checked) until spool_close */
+    spool_limits lim;
+    spool_index idx;
+    uint64_t next_seq;
+    int64_t next_expiry; /* nothing expires before this (a lower bound) */
+    uint64_t evicted;
+    uint64_t quota_refusals;
+    struct spool_answer *owing; /* answered records some session still owes a withdraw */
+    uint64_t answers, answers_late; /* first answers stored, late ones recorded, since open */
+};
+
+/* Nonzero when r's target includes the viewer's session (ignoring what
+ * that session acknowledged). spool.c. */
+int spool_rec_reaches(const spool_rec *r, const spool_viewer *v);
+
+/* ---- spoolanswer.c -------------------------------------------------------- */
+
+/* At open, once every record is indexed: attaches each <seq>.ans to its
+ * record, deletes the ones whose record is gone and unfinished temps. */
+void spool_answers_load(spool *s);
+/* r (answered or not) leaves the spool: its answer file goes too. With the lock held. */
+void spool_answer_forget_locked(spool *s, spool_rec *r);
+/* r's acknowledgements changed: recomputes whether it owes a withdraw. With the lock held. */
+void spool_answer_acks_changed_locked(spool *s, spool_rec *r);
+/* r's answer into *out (type RESPONSE); 0 when it has none. With the lock held. */
+int spool_answer_get_locked(const spool_rec *r, pipes_proto_answer *out);
 
 #ifdef __cplusplus
 }

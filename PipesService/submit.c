@@ -39,26 +39,24 @@
 #define REPLY_QUEUE_BYTES (16u << 10)
 #define REPLY_QUEUE_MESSAGES 64u
 
-static void send_displayed(submit *sb, const waiter *w, uint32_t session)
-{
-    pipes_proto_reply r;
-    if (pipes_proto_reply_init(&r, PIPES_PROTO_REPLY_DISPLAYED, w->id) != PIPES_PROTO_OK)
-        return;
-    r.has_session = 1;
-    r.session = session;
-    submit_send_reply(sb, w->server, w->conn, &r, 0);
-}
-
-static void unlink_waiter(submit *sb, waiter *w)
+static void unlink_locked(submit *sb, waiter *w)
 {
     waiter **pp;
-    AcquireSRWLockExclusive(&sb->lock);
     for (pp = &sb->waiters; *pp; pp = &(*pp)->next)
         if (*pp == w) {
             *pp = w->next;
             break;
         }
-    ReleaseSRWLockExclusive(&sb->lock);
+}
+
+/* Takes w out of the list (unless already_unlinked) and frees it. */
+static void unlink_waiter(submit *sb, waiter *w, int already_unlinked)
+{
+    if (!already_unlinked) {
+        AcquireSRWLockExclusive(&sb->lock);
+        unlink_locked(sb, w);
+        ReleaseSRWLockExclusive(&sb->lock);
+    }
     PIPES_CHAOS_POINT("submit.waiter.unlinked");
     conns_wait(sb->conns, w->conn, -1);
     free(w);
@@ -82,6 +80,7 @@ static void accept_one(submit *sb, const pipes_event *ev, const svc_identity *wh
         if (w) {
             w->server = ev->server;
             w->conn = ev->connection_id;
+            w->want_response = n->wait == PIPES_PROTO_WAIT_RESPONSE;
             memcpy(w->sid, who->sender.sid, who->sender.sid_len + 1);
             memcpy(w->id, n->id, n->id_len + 1);
             conns_wait(sb->conns, w->conn, 1);
@@ -97,28 +96,32 @@ static void accept_one(submit *sb, const pipes_event *ev, const svc_identity *wh
         submit_send_reply(sb, ev->server, ev->connection_id, &r, 0);
         InterlockedIncrement64(res == SPOOL_OK ? &sb->accepted : &sb->duplicates);
         if (w) {
-            int displayed;
-            uint32_t session;
+            int done;
             AcquireSRWLockExclusive(&sb->lock);
             w->accepted_sent = 1;
-            /* A resend of a record a tray already took: no tray will
-             * acknowledge it again, so its delivery state answers. */
+            /* A resend of a record a tray already took (or answered): no
+             * tray will acknowledge it again, so its delivery state answers. */
             if (added.displayed && !w->displayed) {
                 w->displayed = 1;
                 w->displayed_session = added.displayed_session;
             }
-            displayed = w->displayed;
-            session = w->displayed_session;
+            if (added.answered && !w->answered) {
+                w->answered = 1;
+                w->answer = added.answer;
+            }
+            done = submit_waiter_flush_locked(sb, w);
+            if (done)
+                unlink_locked(sb, w);
             ReleaseSRWLockExclusive(&sb->lock);
-            if (displayed)
-                submit_displayed(sb, who->sender.sid, n->id, session);
+            if (done)
+                unlink_waiter(sb, w, 1);
         }
         if (res == SPOOL_OK)
             delivery_kick(sb->delivery);
         return;
     }
     if (w)
-        unlink_waiter(sb, w);
+        unlink_waiter(sb, w, 0);
     if (res == SPOOL_FULL)
         submit_reject(sb, ev->server, ev->connection_id, client, n->id,
                       PIPES_PROTO_REASON_QUEUE_FULL, "the spool is at its configured bound", 0);
@@ -133,6 +136,20 @@ static void accept_one(submit *sb, const pipes_event *ev, const svc_identity *wh
                       PIPES_PROTO_REASON_INTERNAL_ERROR, "could not write the spool", 0);
 }
 
+/* Takes a token of who's rate limit for this message, else rejects it (id echoed). */
+static int rate_ok(submit *sb, const pipes_event *ev, const svc_identity *who,
+                   const wchar_t *client, const char *id)
+{
+    uint32_t per_minute, burst;
+    svc_config_rate(sb->cfg, who->sender.sid, &per_minute, &burst);
+    if (ratelimit_take(sb->rate, who->key, per_minute, burst, (uint64_t)svc_now_ms()))
+        return 1;
+    submit_reject(sb, ev->server, ev->connection_id, client, id,
+                  PIPES_PROTO_REASON_RATE_LIMITED,
+                  "too many submissions from this account; retry later", 0);
+    return 0;
+}
+
 static void on_message(submit *sb, const pipes_event *ev)
 {
     pipes_proto_notification *n;
@@ -142,7 +159,7 @@ static void on_message(submit *sb, const pipes_event *ev)
     wchar_t client[LABEL_MAX];
     char detail[PIPES_PROTO_MAX_DETAIL];
     svc_identity who;
-    uint32_t per_minute, burst;
+    pipes_proto_type type;
     int known = conns_message(sb->conns, ev->connection_id, svc_now_ms(), &who);
 
     if (known < 0)
@@ -150,6 +167,12 @@ static void on_message(submit *sb, const pipes_event *ev)
     if (known == 0 && !submit_identify(sb, ev, &who))
         return;
     submit_label(&who, NULL, client);
+    if (pipes_proto_parse_type(ev->data, ev->size, &type, NULL) == PIPES_PROTO_OK &&
+        type == PIPES_PROTO_TYPE_QUERY) {
+        if (rate_ok(sb, ev, &who, client, NULL))
+            submit_query(sb, ev, &who, client);
+        return;
+    }
     n = (pipes_proto_notification *)malloc(sizeof *n);
     if (!n) {
         submit_reject(sb, ev->server, ev->connection_id, client, NULL,
@@ -158,11 +181,8 @@ static void on_message(submit *sb, const pipes_event *ev)
     }
     /* Parsed first only to echo the id: the token is taken whatever it holds. */
     parsed = pipes_proto_parse_notification(ev->data, ev->size, n, &err);
-    svc_config_rate(sb->cfg, who.sender.sid, &per_minute, &burst);
-    if (!ratelimit_take(sb->rate, who.key, per_minute, burst, (uint64_t)svc_now_ms())) {
-        submit_reject(sb, ev->server, ev->connection_id, client, n->id,
-                      PIPES_PROTO_REASON_RATE_LIMITED,
-                      "too many submissions from this account; retry later", 0);
+    if (!rate_ok(sb, ev, &who, client, n->id)) {
+        /* rejected */
     } else if (parsed != PIPES_PROTO_OK ||
                pipes_proto_check_submission(n, &err) != PIPES_PROTO_OK) {
         submit_reject_parse(sb, ev, client, &err, n->id);
@@ -182,36 +202,7 @@ static void on_message(submit *sb, const pipes_event *ev)
 
 void submit_displayed(void *ctx, const char *sid, const char *id, uint32_t session)
 {
-    submit *sb = (submit *)ctx;
-    waiter **pp, *ready = NULL;
-    if (!sb)
-        return;
-    AcquireSRWLockExclusive(&sb->lock);
-    for (pp = &sb->waiters; *pp;) {
-        waiter *w = *pp;
-        if (strcmp(w->id, id) != 0 || strcmp(w->sid, sid) != 0) {
-            pp = &w->next;
-        } else if (!w->accepted_sent) {
-            w->displayed = 1;
-            w->displayed_session = session;
-            pp = &w->next;
-        } else {
-            *pp = w->next;
-            w->next = ready;
-            ready = w;
-        }
-    }
-    /* Sent under the lock so submit_stop cannot free the server meanwhile
-     * (pipes_server_send only queues; it never calls back). */
-    while (ready) {
-        waiter *w = ready;
-        ready = w->next;
-        if (!sb->closed)
-            send_displayed(sb, w, session);
-        conns_wait(sb->conns, w->conn, -1);
-        free(w);
-    }
-    ReleaseSRWLockExclusive(&sb->lock);
+    submit_waiters_event(ctx, sid, id, 0, session, NULL);
 }
 
 static void drop_waiters(submit *sb, uint64_t conn)

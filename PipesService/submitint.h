@@ -24,8 +24,12 @@ typedef struct waiter {
     char sid[PIPES_PROTO_MAX_SID + 1]; /* with id, the record it waits for */
     char id[PIPES_PROTO_MAX_ID + 1];
     int accepted_sent;        /* `displayed` may follow only after `accepted` */
-    int displayed;            /* a tray acknowledged before `accepted` went out */
+    int displayed;            /* a tray acknowledged it (maybe before `accepted` went out) */
     uint32_t displayed_session;
+    int displayed_sent;
+    int want_response;        /* "wait": "response": the answer follows `displayed` */
+    int answered;             /* the answer is in ... */
+    pipes_proto_answer answer; /* ... (type RESPONSE) */
 } waiter;
 
 struct submit {
@@ -58,6 +62,9 @@ struct submit {
  * read) closes the connection; close_after closes it once r is written. */
 void submit_send_reply(submit *sb, pipes_server *server, uint64_t conn,
                        const pipes_proto_reply *r, int close_after);
+/* The same for a message already written (buf, n bytes). */
+void submit_send_bytes(submit *sb, pipes_server *server, uint64_t conn, const char *buf,
+                       size_t n, int close_after);
 /* A `rejected` with reason and detail (id echoed when valid), counted and
  * logged under client. */
 void submit_reject(submit *sb, pipes_server *server, uint64_t conn, const wchar_t *client,
@@ -71,6 +78,24 @@ void submit_reject_parse(submit *sb, const pipes_event *ev, const wchar_t *clien
 void submit_label(const svc_identity *who, const pipes_peer_identity *peer, wchar_t *out);
 /* Writes the rejections not logged yet (at stop). */
 void submit_flush_rejects(submit *sb);
+
+/* ---- submitanswer.c --------------------------------------------------------- */
+
+/* Sends what w is due now, in the protocol's order (`displayed` after
+ * `accepted`, the `response` after `displayed`); nonzero when it waits for
+ * nothing more. With sb->lock held (so submit_stop cannot free the server). */
+int submit_waiter_flush_locked(submit *sb, waiter *w);
+/* A tray acknowledged (winner NULL) or answered (winner) sid's id in
+ * session: every waiter for it (only those for a response when
+ * response_only) gets what it is due now; finished ones are freed. */
+void submit_waiters_event(submit *sb, const char *sid, const char *id, int response_only,
+                          uint32_t session, const pipes_proto_answer *winner);
+/* A `query` (the message of ev) from who: one `state` back. */
+void submit_query(submit *sb, const pipes_event *ev, const svc_identity *who,
+                  const wchar_t *client);
+/* Sends an answer message (a `state` or `response`) on conn, as submit_send_reply. */
+void submit_send_answer(submit *sb, pipes_server *server, uint64_t conn,
+                        const pipes_proto_answer *a);
 
 /* ---- submitconn.c ----------------------------------------------------------- */
 

@@ -19,9 +19,14 @@ void submit_send_reply(submit *sb, pipes_server *server, uint64_t conn,
 {
     char buf[2048];
     size_t n = 0;
+    if (pipes_proto_write_reply(r, buf, sizeof buf, &n) == PIPES_PROTO_OK)
+        submit_send_bytes(sb, server, conn, buf, n, close_after);
+}
+
+void submit_send_bytes(submit *sb, pipes_server *server, uint64_t conn, const char *buf,
+                       size_t n, int close_after)
+{
     pipes_status st;
-    if (pipes_proto_write_reply(r, buf, sizeof buf, &n) != PIPES_PROTO_OK)
-        return;
     /* A connection id is never 0, so it can stand for "close it after this". */
     st = pipes_server_send(server, conn, buf, n, close_after ? (void *)(uintptr_t)conn : NULL);
     if (st == PIPES_ERR_QUEUE_FULL) {

@@ -240,6 +240,8 @@ typedef struct spool_added {
     uint64_t seq;  /* the record's sequence number (the held one for SPOOL_DUPLICATE) */
     int displayed; /* SPOOL_DUPLICATE: a tray has acknowledged the held record ... */
     uint32_t displayed_session; /* ... first this session's */
+    int answered;  /* SPOOL_DUPLICATE: the held record was answered ... */
+    pipes_proto_answer answer; /* ... this way (type RESPONSE) */
 } spool_added;
 
 /* One item handed to delivery: a copy. */
@@ -267,6 +269,8 @@ typedef struct spool_stats {
     uint64_t id_compares;        /* stored ids compared while looking ids up, since open */
     uint64_t submitters;         /* SIDs that have records */
     uint64_t quota_refusals;     /* submissions refused by a submitter's quota, since open */
+    uint64_t answers;            /* first answers stored, since open */
+    uint64_t answers_late;       /* answers that came after the first, since open */
 } spool_stats;
 
 /* Opens dir as a trusted folder (safedir_open: created if missing, with
@@ -302,6 +306,59 @@ void spool_session_reset(spool *s, uint32_t session);
  * which nothing expires, or INT64_MAX. */
 uint32_t spool_expire(spool *s, int64_t now_ms, uint32_t *undelivered, int64_t *next_ms);
 void spool_get_stats(spool *s, spool_stats *out);
+
+/* Answers (spoolanswer.c; PROTOCOL.md 5a). */
+typedef enum spool_answer_outcome {
+    SPOOL_ANSWER_WON = 1,    /* the first answer: stored durably, withdraws now owed */
+    SPOOL_ANSWER_REPEAT = 2, /* the winning session's answer again (a tray's resend) */
+    SPOOL_ANSWER_LATE = 3    /* another session answered first: recorded, nothing changes */
+} spool_answer_outcome;
+
+typedef struct spool_answered {
+    spool_answer_outcome outcome;
+    uint64_t seq;
+    char sid[PIPES_PROTO_MAX_SID + 1]; /* the question's submitter ... */
+    char id[PIPES_PROTO_MAX_ID + 1];   /* ... and id */
+    pipes_proto_answer winner;         /* type RESPONSE: the answer that counts */
+} spool_answered;
+
+/* A tray's response a (parsed; its session is ignored) on the connection
+ * to v's session: the question it answers is the record with a's id that
+ * has actions and reaches v's session - of several (two submitters' ids),
+ * the oldest this session acknowledged and nobody else answered. The
+ * first answer is written durably (<seq>.ans) before SPOOL_OK returns, with
+ * v->session as its session and the time of now_ms when a gives none.
+ * SPOOL_NOT_FOUND and *why when no such question reached the session or
+ * the action is not one of its actions; SPOOL_IO_ERROR, SPOOL_NO_MEMORY. */
+spool_result spool_answer(spool *s, const spool_viewer *v, const pipes_proto_answer *a,
+                          int64_t now_ms, spool_answered *out, const char **why);
+
+/* A withdraw owed to a session: the question's seq and the message. */
+typedef struct spool_withdraw {
+    uint64_t seq;
+    pipes_proto_answer msg; /* type WITHDRAW with the winning answer */
+} spool_withdraw;
+
+/* The next answered question that session acknowledged, did not answer
+ * itself and has not acknowledged a withdraw of; seqs in skip (n_skip)
+ * are left out (in flight). 0 when none. */
+int spool_next_withdraw(spool *s, uint32_t session, const uint64_t *skip, size_t n_skip,
+                        spool_withdraw *out);
+/* session's tray acknowledged (or for good refused) the withdraw of seq. */
+void spool_withdrawn(spool *s, uint64_t seq, uint32_t session);
+/* The `state` answering a query of submitter sid for id (PROTOCOL.md 5a):
+ * unknown, pending, displayed or answered. */
+void spool_state(spool *s, const char *sid, const char *id, pipes_proto_answer *out);
+
+/* ---- answers.c ---------------------------------------------------------- */
+
+/* A tray's message data (size bytes) that is not a reply, on the delivery
+ * connection of v's session: a `response` is stored (spool_answer); the
+ * `ack` or `rejected` to send back goes to reply (cap bytes, *reply_len; 0
+ * when none could be written). Returns nonzero when it is the question's
+ * first answer (*out): the submitter's waiters and withdraws follow. */
+int answers_from_tray(spool *s, const spool_viewer *v, const void *data, size_t size,
+                      char *reply, size_t cap, size_t *reply_len, spool_answered *out);
 
 /* ---- ratelimit.c -------------------------------------------------------- */
 
@@ -431,6 +488,9 @@ typedef struct delivery_stats {
     delivery_session_info sessions[SVC_MAX_SESSIONS];
 } delivery_stats;
 
+/* The first answer to submitter sid's question id (winner: type RESPONSE). */
+typedef void (*delivery_answered_fn)(void *ctx, const char *sid, const char *id,
+                                     const pipes_proto_answer *winner);
 /* on_displayed(ctx, ...) runs on an engine worker when a tray acknowledges a
  * record, from the first session added on: ctx must be ready before that. */
 delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn on_displayed,
@@ -441,6 +501,9 @@ delivery *delivery_create(spool *s, const svc_config *cfg, delivery_displayed_fn
  * and force an interleaving. Set it before adding a session. */
 typedef void (*delivery_hook_fn)(void *ctx, const char *where);
 void delivery_set_test_hook(delivery *d, delivery_hook_fn fn, void *ctx);
+/* on_answered(ctx of delivery_create, ...) runs on an engine worker when a
+ * tray's response is a question's first answer. Set before adding a session. */
+void delivery_set_answered(delivery *d, delivery_answered_fn on_answered);
 /* Tracks session (idempotent); returns nonzero if it was new. */
 int delivery_session_add(delivery *d, uint32_t session);
 void delivery_session_remove(delivery *d, uint32_t session);
@@ -487,6 +550,9 @@ pipes_status submit_start(submit *sb, const svc_config *cfg, delivery *d);
 void submit_set_stopping(submit *sb);
 void submit_displayed(void *ctx, const char *sid, const char *id,
                       uint32_t session); /* ctx = submit* */
+/* The first answer to submitter sid's id: a `response` to each connection
+ * that waits for one (submitanswer.c). ctx = submit*. */
+void submit_answered(void *ctx, const char *sid, const char *id, const pipes_proto_answer *winner);
 void submit_get_stats(submit *sb, submit_stats *out);
 /* From the main loop: closes the connections idle too long (conns_due). */
 void submit_poll(submit *sb, int64_t now_ms);
@@ -515,9 +581,9 @@ void fleet_sessions(fleet *f, const uint32_t *ids, size_t n);
 /* A tray displayed record (sid, id) in session (delivery's callback, any
  * thread): a broker record's `displayed` goes to the status topic. */
 void fleet_displayed(fleet *f, const char *sid, const char *id, uint32_t session);
-/* For the interactive-notifications work: a user answered broker record id
- * (its sender SID sid) in session with action; publishes a `response` event.
- * Nothing calls it yet. */
+/* A user answered record id (its sender SID sid) in session with action
+ * (an action's id, or "dismissed"/"timeout"); for a broker record, publishes
+ * a `response` event on the status topic (core.c, on_answered). */
 void fleet_response(fleet *f, const char *sid, const char *id, uint32_t session,
                     const char *action);
 /* `status` lines of the bridge into buf; returns the bytes written. */

@@ -6,14 +6,19 @@
  *                [--wait] [--timeout S] [--pipe NAME [--verify-service]]
  *                [--action ID=LABEL]... [--open URL] [--tag T | --clear-tag T]
  *                [--progress N|-1 [--status TEXT]] [--sticky]
- *                [--priority low|normal|high|urgent]
+ *                [--priority low|normal|high|urgent] [--wait-response]
+ *   pipes-notify --query ID [--timeout S] [--pipe NAME [--verify-service]]
  * Exit codes (also in --help and docs/SERVICE.md):
- *   0 accepted (with --wait: displayed in at least one session)
+ *   0 accepted (with --wait: displayed in at least one session; with
+ *     --wait-response: answered with an action, whose id is on stdout;
+ *     with --query: the state is on stdout)
  *   1 unexpected failure       2 usage error
  *   3 rejected, do not retry   4 rejected, retry later (queue full, rate limit...)
  *   5 service not running      6 timed out
  *   7 connection lost before the reply, the service stopped or crashed (resend)
  *   8 the pipe is not served by the PipesService service (nothing was sent)
+ *   9 --wait-response: dismissed (closed without an action)
+ *  10 --wait-response: it timed out on the desktop, unanswered
  * A connection the running service closes without a reply (its connection
  * limit) is exit 4, like its `rate_limited` rejection of a connection over a cap.
  *
@@ -45,7 +50,9 @@ enum {
     EXIT_NOT_RUNNING = 5,
     EXIT_TIMEOUT = 6,
     EXIT_BROKEN = 7,
-    EXIT_NOT_THE_SERVICE = 8
+    EXIT_NOT_THE_SERVICE = 8,
+    EXIT_DISMISSED = 9,
+    EXIT_UNANSWERED = 10
 };
 
 #define NOTIFY_SERVICE_NAME L"PipesService"
@@ -102,6 +109,11 @@ static void usage(FILE *to)
              L"  --priority P        low, normal (default), high or urgent (urgent shows even\n"
              L"                      while notifications are paused or muted)\n"
              L"  --wait              wait until a desktop displayed it\n"
+             L"  --wait-response     (needs --action) wait for the answer and print it alone on\n"
+             L"                      stdout: the action's ID, 'dismissed' or 'timeout' (progress\n"
+             L"                      goes to stderr); use a --timeout long enough for a person\n"
+             L"  --query ID          print the state of your notification ID: unknown, pending,\n"
+             L"                      displayed or answered, with the answer's details\n"
              L"  --timeout SECONDS   give up after this long (default 30)\n"
              L"  --pipe NAME         submit pipe (default \\\\.\\pipe\\Pipes.Service); with it the\n"
              L"                      server is not checked unless --verify-service is given\n"
@@ -109,7 +121,8 @@ static void usage(FILE *to)
              L"exit codes: 0 accepted (with --wait: displayed), 1 failed, 2 usage,\n"
              L"  3 rejected (do not retry), 4 rejected (retry later), 5 service not running,\n"
              L"  6 timed out, 7 connection lost before the reply (service stopped or crashed),\n"
-             L"  8 the pipe is not served by the PipesService service (nothing sent)\n");
+             L"  8 the pipe is not served by the PipesService service (nothing sent),\n"
+             L"  9 --wait-response: dismissed, 10 --wait-response: timed out unanswered\n");
 }
 
 static int usage_error(const wchar_t *msg, const wchar_t *arg)
@@ -272,9 +285,16 @@ static void random_id(pipes_proto_notification *n)
     pipes_proto_notification_set(n, "id", id, 3 + 2 * sizeof r);
 }
 
-/* Waits for the next reply; returns 1 with it parsed, 0 on timeout, -1 when
- * the connection ended. */
-static int next_reply(session_state *s, ULONGLONG deadline, pipes_proto_reply *out)
+/* A message from the service: a reply, or (type RESPONSE / STATE) an answer. */
+typedef struct service_msg {
+    pipes_proto_type type;
+    pipes_proto_reply reply;
+    pipes_proto_answer answer;
+} service_msg;
+
+/* Waits for the next message; returns 1 with it parsed, 0 on timeout, -1
+ * when the connection ended. */
+static int next_reply(session_state *s, ULONGLONG deadline, service_msg *out)
 {
     for (;;) {
         ULONGLONG now = GetTickCount64();
@@ -293,7 +313,13 @@ static int next_reply(session_state *s, ULONGLONG deadline, pipes_proto_reply *o
         ReleaseSRWLockExclusive(&s->lock);
         if (have) {
             pipes_proto_error err;
-            if (pipes_proto_parse_reply(buf, len, out, &err) == PIPES_PROTO_OK)
+            pipes_proto_status ps = pipes_proto_parse_type(buf, len, &out->type, &err);
+            if (ps == PIPES_PROTO_OK &&
+                (out->type == PIPES_PROTO_TYPE_RESPONSE || out->type == PIPES_PROTO_TYPE_STATE))
+                ps = pipes_proto_parse_answer(buf, len, &out->answer, &err);
+            else if (ps == PIPES_PROTO_OK)
+                ps = pipes_proto_parse_reply(buf, len, &out->reply, &err);
+            if (ps == PIPES_PROTO_OK)
                 return 1;
             fwprintf(stderr, L"pipes-notify: ignoring an unreadable reply (%hs)\n",
                      pipes_proto_status_string(err.status));
@@ -383,6 +409,63 @@ static int ended_without_reply(DWORD server_pid)
     return EXIT_BROKEN;
 }
 
+/* "answered action ID in session N by USER at TIME" and the like: one line. */
+/* Completes n from the options that needed all of them and writes it;
+ * _INVALID_ARGUMENT when an option was bad (said on stderr). */
+static pipes_proto_status compose(pipes_proto_notification *n, const wchar_t *body,
+                                  const wchar_t *progress, const wchar_t *status, int have_id,
+                                  char *msg, size_t cap, size_t *msg_len)
+{
+    if (status && !progress) {
+        usage_error(L"--status needs --progress", NULL);
+        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    }
+    if (progress && !set_progress(n, progress, status))
+        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    if (body && !wcscmp(body, L"-")) {
+        if (!read_body(n))
+            return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    } else if (body && !set_field(n, "body", body)) {
+        return PIPES_PROTO_ERR_INVALID_ARGUMENT;
+    }
+    if (!have_id)
+        random_id(n);
+    return pipes_proto_write_notification(n, msg, cap, msg_len);
+}
+
+static void print_state(const pipes_proto_answer *a)
+{
+    char when[PIPES_PROTO_TIME_BUFSIZE] = "";
+    wchar_t user[PIPES_PROTO_MAX_ACCOUNT + 1] = L"";
+    const char *result = pipes_proto_result_name(a->result);
+    printf("%s", pipes_proto_state_name(a->state) ? pipes_proto_state_name(a->state) : "unknown");
+    if (a->state == PIPES_PROTO_STATE_ANSWERED) {
+        printf(" %s%s%s", result ? result : "?", a->action[0] ? " " : "", a->action);
+    }
+    if (a->has_session)
+        printf(" in session %lu", (unsigned long)a->session);
+    fflush(stdout);
+    if (a->user_len) {
+        MultiByteToWideChar(CP_UTF8, 0, a->user, -1, user, PIPES_PROTO_MAX_ACCOUNT + 1);
+        fwprintf(stdout, L" by %ls", user);
+        fflush(stdout);
+    }
+    if (a->has_time && pipes_proto_time_format(a->time_ms, when))
+        printf(" at %s", when);
+    printf("\n");
+}
+
+/* --wait-response: the answer alone on stdout, and its exit code. */
+static int print_response(const pipes_proto_answer *a)
+{
+    if (a->result == PIPES_PROTO_RESULT_ACTION) {
+        printf("%s\n", a->action);
+        return EXIT_OK;
+    }
+    printf("%s\n", pipes_proto_result_name(a->result) ? pipes_proto_result_name(a->result) : "?");
+    return a->result == PIPES_PROTO_RESULT_DISMISSED ? EXIT_DISMISSED : EXIT_UNANSWERED;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     static pipes_proto_notification n;
@@ -399,8 +482,11 @@ int wmain(int argc, wchar_t **argv)
     pipes_status st;
     session_state s;
     ULONGLONG deadline;
-    pipes_proto_reply reply;
+    service_msg m;
+    pipes_proto_reply *reply = &m.reply;
     pipes_peer_identity server;
+    const wchar_t *query = NULL;
+    FILE *progress_out = stdout;
 
     /* First thing: from here on a DLL loaded by name (by us, or inside a
      * system DLL) comes from System32 or this exe's folder only, never from
@@ -421,7 +507,12 @@ int wmain(int argc, wchar_t **argv)
             return EXIT_OK;
         }
         if (!wcscmp(a, L"--wait")) {
-            n.wait = 1;
+            n.wait = n.wait ? n.wait : PIPES_PROTO_WAIT_DISPLAYED;
+            continue;
+        }
+        if (!wcscmp(a, L"--wait-response")) {
+            n.wait = PIPES_PROTO_WAIT_RESPONSE;
+            progress_out = stderr; /* stdout holds the answer only */
             continue;
         }
         if (!wcscmp(a, L"--verify-service")) {
@@ -439,6 +530,8 @@ int wmain(int argc, wchar_t **argv)
             if (!set_field(&n, "title", v))
                 return EXIT_USAGE;
             have_title = 1;
+        } else if (!wcscmp(a, L"--query")) {
+            query = v;
         } else if (!wcscmp(a, L"--body")) {
             body = v;
         } else if (!wcscmp(a, L"--source")) {
@@ -507,25 +600,31 @@ int wmain(int argc, wchar_t **argv)
             return usage_error(L"unknown option ", a);
         }
     }
-    if (!have_title && !n.clear)
-        return usage_error(L"--title is required (except with --clear-tag)", NULL);
-    if (status && !progress)
-        return usage_error(L"--status needs --progress", NULL);
-    if (progress && !set_progress(&n, progress, status))
-        return EXIT_USAGE;
-    if (body && !wcscmp(body, L"-")) {
-        if (!read_body(&n))
-            return EXIT_USAGE;
-    } else if (body && !set_field(&n, "body", body)) {
-        return EXIT_USAGE;
+    if (query) {
+        pipes_proto_answer q;
+        size_t len = 0;
+        const char *id = utf8_of(query, L"--query", &len);
+        if (!id || pipes_proto_answer_init(&q, PIPES_PROTO_TYPE_QUERY, id) != PIPES_PROTO_OK)
+            return usage_error(L"--query needs an id (1-64 of A-Z a-z 0-9 - _ . :), not ", query);
+        if (have_title || n.clear || n.wait)
+            return usage_error(L"--query takes no notification options", NULL);
+        memcpy(n.id, q.id, sizeof n.id); /* the id the replies are matched to */
+        n.id_len = q.id_len;
+        ps = pipes_proto_write_answer(&q, msg, sizeof msg, &msg_len);
+    } else {
+        if (!have_title && !n.clear)
+            return usage_error(L"--title is required (except with --clear-tag)", NULL);
+        if (n.wait == PIPES_PROTO_WAIT_RESPONSE && n.action_count == 0)
+            return usage_error(L"--wait-response needs at least one --action", NULL);
+        ps = compose(&n, body, progress, status, have_id, msg, sizeof msg, &msg_len);
+        if (ps == PIPES_PROTO_ERR_INVALID_ARGUMENT)
+            return EXIT_USAGE; /* said already */
     }
-    if (!have_id)
-        random_id(&n);
-    ps = pipes_proto_write_notification(&n, msg, sizeof msg, &msg_len);
     if (ps != PIPES_PROTO_OK) {
         fwprintf(stderr, L"pipes-notify: %hs\n", pipes_proto_status_string(ps));
         return EXIT_USAGE;
     }
+
 
     memset(&s, 0, sizeof s);
     InitializeSRWLock(&s.lock);
@@ -572,7 +671,7 @@ int wmain(int argc, wchar_t **argv)
         goto done;
     }
     for (;;) {
-        int r = next_reply(&s, deadline, &reply);
+        int r = next_reply(&s, deadline, &m);
         if (r == 0) {
             fwprintf(stderr, L"pipes-notify: timed out after %lu s\n", (unsigned long)timeout_s);
             rc = EXIT_TIMEOUT;
@@ -582,36 +681,54 @@ int wmain(int argc, wchar_t **argv)
             rc = ended_without_reply(server.process_id);
             break;
         }
-        if (reply.type == PIPES_PROTO_REPLY_REJECTED) {
-            const char *reason = pipes_proto_reason_name(reply.reason);
+        if (m.type == PIPES_PROTO_TYPE_STATE || m.type == PIPES_PROTO_TYPE_RESPONSE) {
+            if (strcmp(m.answer.id, n.id) != 0)
+                continue; /* not about ours */
+            if (m.type == PIPES_PROTO_TYPE_STATE && query) {
+                print_state(&m.answer);
+                rc = EXIT_OK;
+                break;
+            }
+            if (m.type == PIPES_PROTO_TYPE_RESPONSE && n.wait == PIPES_PROTO_WAIT_RESPONSE) {
+                rc = print_response(&m.answer);
+                break;
+            }
+            continue;
+        }
+        if (reply->type == PIPES_PROTO_REPLY_REJECTED) {
+            const char *reason = pipes_proto_reason_name(reply->reason);
             fwprintf(stderr, L"pipes-notify: rejected: %hs%hs%hs%hs%hs\n",
-                     reason ? reason : "unknown reason", reply.error[0] ? " (" : "", reply.error,
-                     reply.error[0] ? ")" : "", "");
-            if (reply.detail[0]) {
+                     reason ? reason : "unknown reason", reply->error[0] ? " (" : "", reply->error,
+                     reply->error[0] ? ")" : "", "");
+            if (reply->detail[0]) {
                 wchar_t w[PIPES_PROTO_MAX_DETAIL + 1];
-                MultiByteToWideChar(CP_UTF8, 0, reply.detail, -1, w, PIPES_PROTO_MAX_DETAIL + 1);
+                MultiByteToWideChar(CP_UTF8, 0, reply->detail, -1, w, PIPES_PROTO_MAX_DETAIL + 1);
                 fwprintf(stderr, L"pipes-notify: %ls\n", w);
             }
-            rc = pipes_proto_reason_is_temporary(reply.reason) ? EXIT_REJECTED_TEMPORARY
+            rc = pipes_proto_reason_is_temporary(reply->reason) ? EXIT_REJECTED_TEMPORARY
                                                                 : EXIT_REJECTED;
             break;
         }
-        if (strcmp(reply.id, n.id) != 0)
+        if (strcmp(reply->id, n.id) != 0)
             continue; /* not about ours */
-        if (reply.type == PIPES_PROTO_REPLY_ACCEPTED) {
-            printf("accepted %s\n", n.id);
-            fflush(stdout);
+        if (reply->type == PIPES_PROTO_REPLY_ACCEPTED) {
+            fprintf(progress_out, "accepted %s\n", n.id);
+            fflush(progress_out);
             if (!n.wait) {
                 rc = EXIT_OK;
                 break;
             }
-        } else if (reply.type == PIPES_PROTO_REPLY_DISPLAYED ||
-                   reply.type == PIPES_PROTO_REPLY_ACK) {
+        } else if (reply->type == PIPES_PROTO_REPLY_DISPLAYED ||
+                   reply->type == PIPES_PROTO_REPLY_ACK) {
             /* ack: --pipe named a tray directly; it stored it. */
-            if (reply.type == PIPES_PROTO_REPLY_DISPLAYED && reply.has_session)
-                printf("displayed %s in session %lu\n", n.id, (unsigned long)reply.session);
+            if (reply->type == PIPES_PROTO_REPLY_DISPLAYED && reply->has_session)
+                fprintf(progress_out, "displayed %s in session %lu\n", n.id,
+                        (unsigned long)reply->session);
             else
-                printf("displayed %s\n", n.id);
+                fprintf(progress_out, "displayed %s\n", n.id);
+            fflush(progress_out);
+            if (n.wait == PIPES_PROTO_WAIT_RESPONSE && reply->type == PIPES_PROTO_REPLY_DISPLAYED)
+                continue; /* the answer follows */
             rc = EXIT_OK;
             break;
         }

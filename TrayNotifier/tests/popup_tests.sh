@@ -15,11 +15,8 @@ mkdir -p "$SVC_IN"
 
 command -v xdotool >/dev/null || { bad "xdotool is missing (./build.sh deps)"; return 0 2>/dev/null || exit 1; }
 
-# ui6 ACTION: tray_sender --ui on the popup tray; output in $WORK/ui6.out, exit code in RC.
-ui6() {
-    wine "$BIN/tray_sender.exe" --ui "$1" --pipe "$P6" >"$WORK/ui6.out" 2>"$WORK/ui6.err"
-    RC=$?
-}
+. "$ROOT/TrayNotifier/tests/popup_helpers.sh"   # ui6, click, popup_gone ... on $P6
+
 # spool JSON: hands JSON to the service end (written aside, then renamed in whole: it must never
 # see half a file).
 spool() {
@@ -31,25 +28,6 @@ spool() {
 svc() {
     spool "$2"
     wait_until 20 "grep -q '^ack $1\$' '$SVC_REC' 2>/dev/null"
-}
-# click TITLE WHAT [BUTTON]: a real mouse click (xdotool) on a control of the popup titled TITLE.
-click() {
-    local xy
-    ui6 "point:$1:$2"
-    xy=$(tr -d '\r' <"$WORK/ui6.out")
-    [ "$RC" -eq 0 ] && [ -n "$xy" ] || return 1
-    # shellcheck disable=SC2086
-    # No --sync: the pointer may already be there (it then waits for a move that never comes);
-    # the X server handles the move before the click anyway.
-    xdotool mousemove $xy click "${3:-1}"
-}
-popups_titled() { ui6 popups; grep -c "^popup .* $1" "$WORK/ui6.out"; }
-popup_gone() { ui6 popups; ! grep -q "^popup .* $1" "$WORK/ui6.out"; }
-# wait_gone TITLE: a few looks (each starts a Wine program, about a second), until it is gone.
-wait_gone() {
-    local i
-    for i in 1 2 3 4 5 6 7 8; do popup_gone "$1" && return 0; done
-    return 1
 }
 # direct NAME ID JSON: send JSON straight to the tray (not as the service); record in $DIR/NAME.rec.
 direct() {

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# End-to-end test of answers (issue 13, docs/PROTOCOL.md 5a) through the real pieces under Wine and
+# Xvfb, in their own prefix ($BUILD_DIR/wineprefix-answers): PipesService installed and started by
+# the SCM, the real TrayNotifier on session 1's tray pipe, pipes-notify --wait-response waiting
+# while a real mouse click (xdotool, TrayNotifier/tests/popup_helpers.sh) answers the question; the
+# answer survives a restart of the service before --query asks for it.
+# Usage: BUILD_DIR=<build> PipesService/tests/run_answer_tests.sh   (a ./build.sh test suite)
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${BUILD_DIR:?BUILD_DIR must be set}"
+BIN=$BUILD_DIR/bin
+WORK=$BUILD_DIR/answer-tests
+PREFIX=$BUILD_DIR/wineprefix-answers
+P6='\\.\pipe\Pipes.Notify.1'   # session 1's tray pipe (every Wine process is in session 1)
+FAILS=0
+T0=$(date +%s)
+XVFB_PID=
+
+PIPES_WINE_ENV_NO_INIT=1 . "$ROOT/cmake/wine-env.sh"
+pipes_wine_env "$PREFIX" || { echo "answer tests: cannot create $PREFIX"; exit 1; }
+command -v xdotool >/dev/null || { echo "answer tests: xdotool is missing (./build.sh deps)"; exit 1; }
+. "$ROOT/TrayNotifier/tests/popup_helpers.sh"
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+cleanup() {
+    local p
+    for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+    wineserver -k >/dev/null 2>&1
+    wineserver -w >/dev/null 2>&1
+    [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null && wait "$XVFB_PID" 2>/dev/null
+    return 0
+}
+trap cleanup EXIT
+wineserver -k >/dev/null 2>&1
+wineserver -w >/dev/null 2>&1
+wineserver -p
+
+ok() { echo "  ok   [$(($(date +%s) - T0))] $*"; }
+bad() { echo "  FAIL [$(($(date +%s) - T0))] $*"; FAILS=$((FAILS + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+svc() { local name=$1; shift; wine "$BIN/PipesService.exe" "$@" </dev/null >"$WORK/$name.out" 2>&1; }
+notify() { local name=$1; shift; wine "$BIN/pipes-notify.exe" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"; }
+tray_log_has() { grep -Eq -- "$1" "$WORK/tray.log" 2>/dev/null; }
+first_line_is() { [ "$(tr -d '\r' <"$1" | head -n1)" = "$2" ]; }
+
+pipes_start_xvfb "$WORK/xvfb.log" || { echo "answer tests: no free X display"; exit 1; }
+echo "== display $DISPLAY, prefix $PREFIX"
+wine explorer /desktop=shell,1024x768 >"$WORK/explorer.log" 2>&1 &
+rm -rf "$PREFIX/drive_c/ProgramData/Pipes" "$PREFIX/drive_c/users/Public/Pipes"
+svc uninstall-pre uninstall
+check "the service installs and starts" bash -c 'wine "$1" install </dev/null >"$2/install.out" 2>&1 && wine "$1" start </dev/null >"$2/start.out" 2>&1' _ "$BIN/PipesService.exe" "$WORK"
+wine "$BIN/TrayNotifier.exe" --pipe "$P6" --data-dir "$(winpath "$WORK/tray")" --log "$(winpath "$WORK/tray.log")" \
+    --popup-timeout-ms 60000 --theme light >"$WORK/tray.out" 2>&1 &
+check "the tray sees the service's connection as the service's" \
+    pipes_wait_for 40 tray_log_has "peer [0-9]+ pid=[0-9]+ service"
+
+echo "== a question answered by a real click reaches the waiting pipes-notify"
+wine "$BIN/pipes-notify.exe" --title "Install updates now?" --body "A restart is needed." --sticky \
+    --action now="Restart now" --action later=Later --id upd-42 --wait-response --timeout 120 \
+    </dev/null >"$WORK/ask.out" 2>"$WORK/ask.err" &
+ask=$!
+check "the question is shown in the Pipes window" pipes_wait_for 40 tray_log_has "popup shown upd-42 "
+check "pipes-notify said accepted and displayed on stderr" \
+    pipes_wait_for 20 grep -q "displayed upd-42 in session 1" "$WORK/ask.err"
+check "pipes-notify is still waiting (no answer yet)" kill -0 "$ask"
+check "a real mouse click on 'Restart now'" click "Install updates" action0
+wait "$ask"; rc=$?
+check "pipes-notify --wait-response exits 0 (answered with an action)" test "$rc" -eq 0
+check "... and prints the chosen action alone on stdout: now" first_line_is "$WORK/ask.out" now
+check "the tray's response was acknowledged by the service" \
+    pipes_wait_for 20 tray_log_has "response upd-42 acknowledged by the service"
+
+echo "== the answer survives a restart of the service"
+check "stop" svc stop stop
+check "start" svc start start
+notify q1 --query upd-42; rc=$?
+check "--query exits 0" test "$rc" -eq 0
+check "--query says answered now in session 1 by the user" \
+    grep -Eq '^answered action now in session 1 by .+ at [0-9T:.-]+Z' "$WORK/q1.out"
+notify again --title "Install updates now?" --action now="Restart now" --action later=Later \
+    --id upd-42 --wait-response --timeout 20; rc=$?
+check "a resend with --wait-response gets the stored answer at once (exit 0, 'now')" \
+    test "$rc" -eq 0 -a "$(tr -d '\r' <"$WORK/again.out")" = now
+notify q2 --query never-sent; rc=$?
+check "--query of an id never sent: unknown" test "$rc" -eq 0 -a "$(tr -d '\r' <"$WORK/q2.out")" = unknown
+
+echo "== dismissing answers too: Esc"
+wine "$BIN/pipes-notify.exe" --title "Reboot tonight?" --sticky --action yes=Yes --id night-1 \
+    --wait-response --timeout 120 </dev/null >"$WORK/esc.out" 2>"$WORK/esc.err" &
+esc=$!
+pipes_wait_for 40 tray_log_has "popup shown night-1 "
+click "Reboot tonight" margin && xdotool key --delay 100 Escape
+wait "$esc"; rc=$?
+check "Esc (a real keystroke): exit 9 and 'dismissed'" test "$rc" -eq 9 -a "$(tr -d '\r' <"$WORK/esc.out")" = dismissed
+notify q3 --query night-1
+check "--query says answered dismissed" grep -q '^answered dismissed in session 1' "$WORK/q3.out"
+
+svc stop-end stop
+svc uninstall uninstall
+echo "answer tests: $FAILS failed"
+[ "$FAILS" -eq 0 ]

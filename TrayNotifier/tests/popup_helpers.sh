@@ -1,0 +1,29 @@
+# popup_helpers.sh - looking at and clicking the Pipes notification windows of the tray on $P6,
+# with real input (xdotool). Sourced by popup_tests.sh and PipesService/tests/run_answer_tests.sh;
+# the caller sets P6 (the tray's pipe), BIN (the build's bin folder) and WORK (a folder for output),
+# and runs an X server with the tray on $DISPLAY.
+
+# ui6 ACTION: tray_sender --ui on the popup tray; output in $WORK/ui6.out, exit code in RC.
+ui6() {
+    wine "$BIN/tray_sender.exe" --ui "$1" --pipe "$P6" >"$WORK/ui6.out" 2>"$WORK/ui6.err"
+    RC=$?
+}
+# click TITLE WHAT [BUTTON]: a real mouse click (xdotool) on a control of the popup titled TITLE.
+click() {
+    local xy
+    ui6 "point:$1:$2"
+    xy=$(tr -d '\r' <"$WORK/ui6.out")
+    [ "$RC" -eq 0 ] && [ -n "$xy" ] || return 1
+    # shellcheck disable=SC2086
+    # No --sync: the pointer may already be there (it then waits for a move that never comes);
+    # the X server handles the move before the click anyway.
+    xdotool mousemove $xy click "${3:-1}"
+}
+popups_titled() { ui6 popups; grep -c "^popup .* $1" "$WORK/ui6.out"; }
+popup_gone() { ui6 popups; ! grep -q "^popup .* $1" "$WORK/ui6.out"; }
+# wait_gone TITLE: a few looks (each starts a Wine program, about a second), until it is gone.
+wait_gone() {
+    local i
+    for i in 1 2 3 4 5 6 7 8; do popup_gone "$1" && return 0; done
+    return 1
+}
