@@ -10,17 +10,6 @@ namespace {
 
 using namespace pt;
 
-pipes_engine *CreateEngine(unsigned threads)
-{
-    pipes_engine_config cfg;
-    std::memset(&cfg, 0, sizeof cfg);
-    cfg.struct_size = sizeof cfg;
-    cfg.worker_threads = threads;
-    pipes_engine *e = nullptr;
-    EXPECT_EQ(pipes_engine_create(&cfg, &e), PIPES_OK);
-    return e;
-}
-
 // Lost wake-up in shared batches: a worker that found nothing to steal and is on its way to
 // sleep in the dequeue must still be woken for a rest another worker shares at that moment.
 // Worker 2 is held right after it announced itself idle; worker 1 then dequeues "hold" and

@@ -10,17 +10,6 @@ namespace {
 
 using namespace pt;
 
-pipes_engine *CreateEngine(unsigned threads)
-{
-    pipes_engine_config cfg;
-    std::memset(&cfg, 0, sizeof cfg);
-    cfg.struct_size = sizeof cfg;
-    cfg.worker_threads = threads;
-    pipes_engine *e = nullptr;
-    EXPECT_EQ(pipes_engine_create(&cfg, &e), PIPES_OK);
-    return e;
-}
-
 TEST(LibEngine, OneWorkerThreadCarriesServerAndClientAndStopFromCallback)
 {
     LiveCounters base = Baseline();

@@ -458,6 +458,19 @@ inline double SecondsSince(Clock::time_point t0)
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// An engine of its own with `threads` workers (NULL, and a failed expectation, if it cannot be
+// made); the caller destroys it.
+inline pipes_engine *CreateEngine(unsigned threads)
+{
+    pipes_engine_config cfg;
+    std::memset(&cfg, 0, sizeof cfg);
+    cfg.struct_size = sizeof cfg;
+    cfg.worker_threads = threads;
+    pipes_engine *e = nullptr;
+    EXPECT_EQ(pipes_engine_create(&cfg, &e), PIPES_OK);
+    return e;
+}
+
 } // namespace pt
 
 #endif // PIPES_TEST_SUPPORT_H
