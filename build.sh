@@ -25,6 +25,16 @@ say() { printf '== %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---- deps: install the missing packages (no apt call at all when everything is there) ----
+# The broker tests connect to 'localhost' (their TLS certificates name it). Every installed Debian
+# maps it in /etc/hosts; a bare debootstrap root (no /etc/hosts) does not, and Wine's resolver then
+# fails. Adds the standard line only when 'localhost' does not resolve at all.
+ensure_localhost() {
+    getent hosts localhost >/dev/null 2>&1 && return 0
+    [ "$(id -u)" -eq 0 ] || die "deps: 'localhost' does not resolve; add '127.0.0.1 localhost' to /etc/hosts"
+    say "deps: 'localhost' does not resolve: adding '127.0.0.1 localhost' to /etc/hosts"
+    printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >>/etc/hosts
+}
+
 cmd_deps() {
     local missing=() pkg
     for pkg in $DEPS; do
@@ -32,6 +42,7 @@ cmd_deps() {
             missing+=("$pkg")
         fi
     done
+    ensure_localhost
     if [ ${#missing[@]} -eq 0 ]; then
         say "deps: all packages present"
         return 0
