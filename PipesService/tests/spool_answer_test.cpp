@@ -16,27 +16,9 @@ namespace {
 const char *const kA = "S-1-5-21-1111-2222-3333-1001";
 const char *const kB = "S-1-5-21-1111-2222-3333-1002";
 
-class SpoolAnswerTest : public ::testing::Test {
+class SpoolAnswerTest : public SpoolFixture {
 protected:
-    void SetUp() override
-    {
-        dir_ = make_temp_dir(L"spoolanswer");
-        lim_.max_count = 100;
-        lim_.max_bytes = 1 << 20;
-        lim_.default_ttl = 3600;
-        open();
-    }
-    void TearDown() override
-    {
-        spool_close(s_);
-        remove_tree(dir_);
-    }
-    void open()
-    {
-        spool_close(s_);
-        s_ = nullptr;
-        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim_, now_, &s_, &info_));
-    }
+    void SetUp() override { Start(L"spoolanswer"); }
     // A question (two actions, yes and no) from sid, to every session unless session is set.
     uint64_t add(const char *sid, const char *id, bool actions = true, uint32_t session = 0,
                  spool_added *out = nullptr, uint32_t ttl = 0)
@@ -142,12 +124,6 @@ protected:
         }
         return n;
     }
-
-    std::wstring dir_;
-    spool_limits lim_{};
-    spool *s_ = nullptr;
-    spool_open_info info_{};
-    int64_t now_ = 1700000000000LL;
 };
 
 TEST_F(SpoolAnswerTest, TheFirstAnswerIsStoredDurablyAndSurvivesAReopen)

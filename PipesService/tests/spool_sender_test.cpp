@@ -16,27 +16,9 @@ namespace {
 const char *const kA = "S-1-5-21-1111-2222-3333-1001";
 const char *const kB = "S-1-5-21-1111-2222-3333-1002";
 
-class SpoolSenderTest : public ::testing::Test {
+class SpoolSenderTest : public SpoolFixture {
 protected:
-    void SetUp() override
-    {
-        dir_ = make_temp_dir(L"spoolsender");
-        lim_.max_count = 100;
-        lim_.max_bytes = 1 << 20;
-        lim_.default_ttl = 3600;
-        open();
-    }
-    void TearDown() override
-    {
-        spool_close(s_);
-        remove_tree(dir_);
-    }
-    void open()
-    {
-        spool_close(s_);
-        s_ = nullptr;
-        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim_, now_, &s_, &info_));
-    }
+    void SetUp() override { Start(L"spoolsender"); }
     // Adds a broadcast (or one for the user `user`) from sender sid titled title.
     spool_result add(const char *sid, const char *id, const char *title,
                      const spool_quota *quota = nullptr, const char *user = nullptr)
@@ -77,12 +59,6 @@ protected:
         spool_get_stats(s_, &st);
         return st;
     }
-
-    std::wstring dir_;
-    spool_limits lim_{};
-    spool *s_ = nullptr;
-    spool_open_info info_{};
-    int64_t now_ = 1700000000000LL;
 };
 
 TEST_F(SpoolSenderTest, IdsArePerSenderAlsoAfterARestart)

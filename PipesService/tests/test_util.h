@@ -5,6 +5,8 @@
 
 #include "svc.h" // windows.h first
 
+#include <gtest/gtest.h>
+
 #include <cwchar>
 #include <string>
 
@@ -62,5 +64,36 @@ inline spool_viewer viewer_of(uint32_t session, const char *user = "", const cha
     v.user_sid = user_sid;
     return v;
 }
+
+// A spool of its own in a temporary folder, reopened with open() (as after a restart): the
+// fixture of the tests that add records and look at them again. `what` names the folder.
+class SpoolFixture : public ::testing::Test {
+protected:
+    void Start(const wchar_t *what)
+    {
+        dir_ = make_temp_dir(what);
+        lim_.max_count = 100;
+        lim_.max_bytes = 1 << 20;
+        lim_.default_ttl = 3600;
+        open();
+    }
+    void TearDown() override
+    {
+        spool_close(s_);
+        remove_tree(dir_);
+    }
+    void open()
+    {
+        spool_close(s_);
+        s_ = nullptr;
+        ASSERT_EQ(SPOOL_OK, spool_open(dir_.c_str(), nullptr, &lim_, now_, &s_, &info_));
+    }
+
+    std::wstring dir_;
+    spool_limits lim_{};
+    spool *s_ = nullptr;
+    spool_open_info info_{};
+    int64_t now_ = 1700000000000LL;
+};
 
 #endif
