@@ -175,8 +175,11 @@ static spool_rec *record_for(const pipes_proto_notification *n, int64_t now_ms, 
             user_len = n->target_user_len;
         if (pipes_proto_write_notification(tray, msg, PIPES_PROTO_MAX_MESSAGE + 1, &msg_len) ==
             PIPES_PROTO_OK)
-            r = spool_rec_new(n->id, n->id_len, n->sender.sid, n->sender.sid_len, n->target_user,
-                              user_len, msg, msg_len);
+        {
+            spool_rec_texts t = {n->id, n->sender.sid, n->target_user, msg, n->tag,
+                                 n->id_len, n->sender.sid_len, user_len, msg_len, n->tag_len};
+            r = spool_rec_new(&t);
+        }
     }
     free(tray);
     free(msg);
@@ -297,10 +300,12 @@ int spool_rec_reaches(const spool_rec *r, const spool_viewer *v)
     }
 }
 
-/* An answered question goes nowhere new: the first answer won (PROTOCOL.md 5a). */
+/* An answered question goes nowhere new: the first answer won (PROTOCOL.md 5a);
+ * nor does a replaced tag state: its newer record will (PROTOCOL.md 2.1). */
 static int rec_wanted(const spool_rec *r, const spool_viewer *v)
 {
-    return !r->answer && !spool_rec_has_ack(r, v->session) && spool_rec_reaches(r, v);
+    return !r->answer && !r->replaced && !spool_rec_has_ack(r, v->session) &&
+           spool_rec_reaches(r, v);
 }
 
 int spool_next(spool *s, uint64_t after, const spool_viewer *v, spool_item *out)

@@ -318,6 +318,8 @@ void spool_state(spool *s, const char *sid, const char *id, pipes_proto_answer *
         out->state = PIPES_PROTO_STATE_DISPLAYED;
         out->has_session = 1;
         out->session = r->displayed_session;
+    } else if (r && r->replaced) {
+        out->state = PIPES_PROTO_STATE_REPLACED;
     } else if (r) {
         out->state = PIPES_PROTO_STATE_PENDING;
     }

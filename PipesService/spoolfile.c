@@ -270,8 +270,11 @@ static spool_rec *decode(const uint8_t *buf, size_t size, uint64_t name_seq, con
         return NULL;
     }
     /* The sender the service wrote into the message keys its id again. */
-    r = spool_rec_new(n->id, n->id_len, n->sender.sid, n->sender.sid_len,
-                      (const char *)buf + SPOOL_HDR_SIZE, user_len, msg, msg_len);
+    {
+        spool_rec_texts t = {n->id, n->sender.sid, (const char *)buf + SPOOL_HDR_SIZE, msg, n->tag,
+                             n->id_len, n->sender.sid_len, user_len, msg_len, n->tag_len};
+        r = spool_rec_new(&t);
+    }
     if (r)
         r->question = n->action_count > 0;
     free(n);

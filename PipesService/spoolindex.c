@@ -16,24 +16,27 @@
 
 /* ---- records ---------------------------------------------------------------- */
 
-spool_rec *spool_rec_new(const char *id, size_t id_len, const char *sid, size_t sid_len,
-                         const char *user, size_t user_len, const char *msg, size_t msg_len)
+spool_rec *spool_rec_new(const spool_rec_texts *t)
 {
     spool_rec *r;
-    if (id_len > PIPES_PROTO_MAX_ID || sid_len > PIPES_PROTO_MAX_SID ||
-        user_len > PIPES_PROTO_MAX_USER || msg_len > PIPES_PROTO_MAX_MESSAGE)
+    if (t->id_len > PIPES_PROTO_MAX_ID || t->sid_len > PIPES_PROTO_MAX_SID ||
+        t->user_len > PIPES_PROTO_MAX_USER || t->msg_len > PIPES_PROTO_MAX_MESSAGE ||
+        t->tag_len > PIPES_PROTO_MAX_TAG)
         return NULL;
-    r = (spool_rec *)calloc(1, sizeof *r + id_len + user_len + msg_len + sid_len + 4);
+    r = (spool_rec *)calloc(1, sizeof *r + t->id_len + t->user_len + t->msg_len + t->sid_len +
+                                   t->tag_len + 5);
     if (!r)
         return NULL;
-    r->id_len = (uint8_t)id_len;
-    r->sid_len = (uint8_t)sid_len;
-    r->user_len = (uint16_t)user_len;
-    r->msg_len = (uint32_t)msg_len;
-    memcpy(SPOOL_REC_ID(r), id, id_len);
-    memcpy(SPOOL_REC_USER(r), user, user_len);
-    memcpy(SPOOL_REC_MSG(r), msg, msg_len);
-    memcpy(SPOOL_REC_SID(r), sid, sid_len);
+    r->id_len = (uint8_t)t->id_len;
+    r->sid_len = (uint8_t)t->sid_len;
+    r->tag_len = (uint8_t)t->tag_len;
+    r->user_len = (uint16_t)t->user_len;
+    r->msg_len = (uint32_t)t->msg_len;
+    memcpy(SPOOL_REC_ID(r), t->id, t->id_len);
+    memcpy(SPOOL_REC_USER(r), t->user, t->user_len);
+    memcpy(SPOOL_REC_MSG(r), t->msg, t->msg_len);
+    memcpy(SPOOL_REC_SID(r), t->sid, t->sid_len);
+    memcpy(SPOOL_REC_TAG(r), t->tag, t->tag_len);
     return r;
 }
 
@@ -48,7 +51,7 @@ void spool_rec_free(spool_rec *r)
 
 size_t spool_rec_memory(const spool_rec *r)
 {
-    return sizeof *r + r->id_len + r->user_len + r->msg_len + r->sid_len + 4 +
+    return sizeof *r + r->id_len + r->user_len + r->msg_len + r->sid_len + r->tag_len + 5 +
            (size_t)r->acked_cap * sizeof r->acked[0];
 }
 
@@ -328,6 +331,40 @@ static void delivered_unlink(spool_index *x, spool_rec *r)
     r->older = r->newer = NULL;
 }
 
+/* ---- tags: the latest record of each (submitter, tag) ---------------------------- */
+
+/* r (tagged, not replaced) leaves its owner's list of latest tagged records.
+ * A submitter has few tags at a time (its pending quota bounds them), so a
+ * walk is short. */
+static void tag_unlink(spool_rec *r)
+{
+    spool_rec **pp = &r->owner->tagged;
+    while (*pp != r)
+        pp = &(*pp)->tag_next;
+    *pp = r->tag_next;
+    r->tag_next = NULL;
+}
+
+/* r (tagged, just appended) becomes its owner's latest record of its tag; the
+ * one before it, if any, is replaced: no session that has not had it gets it
+ * now, and it counts as delivered (no longer pending, evictable). */
+static void tag_take(spool_index *x, spool_rec *r)
+{
+    spool_rec **pp;
+    for (pp = &r->owner->tagged; *pp; pp = &(*pp)->tag_next) {
+        spool_rec *old = *pp;
+        if (old->tag_len == r->tag_len && memcmp(SPOOL_REC_TAG(old), SPOOL_REC_TAG(r), r->tag_len) == 0) {
+            *pp = old->tag_next;
+            old->tag_next = NULL;
+            old->replaced = 1;
+            spool_index_set_delivered(x, old);
+            break;
+        }
+    }
+    r->tag_next = r->owner->tagged;
+    r->owner->tagged = r;
+}
+
 int spool_index_append(spool_index *x, spool_rec *r)
 {
     spool_rec **b;
@@ -363,6 +400,8 @@ int spool_index_append(spool_index *x, spool_rec *r)
         x->pending_bytes += r->msg_len;
         owner_pending(r, 1);
     }
+    if (r->tag_len)
+        tag_take(x, r);
     return 1;
 }
 
@@ -382,6 +421,8 @@ void spool_index_remove(spool_index *x, spool_rec *r)
         x->pending_bytes -= r->msg_len;
         owner_pending(r, 0);
     }
+    if (r->tag_len && !r->replaced)
+        tag_unlink(r);
     x->count--;
     x->bytes -= r->msg_len;
     x->memory -= spool_rec_memory(r);

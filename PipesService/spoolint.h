@@ -23,12 +23,13 @@ typedef struct spool_owner {
     size_t count;             /* records of this SID */
     size_t pending;           /* of which not delivered */
     uint64_t pending_bytes;   /* their tray-message bytes */
+    struct spool_rec *tagged; /* its latest record of each tag, chained through tag_next */
     char sid[PIPES_PROTO_MAX_SID + 1];
 } spool_owner;
 
 /* One record in memory: one allocation holding this struct, then its id,
- * target user, tray message and submitter SID, each NUL-terminated
- * (SPOOL_REC_ID/USER/MSG/SID), so a record costs its text plus about a
+ * target user, tray message, submitter SID and tag, each NUL-terminated
+ * (SPOOL_REC_ID/USER/MSG/SID/TAG), so a record costs its text plus about a
  * hundred bytes. (SID, id) is its key: each submitter has its own ids.
  * acked is a second allocation (NULL until a session acknowledges it).
  * Owned by whoever holds it: the loader or spool_add until
@@ -39,17 +40,20 @@ typedef struct spool_rec {
     struct spool_rec *id_next;       /* index: next in its (SID, id) hash chain */
     struct spool_rec *older, *newer; /* index: neighbours in the delivered list */
     spool_owner *owner;              /* index: the counters of its SID */
+    struct spool_rec *tag_next;      /* index: next in owner->tagged */
     uint32_t *acked;                 /* sessions that have it now (ACK1/REJ1 minus RST1) */
     uint32_t msg_len;
     uint32_t kind;                   /* pipes_proto_target_kind */
     uint32_t session;                /* the target session when kind is SESSION */
     uint32_t displayed_session;      /* the first session whose tray acknowledged it */
     uint16_t user_len;
-    uint8_t id_len, sid_len;
+    uint8_t id_len, sid_len, tag_len;
     uint8_t acked_n, acked_cap;
     uint8_t delivered; /* a tray took it (ACK1) or refused it for good (REJ1); never reset */
     uint8_t displayed; /* a tray took it (ACK1); displayed_session says which first */
     uint8_t question;  /* it has actions: a tray may answer it (spoolanswer.c) */
+    uint8_t replaced;  /* a newer record of its submitter and tag came: sent to no session
+                        * more, and delivered (evictable); recomputed at open */
     struct spool_answer *answer; /* its first answer (spoolanswer.c), or NULL */
 } spool_rec;
 
@@ -57,12 +61,19 @@ typedef struct spool_rec {
 #define SPOOL_REC_USER(r) (SPOOL_REC_ID(r) + (r)->id_len + 1)
 #define SPOOL_REC_MSG(r) (SPOOL_REC_USER(r) + (r)->user_len + 1)
 #define SPOOL_REC_SID(r) (SPOOL_REC_MSG(r) + (r)->msg_len + 1)
+#define SPOOL_REC_TAG(r) (SPOOL_REC_SID(r) + (r)->sid_len + 1)
 
-/* A record with these texts (copied; lengths within the protocol limits;
- * sid is its submitter's, "" for none), all other fields zero. NULL when out
- * of memory or a length is over its limit. */
-spool_rec *spool_rec_new(const char *id, size_t id_len, const char *sid, size_t sid_len,
-                         const char *user, size_t user_len, const char *msg, size_t msg_len);
+/* A record's texts: its key (submitter SID, "" for none, and id), target
+ * user ("" unless the target is a user), tray message and tag ("" for none). */
+typedef struct spool_rec_texts {
+    const char *id, *sid, *user, *msg, *tag;
+    size_t id_len, sid_len, user_len, msg_len, tag_len;
+} spool_rec_texts;
+
+/* A record with these texts (copied; lengths within the protocol limits),
+ * all other fields zero. NULL when out of memory or a length is over its
+ * limit. */
+spool_rec *spool_rec_new(const spool_rec_texts *t);
 void spool_rec_free(spool_rec *r);
 /* Heap bytes r holds: what spool_stats.record_memory sums. */
 size_t spool_rec_memory(const spool_rec *r);
@@ -156,7 +167,10 @@ void spool_index_init(spool_index *x);
 /* Frees every record and the index's arrays. */
 void spool_index_free(spool_index *x);
 /* Takes r (its seq above every record's ever appended); 0 when out of
- * memory, r still the caller's. */
+ * memory, r still the caller's. When r has a tag, the submitter's earlier
+ * record with that tag (if any) becomes replaced: the spool keeps only the
+ * latest state of a tag for sessions that have not had it yet (PROTOCOL.md
+ * 2.1). Appending in sequence order at open recomputes the same. */
 int spool_index_append(spool_index *x, spool_rec *r);
 /* Unlinks r and frees it. */
 void spool_index_remove(spool_index *x, spool_rec *r);

@@ -1805,6 +1805,14 @@ TEST(ProtocolAnswer, DocumentedFormsOfEveryType)
     a.result = PIPES_PROTO_RESULT_DISMISSED;
     EXPECT_EQ(WriteAnswer(a), "{\"v\":1,\"type\":\"state\",\"id\":\"upd-42\",\"state\":\"answered\",\"result\":"
                               "\"dismissed\",\"session\":2}");
+    // A notification replaced by a newer one of its tag before any tray had it (PROTOCOL.md 2.1).
+    ASSERT_EQ(pipes_proto_answer_init(&a, PIPES_PROTO_TYPE_STATE, "bk-1"), PIPES_PROTO_OK);
+    a.state = PIPES_PROTO_STATE_REPLACED;
+    const std::string replaced = "{\"v\":1,\"type\":\"state\",\"id\":\"bk-1\",\"state\":\"replaced\"}";
+    EXPECT_EQ(WriteAnswer(a), replaced);
+    pipes_proto_answer back_state;
+    ASSERT_EQ(ParseAnswer(replaced, &back_state), PIPES_PROTO_OK);
+    EXPECT_EQ(back_state.state, PIPES_PROTO_STATE_REPLACED);
 }
 
 TEST(ProtocolAnswer, RequiredFieldsPerType)

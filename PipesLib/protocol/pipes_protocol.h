@@ -461,7 +461,9 @@ typedef enum pipes_proto_state {
     PIPES_PROTO_STATE_UNKNOWN = 1,   /* no such record (never, expired, or another submitter's) */
     PIPES_PROTO_STATE_PENDING = 2,   /* accepted, no tray acknowledged it yet */
     PIPES_PROTO_STATE_DISPLAYED = 3, /* a tray acknowledged it; session = the first */
-    PIPES_PROTO_STATE_ANSWERED = 4   /* answered: result, action, session, user, time */
+    PIPES_PROTO_STATE_ANSWERED = 4,  /* answered: result, action, session, user, time */
+    PIPES_PROTO_STATE_REPLACED = 5   /* a newer one of its tag replaced it before any tray
+                                      * acknowledged it: it will not be displayed */
 } pipes_proto_state;
 
 const char *pipes_proto_state_name(pipes_proto_state state); /* NULL for NONE */

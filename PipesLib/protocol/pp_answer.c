@@ -11,7 +11,8 @@
 static const char *const type_names[] = {NULL,     "accepted", "rejected", "ack",   "displayed",
                                          "notify", "response", "withdraw", "query", "state"};
 static const char *const result_names[] = {NULL, "action", "dismissed", "timeout"};
-static const char *const state_names[] = {NULL, "unknown", "pending", "displayed", "answered"};
+static const char *const state_names[] = {NULL,       "unknown",  "pending",
+                                          "displayed", "answered", "replaced"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -531,7 +531,8 @@ TEST(SpoolBench, DISABLED_OpenAMillionRecords)
             n.time_ms = now;
             ASSERT_EQ(PIPES_PROTO_OK,
                       pipes_proto_write_notification(&n, msg, sizeof msg, &msg_len));
-            spool_rec *r = spool_rec_new(id, strlen(id), "", 0, "", 0, msg, msg_len);
+            spool_rec_texts texts = {id, "", "", msg, "", strlen(id), 0, 0, msg_len, 0};
+            spool_rec *r = spool_rec_new(&texts);
             ASSERT_NE(nullptr, r);
             r->seq = i + 1;
             r->accept_ms = now;
