@@ -363,6 +363,15 @@ check "pipes-notify --wait of a broadcast exits 0 once displayed" test $? -eq 0
 notify wait-b2 --title "wait for me too" --id wait-b-1 --ttl 3 --wait --timeout 10
 check "a --wait resend of it exits 0 at once, naming the session" \
     test $? -eq 0 -a -n "$(grep 'in session 1' "$WORK/wait-b2.out")"
+# Tags (PROTOCOL.md 2.1): a tray that was away gets only the latest state of a tag.
+tray_stop
+for i in 1 2 3; do notify "tag$i" --title "backup step $i of 3" --tag backup --id "tag-$i" --session 1; done
+notify tagq --query tag-1
+check "pipes-notify --query of a replaced state says replaced" has tagq '^replaced'
+tray_start t200
+pipes_wait_for 20 count_ge "$TRAY_OUT" tag-3 1
+check "the tray that was away got the latest state of the tag, and only it" \
+    test "$(grep -c '^tag-' "$TRAY_OUT.raw")" -eq 1 -a "$(grep -c '^tag-3' "$TRAY_OUT.raw")" -eq 1
 
 ###############################################################################################
 section "service killed (TerminateProcess) while 1,000 are submitted and delivered"
