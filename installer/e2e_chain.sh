@@ -59,7 +59,7 @@ check "the service restarts (net stop, net start)" service_restart
 w query "$APP/pipes-notify.exe" --query e2e-ask
 check "after the restart pipes-notify --query says: answered action now in session 1" \
     grep -Eq '^answered action now in session 1 by .+ at [0-9T:.-]+Z' "$WORK/query.out"
-check "the question is once in the tray history, and its answer after it" \
+check "the question is once in the tray history, and its answer (action now) once" \
     test "$(in_history e2e-ask)" = 1 -a "$(grep -c '"type":"response","id":"e2e-ask".*"action":"now"' "$HIST")" = 1
 
 # ---- 3b. fleet ------------------------------------------------------------------------------------
