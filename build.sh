@@ -100,7 +100,7 @@ run_suites() {
     suite "pipes.dll exports exactly the functions of pipes.h" bash "$ROOT/PipesTests/check_exports.sh"
     suite "fuzz protocol (60 s)" bash "$ROOT/PipesTests/fuzz/run_fuzz.sh" 60
     suite "installer: MSI tables (msiinfo) and the MSVC import library" bash "$ROOT/installer/check_msi.sh"
-    suite "installer: end to end (install, tray, 100 notifications, SDK, upgrade, uninstall)" \
+    suite "installer: end to end (install, tray, 100 notifications, a question clicked, fleet via mosquitto, SDK, upgrade, uninstall)" \
         bash "$ROOT/installer/e2e.sh"
     suite "installer: the install folder locked wherever INSTALLDIR points (a link, a planted file, an open folder)" \
         bash "$ROOT/installer/installdir_tests.sh"
@@ -180,14 +180,14 @@ cmd_msi() {
     say "msi: wrote ${msi##*$'\n'}"
 }
 
-# e2e: install, tray, notifications, SDK, upgrade and uninstall in a fresh prefix (installer/e2e.sh).
+# e2e: install, tray, notifications, a question clicked, fleet, SDK, upgrade and uninstall in a fresh prefix (installer/e2e.sh).
 cmd_e2e() {
     cmd_deps
     cmd_build
     bash "$ROOT/installer/e2e.sh"
 }
 
-# demo: build, package, install into a fresh prefix, notify, screenshot dist/demo.png.
+# demo: build, package, install into a fresh prefix, notify, screenshot dist/demo.png, a question answered by a click.
 cmd_demo() {
     cmd_deps
     cmd_build
@@ -263,7 +263,7 @@ usage: ./build.sh VERB [ARGS]
   build           configure and cross-compile into $BUILD_DIR (default: build)
   test            deps + build + ctest under Wine + extra suites; ends with "N passed, N failed"
   clean           remove $BUILD_DIR (and end its Wine prefix)
-  demo            the main job: build, MSI, install it under Wine, notifications, dist/demo.png
+  demo            the main job: build, MSI, install it under Wine, notifications, a question, dist/demo*.png
   msi             build, then dist/Pipes-<version>-x64.msi (wixl)
   e2e             build, then the installer end to end in a fresh Wine prefix (installer/e2e.sh)
   fuzz [SECONDS]  fuzz the protocol parser (PipesTests/fuzz/run_fuzz.sh)

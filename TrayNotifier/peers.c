@@ -22,7 +22,12 @@
 
 #define SERVICE_NAME L"PipesService"
 
-/* The process id of the running PipesService, or 0. */
+/* The process id of PipesService's process, or 0 when it has none. Not
+ * only while RUNNING: the service connects to the trays while it still
+ * reports START_PENDING (it delivers its spool before it reports RUNNING),
+ * so a tray that is already running - after every restart or upgrade of
+ * the service - sees that connection before the state changes; the SCM
+ * names the process from the moment it starts it. */
 static DWORD service_pid(void)
 {
     SERVICE_STATUS_PROCESS ssp;
@@ -30,7 +35,7 @@ static DWORD service_pid(void)
     SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     SC_HANDLE svc = scm ? OpenServiceW(scm, SERVICE_NAME, SERVICE_QUERY_STATUS) : NULL;
     if (svc && QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)&ssp, sizeof(ssp), &need) &&
-        ssp.dwCurrentState == SERVICE_RUNNING) {
+        ssp.dwCurrentState != SERVICE_STOPPED) {
         pid = ssp.dwProcessId;
     }
     if (svc) {

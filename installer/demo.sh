@@ -2,7 +2,10 @@
 # demo.sh MSI: installs the MSI into a fresh Wine prefix ($BUILD_DIR/wineprefix-demo), starts the
 # tray app the way Windows does at logon (the Run value), sends notifications of each level through
 # pipes-notify, opens the Recent notifications window (a second start of the tray app asks the
-# first to show it), prints what happened and saves a screenshot to dist/demo.png.
+# first to show it) and saves a screenshot to dist/demo.png; then asks a question (two actions,
+# pipes-notify --wait-response), saves dist/demo-question.png with the question on screen, answers it
+# with a real mouse click (xdotool) on "Restart now" and prints the answer pipes-notify received.
+# The click's position comes from the build's test probe tray_sender.exe (popup_helpers.sh).
 # Display: Xvfb when DISPLAY is not set, else a Wine desktop window on your display (and, when run
 # from a terminal, it waits for Enter before cleaning up so you can look at it).
 set -u
@@ -14,6 +17,7 @@ case $BUILD_DIR in /*) ;; *) BUILD_DIR=$PWD/$BUILD_DIR ;; esac
 PREFIX=$BUILD_DIR/wineprefix-demo
 WORK=$BUILD_DIR/demo
 PNG=${DEMO_PNG:-$ROOT/dist/demo.png}
+QUESTION_PNG=$(dirname "$PNG")/demo-question.png
 XVFB_PID=""
 T0=$(date +%s)
 
@@ -109,21 +113,55 @@ sleep 1
 notify n5 --title "Deployment done" --body "version 1.0 is live on 3 servers" --level info --source deploy --wait
 sleep 3   # the balloon follows the tray's hold-off and Wine's own delay of about 2 s
 
+# The Wine desktop's X window: the whole screen on Xvfb, a window of its own on the user's display.
+desktop_window() {
+    if [ "$USER_DISPLAY" -eq 1 ]; then
+        xwininfo -root -tree 2>/dev/null | awk '/"shell - Wine desktop"/ { print $1; exit }'
+    fi
+}
+screenshot() { # screenshot PNG: the Wine desktop
+    local win
+    win=$(desktop_window)
+    import -display "$DISPLAY" -window "${win:-root}" "$1" 2>"$WORK/import.out" || say "import failed: $(cat "$WORK/import.out")"
+    [ -s "$1" ]
+}
 step "screenshot"
-if [ "$USER_DISPLAY" -eq 1 ]; then
-    win=$(xwininfo -root -tree 2>/dev/null | awk '/"shell - Wine desktop"/ { print $1; exit }')
-    import -window "${win:-root}" "$PNG" 2>"$WORK/import.out" || say "import failed: $(cat "$WORK/import.out")"
-else
-    import -display "$DISPLAY" -window root "$PNG" 2>"$WORK/import.out" || say "import failed: $(cat "$WORK/import.out")"
+screenshot "$PNG" && say "saved $PNG (tray icon, the last balloon, the Recent notifications window)"
+
+step "a question: pipes-notify --wait-response waits until the user clicks one of two buttons"
+command -v xdotool >/dev/null || die "xdotool is missing (./build.sh deps)"
+BIN=$BUILD_DIR/bin            # tray_sender.exe: where on the screen the button is
+P6='\\.\pipe\Pipes.Notify.1'  # the tray's pipe (every Wine process is in session 1)
+. "$ROOT/TrayNotifier/tests/popup_helpers.sh"
+win=$(desktop_window)
+if [ -n "$win" ]; then # clicks land in the desktop window, wherever it is on the user's screen
+    CLICK_ORIGIN=$(xwininfo -id "$win" | awk '/Absolute upper-left X/ { x = $NF } /Absolute upper-left Y/ { y = $NF } END { print x, y }')
 fi
-[ -s "$PNG" ] && say "saved $PNG (tray icon, the last balloon, the Recent notifications window)"
+ask=(--title "Install updates now?" --body "3 updates are ready. Windows restarts when they are installed."
+    --level warning --source patch-agent --sticky --action now="Restart now" --action later=Later
+    --wait-response --timeout 120)
+say "pipes-notify --title \"Install updates now?\" ... --action now=\"Restart now\" --action later=Later --wait-response"
+wine "$APP/pipes-notify.exe" "${ask[@]}" </dev/null >"$WORK/ask.out" 2>"$WORK/ask.err" &
+ask_pid=$!
+pipes_wait_for 30 grep -q '^displayed ' "$WORK/ask.err" || die "the question was not displayed ($(cat "$WORK/ask.err"))"
+say "  -> $(tr -d '\r' <"$WORK/ask.err" | tr '\n' ' ')(waiting for the answer)"
+question_on_screen() { [ "$(popups_titled "Install updates")" -ge 1 ]; }
+pipes_wait_for 20 question_on_screen || die "the question's window did not appear"
+screenshot "$QUESTION_PNG" && say "saved $QUESTION_PNG (the question in the Pipes notification window)"
+click "Install updates" action0 || die "no 'Restart now' button to click ($(cat "$WORK/ui6.err"))"
+say "a real mouse click (xdotool) on 'Restart now'"
+wait "$ask_pid"
+rc=$?
+say "  -> pipes-notify exit $rc, printed: $(tr -d '\r' <"$WORK/ask.out" | tr '\n' ' ')"
+[ "$rc" -eq 0 ] && [ "$(tr -d '\r' <"$WORK/ask.out" | head -n1)" = now ] || die "the answer did not come back as 'now'"
 
 step "what the tray stored"
 HIST=$(find "$PREFIX/drive_c/users" -path '*AppData/Local/Pipes/history/history.jsonl' 2>/dev/null | head -n1)
 if [ -n "$HIST" ]; then
     say "history ($(grep -c . "$HIST") entries) in %LOCALAPPDATA%\\Pipes\\history\\history.jsonl:"
     if command -v jq >/dev/null; then
-        jq -r '"[\(.level // "info")] \(.title) (from \(.source // "?"))"' "$HIST" 2>/dev/null |
+        jq -r 'if .type == "response" then "   answered \(.id): \(.action // .result)"
+               else "[\(.level // "info")] \(.title) (from \(.source // "?"))" end' "$HIST" 2>/dev/null |
             while read -r line; do say "  $line"; done
     fi
 fi
@@ -135,4 +173,4 @@ if [ "$USER_DISPLAY" -eq 1 ] && [ -t 0 ]; then
     printf '\nThe Wine desktop stays open; press Enter to end the demo (uninstall is not needed: the prefix is private).\n'
     read -r _
 fi
-step "done: dist/demo.png; the demo prefix is $PREFIX (removed on the next run)"
+step "done: dist/demo.png, dist/demo-question.png; the demo prefix is $PREFIX (removed on the next run)"

@@ -4,6 +4,10 @@
 #   1 install the MSI (msiexec /qn): service RUNNING, files, Run value, Event Log source, shortcut
 #   2 start TrayNotifier the way the Run value does; the service delivers to it
 #   3 100 notifications through pipes-notify (every 10th with --wait): each in the tray history once
+#  3a a question (pipes-notify --wait-response) answered by a real click on the tray's popup; the
+#     answer survives a restart of the service (installer/e2e_chain.sh)
+#  3b fleet: the installed service configured for a local mosquitto; all/host/user topics, the status
+#     topic's accepted, displayed and response events (installer/e2e_chain.sh)
 #   4 the SDK example built against the INSTALLED SDK with the command lines of the installed docs/SDK.md
 #     (its blocks marked <!-- sdk-e2e: NAME -->, run as written with only <Pipes> replaced), run against
 #     the installed pipes.dll: the service accepts its notification, the tray shows it
@@ -23,6 +27,8 @@ T0=$(date +%s)
 FAILS=0
 XVFB_PID=""
 UPG_PID=""
+BROKER_PID=""       # mosquitto and the status topic's reader, started by e2e_chain.sh
+STATUS_SUB_PID=""
 
 elapsed() { echo $(($(date +%s) - T0)); }
 ok() { echo "  ok   [$(elapsed) s] $*"; }
@@ -42,6 +48,8 @@ PIPES_WINE_ENV_NO_INIT=1 . "$ROOT/cmake/wine-env.sh"   # pipes_wait_for, pipes_f
 cleanup() {
     local p
     [ -n "$UPG_PID" ] && kill "$UPG_PID" 2>/dev/null
+    [ -n "$STATUS_SUB_PID" ] && kill "$STATUS_SUB_PID" 2>/dev/null
+    [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null
     for p in $(jobs -p); do kill "$p" 2>/dev/null; done
     if [ -d "$PREFIX" ]; then
         wineserver -k >/dev/null 2>&1
@@ -212,6 +220,9 @@ if pipes_wait_for 30 ids_once; then
 else
     bad "tray history: $(wc -l <"$WORK/ids.txt") distinct ids, duplicates: $(awk '$1 != 1' "$WORK/ids.txt" | head -3 | tr '\n' ' ')"
 fi
+
+# ---- 3a, 3b. a question answered by a click; the fleet through a local broker ----------------------
+. "$ROOT/installer/e2e_chain.sh"
 
 # ---- 4. the SDK, as another program uses it ----------------------------------------------------
 # The command lines are the documented ones, read from the installed docs\SDK.md: every code block

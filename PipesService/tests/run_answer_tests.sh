@@ -3,7 +3,8 @@
 # Xvfb, in their own prefix ($BUILD_DIR/wineprefix-answers): PipesService installed and started by
 # the SCM, the real TrayNotifier on session 1's tray pipe, pipes-notify --wait-response waiting
 # while a real mouse click (xdotool, TrayNotifier/tests/popup_helpers.sh) answers the question; the
-# answer survives a restart of the service before --query asks for it.
+# answer survives a restart of the service before --query asks for it; a service connection made
+# while the service still reports START_PENDING is taken as the service's.
 # Usage: BUILD_DIR=<build> PipesService/tests/run_answer_tests.sh   (a ./build.sh test suite)
 set -u
 
@@ -101,5 +102,26 @@ check "--query says answered dismissed" grep -q '^answered dismissed in session 
 
 svc stop-end stop
 svc uninstall uninstall
+
+# PipesService connects to the trays before it reports RUNNING (core.c delivers the spool while
+# starting): a tray already running sees that connection while the SCM still says START_PENDING,
+# as after every restart or upgrade. tray_sender --starting-service plays such a service under
+# the name PipesService and stays START_PENDING until told, so the moment is not left to chance.
+echo "== a connection the service makes while it is still starting is the service's"
+STARTING_OUT=$WORK/starting.out
+wine sc create PipesService binpath= "$(winpath "$BIN/tray_sender.exe") --starting-service --pipe $P6 --out $(winpath "$STARTING_OUT") --until $(winpath "$WORK/started")" \
+    </dev/null >"$WORK/sc-create.out" 2>&1
+wine sc start PipesService </dev/null >"$WORK/sc-start.out" 2>&1 &
+check "the starting service connected to the tray" pipes_wait_for 30 grep -qs '^connected ' "$STARTING_OUT"
+spid=$(sed -n 's/^connected \([0-9]*\).*/\1/p' "$STARTING_OUT" | tr -d '\r')
+wine sc query PipesService </dev/null >"$WORK/sc-query.out" 2>&1
+check "... and the SCM still says START_PENDING" grep -q 'START_PENDING' "$WORK/sc-query.out"
+check "the tray takes that connection (pid ${spid:-?}) as the service's, not as a direct one" \
+    pipes_wait_for 20 tray_log_has "peer [0-9]+ pid=${spid:-none} service"
+touch "$WORK/started"
+wine sc stop PipesService </dev/null >"$WORK/sc-stop.out" 2>&1
+pipes_wait_for 20 bash -c 'wine sc query PipesService </dev/null 2>&1 | grep -q STOPPED'
+wine sc delete PipesService </dev/null >"$WORK/sc-delete.out" 2>&1
+
 echo "answer tests: $FAILS failed"
 [ "$FAILS" -eq 0 ]

@@ -1,7 +1,9 @@
 # popup_helpers.sh - looking at and clicking the Pipes notification windows of the tray on $P6,
-# with real input (xdotool). Sourced by popup_tests.sh and PipesService/tests/run_answer_tests.sh;
-# the caller sets P6 (the tray's pipe), BIN (the build's bin folder) and WORK (a folder for output),
-# and runs an X server with the tray on $DISPLAY.
+# with real input (xdotool). Sourced by popup_tests.sh, PipesService/tests/run_answer_tests.sh,
+# installer/e2e_chain.sh and installer/demo.sh; the caller sets P6 (the tray's pipe), BIN (the
+# build's bin folder) and WORK (a folder for output), and runs an X server with the tray on $DISPLAY.
+# CLICK_ORIGIN="X Y" is where the Wine desktop's top left corner is on the X screen (default "0 0":
+# a desktop that fills the screen, as on the tests' Xvfb).
 
 # ui6 ACTION: tray_sender --ui on the popup tray; output in $WORK/ui6.out, exit code in RC.
 ui6() {
@@ -10,14 +12,14 @@ ui6() {
 }
 # click TITLE WHAT [BUTTON]: a real mouse click (xdotool) on a control of the popup titled TITLE.
 click() {
-    local xy
+    local x y ox oy
     ui6 "point:$1:$2"
-    xy=$(tr -d '\r' <"$WORK/ui6.out")
-    [ "$RC" -eq 0 ] && [ -n "$xy" ] || return 1
-    # shellcheck disable=SC2086
+    read -r x y < <(tr -d '\r' <"$WORK/ui6.out")
+    [ "$RC" -eq 0 ] && [ -n "${y:-}" ] || return 1
+    read -r ox oy <<<"${CLICK_ORIGIN:-0 0}"
     # No --sync: the pointer may already be there (it then waits for a move that never comes);
     # the X server handles the move before the click anyway.
-    xdotool mousemove $xy click "${3:-1}"
+    xdotool mousemove $((x + ox)) $((y + oy)) click "${3:-1}"
 }
 popups_titled() { ui6 popups; grep -c "^popup .* $1" "$WORK/ui6.out"; }
 popup_gone() { ui6 popups; ! grep -q "^popup .* $1" "$WORK/ui6.out"; }

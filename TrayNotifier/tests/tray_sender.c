@@ -29,6 +29,9 @@
  * --service-end --spool DIR --until FILE [--break-on-first-response |
  * --no-ack] plays the service's end of a tray connection
  * (tray_service_end.c).
+ * --starting-service --pipe NAME --out FILE --until FILE2, run by the Service
+ * Control Manager, connects to NAME while it reports START_PENDING and
+ * stays so until FILE2 exists (tray_starting_service.c).
  *
  * Exit: 0 every message answered as expected; 3 the connection broke before
  * every reply came (RECORD says which were acknowledged); 1 anything else.
@@ -44,6 +47,7 @@
 #include "dll_probe.h"
 #include "tray_service_end.h"
 #include "tray_squat.h"
+#include "tray_starting_service.h"
 #include "tray_ui.h"
 
 #define MAX_MESSAGES 4096
@@ -309,7 +313,7 @@ int main(int argc, char **argv)
                *one_source = "", *ui_action = NULL, *squat = NULL, *squat_until = NULL;
     unsigned count = 10, start = 1, window = 16, delay = 0, connect_wait = 15000, total, i;
     const char *raw_file = NULL, *spool = NULL;
-    int malformed = 0, service_end = 0, ack_mode = TRAY_SERVICE_END_ACK, rc;
+    int malformed = 0, service_end = 0, starting_service = 0, ack_mode = TRAY_SERVICE_END_ACK, rc;
     wchar_t wpipe[PIPES_MAX_PIPE_NAME + 1];
     pipes_client_config cfg;
     pipes_client *client = NULL;
@@ -335,6 +339,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--service-end")) {
             service_end = 1;
+            continue;
+        }
+        if (!strcmp(a, "--starting-service")) {
+            starting_service = 1;
             continue;
         }
         if (!strcmp(a, "--break-on-first-response") || !strcmp(a, "--no-ack")) {
@@ -374,6 +382,9 @@ int main(int argc, char **argv)
     if (ui_action && pipe &&
         MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_ui_run(ui_action, wpipe);
+    if (starting_service && pipe && out && squat_until &&
+        MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
+        return tray_starting_service_run(wpipe, out, squat_until);
     if (service_end && pipe && out && spool && squat_until &&
         MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, (int)(sizeof(wpipe) / sizeof(wpipe[0]))))
         return tray_service_end_run(wpipe, out, spool, squat_until, ack_mode);

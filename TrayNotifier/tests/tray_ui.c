@@ -18,7 +18,8 @@
  * point:TITLE:WHAT  prints "x y", the screen point at the middle of WHAT
  *         (action0..2, close, open, title, margin = just inside the left
  *         edge) of the visible popup whose title starts with TITLE: where a
- *         real click goes (xdotool).
+ *         real click goes (xdotool); once no other window (a balloon) covers
+ *         that point.
  * body:TITLE  prints "chars <n> vscroll <0|1>" for the popup's body (the
  *         edit control's text length and whether it has a scroll bar),
  *         then the text.
@@ -273,6 +274,30 @@ static HWND find_popup(DWORD pid, const wchar_t *prefix)
     return NULL;
 }
 
+/* Prints "x y" once the point shows the popup (or one of its controls): a
+ * balloon or another window that appears over it would take the click.
+ * 1 when something else still covers it after the wait. */
+static int print_point_when_uncovered(HWND popup, LONG x, LONG y)
+{
+    ULONGLONG until = GetTickCount64() + WAIT_MS;
+    POINT pt;
+    HWND hit;
+    pt.x = x;
+    pt.y = y;
+    for (;;) {
+        hit = WindowFromPoint(pt);
+        if (hit == popup || IsChild(popup, hit)) {
+            printf("%ld %ld\n", x, y);
+            return 0;
+        }
+        if (GetTickCount64() >= until) {
+            fprintf(stderr, "tray_ui: the point %ld,%ld of the popup is covered by another window\n", x, y);
+            return 1;
+        }
+        Sleep(50);
+    }
+}
+
 /* The control of a popup a click should go to, by name. */
 static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
 {
@@ -290,8 +315,7 @@ static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
         return 1;
     if (!strcmp(what, "margin")) {
         GetWindowRect(popup, &r);
-        printf("%ld %ld\n", r.left + 4, (r.top + r.bottom) / 2);
-        return 0;
+        return print_point_when_uncovered(popup, r.left + 4, (r.top + r.bottom) / 2);
     }
     for (i = 0; i < sizeof controls / sizeof controls[0]; i++) {
         if (!strcmp(what, controls[i].name))
@@ -302,8 +326,7 @@ static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
         return 1;
     }
     GetWindowRect(target, &r);
-    printf("%ld %ld\n", (r.left + r.right) / 2, (r.top + r.bottom) / 2);
-    return 0;
+    return print_point_when_uncovered(popup, (r.left + r.right) / 2, (r.top + r.bottom) / 2);
 }
 
 static int popup_body(DWORD pid, const wchar_t *prefix)
