@@ -14,7 +14,7 @@ COUNT=${1:-1000}
 case $COUNT in '' | *[!0-9]*) bad "COUNT must be a number, not '$COUNT'"; exit 2 ;; esac
 
 check "the engine connects to the broker" fleet_connect bench
-for i in $(seq 1 "$COUNT"); do note "b-$i" "bench"; echo; done >"$WORK/bench.txt"
+notes b 1 "$COUNT" >"$WORK/bench.txt"
 now_ms() { date +%s%3N; }
 arrived() { [ "$(tray_count b-)" -ge "$COUNT" ]; }
 KIB0=$(engine_kib)

@@ -1,5 +1,5 @@
 # fleet_env.sh - the shared setup of the service's broker suites (run_fleet_tests.sh,
-# run_fleet_robust_tests.sh) and of the fleet load verbs (fleet_load.sh): a real mosquitto (the
+# run_fleet_robust_tests.sh) and of ./build.sh fleet-bench (fleet_bench.sh): a real mosquitto (the
 # MQTT suite's test broker, PipesService/mqtt/tests/mqtt_broker.sh), the service's configuration
 # for it in the Wine prefix $BUILD_DIR/wineprefix-fleet, the test tray (pipes-svctest tray) on
 # session 1, a mosquitto_sub on the status topic, and the helpers the checks use.
@@ -51,6 +51,8 @@ fi
 broker_start || { bad "mosquitto did not start (see $WORK/mosquitto.log)"; exit 1; }
 pub() { mosquitto_pub -h 127.0.0.1 -p "$PLAIN" -u pipes -P 's3cret!' -q 1 "$@"; }
 note() { printf '{"v":1,"id":"%s","title":"%s"}' "$1" "${2:-fleet test}"; }
+# notes PREFIX FIRST LAST: notifications PREFIX-FIRST..PREFIX-LAST, one a line (for mosquitto_pub -l).
+notes() { local i; for i in $(seq "$2" "$3"); do note "$1-$i"; echo; done; }
 
 reg_import() {
     { echo "REGEDIT4"; echo; printf '%s\n' "$@"; } >"$WORK/config.reg"

@@ -11,8 +11,6 @@ FLEET_WORK_NAME=fleet-robust-tests
 FLOOD=${FLEET_FLOOD:-1000}
 
 check "the engine connects to the broker" fleet_connect robust1
-# lines PREFIX COUNT: COUNT notifications PREFIX-1.. one a line, for mosquitto_pub -l.
-lines() { local i; for i in $(seq 1 "$2"); do note "$1-$i"; echo; done; }
 all_of() { # all_of FILE: every id listed in FILE reached the tray
     ! grep -vxFf <(sort -u "$TRAY_OUT") "$1" | grep -q .
 }
@@ -37,8 +35,7 @@ saved_after_last_ack() {
 }
 # pub_batch FIRST LAST: f-k-FIRST..f-k-LAST with one mosquitto_pub -l; listed in ACKED when acknowledged.
 pub_batch() {
-    local i
-    for i in $(seq "$1" "$2"); do note "f-k-$i"; echo; done | pub -t pipes/v1/all -l 2>>"$WORK/kill-pub.err" &&
+    notes f-k "$1" "$2" | pub -t pipes/v1/all -l 2>>"$WORK/kill-pub.err" &&
         seq "$1" "$2" | sed 's/^/f-k-/' >>"$ACKED"
 }
 pub_batch 1 80
@@ -82,7 +79,7 @@ check "the engine's memory grew by less than 2 MiB (the payload is discarded, ne
 
 ###############################################################################################
 section "a flood of $FLOOD messages (mosquitto_pub -l): each accepted once; local submitters served; memory bounded"
-lines f-fl "$FLOOD" >"$WORK/flood.txt"
+notes f-fl 1 "$FLOOD" >"$WORK/flood.txt"
 sed 's/.*"id":"\([^"]*\)".*/\1/' "$WORK/flood.txt" >"$WORK/flood-ids.txt"
 KIB0=$(engine_kib)
 pub -t pipes/v1/all -l <"$WORK/flood.txt" >"$WORK/flood-pub.out" 2>&1 &

@@ -61,7 +61,7 @@ check "nothing waits unacknowledged at the broker (in flight 0)" test "$(status_
 ###############################################################################################
 section "service stopped while 100 are published: all 100 after the start, once each"
 engine_stop
-for i in $(seq 1 100); do note "f-p-$i"; echo; done | pub -t pipes/v1/all -l
+notes f-p 1 100 | pub -t pipes/v1/all -l
 engine_start run2
 all100() { [ "$(grep -c '^f-p-' "$TRAY_OUT" 2>/dev/null)" -ge 100 ]; }
 check "all 100 reach the tray" wait_for 90 all100
