@@ -110,6 +110,8 @@ run_suites() {
         bash "$ROOT/PipesService/tests/run_answer_tests.sh"
     suite "MQTT client: codec fuzz (15 s), mosquitto (plain, TLS, persistence, SIGKILL), broken broker" bash "$ROOT/PipesService/mqtt/tests/run_mqtt_tests.sh"
     suite "PipesService and a broker: all/host/user topics, status topic, restart, kill before PUBACK, TLS" bash "$ROOT/PipesService/tests/run_fleet_tests.sh"
+    suite "PipesService and a broker when things go wrong: broker SIGKILL, 10 MiB publish, flood of 1000, wrong password, the guide's ACL" \
+        bash "$ROOT/PipesService/tests/run_fleet_robust_tests.sh"
     suite "Windows build files (pipes.sln, .vcxproj, build.ps1) against CMake" bash "$ROOT/cmake/winbuild/check.sh"
 }
 
@@ -256,6 +258,20 @@ cmd_bench() {
     [ "$rc" -eq 0 ] || die "bench: pipes-bench exited with $rc"
 }
 
+# ---- fleet-bench / fleet-soak: the broker bridge under load (docs/FLEET.md "Sizing") ----
+# fleet-bench [COUNT]: messages/s from mosquitto_pub to the tray (default 1000), a figure only.
+# fleet-soak: the broker suite with a flood of 10,000 messages instead of 1000.
+cmd_fleet_bench() {
+    cmd_deps
+    cmd_build
+    bash "$ROOT/PipesService/tests/fleet_bench.sh" "$@"
+}
+cmd_fleet_soak() {
+    cmd_deps
+    cmd_build
+    FLEET_FLOOD=10000 bash "$ROOT/PipesService/tests/run_fleet_robust_tests.sh"
+}
+
 cmd_help() {
     cat <<'EOF'
 usage: ./build.sh VERB [ARGS]
@@ -271,6 +287,9 @@ usage: ./build.sh VERB [ARGS]
                   against bin-chaos/pipes.dll (random delays at hook points); ./build.sh test runs
                   one short round of it through ctest
   bench [ARGS]    build, then run the benchmarks under Wine; table + dist/bench.json (docs/PERFORMANCE.md)
+  fleet-bench [COUNT]  build, then messages/s from mosquitto_pub to the tray through the service
+                  (COUNT messages, default 1000; docs/FLEET.md "Sizing"); prints figures only
+  fleet-soak      build, then the broker robustness suite with a flood of 10,000 messages
   help            this text
 environment: BUILD_DIR, BUILD_TYPE (Release), JOBS (2), CTEST_TIMEOUT (600 s per test)
 run a built program under the build's prefix:
@@ -291,6 +310,8 @@ case $verb in
     fuzz) cmd_fuzz "$@" ;;
     chaos) cmd_chaos "$@" ;;
     bench) cmd_bench "$@" ;;
+    fleet-bench) cmd_fleet_bench "$@" ;;
+    fleet-soak) cmd_fleet_soak ;;
     help | -h | --help) cmd_help ;;
     *) cmd_help >&2; die "unknown verb '$verb'" ;;
 esac

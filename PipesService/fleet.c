@@ -136,6 +136,8 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
     mc.keep_alive_s = (uint16_t)fc->keep_alive;
     mc.deliver = fleet_on_publish;
     mc.on_event = on_event;
+    mc.max_inflight = FLEET_STATUS_INFLIGHT;
+    mc.max_queue = FLEET_STATUS_QUEUE;
     mc.ctx = f;
     st = mqtt_session_create(&mc, &f->mqtt); /* copies the password */
     SecureZeroMemory(password, sizeof password);

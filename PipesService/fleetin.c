@@ -223,7 +223,13 @@ mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m)
     const char *why = NULL;
     pipes_proto_reason reason;
     mqtt_delivery out;
+    mqtt_session_stats st;
 
+    /* Backpressure: the events of the messages already taken must go out first, or the
+     * queue would overflow and drop them; this one comes back after the reconnect. */
+    mqtt_session_get_stats(f->mqtt, &st);
+    if (st.queued >= FLEET_STATUS_HIGH_WATER)
+        return MQTT_DELIVERY_NOT_YET;
     n = (pipes_proto_notification *)malloc(sizeof *n);
     if (!n)
         return MQTT_DELIVERY_NOT_YET;

@@ -19,6 +19,17 @@ extern "C" {
 
 #define FLEET_TOPIC_MAX 512
 #define FLEET_NAME_MAX 128 /* a user name as it appears in a topic */
+/* The client's window and queue for the status events (docs/FLEET.md "Floods"). Each message
+ * makes two events (accepted, displayed) and a read from the broker may hold hundreds of
+ * messages, so the window is wider than the client's default 16 and the queue longer than its
+ * default 1000 (an event takes about 300 bytes: 3 MB at most). Past the high-water mark a
+ * message is left with the broker (no PUBACK, redelivered after the reconnect) until the events
+ * drained, so a flood never makes the queue drop events; the margin leaves room for the
+ * displayed events of the messages already taken (at most MaxSpoolCountPerUser, 1000 by
+ * default, wait for a tray). */
+#define FLEET_STATUS_INFLIGHT 64
+#define FLEET_STATUS_QUEUE 10000
+#define FLEET_STATUS_HIGH_WATER 8000
 
 struct fleet {
     const svc_config *cfg; /* the engine's; outlives the bridge */

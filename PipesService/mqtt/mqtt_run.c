@@ -338,13 +338,17 @@ static mqtt_status run_connected(mqtt_session *s)
     for (;;) {
         size_t got;
         mqtt_status st;
+        /* Sends between reads too, not only once the input ran dry: while the
+         * broker floods us, publishes queued meanwhile (the service's status
+         * events) would otherwise wait until the flood ended and overflow
+         * max_queue. */
         do {
             st = fill(s, &got);
             if (st == MQTT_OK)
                 st = process(s, NULL);
+            if (st == MQTT_OK)
+                st = pump(s);
         } while (st == MQTT_OK && got > 0);
-        if (st == MQTT_OK)
-            st = pump(s);
         if (st != MQTT_OK)
             return st;
 

@@ -5,97 +5,13 @@
 # Publishes with mosquitto_pub, reads the status topic with mosquitto_sub.
 #   BUILD_DIR=<build> PipesService/tests/run_fleet_tests.sh
 # Each check prints "ok" or "FAIL"; exits 1 if any failed.
-set -u
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-: "${BUILD_DIR:?BUILD_DIR must be set}"
-BIN=$BUILD_DIR/bin
-WORK=$BUILD_DIR/fleet-tests
-FAILS=0
-T0=$(date +%s)
-
-ok() { echo "  ok   [$(($(date +%s) - T0))] $*"; }
-bad() { echo "  FAIL [$(($(date +%s) - T0))] $*"; FAILS=$((FAILS + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-section() { echo "== [$(($(date +%s) - T0)) s] $*"; }
-
-for tool in mosquitto mosquitto_pub mosquitto_sub mosquitto_passwd openssl python3; do
-    command -v "$tool" >/dev/null || { bad "$tool not installed (./build.sh deps)"; exit 1; }
-done
-PIPES_WINE_ENV_NO_INIT=1 . "$ROOT/cmake/wine-env.sh"
-pipes_wine_env "$BUILD_DIR/wineprefix-fleet" || { bad "cannot create the Wine prefix"; exit 1; }
-rm -rf "$WORK"
-mkdir -p "$WORK"
-winpath() { printf 'Z:%s' "${1//\//\\}"; }
-
-BROKER_PID= ENGINE= TRAY= SUB=
-cleanup() {
-    local p
-    for p in $ENGINE $TRAY $SUB $BROKER_PID; do kill "$p" 2>/dev/null; done
-    wineserver -k >/dev/null 2>&1
-}
-trap cleanup EXIT
-wineserver -k >/dev/null 2>&1
-wineserver -w >/dev/null 2>&1
-wineserver -p
-
-. "$ROOT/PipesService/mqtt/tests/mqtt_broker.sh"
-section "setup: mosquitto (plain and TLS), broker configuration, tray, engine"
-mqtt_broker_setup || { bad "broker setup failed (see $WORK/setup.log)"; exit 1; }
-broker_start || { bad "mosquitto did not start (see $WORK/mosquitto.log)"; exit 1; }
-pub() { mosquitto_pub -h 127.0.0.1 -p "$PLAIN" -u pipes -P 's3cret!' -q 1 "$@"; }
-note() { printf '{"v":1,"id":"%s","title":"%s"}' "$1" "${2:-fleet test}"; }
-
-reg_import() {
-    { echo "REGEDIT4"; echo; printf '%s\n' "$@"; } >"$WORK/config.reg"
-    wine regedit /S "$(winpath "$WORK/config.reg")" </dev/null >"$WORK/regedit.out" 2>&1
-}
-KEY='[HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]'
-reg_import '[-HKEY_LOCAL_MACHINE\SOFTWARE\Pipes\Service]'
-rm -rf "$WINEPREFIX/drive_c/ProgramData/Pipes"
-reg_import "$KEY" "\"BrokerUrl\"=\"mqtt://127.0.0.1:$PLAIN\"" '"BrokerAllowPlainText"=dword:00000001' \
-    '"BrokerUserName"="pipes"' '"BrokerKeepAliveSeconds"=dword:0000000a'
-printf 's3cret!\n' >"$WORK/pw.txt"
-wine "$BIN/PipesService.exe" fleet-password <"$WORK/pw.txt" >"$WORK/fleet-password.out" 2>&1
-check "fleet-password stores the password (exit 0)" test $? -eq 0
+FLEET_WORK_NAME=fleet-tests
+. "$(dirname "${BASH_SOURCE[0]}")/fleet_env.sh"
 wine reg query 'HKLM\SOFTWARE\Pipes\Service' /v BrokerPassword </dev/null >"$WORK/pwreg.out" 2>&1
 check "BrokerPassword is a REG_BINARY without the clear text" \
     bash -c 'grep -q REG_BINARY "$1" && ! grep -q "s3cret" "$1"' _ "$WORK/pwreg.out"
 
-TRAY_OUT=$WORK/tray.txt
-wine "$BIN/pipes-svctest.exe" tray --session 1 --out "$(winpath "$TRAY_OUT")" \
-    </dev/null >"$WORK/tray.log" 2>&1 &
-TRAY=$!
-wait_for 20 test -s "$TRAY_OUT.pid" || bad "the test tray did not start"
-
-# engine_start NAME [VAR=VALUE...]: PipesService run in the background, output in NAME.out.
-engine_start() {
-    local name=$1; shift
-    env "$@" wine "$BIN/PipesService.exe" run </dev/null >"$WORK/$name.out" 2>&1 &
-    ENGINE=$!
-    wait_for 30 grep -qs "running in the console" "$WORK/$name.out"
-}
-engine_stop() { kill -INT "$ENGINE" 2>/dev/null; wait "$ENGINE" 2>/dev/null; ENGINE=; }
-status() { wine "$BIN/PipesService.exe" status </dev/null >"$WORK/status.out" 2>&1; }
-status_has() { status && grep -q -- "$1" "$WORK/status.out"; }
-status_value() { status; sed -n "s/^$1: \([0-9]*\).*/\1/p" "$WORK/status.out" | tr -d '\r' | head -n1; }
-shown() { grep -c "^$1\$" "$TRAY_OUT.raw" 2>/dev/null; } # times the service delivered id $1
-shown_once() { [ "$(shown "$1")" = 1 ]; }
-tray_has() { grep -q "^$1\$" "$TRAY_OUT" 2>/dev/null; }
-events() { grep -c "\"event\":\"$1\".*\"id\":\"$2\"" "$WORK/status-topic.txt"; }
-event_seen() { [ "$(events "$1" "$2")" -ge "${3:-1}" ]; }
-
-mosquitto_sub -h 127.0.0.1 -p "$PLAIN" -u pipes -P 's3cret!' -q 1 -i fleet-status-sub \
-    -t 'pipes/v1/status/#' -v >"$WORK/status-topic.txt" 2>&1 &
-SUB=$!
-wait_for 10 grep -q "Sending SUBACK to fleet-status-sub" "$WORK/mosquitto.log"
-
-engine_start run1
-check "the engine connects to the broker (status: connected)" wait_for 30 status_has "broker state: connected"
-HOST_TOPIC=$(sed -n 's/^broker subscription: \(pipes\/v1\/host\/.*\)$/\1/p' "$WORK/status.out" | tr -d '\r')
-USER_TOPIC=$(sed -n 's/^broker subscription: \(pipes\/v1\/user\/.*\)$/\1/p' "$WORK/status.out" | tr -d '\r' | head -n1)
-STATUS_TOPIC=$(sed -n 's/^broker status topic: \(.*\)$/\1/p' "$WORK/status.out" | tr -d '\r')
+check "the engine connects to the broker (status: connected)" fleet_connect run1
 echo "       host topic $HOST_TOPIC, user topic ${USER_TOPIC:-none}, status topic $STATUS_TOPIC"
 check "subscribed to the host topic and to the user topic of session 1's user" \
     test -n "$HOST_TOPIC" -a -n "$USER_TOPIC"
@@ -145,7 +61,7 @@ check "nothing waits unacknowledged at the broker (in flight 0)" test "$(status_
 ###############################################################################################
 section "service stopped while 100 are published: all 100 after the start, once each"
 engine_stop
-for i in $(seq 1 100); do note "f-p-$i"; echo; done | pub -t pipes/v1/all -l
+notes f-p 1 100 | pub -t pipes/v1/all -l
 engine_start run2
 all100() { [ "$(grep -c '^f-p-' "$TRAY_OUT" 2>/dev/null)" -ge 100 ]; }
 check "all 100 reach the tray" wait_for 90 all100
@@ -173,22 +89,16 @@ engine_start run5
 check "mqtt:// without BrokerAllowPlainText: refused, logged (plain-not-allowed)" \
     wait_for 20 grep -q "plain-not-allowed" "$WORK/run5.out"
 engine_stop
-reg_import "$KEY" "\"BrokerUrl\"=\"mqtts://localhost:$TLS\"" "\"BrokerCaFile\"=\"$(winpath "$WORK/other.pem" | sed 's/\\/\\\\/g')\""
+reg_import "$KEY" "\"BrokerUrl\"=\"mqtts://localhost:$TLS\"" "\"BrokerCaFile\"=\"$(regpath "$WORK/other.pem")\""
 engine_start run6
 check "another CA pinned: refused, logged (tls-untrusted)" wait_for 30 grep -q "not connected: tls-untrusted" "$WORK/run6.out"
 check "status shows it as the last error" status_has "broker last error: tls-untrusted: "
 engine_stop
-reg_import "$KEY" "\"BrokerCaFile\"=\"$(winpath "$WORK/ca.pem" | sed 's/\\/\\\\/g')\""
+reg_import "$KEY" "\"BrokerCaFile\"=\"$(regpath "$WORK/ca.pem")\""
 engine_start run7
 check "the right CA pinned: connected over TLS" wait_for 30 status_has "broker state: connected"
 pub -t pipes/v1/all -m "$(note f-tls)"
 check "a message arrives over TLS" wait_for 30 tray_has f-tls
 engine_stop
 
-section "done in $(($(date +%s) - T0)) s"
-touch "$TRAY_OUT.stop"
-if [ "$FAILS" -ne 0 ]; then
-    echo "fleet tests: $FAILS check(s) FAILED (logs in $WORK)"
-    exit 1
-fi
-echo "fleet tests: all checks passed"
+fleet_done "fleet tests"
