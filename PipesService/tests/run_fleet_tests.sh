@@ -185,6 +185,8 @@ pub -t pipes/v1/all -m "$(note f-tls)"
 check "a message arrives over TLS" wait_for 30 tray_has f-tls
 engine_stop
 
+. "$HERE/fleet_cert_checks.sh" # client certificates (BrokerClientCertificate)
+
 section "done in $(($(date +%s) - T0)) s"
 touch "$TRAY_OUT.stop"
 if [ "$FAILS" -ne 0 ]; then
