@@ -129,6 +129,7 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
     mc.url = fc->url;
     mc.allow_plain = (int)fc->allow_plain;
     mc.ca_file = fc->ca_file[0] ? fc->ca_file : NULL;
+    mc.client_cert_sha1 = fc->has_client_cert ? fc->client_cert : NULL;
     mc.client_id = fc->client_id;
     mc.user_name = fc->user_name[0] ? fc->user_name : NULL;
     mc.password = password_len ? password : NULL;

@@ -74,8 +74,35 @@ static int url_ok(const wchar_t *u)
     return _wcsnicmp(u, L"mqtts://", 8) == 0 || _wcsnicmp(u, L"mqtt://", 7) == 0;
 }
 
+int svc_fleet_parse_thumbprint(const wchar_t *text, uint8_t sha1[20])
+{
+    size_t digits = 0;
+    for (const wchar_t *p = text; *p; p++) {
+        int v;
+        if (*p == L' ')
+            continue;
+        if (*p >= L'0' && *p <= L'9')
+            v = *p - L'0';
+        else if (*p >= L'a' && *p <= L'f')
+            v = *p - L'a' + 10;
+        else if (*p >= L'A' && *p <= L'F')
+            v = *p - L'A' + 10;
+        else
+            return 0;
+        if (digits == 40)
+            return 0;
+        if (digits % 2 == 0)
+            sha1[digits / 2] = (uint8_t)(v << 4);
+        else
+            sha1[digits / 2] |= (uint8_t)v;
+        digits++;
+    }
+    return digits == 40;
+}
+
 void svc_fleet_load(HKEY key, svc_fleet_config *f)
 {
+    wchar_t thumbprint[128];
     DWORD type = 0, value = 0, size = sizeof value;
     LSTATUS rc;
 
@@ -119,6 +146,16 @@ void svc_fleet_load(HKEY key, svc_fleet_config *f)
         svc_config_invalid(L"BrokerCaFile", L"not a usable path string",
                            L"(the machine's trusted roots)");
     }
+
+    /* Only the thumbprint is configuration: the certificate and its private
+     * key stay in the machine's store (mqtt_clientcert.c opens them). */
+    int r = svc_config_read_string(key, L"BrokerClientCertificate", thumbprint, 128);
+    if (r == 1)
+        f->has_client_cert = svc_fleet_parse_thumbprint(thumbprint, f->client_cert);
+    if (r < 0 || (r == 1 && !f->has_client_cert))
+        svc_config_invalid(L"BrokerClientCertificate",
+                           L"not a SHA-1 thumbprint (40 hex digits, spaces allowed)",
+                           L"(no client certificate)");
 
     type = 0;
     size = sizeof f->password_blob;

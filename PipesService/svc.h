@@ -102,6 +102,9 @@ typedef struct svc_fleet_config {
     uint8_t password_blob[1024];  /* BrokerPassword: DPAPI machine-scope blob, as stored */
     uint32_t password_blob_len;   /* 0 = no password */
     wchar_t ca_file[MAX_PATH];    /* BrokerCaFile; "" = the machine's trusted roots */
+    uint8_t client_cert[20];      /* BrokerClientCertificate: SHA-1 thumbprint of a certificate
+                                     of LocalMachine\My offered to the broker */
+    int has_client_cert;          /* 0 = no client certificate */
     char prefix[128];             /* BrokerTopicPrefix (UTF-8), default pipes/v1 */
     uint32_t keep_alive;          /* BrokerKeepAliveSeconds */
     char computer[64];            /* the computer name in lower case, as in topics */
@@ -169,6 +172,9 @@ void svc_fleet_defaults(svc_fleet_config *f);
  * svc_fleet_defaults); invalid ones are reported and left at their default,
  * and an invalid BrokerUrl leaves the bridge off. */
 void svc_fleet_load(HKEY key, svc_fleet_config *f);
+/* A SHA-1 thumbprint as certlm.msc shows it: 40 hex digits, either case,
+ * spaces anywhere ("a1 b2 ..." or "A1B2..."). 1 and sha1 filled, or 0. */
+int svc_fleet_parse_thumbprint(const wchar_t *text, uint8_t sha1[20]);
 /* DPAPI with machine scope (CRYPTPROTECT_LOCAL_MACHINE) and the service's
  * own entropy: any process of this machine can decrypt it, nothing outside
  * this machine can. protect: *blob is LocalAlloc'd (LocalFree it).

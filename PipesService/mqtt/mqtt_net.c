@@ -176,7 +176,7 @@ static void close_socket(mqtt_conn *c)
 }
 
 mqtt_status mqtt_conn_open(mqtt_conn *c, const mqtt_endpoint *ep, const mqtt_trust *trust,
-                           HANDLE stop, DWORD timeout_ms)
+                           const uint8_t *client_cert, HANDLE stop, DWORD timeout_ms)
 {
     ZeroMemory(c, sizeof *c);
     c->sock = INVALID_SOCKET;
@@ -217,7 +217,7 @@ mqtt_status mqtt_conn_open(mqtt_conn *c, const mqtt_endpoint *ep, const mqtt_tru
         mqtt_conn_detail(c, "%ls port %u: %s", ep->host, (unsigned)ep->port, why);
     }
     if (st == MQTT_OK && ep->tls)
-        st = mqtt_tls_handshake(c, ep->host, trust, deadline);
+        st = mqtt_tls_handshake(c, ep->host, trust, client_cert, deadline);
     if (st != MQTT_OK)
         mqtt_conn_close(c);
     return st;

@@ -50,11 +50,13 @@ typedef struct mqtt_conn {
 } mqtt_conn;
 
 /* Opens the connection: resolves, connects (each address in turn), and for
- * TLS does the handshake and checks the server certificate against trust
- * (NULL: the Windows store) and ep->host. Everything within timeout_ms. On
- * failure c is closed and c->detail says why. */
+ * TLS does the handshake, offering client_cert (a SHA-1 thumbprint in the
+ * LocalMachine\My store; NULL: no certificate), and checks the server
+ * certificate against trust (NULL: the Windows store) and ep->host.
+ * Everything within timeout_ms. On failure c is closed and c->detail says
+ * why. */
 mqtt_status mqtt_conn_open(mqtt_conn *c, const mqtt_endpoint *ep, const mqtt_trust *trust,
-                           HANDLE stop, DWORD timeout_ms);
+                           const uint8_t *client_cert, HANDLE stop, DWORD timeout_ms);
 
 /* Sends all len bytes, waiting for buffer space at most timeout_ms. */
 mqtt_status mqtt_conn_send(mqtt_conn *c, const uint8_t *data, size_t len, DWORD timeout_ms);

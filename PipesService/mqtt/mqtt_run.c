@@ -263,7 +263,8 @@ static mqtt_status connect_once(mqtt_session *s, int *session_present)
     s->redeliver_at = 0;
     set_state(s, MQTT_STATE_CONNECTING);
     ULONGLONG deadline = GetTickCount64() + s->cfg.connect_timeout_ms;
-    mqtt_status st = mqtt_conn_open(&s->conn, &s->ep, s->trust, s->stop_ev, s->cfg.connect_timeout_ms);
+    mqtt_status st = mqtt_conn_open(&s->conn, &s->ep, s->trust, s->cfg.client_cert_sha1,
+                                    s->stop_ev, s->cfg.connect_timeout_ms);
     if (st != MQTT_OK)
         return st;
 

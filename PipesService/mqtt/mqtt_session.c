@@ -85,6 +85,10 @@ mqtt_status mqtt_session_create(const mqtt_session_config *cfg, mqtt_session **o
     s->cfg = *cfg;
     s->cfg.url = NULL;     /* parsed into ep */
     s->cfg.ca_file = NULL; /* loaded into trust */
+    if (cfg->client_cert_sha1 != NULL) {
+        memcpy(s->client_cert, cfg->client_cert_sha1, sizeof s->client_cert);
+        s->cfg.client_cert_sha1 = s->client_cert;
+    }
     s->cfg.keep_alive_s = (uint16_t)or_default(cfg->keep_alive_s, 60);
     s->cfg.max_packet = or_default(cfg->max_packet, 256u * 1024u);
     s->cfg.max_inflight = or_default(cfg->max_inflight, 16);

@@ -76,6 +76,9 @@ typedef struct mqtt_session_config {
     const wchar_t *url;         /* mqtts://host[:port] or, with allow_plain, mqtt://host[:port] */
     int allow_plain;
     const wchar_t *ca_file;     /* PEM or DER CA(s) to pin; NULL: the machine's trusted roots */
+    const uint8_t *client_cert_sha1; /* 20 bytes: SHA-1 thumbprint of a certificate of the
+                                   LocalMachine\My store offered to the broker (mqtts:// only);
+                                   NULL: none (never a default one) */
     const char *client_id;      /* UTF-8, required (a persistent session is keyed by it) */
     const char *user_name;      /* UTF-8 or NULL */
     const void *password;       /* NULL: none; needs user_name */

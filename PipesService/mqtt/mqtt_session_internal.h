@@ -48,6 +48,7 @@ struct mqtt_session {
     mqtt_session_config cfg; /* strings point at the copies below */
     mqtt_endpoint ep;
     mqtt_trust *trust;       /* NULL: the machine's roots */
+    uint8_t client_cert[20]; /* cfg.client_cert_sha1 points here when one is configured */
     char *client_id, *user_name;
     uint8_t *password;
     HANDLE stop_ev; /* manual reset: set by stop, interrupts every wait */

@@ -49,6 +49,12 @@ static const status_info g_info[] = {
     {"tls-hostname", "the broker's certificate does not match the host name"},
     {"tls-expired", "the broker's certificate has expired or is not yet valid"},
     {"ca-file", "cannot read the pinned CA file (PEM or DER certificate expected)"},
+    {"tls-client-cert",
+     "the configured client certificate cannot be used (not in the LocalMachine\\My store, "
+     "or its private key cannot be opened)"},
+    {"tls-client-auth-failed",
+     "the broker ended the TLS handshake after the client's certificate message: it refused "
+     "the client certificate, or requires one and none is configured"},
     {"queue-full", "the publish queue is full"},
     {"stopped", "the client is stopped"},
     {"no-memory", "out of memory"},

@@ -56,6 +56,8 @@ typedef enum mqtt_status {
     MQTT_E_TLS_HOSTNAME,
     MQTT_E_TLS_EXPIRED,
     MQTT_E_CA_FILE,
+    MQTT_E_TLS_CLIENT_CERT,
+    MQTT_E_TLS_CLIENT_AUTH,
 
     /* session */
     MQTT_E_QUEUE_FULL,

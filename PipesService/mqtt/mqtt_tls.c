@@ -4,13 +4,16 @@
  * Schannel is asked for TLS 1.2 with manual credential validation: the
  * server certificate is checked by mqtt_trust.c after the handshake, the same
  * way for the Windows store and for a pinned CA, so both fail with the same
- * clear statuses. No client certificate is offered (SCH_CRED_NO_DEFAULT_CREDS).
+ * clear statuses. A client certificate is offered only when one is configured
+ * (mqtt_clientcert.c finds it in LocalMachine\My); Schannel never picks one
+ * itself (SCH_CRED_NO_DEFAULT_CREDS).
  */
 #include "mqtt_tls.h"
 
 #define SECURITY_WIN32
 #include <schannel.h>
 #include <security.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +35,10 @@ struct mqtt_tls {
     size_t plain_off, plain_len;
     uint8_t *out;     /* EncryptMessage scratch: header + max message + trailer */
     int closed;       /* close_notify seen */
+    const uint8_t *client_cert; /* the thumbprint offered, or NULL */
+    PCCERT_CONTEXT cert;        /* its context, for the credential's life; owned */
+    int tokens_sent;            /* handshake messages sent: 1 = ClientHello only */
+    int asked_for_cert;         /* SEC_I_INCOMPLETE_CREDENTIALS was seen */
 };
 
 static mqtt_status sspi_fail(mqtt_conn *c, const char *what, SECURITY_STATUS ss)
@@ -49,6 +56,35 @@ static mqtt_status sspi_fail(mqtt_conn *c, const char *what, SECURITY_STATUS ss)
     }
 }
 
+/* The handshake failed after our second flight (Certificate,
+ * ClientKeyExchange, Finished): in TLS 1.2 that is where the broker answers
+ * a client certificate it refuses, or the empty certificate message sent
+ * when none is configured. The server certificate cannot be the cause: it is
+ * checked after the handshake (manual validation). */
+static mqtt_status client_auth_failed(mqtt_conn *c, const mqtt_tls *t, const char *how)
+{
+    if (t->client_cert != NULL) {
+        char hex[41];
+        mqtt_client_cert_hex(t->client_cert, hex);
+        mqtt_conn_detail(c, "client certificate %s was offered (%s): is it issued by a CA the "
+                            "broker trusts, valid now, and for client authentication?", hex, how);
+    } else {
+        mqtt_conn_detail(c, "%s%s; no client certificate is configured (BrokerClientCertificate)",
+                         how, t->asked_for_cert ? "; the broker asked for one" : "");
+    }
+    return MQTT_E_TLS_CLIENT_AUTH;
+}
+
+static mqtt_status handshake_fail(mqtt_conn *c, const mqtt_tls *t, SECURITY_STATUS ss)
+{
+    if (t->tokens_sent >= 2) {
+        char how[40];
+        snprintf(how, sizeof how, "SSPI status 0x%08lx", (unsigned long)ss);
+        return client_auth_failed(c, t, how);
+    }
+    return sspi_fail(c, "TLS handshake", ss);
+}
+
 static mqtt_status read_more(mqtt_conn *c, mqtt_tls *t, ULONGLONG deadline)
 {
     if (t->in_len == TLS_IN_CAP) {
@@ -59,6 +95,8 @@ static mqtt_status read_more(mqtt_conn *c, mqtt_tls *t, ULONGLONG deadline)
     mqtt_status st = mqtt_sock_recv_wait(c, t->in + t->in_len, TLS_IN_CAP - t->in_len, &got, deadline);
     if (st == MQTT_E_TIMEOUT)
         mqtt_conn_detail(c, "TLS handshake timed out");
+    else if (st == MQTT_E_CLOSED && t->tokens_sent >= 2)
+        return client_auth_failed(c, t, "connection closed");
     else if (st == MQTT_E_CLOSED)
         mqtt_conn_detail(c, "the broker closed the connection during the TLS handshake "
                             "(is it a TLS port?)");
@@ -98,9 +136,11 @@ static mqtt_status handshake(mqtt_conn *c, mqtt_tls *t, const wchar_t *host, ULO
             mqtt_status st = mqtt_sock_send_all(c, outb[0].pvBuffer, outb[0].cbBuffer, deadline);
             FreeContextBuffer(outb[0].pvBuffer);
             if (st != MQTT_OK && ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED)
-                return sspi_fail(c, "TLS handshake", ss);
+                return handshake_fail(c, t, ss);
             if (st != MQTT_OK)
                 return st;
+            if ((ss == SEC_E_OK || ss == SEC_I_CONTINUE_NEEDED) && outb[0].cbBuffer > 0)
+                t->tokens_sent++;
         }
         if (ss == SEC_E_INCOMPLETE_MESSAGE) {
             mqtt_status st = read_more(c, t, deadline);
@@ -108,10 +148,15 @@ static mqtt_status handshake(mqtt_conn *c, mqtt_tls *t, const wchar_t *host, ULO
                 return st;
             continue;
         }
-        if (ss == SEC_I_INCOMPLETE_CREDENTIALS)
-            continue; /* a client certificate was asked for: go on without one */
+        if (ss == SEC_I_INCOMPLETE_CREDENTIALS) {
+            /* A client certificate was asked for and none is configured (or
+             * Schannel found the one given unsuitable): go on without one;
+             * the broker decides whether that is enough. */
+            t->asked_for_cert = 1;
+            continue;
+        }
         if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED)
-            return sspi_fail(c, "TLS handshake", ss);
+            return handshake_fail(c, t, ss);
         if (t->have_ctx && inb[0].pvBuffer != NULL)
             keep_extra(t, &inb[1]);
         if (ss == SEC_E_OK)
@@ -132,6 +177,8 @@ void mqtt_tls_free(mqtt_tls *t)
         DeleteSecurityContext(&t->ctx);
     if (t->have_cred)
         FreeCredentialsHandle(&t->cred);
+    if (t->cert != NULL)
+        CertFreeCertificateContext(t->cert);
     free(t->in);
     free(t->plain);
     free(t->out);
@@ -139,7 +186,7 @@ void mqtt_tls_free(mqtt_tls *t)
 }
 
 mqtt_status mqtt_tls_handshake(mqtt_conn *c, const wchar_t *host, const mqtt_trust *trust,
-                               ULONGLONG deadline)
+                               const uint8_t *client_cert, ULONGLONG deadline)
 {
     mqtt_tls *t = (mqtt_tls *)calloc(1, sizeof *t);
     if (t == NULL || (t->in = (uint8_t *)malloc(TLS_IN_CAP)) == NULL) {
@@ -151,12 +198,31 @@ mqtt_status mqtt_tls_handshake(mqtt_conn *c, const wchar_t *host, const mqtt_tru
     sc.dwVersion = SCHANNEL_CRED_VERSION;
     sc.grbitEnabledProtocols = SP_PROT_TLS1_2_CLIENT;
     sc.dwFlags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    t->client_cert = client_cert;
+    if (client_cert != NULL) {
+        mqtt_status st = mqtt_client_cert_open(c, client_cert, &t->cert);
+        if (st != MQTT_OK) {
+            mqtt_tls_free(t);
+            return st;
+        }
+        sc.cCreds = 1;
+        sc.paCred = &t->cert;
+    }
     SECURITY_STATUS ss = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W,
                                                    SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL,
                                                    &t->cred, NULL);
     if (ss != SEC_E_OK) {
+        mqtt_status st = sspi_fail(c, "AcquireCredentialsHandle (Schannel)", ss);
+        if (client_cert != NULL) {
+            /* Schannel refused the certificate or its key (SEC_E_UNKNOWN_CREDENTIALS...). */
+            char hex[41];
+            mqtt_client_cert_hex(client_cert, hex);
+            mqtt_conn_detail(c, "Schannel refused client certificate %s or its private key "
+                                "(AcquireCredentialsHandle status 0x%08lx)", hex, (unsigned long)ss);
+            st = MQTT_E_TLS_CLIENT_CERT;
+        }
         mqtt_tls_free(t);
-        return sspi_fail(c, "AcquireCredentialsHandle (Schannel)", ss);
+        return st;
     }
     t->have_cred = 1;
 

@@ -1,7 +1,8 @@
 // fleet_config_test.cpp - unit tests of the broker settings (fleetconfig.c): off by default with the
 // documented defaults, values taken when valid, invalid ones replaced by their default (an invalid
 // BrokerUrl leaves the bridge off), and the DPAPI machine-scope round trip of the password as the
-// fleet-password verb stores it. The key is deleted before and after each test.
+// fleet-password verb stores it; the client certificate's thumbprint (BrokerClientCertificate) as
+// certlm.msc shows it. The key is deleted before and after each test.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -46,6 +47,7 @@ TEST_F(FleetConfigTest, OffByDefaultWithTheDocumentedDefaults)
     EXPECT_EQ(60u, f.keep_alive);
     EXPECT_EQ(0u, f.password_blob_len);
     EXPECT_STREQ(L"", f.ca_file);
+    EXPECT_EQ(0, f.has_client_cert);
     ASSERT_GT(strlen(f.computer), 0u);
     for (const char *p = f.computer; *p; p++)
         EXPECT_FALSE(*p >= 'A' && *p <= 'Z') << "computer name not in lower case: " << f.computer;
@@ -121,6 +123,48 @@ TEST_F(FleetConfigTest, PasswordRoundTripsThroughDpapiMachineScope)
     EXPECT_NE(static_cast<DWORD>(ERROR_SUCCESS),
               svc_fleet_unprotect(c.fleet.password_blob, c.fleet.password_blob_len, out,
                                   sizeof out, &len));
+}
+
+static const uint8_t k_thumb[20] = {0x13, 0x67, 0x95, 0xc6, 0x21, 0x2e, 0x31, 0x91, 0xa5, 0x08,
+                                    0x1f, 0x30, 0x62, 0x8a, 0xf9, 0xe7, 0x0f, 0xc0, 0x87, 0xf9};
+
+TEST_F(FleetConfigTest, ThumbprintParsesAsCertlmShowsItSpacedOrNotEitherCase)
+{
+    uint8_t out[20];
+    const wchar_t *good[] = {L"136795c6212e3191a5081f30628af9e70fc087f9",
+                             L"136795C6212E3191A5081F30628AF9E70FC087F9",
+                             L"13 67 95 c6 21 2e 31 91 a5 08 1f 30 62 8a f9 e7 0f c0 87 f9",
+                             L"  136795c6 212e3191a5081f30628af9e70fc087f9 "};
+    for (const wchar_t *text : good) {
+        memset(out, 0, sizeof out);
+        ASSERT_EQ(1, svc_fleet_parse_thumbprint(text, out)) << text;
+        EXPECT_EQ(0, memcmp(k_thumb, out, sizeof out)) << text;
+    }
+    const wchar_t *bad[] = {L"",
+                            L"    ",
+                            L"136795c6212e3191a5081f30628af9e70fc087f",   // 39 digits
+                            L"136795c6212e3191a5081f30628af9e70fc087f9a", // 41 digits
+                            L"136795c6212e3191a5081f30628af9e70fc087fg",  // not hex
+                            L"13:67:95:c6:21:2e:31:91:a5:08:1f:30:62:8a:f9:e7:0f:c0:87:f9",
+                            L"136795c6212e3191a5081f30628af9e70fc087f9 sha1"};
+    for (const wchar_t *text : bad)
+        EXPECT_EQ(0, svc_fleet_parse_thumbprint(text, out)) << text;
+}
+
+TEST_F(FleetConfigTest, ClientCertificateThumbprintIsTakenAndAnInvalidOneMeansNone)
+{
+    set_string(L"BrokerClientCertificate", L"13 67 95 C6 21 2E 31 91 A5 08 1F 30 62 8A F9 E7 0F C0 87 F9");
+    svc_config c;
+    svc_config_load(&c);
+    ASSERT_EQ(1, c.fleet.has_client_cert);
+    EXPECT_EQ(0, memcmp(k_thumb, c.fleet.client_cert, sizeof k_thumb));
+
+    set_string(L"BrokerClientCertificate", L"CN=pipes-client"); // a subject is not a thumbprint
+    svc_config_load(&c);
+    EXPECT_EQ(0, c.fleet.has_client_cert);
+    set(L"BrokerClientCertificate", REG_BINARY, k_thumb, sizeof k_thumb);
+    svc_config_load(&c);
+    EXPECT_EQ(0, c.fleet.has_client_cert);
 }
 
 } // namespace

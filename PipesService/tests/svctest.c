@@ -37,6 +37,9 @@
  *   kill-pid PID                    TerminateProcess on PID
  *   pipe-sddl [--pipe NAME]         prints the submit pipe's owner and DACL as SDDL
  *   path-sddl PATH                  prints a file or directory's owner and DACL as SDDL
+ *   import-pfx FILE PASSWORD --key-set user|machine
+ *       a PFX's certificates and keys into LocalMachine\My (svctest_cert.c)
+ *   import-cert FILE                a DER certificate without key into LocalMachine\My
  */
 #include <windows.h>
 
@@ -49,6 +52,9 @@
 
 #include "pipes.h"
 #include "pipes_protocol.h"
+
+int svctest_import_pfx(int argc, wchar_t **argv); /* svctest_cert.c */
+int svctest_import_cert(const wchar_t *path);     /* svctest_cert.c */
 
 static const wchar_t *opt(int argc, wchar_t **argv, const wchar_t *name, const wchar_t *def)
 {
@@ -628,5 +634,9 @@ int wmain(int argc, wchar_t **argv)
         return cmd_path_sddl(argv[2]);
     if (!wcscmp(argv[1], L"pipe-sddl"))
         return cmd_pipe_sddl(argc, argv);
+    if (!wcscmp(argv[1], L"import-pfx") && argc > 3)
+        return svctest_import_pfx(argc, argv);
+    if (!wcscmp(argv[1], L"import-cert") && argc > 2)
+        return svctest_import_cert(argv[2]);
     return 2;
 }
