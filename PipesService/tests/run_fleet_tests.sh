@@ -101,6 +101,6 @@ pub -t pipes/v1/all -m "$(note f-tls)"
 check "a message arrives over TLS" wait_for 30 tray_has f-tls
 engine_stop
 
-. "$HERE/fleet_cert_checks.sh" # client certificates (BrokerClientCertificate)
+. "$ROOT/PipesService/tests/fleet_cert_checks.sh" # client certificates (BrokerClientCertificate)
 
 fleet_done "fleet tests"
