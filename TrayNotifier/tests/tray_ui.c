@@ -18,7 +18,11 @@
  * point:TITLE:WHAT  prints "x y", the screen point at the middle of WHAT
  *         (action0..2, close, open, title, margin = just inside the left
  *         edge) of the visible popup whose title starts with TITLE: where a
- *         real click goes (xdotool).
+ *         real click goes (xdotool). Exit 1 when another window covers that
+ *         point (the click would go there).
+ * raise:TITLE  puts that popup above the other top-most windows (two trays
+ *         of simulated sessions show theirs at the same place on one
+ *         desktop; a real user sees only his session's).
  * body:TITLE  prints "chars <n> vscroll <0|1>" for the popup's body (the
  *         edit control's text length and whether it has a scroll bar),
  *         then the text.
@@ -283,27 +287,46 @@ static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
                     {"action2", IDC_POPUP_ACTION0 + 2}, {"close", IDC_POPUP_CLOSE},
                     {"open", IDC_POPUP_OPEN},         {"title", IDC_POPUP_TITLE},
                     {"more", IDC_POPUP_MORE}};
-    HWND popup = find_popup(pid, prefix), target = NULL;
+    HWND popup = find_popup(pid, prefix), target = NULL, hit;
     RECT r;
+    POINT pt;
     size_t i;
     if (!popup)
         return 1;
     if (!strcmp(what, "margin")) {
         GetWindowRect(popup, &r);
-        printf("%ld %ld\n", r.left + 4, (r.top + r.bottom) / 2);
-        return 0;
+        pt.x = r.left + 4;
+        pt.y = (r.top + r.bottom) / 2;
+    } else {
+        for (i = 0; i < sizeof controls / sizeof controls[0]; i++) {
+            if (!strcmp(what, controls[i].name))
+                target = GetDlgItem(popup, controls[i].id);
+        }
+        if (!target || !IsWindowVisible(target)) {
+            fprintf(stderr, "tray_ui: the popup has no visible %s\n", what);
+            return 1;
+        }
+        GetWindowRect(target, &r);
+        pt.x = (r.left + r.right) / 2;
+        pt.y = (r.top + r.bottom) / 2;
     }
-    for (i = 0; i < sizeof controls / sizeof controls[0]; i++) {
-        if (!strcmp(what, controls[i].name))
-            target = GetDlgItem(popup, controls[i].id);
-    }
-    if (!target || !IsWindowVisible(target)) {
-        fprintf(stderr, "tray_ui: the popup has no visible %s\n", what);
+    /* Where a click there lands: this popup, or a window over it. */
+    hit = WindowFromPoint(pt);
+    if (!hit || GetAncestor(hit, GA_ROOT) != popup) {
+        fprintf(stderr, "tray_ui: another window covers the popup's %s\n", what);
         return 1;
     }
-    GetWindowRect(target, &r);
-    printf("%ld %ld\n", (r.left + r.right) / 2, (r.top + r.bottom) / 2);
+    printf("%ld %ld\n", pt.x, pt.y);
     return 0;
+}
+
+static int popup_raise(DWORD pid, const wchar_t *prefix)
+{
+    HWND popup = find_popup(pid, prefix);
+    return popup && SetWindowPos(popup, HWND_TOPMOST, 0, 0, 0, 0,
+                                 SWP_NOMOVE | SWP_NOSIZE | SWP_NOACTIVATE)
+               ? 0
+               : 1;
 }
 
 static int popup_body(DWORD pid, const wchar_t *prefix)
@@ -366,6 +389,11 @@ int tray_ui_run(const char *action, const wchar_t *pipe)
         q.found = NULL;
         EnumWindows(each_popup, (LPARAM)&q);
         return 0;
+    }
+    if (!strncmp(action, "raise:", 6)) {
+        wchar_t prefix[256];
+        int n = MultiByteToWideChar(CP_UTF8, 0, action + 6, -1, prefix, 256);
+        return n > 1 ? popup_raise(pid, prefix) : 1;
     }
     if (!strncmp(action, "point:", 6) || !strncmp(action, "body:", 5)) {
         int is_point = action[0] == 'p';
