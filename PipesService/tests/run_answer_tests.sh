@@ -59,8 +59,11 @@ wine explorer /desktop=shell,1024x768 >"$WORK/explorer.log" 2>&1 &
 rm -rf "$PREFIX/drive_c/ProgramData/Pipes" "$PREFIX/drive_c/users/Public/Pipes"
 svc uninstall-pre uninstall
 check "the service installs and starts" bash -c 'wine "$1" install </dev/null >"$2/install.out" 2>&1 && wine "$1" start </dev/null >"$2/start.out" 2>&1' _ "$BIN/PipesService.exe" "$WORK"
-wine "$BIN/TrayNotifier.exe" --pipe "$P6" --data-dir "$(winpath "$WORK/tray")" --log "$(winpath "$WORK/tray.log")" \
-    --popup-timeout-ms 60000 --theme light >"$WORK/tray.out" 2>&1 &
+start_tray_a() {
+    wine "$BIN/TrayNotifier.exe" --pipe "$P6" --data-dir "$(winpath "$WORK/tray")" --log "$(winpath "$WORK/tray.log")" \
+        --popup-timeout-ms 60000 --theme light >"$WORK/tray.out" 2>&1 &
+}
+start_tray_a
 check "the tray sees the service's connection as the service's" \
     pipes_wait_for 40 tray_log_has "peer [0-9]+ pid=[0-9]+ service"
 
@@ -170,14 +173,15 @@ check "--query: answered go in session 1" grep -Eq '^answered action go in sessi
 echo "== a click in tray B that raced A's answer: acknowledged late, changes nothing"
 # The race made certain: B's answer is given while B's tray cannot reach the service (stopped), and
 # reaches it only after A's answer won (B's tray keeps it in responses.jsonl until acknowledged).
+# Tray A is down meanwhile, so that B's window is the only one on the screen when it is clicked.
+tray_exit() { wine "$BIN/TrayNotifier.exe" --exit --pipe "$1" </dev/null >"$WORK/exit.out" 2>&1; }
+check "tray A exits (--exit)" tray_exit "$P6"
 notify ask-rb --title "Reboot web01?" --sticky --action yes=Reboot --action no="Not now" --id rb-9
-check "both trays show the question" \
-    eval 'pipes_wait_for 40 tray_log_has "popup shown rb-9 " && pipes_wait_for 40 trayb_log_has "popup shown rb-9 "'
+check "tray B shows the question" pipes_wait_for 40 trayb_log_has "popup shown rb-9 "
 check "stop the service" svc stop-rb stop
 check "a real click on 'Not now' in tray B, which cannot send it" click_in "$PB" "Reboot web01" action1
 check "... so tray B keeps it to send later" pipes_wait_for 20 grep -q '"id":"rb-9".*"action":"no"' "$WORK/trayb/responses.jsonl"
-check "tray B exits (--exit), its answer still waiting on disk" \
-    eval 'wine "$BIN/TrayNotifier.exe" --exit --pipe "$PB" </dev/null >"$WORK/exitb.out" 2>&1'
+check "tray B exits (--exit), its answer still waiting on disk" tray_exit "$PB"
 # A link planted as rb-9's answer file while the service is stopped, pointing outside the spool
 # at a well-formed answer (dep-7's, copied): were it followed, rb-9 would load as answered (go).
 RB_ANS=$(in_spool rb-9 ans)
@@ -187,10 +191,12 @@ check "(dep-7's answer file is in the spool to copy)" cp "$(in_spool dep-7 ans)"
 ln -s "$TARGET/answer.ans" "$RB_ANS"
 target_before=$(cksum <"$TARGET/answer.ans")
 check "start the service with a link as rb-9's answer file" svc start-rb start
-check "the link is not followed: --query says rb-9 is displayed, not answered" \
-    eval 'notify qrb0 --query rb-9; grep -q "^displayed in session" "$WORK/qrb0.out"'
+check "the link is not followed: --query says rb-9 is displayed (by B), not answered" \
+    eval 'notify qrb0 --query rb-9; grep -q "^displayed in session 2" "$WORK/qrb0.out"'
 check "... the service logs it as damaged, left where it is" \
     grep -qF "$(basename "$RB_ANS") (not a plain file of the spool (a link)): left where it is" "$(svclog)"
+start_tray_a
+check "tray A comes back and shows the question" pipes_wait_for 40 tray_log_has "popup shown rb-9 "
 check "a real click on 'Reboot' in tray A: the first answer" click_in "$P6" "Reboot web01" action0
 check "tray A's response is acknowledged" pipes_wait_for 30 tray_log_has "response rb-9 acknowledged by the service"
 check "the answer replaced the link with a file of the spool" test -f "$RB_ANS" -a ! -L "$RB_ANS"
@@ -219,6 +225,13 @@ notify mark2 --title "Session 2 is served again" --id mark-2
 check "tray B stores a broadcast sent after it came back" pipes_wait_for 30 trayb_log_has "stored mark-2"
 check "key-3, answered while tray B was down, never reached it" \
     bash -c '! grep -q "key-3" "$1" "$2"' _ "$WORK/trayb.log" "$WORK/trayb/history.jsonl"
+
+# Each tray judges each connection once, when it comes: every one the service made must have been
+# taken for the service's (before the service reported RUNNING only after its first tray
+# connection, a tray sometimes judged it a direct sender's: seen as tray A's "peer 3 pid=656
+# direct", its answer to dep-7 then never sent to the service).
+check "every connection of the service was taken for the service's by both trays" \
+    bash -c '! grep -h "^[0-9:.]* peer [0-9]* pid=[0-9]* direct" "$1" "$2"' _ "$WORK/tray.log" "$WORK/trayb.log"
 
 svc stop-end stop
 svc uninstall uninstall
