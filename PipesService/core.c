@@ -373,16 +373,19 @@ int core_run(HANDLE stop_event, core_report_fn report, int console)
     }
     InterlockedExchangePointer((PVOID volatile *)&g.fleet,
                                fleet_create(&g.cfg, g.spool, g.delivery));
-    report(SERVICE_START_PENDING, START_HINT_MS);
-    rescan_sessions();
-    last_rescan = svc_now_ms();
-    fleet_start(g.fleet);
-
     swprintf(a, 32, L"%lu", (unsigned long)g.open_info.loaded);
     swprintf(b, 32, L"%lu", (unsigned long)g.open_info.damaged);
     swprintf(c, 32, L"%lu", (unsigned long)g.open_info.expired);
     svc_event(EVENTLOG_INFORMATION_TYPE, MSG_SERVICE_STARTED, a, b, c);
+    /* RUNNING before the first connection to a tray: a tray trusts a
+     * connection as the service's only when the SCM says this process runs
+     * as PipesService (TrayNotifier/peers.c), and judges it once, at connect.
+     * Connected while START_PENDING, the whole connection was taken for a
+     * direct sender's (sender replaced, answers not sent back). */
     report(SERVICE_RUNNING, 0);
+    rescan_sessions();
+    last_rescan = svc_now_ms();
+    fleet_start(g.fleet);
 
     for (;;) {
         HANDLE hs[2];

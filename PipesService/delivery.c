@@ -439,9 +439,10 @@ static dsession *session_open(delivery *d, uint32_t session)
     cc.max_message_size = PIPES_PROTO_MAX_MESSAGE;
     cc.flags = PIPES_CLIENT_RECONNECT | PIPES_CLIENT_REQUIRE_SESSION;
     /* The tray of session N must run in session N (the override is a test
-     * hook that makes the check expect another session). */
+     * hook that makes the check expect another session; svc_session_host is
+     * N itself in the product, a stand-in's host in a test program). */
     cc.required_server_session = d->cfg->has_session_override ? d->cfg->session_override
-                                                              : session;
+                                                              : svc_session_host(session);
     cc.reconnect_min_ms = 200;
     cc.reconnect_max_ms = RECONNECT_MAX_MS;
     cc.on_event = on_event;
@@ -623,7 +624,7 @@ void delivery_poll(delivery *d)
             /* One event per poll at most, however many attempts were refused. */
             wchar_t name[PIPES_PROTO_PIPE_NAME_BUFSIZE], ws[16], count[32];
             uint32_t expected = d->cfg->has_session_override ? d->cfg->session_override
-                                                             : ds->session;
+                                                             : svc_session_host(ds->session);
             pipes_proto_tray_pipe_name_w(ds->session, name, PIPES_PROTO_PIPE_NAME_BUFSIZE);
             swprintf(ws, 16, L"%lu", (unsigned long)expected);
             swprintf(count, 32, L"%llu", (unsigned long long)m);

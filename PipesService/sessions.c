@@ -2,7 +2,8 @@
  * sessions.c - which interactive sessions exist: WTSEnumerateSessionsW
  * (sessions with a user: active, connected or disconnected) plus the
  * active console session, since Wine's enumeration returns none. Session 0
- * is never interactive.
+ * is never interactive. A session's user is that of the session whose
+ * processes serve it (sessionhost.c: itself, in the product).
  */
 #include "svc.h"
 
@@ -25,7 +26,7 @@ size_t svc_sessions_enumerate(uint32_t *out, size_t cap)
 {
     WTS_SESSION_INFOW *info = NULL;
     DWORD count = 0, i;
-    size_t n = 0;
+    size_t n = 0, real, j;
 
     if (WTSEnumerateSessionsW(WTS_CURRENT_SERVER_HANDLE, 0, 1, &info, &count)) {
         for (i = 0; i < count; i++) {
@@ -41,6 +42,9 @@ size_t svc_sessions_enumerate(uint32_t *out, size_t cap)
         WTSFreeMemory(info);
     }
     add_unique(out, cap, &n, WTSGetActiveConsoleSessionId());
+    /* Sessions played by these (none in the product: sessionhost.c). */
+    for (real = n, j = 0; j < real; j++)
+        add_unique(out, cap, &n, svc_session_stand_in(out[j]));
     return n;
 }
 
@@ -49,7 +53,8 @@ static int query_string(uint32_t session, WTS_INFO_CLASS cls, wchar_t *out, size
     LPWSTR buf = NULL;
     DWORD bytes = 0;
     int ok = 0;
-    if (WTSQuerySessionInformationW(WTS_CURRENT_SERVER_HANDLE, session, cls, &buf, &bytes) &&
+    if (WTSQuerySessionInformationW(WTS_CURRENT_SERVER_HANDLE, svc_session_host(session), cls,
+                                    &buf, &bytes) &&
         buf) {
         if (wcslen(buf) < cap) {
             wcscpy(out, buf);

@@ -342,7 +342,7 @@ static struct spool_answer *read_answer(const safedir *dir, const wchar_t *name,
 
     *why = "unreadable";
     /* Through a checked handle: a link planted as <seq>.ans is not read. */
-    h = safedir_open_file(dir, name, GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING);
+    h = spoolfile_open_read(dir, name, why);
     if (h != INVALID_HANDLE_VALUE && buf && ReadFile(h, buf, size, &got, NULL) && got >= ANS_HDR &&
         memcmp(buf, "PSA1", 4) == 0 && (len = get32(buf + 4)) <= got - ANS_HDR) {
         an = (struct spool_answer *)calloc(1, sizeof *an);

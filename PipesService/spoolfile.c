@@ -302,6 +302,15 @@ uint64_t spoolfile_name_seq(const wchar_t *name, const wchar_t *ext)
     return seq;
 }
 
+HANDLE spoolfile_open_read(const safedir *dir, const wchar_t *name, const char **why)
+{
+    HANDLE h = safedir_open_file(dir, name, GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING);
+    if (h == INVALID_HANDLE_VALUE)
+        *why = GetLastError() == ERROR_FILE_NOT_FOUND ? "unreadable"
+                                                      : "not a plain file of the spool (a link)";
+    return h;
+}
+
 /* Reads and decodes one file of dir. */
 static spool_rec *read_record(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64_t seq,
                               const char **why)
@@ -316,12 +325,9 @@ static spool_rec *read_record(const safedir *dir, const WIN32_FIND_DATAW *fd, ui
         *why = "file too large";
         return NULL;
     }
-    h = safedir_open_file(dir, fd->cFileName, GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING);
-    if (h == INVALID_HANDLE_VALUE) {
-        *why = GetLastError() == ERROR_FILE_NOT_FOUND ? "unreadable"
-                                                      : "not a plain file of the spool (a link)";
+    h = spoolfile_open_read(dir, fd->cFileName, why);
+    if (h == INVALID_HANDLE_VALUE)
         return NULL;
-    }
     buf = (uint8_t *)malloc(fd->nFileSizeLow + 1);
     if (buf && ReadFile(h, buf, fd->nFileSizeLow, &got, NULL))
         r = decode(buf, got, seq, why);

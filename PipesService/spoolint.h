@@ -125,6 +125,10 @@ spool_rec *spoolfile_load(const safedir *dir, const WIN32_FIND_DATAW *fd, uint64
                           const char **why);
 /* Moves a file of dir that failed a check to <dir>\damaged and logs it. */
 void spoolfile_set_aside(const safedir *dir, const wchar_t *name, const char *why);
+/* Opens the file name of dir for reading through a checked handle (safedir.h);
+ * INVALID_HANDLE_VALUE and *why ("unreadable", or not a plain file: a link)
+ * when it cannot. */
+HANDLE spoolfile_open_read(const safedir *dir, const wchar_t *name, const char **why);
 /* Deals with every <seq>.tmp of dir before the records load: a write that
  * was flushed but whose rename to .ntf never reached the disk (a power
  * loss) is renamed now; one that fails its checks, or whose .ntf exists,

@@ -471,6 +471,16 @@ void svc_session_user_sid(uint32_t session, char *out, size_t cap);
 /* Nonzero when session is among svc_sessions_enumerate's now. */
 int svc_session_exists(uint32_t session);
 
+/* ---- sessionhost.c (a link seam; the test program PipesService-twosession
+ * links tests/standin_session.c instead) ---------------------------------- */
+
+/* The session whose processes serve session's tray and whose user is
+ * session's user: session itself (the test program: a stand-in's host). */
+uint32_t svc_session_host(uint32_t session);
+/* A session played by host's processes, enumerated with host; 0 = none
+ * (always, in PipesService.exe). */
+uint32_t svc_session_stand_in(uint32_t host);
+
 /* ---- delivery.c --------------------------------------------------------- */
 
 typedef struct delivery delivery;

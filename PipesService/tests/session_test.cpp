@@ -5,6 +5,7 @@
 // so the events are fed in directly; the SCM's delivery of them is Windows-only.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -99,6 +100,34 @@ TEST_F(SessionEventTest, LogoffStopsTrackingAndALaterDesktopGetsBroadcastsAgain)
 
     EXPECT_NE(nullptr, delivery_session_event(d_, WTS_SESSION_LOGON, 7));
     EXPECT_EQ(std::vector<uint32_t>{7}, tracked());
+}
+
+// The service sees only real sessions and trusts each tray by its own session: the stand-in
+// session of the test program PipesService-twosession (tests/standin_session.c, a link seam) is
+// not in the engine that PipesService.exe and these tests link (sessionhost.c). Would fail if the
+// stand-in were linked into the engine: session console+1 would be enumerated though no such
+// session exists, and its tray expected in the console session.
+TEST(SessionHostTest, TheServiceEnumeratesOnlyRealSessionsAndTrustsEachByItself)
+{
+    std::vector<uint32_t> real;
+    WTS_SESSION_INFOW *info = nullptr;
+    DWORD count = 0;
+    if (WTSEnumerateSessionsW(WTS_CURRENT_SERVER_HANDLE, 0, 1, &info, &count)) {
+        for (DWORD i = 0; i < count; i++)
+            real.push_back(info[i].SessionId);
+        WTSFreeMemory(info);
+    }
+    const uint32_t console = WTSGetActiveConsoleSessionId();
+    real.push_back(console);
+    uint32_t ids[SVC_MAX_SESSIONS];
+    const size_t n = svc_sessions_enumerate(ids, SVC_MAX_SESSIONS);
+    EXPECT_GE(n, 1u);
+    for (size_t i = 0; i < n; i++)
+        EXPECT_NE(real.end(), std::find(real.begin(), real.end(), ids[i]))
+            << "session " << ids[i] << " is not a real session";
+    for (uint32_t s : {console, console + 1, 7u})
+        EXPECT_EQ(s, svc_session_host(s));
+    EXPECT_EQ(0u, svc_session_stand_in(console));
 }
 
 } // namespace

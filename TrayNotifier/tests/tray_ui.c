@@ -18,8 +18,11 @@
  * point:TITLE:WHAT  prints "x y", the screen point at the middle of WHAT
  *         (action0..2, close, open, title, margin = just inside the left
  *         edge) of the visible popup whose title starts with TITLE: where a
- *         real click goes (xdotool); once no other window (a balloon) covers
- *         that point.
+ *         real click goes (xdotool); once no other window (a balloon, the
+ *         other tray's popup) covers that point; exit 1 if one still does.
+ * raise:TITLE  puts that popup above the other top-most windows (two trays
+ *         of simulated sessions show theirs at the same place on one
+ *         desktop; a real user sees only his session's).
  * body:TITLE  prints "chars <n> vscroll <0|1>" for the popup's body (the
  *         edit control's text length and whether it has a scroll bar),
  *         then the text.
@@ -329,6 +332,15 @@ static int popup_point(DWORD pid, const wchar_t *prefix, const char *what)
     return print_point_when_uncovered(popup, (r.left + r.right) / 2, (r.top + r.bottom) / 2);
 }
 
+static int popup_raise(DWORD pid, const wchar_t *prefix)
+{
+    HWND popup = find_popup(pid, prefix);
+    return popup && SetWindowPos(popup, HWND_TOPMOST, 0, 0, 0, 0,
+                                 SWP_NOMOVE | SWP_NOSIZE | SWP_NOACTIVATE)
+               ? 0
+               : 1;
+}
+
 static int popup_body(DWORD pid, const wchar_t *prefix)
 {
     HWND popup = find_popup(pid, prefix);
@@ -389,6 +401,11 @@ int tray_ui_run(const char *action, const wchar_t *pipe)
         q.found = NULL;
         EnumWindows(each_popup, (LPARAM)&q);
         return 0;
+    }
+    if (!strncmp(action, "raise:", 6)) {
+        wchar_t prefix[256];
+        int n = MultiByteToWideChar(CP_UTF8, 0, action + 6, -1, prefix, 256);
+        return n > 1 ? popup_raise(pid, prefix) : 1;
     }
     if (!strncmp(action, "point:", 6) || !strncmp(action, "body:", 5)) {
         int is_point = action[0] == 'p';
