@@ -111,6 +111,21 @@ double process_cpu_seconds(void);
  * WorkingSetSize of this process, in bytes. */
 void process_memory(double *pagefile, double *working_set);
 
+/* MEMORY SLOPE: the memory scenario reads the server's memory at two counts
+ * of idle connections (`first`, then all) and reports what each connection
+ * between the two added: constant costs (the first connections, a table's
+ * first growth) cancel out, and the heap's growth steps weigh 1/(all-first)
+ * each instead of deciding a single delta. */
+typedef struct mem_mark {
+    double commit, ws, lib_heap; /* lib_heap: pipes bytes_allocated, 0 for the baselines */
+} mem_mark;
+void mem_mark_take(mem_mark *m, double lib_heap);
+/* Puts mem_commit_per_conn, mem_ws_per_conn (and mem_lib_heap_per_conn if
+ * with_heap) as (b - a) / conns, and mem_commit_total. */
+void mem_put_per_conn(const mem_mark *a, const mem_mark *b, unsigned conns, int with_heap);
+/* Connections open at the first reading of the memory scenario (p->count). */
+#define BENCH_MEMORY_FIRST(p) ((p)->count)
+
 HANDLE open_named_event(const wchar_t *name);
 /* Sets the named event (opened and closed here). */
 void signal_named_event(const wchar_t *name);

@@ -111,8 +111,11 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     }
     for (k = 0; k < 3; k++) {
         if (wanted(only, SC_MEMORY) &&
-            (c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1000)) != NULL)
+            (c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1250)) != NULL) {
+            /* MEMORY SLOPE (bench.h): readings at a fifth and at all of them */
             c->spec.conns = c->param;
+            c->spec.count = c->param / 5;
+        }
     }
     for (k = 0; k < 3; k++) {
         /* a rate every implementation sustains even on a loaded 2-CPU machine */

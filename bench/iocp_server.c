@@ -136,11 +136,56 @@ static void pump_one(iocp_state *s)
     handle(s, CONTAINING_RECORD(ov, inst, ov), ok);
 }
 
+/* Creates instances [from, to), each with its buffer, listening. */
+static void add_instances(iocp_state *s, unsigned from, unsigned to)
+{
+    const bench_params *p = s->p;
+    unsigned i;
+    for (i = from; i < to; i++) {
+        inst *in = &s->insts[i];
+        in->buf = (uint8_t *)malloc(p->scenario == SC_BROADCAST ? p->size : s->cap);
+        if (!in->buf)
+            bench_fail("out of memory");
+        if (p->scenario == SC_BROADCAST)
+            fill_payload(in->buf, p->size, 3);
+        in->h = raw_create_instance(p->pipe, 1, i == 0);
+        if (in->h == INVALID_HANDLE_VALUE)
+            bench_fail("iocp: CreateNamedPipeW failed (%lu)", GetLastError());
+        if (!CreateIoCompletionPort(in->h, s->port, 0, 0))
+            bench_fail("iocp: CreateIoCompletionPort failed (%lu)", GetLastError());
+        issue_connect(s, in);
+    }
+}
+
+/* MEMORY SLOPE (bench.h): instances for the first clients, a reading, then
+ * the instances for the rest and a reading, so that what each connection
+ * costs (its instance and buffer included) is between the two. */
+static void measure_memory(iocp_state *s)
+{
+    const bench_params *p = s->p;
+    mem_mark a, b;
+    add_instances(s, 0, BENCH_MEMORY_FIRST(p));
+    signal_named_event(p->ev_ready);
+    while (s->conns < BENCH_MEMORY_FIRST(p))
+        pump_one(s);
+    Sleep(200);
+    mem_mark_take(&a, 0);
+    add_instances(s, BENCH_MEMORY_FIRST(p), p->conns);
+    signal_named_event(p->ev_go);
+    while (s->conns < p->conns)
+        pump_one(s);
+    Sleep(200);
+    mem_mark_take(&b, 0);
+    mem_put_per_conn(&a, &b, p->conns - BENCH_MEMORY_FIRST(p), 0);
+    signal_named_event(p->ev_done);
+}
+
 int role_iocp_multi(const bench_params *p)
 {
     iocp_state s;
     bench_counts a, b;
-    double pf0, ws0, pf1, ws1, t0 = 0.0;
+    mem_mark m0, m1;
+    double t0 = 0.0;
     unsigned i;
 
     memset(&s, 0, sizeof s);
@@ -149,45 +194,29 @@ int role_iocp_multi(const bench_params *p)
     s.ninst = p->conns < 4 ? 4 : p->conns;
     s.expected = p->scenario == SC_FANIN ? (uint64_t)p->count * p->conns
                : p->scenario == SC_CHURN ? p->count : 0;
-    process_memory(&pf0, &ws0);
+    mem_mark_take(&m0, 0);
     s.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
     s.insts = (inst *)calloc(s.ninst, sizeof *s.insts);
     if (!s.port || !s.insts)
         bench_fail("iocp: out of resources");
-    for (i = 0; i < s.ninst; i++) {
-        inst *in = &s.insts[i];
-        in->buf = (uint8_t *)malloc(p->scenario == SC_BROADCAST ? p->size : s.cap);
-        if (!in->buf)
-            bench_fail("out of memory");
-        if (p->scenario == SC_BROADCAST)
-            fill_payload(in->buf, p->size, 3);
-        in->h = raw_create_instance(p->pipe, 1, i == 0);
-        if (in->h == INVALID_HANDLE_VALUE)
-            bench_fail("iocp: CreateNamedPipeW failed (%lu)", GetLastError());
-        if (!CreateIoCompletionPort(in->h, s.port, 0, 0))
-            bench_fail("iocp: CreateIoCompletionPort failed (%lu)", GetLastError());
-        issue_connect(&s, in);
+    if (p->scenario == SC_MEMORY) {
+        measure_memory(&s);
+        return result_flush(p);
     }
+    add_instances(&s, 0, s.ninst);
     signal_named_event(p->ev_ready);
     counts_snapshot(IM_IOCP, &a);
 
     if (p->scenario != SC_CHURN) {
         while (s.conns < p->conns)
             pump_one(&s);
-        if (p->scenario == SC_FANIN || p->scenario == SC_MEMORY) {
-            if (p->scenario == SC_MEMORY)
-                Sleep(200);
-            process_memory(&pf1, &ws1);
-            result_put("mem_commit_per_conn", (pf1 - pf0) / p->conns);
-            result_put("mem_ws_per_conn", (ws1 - ws0) / p->conns);
-            result_put("mem_commit_total", pf1);
+        if (p->scenario == SC_FANIN) {
+            mem_mark_take(&m1, 0);
+            mem_put_per_conn(&m0, &m1, p->conns, 0);
         }
         counts_snapshot(IM_IOCP, &a);
     }
     switch (p->scenario) {
-    case SC_MEMORY:
-        signal_named_event(p->ev_done);
-        return result_flush(p);
     case SC_FANIN:
         signal_named_event(p->ev_go);
         /* fall through */
