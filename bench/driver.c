@@ -334,9 +334,20 @@ out:
     return ok ? 0 : 1;
 }
 
+/* The number of cases from i on that measure the same scenario and
+ * parameter (the implementations of one comparison, added together). */
+static int group_size(const bench_plan *plan, int i)
+{
+    int n = 1;
+    while (i + n < plan->ncases && plan->cases[i + n].sc == plan->cases[i].sc &&
+           plan->cases[i + n].param == plan->cases[i].param)
+        n++;
+    return n;
+}
+
 int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms)
 {
-    int rep, i, failed = 0;
+    int rep, i, k, n, failed = 0;
     double t0 = qpc_seconds();
     if (job_init())
         fprintf(stderr, "pipes-bench: no job object (%lu); children rely on their watchdog\n",
@@ -344,17 +355,23 @@ int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms)
     for (rep = 0; rep < plan->reps; rep++) {
         fprintf(stderr, "pipes-bench: pass %d of %d (%d measurements)\n", rep + 1, plan->reps,
                 plan->ncases);
-        /* Interleaved: each pass runs every case once, so drift hits all alike. */
-        for (i = 0; i < plan->ncases; i++) {
-            bench_case *c = &plan->cases[i];
-            /* memory is deterministic enough: two passes are plenty */
-            if (c->sc == SC_MEMORY && rep >= 2)
-                continue;
-            if (run_once(c, exe, timeout_ms, &c->samples[c->nsamples]) == 0)
-                c->nsamples++;
-            else {
-                c->failures++;
-                failed++;
+        /* Interleaved: each pass runs every case once, so drift hits all alike.
+         * Within one comparison the implementations take turns at going
+         * first (pass 1: lib, naive, iocp; pass 2: naive, iocp, lib; ...), so
+         * none always runs right after a scenario change or a heavier case. */
+        for (i = 0; i < plan->ncases; i += n) {
+            n = group_size(plan, i);
+            for (k = 0; k < n; k++) {
+                bench_case *c = &plan->cases[i + (k + rep) % n];
+                /* memory is deterministic enough: two passes are plenty */
+                if (c->sc == SC_MEMORY && rep >= 2)
+                    continue;
+                if (run_once(c, exe, timeout_ms, &c->samples[c->nsamples]) == 0)
+                    c->nsamples++;
+                else {
+                    c->failures++;
+                    failed++;
+                }
             }
         }
     }
