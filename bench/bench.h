@@ -16,7 +16,12 @@
  *   naive baseline (c): one blocking thread per connected instance, a new
  *         instance created only after each connect;
  *   iocp2 ping-pong only: "iocp" with two threads waiting on the port, the
- *         shape of a worker pool (iocp2.c says why).
+ *         shape of a worker pool (iocp2.c says why);
+ *   iocps throughput only: "iocp" in skip mode (FILE_SKIP_COMPLETION_PORT_
+ *         ON_SUCCESS), PipesLib's design without the library: an operation
+ *         that completes in the call is finished at once, only one that
+ *         pends is dequeued. What an overlapped design can reach here (the
+ *         ceiling of the throughput target, report.c).
  * Server-centred scenarios (fan-in, broadcast, churn, memory) use the same
  * raw load generator ("gen", loadgen.c) as the client for every server impl.
  */
@@ -38,7 +43,16 @@ typedef enum bench_scenario {
     SC_COUNT
 } bench_scenario;
 
-typedef enum bench_impl { IM_LIB = 0, IM_SYNC, IM_IOCP, IM_NAIVE, IM_GEN, IM_IOCP2, IM_COUNT } bench_impl;
+typedef enum bench_impl {
+    IM_LIB = 0,
+    IM_SYNC,
+    IM_IOCP,
+    IM_NAIVE,
+    IM_GEN,
+    IM_IOCP2,
+    IM_IOCPS,
+    IM_COUNT
+} bench_impl;
 
 #define BENCH_NAME_MAX 128
 #define BENCH_ACK_BYTE 0xA5
@@ -80,6 +94,7 @@ int role_iocp(const bench_params *p);
 int role_naive(const bench_params *p);
 int role_gen(const bench_params *p);
 int role_iocp_pair(const bench_params *p);   /* pair.c: one-connection scenarios */
+int role_iocps_pair(const bench_params *p);  /* pair.c: the same in skip mode */
 int role_iocp_multi(const bench_params *p);  /* iocp_server.c: server scenarios */
 int role_iocp2(const bench_params *p);       /* iocp2.c: ping-pong, two threads on the port */
 
