@@ -105,8 +105,10 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
             c->spec.count = smoke ? 10 : 150;
         }
     }
-    for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, server_impls[k], 4)) != NULL) {
+    for (k = 0; k < 4; k++) {
+        /* iocps only here: the server of PipesLib's design without the library (iocp_server.c) */
+        bench_impl impl = k < 3 ? server_impls[k] : IM_IOCPS;
+        if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, impl, 4)) != NULL) {
             c->spec.count = smoke ? 60 : 600;
             c->spec.threads = 4;
         }

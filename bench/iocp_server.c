@@ -4,6 +4,13 @@
  * (connect, then read or write), drained one packet at a time with
  * GetQueuedCompletionStatus by a single thread. Instances are created up
  * front (as many as clients, at least 4) and reused after a disconnect.
+ *
+ * As "iocps" (churn only) it does what PipesLib does for each connection,
+ * without the library: handles in skip mode (FILE_SKIP_COMPLETION_PORT_ON_
+ * SUCCESS: an operation that completes in the call is finished at once, no
+ * packet) and the client's identity asked at connect (process id and
+ * session, as PipesLib's CONNECTED event carries them). The ceiling of the
+ * churn target: what a server of the library's design can reach here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +35,37 @@ typedef struct iocp_state {
     unsigned ninst, conns, writers_done;
     uint64_t messages, expected;
     DWORD cap;
+    int lib_design; /* iocps: skip mode and the client's identity at connect */
 } iocp_state;
 
 static void issue_connect(iocp_state *s, inst *in);
 
 static void issue_read(iocp_state *s, inst *in)
 {
-    memset(&in->ov, 0, sizeof in->ov);
-    in->state = ST_READING;
-    COUNT_CALL(reads);
-    if (!ReadFile(in->h, in->buf, s->cap, NULL, &in->ov)) {
-        DWORD e = GetLastError();
-        if (e != ERROR_IO_PENDING && e != ERROR_MORE_DATA) {
+    for (;;) {
+        BOOL ok;
+        memset(&in->ov, 0, sizeof in->ov);
+        in->state = ST_READING;
+        COUNT_CALL(reads);
+        ok = ReadFile(in->h, in->buf, s->cap, NULL, &in->ov);
+        if (ok && s->lib_design) {
+            s->messages++; /* skip mode: no packet, read on */
+            continue;
+        }
+        if (!ok && GetLastError() != ERROR_IO_PENDING && GetLastError() != ERROR_MORE_DATA) {
             DisconnectNamedPipe(in->h);
             issue_connect(s, in);
         }
+        return;
     }
+}
+
+/* What PipesLib learns of every client at connect (security.c). */
+static void ask_identity(inst *in)
+{
+    ULONG pid = 0, session = 0;
+    if (GetNamedPipeClientProcessId(in->h, &pid) && !GetNamedPipeClientSessionId(in->h, &session))
+        ProcessIdToSessionId(pid, &session);
 }
 
 static void issue_write(iocp_state *s, inst *in)
@@ -59,6 +81,8 @@ static void issue_write(iocp_state *s, inst *in)
 static void on_connected(iocp_state *s, inst *in)
 {
     s->conns++;
+    if (s->lib_design)
+        ask_identity(in);
     if (s->p->scenario == SC_BROADCAST || s->p->scenario == SC_MEMORY) {
         in->state = ST_IDLE; /* receivers never send: nothing to read */
         if (s->p->scenario == SC_MEMORY)
@@ -73,8 +97,11 @@ static void issue_connect(iocp_state *s, inst *in)
     memset(&in->ov, 0, sizeof in->ov);
     in->state = ST_CONNECTING;
     COUNT_CALL(connects);
-    if (ConnectNamedPipe(in->h, &in->ov))
-        return; /* a packet is queued */
+    if (ConnectNamedPipe(in->h, &in->ov)) {
+        if (s->lib_design)
+            on_connected(s, in); /* skip mode: no packet */
+        return;                  /* else a packet is queued */
+    }
     switch (GetLastError()) {
     case ERROR_IO_PENDING:
         return;
@@ -153,6 +180,9 @@ static void add_instances(iocp_state *s, unsigned from, unsigned to)
             bench_fail("iocp: CreateNamedPipeW failed (%lu)", GetLastError());
         if (!CreateIoCompletionPort(in->h, s->port, 0, 0))
             bench_fail("iocp: CreateIoCompletionPort failed (%lu)", GetLastError());
+        if (s->lib_design &&
+            !SetFileCompletionNotificationModes(in->h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))
+            bench_fail("iocps: SetFileCompletionNotificationModes failed (%lu)", GetLastError());
         issue_connect(s, in);
     }
 }
@@ -190,6 +220,7 @@ int role_iocp_multi(const bench_params *p)
 
     memset(&s, 0, sizeof s);
     s.p = p;
+    s.lib_design = p->impl == IM_IOCPS;
     s.cap = BENCH_SERVER_READ;
     s.ninst = p->conns < 4 ? 4 : p->conns;
     s.expected = p->scenario == SC_FANIN ? (uint64_t)p->count * p->conns

@@ -141,7 +141,8 @@ static int run_role(int argc, wchar_t **argv)
     case IM_NAIVE: return role_naive(&p);
     case IM_GEN: return role_gen(&p);
     case IM_IOCP2: return role_iocp2(&p);
-    case IM_IOCPS: return role_iocps_pair(&p);
+    case IM_IOCPS:
+        return p.scenario == SC_CHURN ? role_iocp_multi(&p) : role_iocps_pair(&p);
     default: return 2;
     }
 }
