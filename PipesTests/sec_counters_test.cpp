@@ -91,10 +91,13 @@ TEST(SecCounters, MessagesBytesConnectsAndDisconnectReasonsMatchTheTraffic)
 
     // Three ways to end: the server disconnects b (LOCAL_CLOSED on the server, PEER_CLOSED
     // on b), a closes (PEER_CLOSED on the server), c sends too much (MESSAGE_TOO_LARGE).
+    // b's connection is the one its 1,000-byte messages came on (a's are 0-490 bytes): the
+    // server may see a and b connect in either order, so the order of CONNECTED says nothing.
     uint64_t id_b = 0;
     for (const Recorded &r : srv.log.Snapshot())
-        if (r.type == PIPES_EVENT_CONNECTED)
-            id_b = r.connection_id;  // b connected second
+        if (r.type == PIPES_EVENT_MESSAGE && r.data.size() == 1000)
+            id_b = r.connection_id;
+    ASSERT_NE(id_b, 0u);
     ASSERT_EQ(pipes_server_disconnect(srv.server, id_b), PIPES_OK);
     ASSERT_TRUE(lb.WaitCount(PIPES_EVENT_DISCONNECTED, 1, 5000));
     EXPECT_EQ(lb.Count(PIPES_EVENT_DISCONNECTED, PIPES_ERR_PEER_CLOSED), 1u);

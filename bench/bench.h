@@ -16,7 +16,12 @@
  *   naive baseline (c): one blocking thread per connected instance, a new
  *         instance created only after each connect;
  *   iocp2 ping-pong only: "iocp" with two threads waiting on the port, the
- *         shape of a worker pool (iocp2.c says why).
+ *         shape of a worker pool (iocp2.c says why);
+ *   iocps throughput only: "iocp" in skip mode (FILE_SKIP_COMPLETION_PORT_
+ *         ON_SUCCESS), PipesLib's design without the library: an operation
+ *         that completes in the call is finished at once, only one that
+ *         pends is dequeued. What an overlapped design can reach here (the
+ *         ceiling of the throughput target, report.c).
  * Server-centred scenarios (fan-in, broadcast, churn, memory) use the same
  * raw load generator ("gen", loadgen.c) as the client for every server impl.
  */
@@ -38,7 +43,16 @@ typedef enum bench_scenario {
     SC_COUNT
 } bench_scenario;
 
-typedef enum bench_impl { IM_LIB = 0, IM_SYNC, IM_IOCP, IM_NAIVE, IM_GEN, IM_IOCP2, IM_COUNT } bench_impl;
+typedef enum bench_impl {
+    IM_LIB = 0,
+    IM_SYNC,
+    IM_IOCP,
+    IM_NAIVE,
+    IM_GEN,
+    IM_IOCP2,
+    IM_IOCPS,
+    IM_COUNT
+} bench_impl;
 
 #define BENCH_NAME_MAX 128
 #define BENCH_ACK_BYTE 0xA5
@@ -80,6 +94,7 @@ int role_iocp(const bench_params *p);
 int role_naive(const bench_params *p);
 int role_gen(const bench_params *p);
 int role_iocp_pair(const bench_params *p);   /* pair.c: one-connection scenarios */
+int role_iocps_pair(const bench_params *p);  /* pair.c: the same in skip mode */
 int role_iocp_multi(const bench_params *p);  /* iocp_server.c: server scenarios */
 int role_iocp2(const bench_params *p);       /* iocp2.c: ping-pong, two threads on the port */
 
@@ -110,6 +125,21 @@ double process_cpu_seconds(void);
 /* PagefileUsage (private commit; under Wine anonymous resident memory) and
  * WorkingSetSize of this process, in bytes. */
 void process_memory(double *pagefile, double *working_set);
+
+/* MEMORY SLOPE: the memory scenario reads the server's memory at two counts
+ * of idle connections (`first`, then all) and reports what each connection
+ * between the two added: constant costs (the first connections, a table's
+ * first growth) cancel out, and the heap's growth steps weigh 1/(all-first)
+ * each instead of deciding a single delta. */
+typedef struct mem_mark {
+    double commit, ws, lib_heap; /* lib_heap: pipes bytes_allocated, 0 for the baselines */
+} mem_mark;
+void mem_mark_take(mem_mark *m, double lib_heap);
+/* Puts mem_commit_per_conn, mem_ws_per_conn (and mem_lib_heap_per_conn if
+ * with_heap) as (b - a) / conns, and mem_commit_total. */
+void mem_put_per_conn(const mem_mark *a, const mem_mark *b, unsigned conns, int with_heap);
+/* Connections open at the first reading of the memory scenario (p->count). */
+#define BENCH_MEMORY_FIRST(p) ((p)->count)
 
 HANDLE open_named_event(const wchar_t *name);
 /* Sets the named event (opened and closed here). */

@@ -74,12 +74,14 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     for (i = 0; i < 4; i++) {
         if (smoke && (sizes[i] == 4096 || sizes[i] == 65536))
             continue; /* smoke: the smallest and the reassembled largest */
-        for (k = 0; k < 3 && wanted(only, SC_THROUGHPUT); k++) {
+        for (k = 0; k < 4 && wanted(only, SC_THROUGHPUT); k++) {
             /* 5,000 small messages or 64 MiB, whichever is less (about a second here) */
             unsigned count = (unsigned)((64u << 20) / sizes[i]);
+            /* iocps only here: PipesLib's design without the library (bench.h) */
+            bench_impl impl = k < 3 ? pair_impls[k] : IM_IOCPS;
             if (count > 5000)
                 count = 5000;
-            if ((c = add_case(plan, SC_THROUGHPUT, pair_impls[k], sizes[i])) != NULL) {
+            if ((c = add_case(plan, SC_THROUGHPUT, impl, sizes[i])) != NULL) {
                 c->spec.size = sizes[i];
                 c->spec.count = count / div < 10 ? 10 : count / div;
             }
@@ -103,16 +105,21 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
             c->spec.count = smoke ? 10 : 150;
         }
     }
-    for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, server_impls[k], 4)) != NULL) {
+    for (k = 0; k < 4; k++) {
+        /* iocps only here: the server of PipesLib's design without the library (iocp_server.c) */
+        bench_impl impl = k < 3 ? server_impls[k] : IM_IOCPS;
+        if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, impl, 4)) != NULL) {
             c->spec.count = smoke ? 60 : 600;
             c->spec.threads = 4;
         }
     }
     for (k = 0; k < 3; k++) {
         if (wanted(only, SC_MEMORY) &&
-            (c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1000)) != NULL)
+            (c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1250)) != NULL) {
+            /* MEMORY SLOPE (bench.h): readings at a fifth and at all of them */
             c->spec.conns = c->param;
+            c->spec.count = c->param / 5;
+        }
     }
     for (k = 0; k < 3; k++) {
         /* a rate every implementation sustains even on a loaded 2-CPU machine */
@@ -331,9 +338,20 @@ out:
     return ok ? 0 : 1;
 }
 
+/* The number of cases from i on that measure the same scenario and
+ * parameter (the implementations of one comparison, added together). */
+static int group_size(const bench_plan *plan, int i)
+{
+    int n = 1;
+    while (i + n < plan->ncases && plan->cases[i + n].sc == plan->cases[i].sc &&
+           plan->cases[i + n].param == plan->cases[i].param)
+        n++;
+    return n;
+}
+
 int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms)
 {
-    int rep, i, failed = 0;
+    int rep, i, k, n, failed = 0;
     double t0 = qpc_seconds();
     if (job_init())
         fprintf(stderr, "pipes-bench: no job object (%lu); children rely on their watchdog\n",
@@ -341,17 +359,23 @@ int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms)
     for (rep = 0; rep < plan->reps; rep++) {
         fprintf(stderr, "pipes-bench: pass %d of %d (%d measurements)\n", rep + 1, plan->reps,
                 plan->ncases);
-        /* Interleaved: each pass runs every case once, so drift hits all alike. */
-        for (i = 0; i < plan->ncases; i++) {
-            bench_case *c = &plan->cases[i];
-            /* memory is deterministic enough: two passes are plenty */
-            if (c->sc == SC_MEMORY && rep >= 2)
-                continue;
-            if (run_once(c, exe, timeout_ms, &c->samples[c->nsamples]) == 0)
-                c->nsamples++;
-            else {
-                c->failures++;
-                failed++;
+        /* Interleaved: each pass runs every case once, so drift hits all alike.
+         * Within one comparison the implementations take turns at going
+         * first (pass 1: lib, naive, iocp; pass 2: naive, iocp, lib; ...), so
+         * none always runs right after a scenario change or a heavier case. */
+        for (i = 0; i < plan->ncases; i += n) {
+            n = group_size(plan, i);
+            for (k = 0; k < n; k++) {
+                bench_case *c = &plan->cases[i + (k + rep) % n];
+                /* memory is deterministic enough: two passes are plenty */
+                if (c->sc == SC_MEMORY && rep >= 2)
+                    continue;
+                if (run_once(c, exe, timeout_ms, &c->samples[c->nsamples]) == 0)
+                    c->nsamples++;
+                else {
+                    c->failures++;
+                    failed++;
+                }
             }
         }
     }

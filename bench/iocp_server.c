@@ -4,6 +4,13 @@
  * (connect, then read or write), drained one packet at a time with
  * GetQueuedCompletionStatus by a single thread. Instances are created up
  * front (as many as clients, at least 4) and reused after a disconnect.
+ *
+ * As "iocps" (churn only) it does what PipesLib does for each connection,
+ * without the library: handles in skip mode (FILE_SKIP_COMPLETION_PORT_ON_
+ * SUCCESS: an operation that completes in the call is finished at once, no
+ * packet) and the client's identity asked at connect (process id and
+ * session, as PipesLib's CONNECTED event carries them). The ceiling of the
+ * churn target: what a server of the library's design can reach here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +35,37 @@ typedef struct iocp_state {
     unsigned ninst, conns, writers_done;
     uint64_t messages, expected;
     DWORD cap;
+    int lib_design; /* iocps: skip mode and the client's identity at connect */
 } iocp_state;
 
 static void issue_connect(iocp_state *s, inst *in);
 
 static void issue_read(iocp_state *s, inst *in)
 {
-    memset(&in->ov, 0, sizeof in->ov);
-    in->state = ST_READING;
-    COUNT_CALL(reads);
-    if (!ReadFile(in->h, in->buf, s->cap, NULL, &in->ov)) {
-        DWORD e = GetLastError();
-        if (e != ERROR_IO_PENDING && e != ERROR_MORE_DATA) {
+    for (;;) {
+        BOOL ok;
+        memset(&in->ov, 0, sizeof in->ov);
+        in->state = ST_READING;
+        COUNT_CALL(reads);
+        ok = ReadFile(in->h, in->buf, s->cap, NULL, &in->ov);
+        if (ok && s->lib_design) {
+            s->messages++; /* skip mode: no packet, read on */
+            continue;
+        }
+        if (!ok && GetLastError() != ERROR_IO_PENDING && GetLastError() != ERROR_MORE_DATA) {
             DisconnectNamedPipe(in->h);
             issue_connect(s, in);
         }
+        return;
     }
+}
+
+/* What PipesLib learns of every client at connect (security.c). */
+static void ask_identity(inst *in)
+{
+    ULONG pid = 0, session = 0;
+    if (GetNamedPipeClientProcessId(in->h, &pid) && !GetNamedPipeClientSessionId(in->h, &session))
+        ProcessIdToSessionId(pid, &session);
 }
 
 static void issue_write(iocp_state *s, inst *in)
@@ -59,6 +81,8 @@ static void issue_write(iocp_state *s, inst *in)
 static void on_connected(iocp_state *s, inst *in)
 {
     s->conns++;
+    if (s->lib_design)
+        ask_identity(in);
     if (s->p->scenario == SC_BROADCAST || s->p->scenario == SC_MEMORY) {
         in->state = ST_IDLE; /* receivers never send: nothing to read */
         if (s->p->scenario == SC_MEMORY)
@@ -73,8 +97,11 @@ static void issue_connect(iocp_state *s, inst *in)
     memset(&in->ov, 0, sizeof in->ov);
     in->state = ST_CONNECTING;
     COUNT_CALL(connects);
-    if (ConnectNamedPipe(in->h, &in->ov))
-        return; /* a packet is queued */
+    if (ConnectNamedPipe(in->h, &in->ov)) {
+        if (s->lib_design)
+            on_connected(s, in); /* skip mode: no packet */
+        return;                  /* else a packet is queued */
+    }
     switch (GetLastError()) {
     case ERROR_IO_PENDING:
         return;
@@ -136,27 +163,14 @@ static void pump_one(iocp_state *s)
     handle(s, CONTAINING_RECORD(ov, inst, ov), ok);
 }
 
-int role_iocp_multi(const bench_params *p)
+/* Creates instances [from, to), each with its buffer, listening. */
+static void add_instances(iocp_state *s, unsigned from, unsigned to)
 {
-    iocp_state s;
-    bench_counts a, b;
-    double pf0, ws0, pf1, ws1, t0 = 0.0;
+    const bench_params *p = s->p;
     unsigned i;
-
-    memset(&s, 0, sizeof s);
-    s.p = p;
-    s.cap = BENCH_SERVER_READ;
-    s.ninst = p->conns < 4 ? 4 : p->conns;
-    s.expected = p->scenario == SC_FANIN ? (uint64_t)p->count * p->conns
-               : p->scenario == SC_CHURN ? p->count : 0;
-    process_memory(&pf0, &ws0);
-    s.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
-    s.insts = (inst *)calloc(s.ninst, sizeof *s.insts);
-    if (!s.port || !s.insts)
-        bench_fail("iocp: out of resources");
-    for (i = 0; i < s.ninst; i++) {
-        inst *in = &s.insts[i];
-        in->buf = (uint8_t *)malloc(p->scenario == SC_BROADCAST ? p->size : s.cap);
+    for (i = from; i < to; i++) {
+        inst *in = &s->insts[i];
+        in->buf = (uint8_t *)malloc(p->scenario == SC_BROADCAST ? p->size : s->cap);
         if (!in->buf)
             bench_fail("out of memory");
         if (p->scenario == SC_BROADCAST)
@@ -164,30 +178,76 @@ int role_iocp_multi(const bench_params *p)
         in->h = raw_create_instance(p->pipe, 1, i == 0);
         if (in->h == INVALID_HANDLE_VALUE)
             bench_fail("iocp: CreateNamedPipeW failed (%lu)", GetLastError());
-        if (!CreateIoCompletionPort(in->h, s.port, 0, 0))
+        if (!CreateIoCompletionPort(in->h, s->port, 0, 0))
             bench_fail("iocp: CreateIoCompletionPort failed (%lu)", GetLastError());
-        issue_connect(&s, in);
+        if (s->lib_design &&
+            !SetFileCompletionNotificationModes(in->h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))
+            bench_fail("iocps: SetFileCompletionNotificationModes failed (%lu)", GetLastError());
+        issue_connect(s, in);
     }
+}
+
+/* MEMORY SLOPE (bench.h): instances for the first clients, a reading, then
+ * the instances for the rest and a reading, so that what each connection
+ * costs (its instance and buffer included) is between the two. */
+static void measure_memory(iocp_state *s)
+{
+    const bench_params *p = s->p;
+    mem_mark a, b;
+    add_instances(s, 0, BENCH_MEMORY_FIRST(p));
+    signal_named_event(p->ev_ready);
+    while (s->conns < BENCH_MEMORY_FIRST(p))
+        pump_one(s);
+    Sleep(200);
+    mem_mark_take(&a, 0);
+    add_instances(s, BENCH_MEMORY_FIRST(p), p->conns);
+    signal_named_event(p->ev_go);
+    while (s->conns < p->conns)
+        pump_one(s);
+    Sleep(200);
+    mem_mark_take(&b, 0);
+    mem_put_per_conn(&a, &b, p->conns - BENCH_MEMORY_FIRST(p), 0);
+    signal_named_event(p->ev_done);
+}
+
+int role_iocp_multi(const bench_params *p)
+{
+    iocp_state s;
+    bench_counts a, b;
+    mem_mark m0, m1;
+    double t0 = 0.0;
+    unsigned i;
+
+    memset(&s, 0, sizeof s);
+    s.p = p;
+    s.lib_design = p->impl == IM_IOCPS;
+    s.cap = BENCH_SERVER_READ;
+    s.ninst = p->conns < 4 ? 4 : p->conns;
+    s.expected = p->scenario == SC_FANIN ? (uint64_t)p->count * p->conns
+               : p->scenario == SC_CHURN ? p->count : 0;
+    mem_mark_take(&m0, 0);
+    s.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    s.insts = (inst *)calloc(s.ninst, sizeof *s.insts);
+    if (!s.port || !s.insts)
+        bench_fail("iocp: out of resources");
+    if (p->scenario == SC_MEMORY) {
+        measure_memory(&s);
+        return result_flush(p);
+    }
+    add_instances(&s, 0, s.ninst);
     signal_named_event(p->ev_ready);
     counts_snapshot(IM_IOCP, &a);
 
     if (p->scenario != SC_CHURN) {
         while (s.conns < p->conns)
             pump_one(&s);
-        if (p->scenario == SC_FANIN || p->scenario == SC_MEMORY) {
-            if (p->scenario == SC_MEMORY)
-                Sleep(200);
-            process_memory(&pf1, &ws1);
-            result_put("mem_commit_per_conn", (pf1 - pf0) / p->conns);
-            result_put("mem_ws_per_conn", (ws1 - ws0) / p->conns);
-            result_put("mem_commit_total", pf1);
+        if (p->scenario == SC_FANIN) {
+            mem_mark_take(&m1, 0);
+            mem_put_per_conn(&m0, &m1, p->conns, 0);
         }
         counts_snapshot(IM_IOCP, &a);
     }
     switch (p->scenario) {
-    case SC_MEMORY:
-        signal_named_event(p->ev_done);
-        return result_flush(p);
     case SC_FANIN:
         signal_named_event(p->ev_go);
         /* fall through */

@@ -21,6 +21,7 @@ typedef struct lib_state {
     volatile LONG outstanding, waiting;
     unsigned expected;   /* messages that end the measurement */
     HANDLE all_connected, finished, room;
+    HANDLE first_connected; /* memory: BENCH_MEMORY_FIRST clients are in */
     HANDLE done_named; /* fan-in, churn: tells the generator all arrived */
     bench_counts a, b;
     double cpu0, cpu1, t_sent;
@@ -53,8 +54,11 @@ static void PIPES_CALL server_event(const pipes_event *ev, void *user)
     (void)user;
     switch (ev->type) {
     case PIPES_EVENT_CONNECTED:
-        if ((unsigned)InterlockedIncrement(&g.conns) == p->conns)
+        n = InterlockedIncrement(&g.conns);
+        if ((unsigned)n == p->conns)
             SetEvent(g.all_connected);
+        if (p->scenario == SC_MEMORY && (unsigned)n == BENCH_MEMORY_FIRST(p))
+            SetEvent(g.first_connected);
         break;
     case PIPES_EVENT_MESSAGE:
         n = InterlockedIncrement64(&g.messages);
@@ -114,25 +118,25 @@ static void wait_or_fail(HANDLE h, const char *what)
                (long)g.conns, (long long)g.messages);
 }
 
-static void put_memory_per_conn(double pf0, double ws0, LONG64 heap0, unsigned conns)
+static double lib_heap_bytes(void)
 {
-    double pf1, ws1;
     pipes_global_stats gs;
     memset(&gs, 0, sizeof gs);
     gs.struct_size = sizeof gs;
     pipes_get_global_stats(&gs);
-    process_memory(&pf1, &ws1);
-    result_put("mem_commit_per_conn", (pf1 - pf0) / conns);
-    result_put("mem_ws_per_conn", (ws1 - ws0) / conns);
-    result_put("mem_lib_heap_per_conn", (double)(gs.bytes_allocated - heap0) / conns);
-    result_put("mem_commit_total", pf1);
+    return (double)gs.bytes_allocated;
+}
+
+static void take_mark(mem_mark *m)
+{
+    mem_mark_take(m, lib_heap_bytes());
 }
 
 static int lib_server(const bench_params *p)
 {
     pipes_server_config cfg;
-    pipes_global_stats gs;
-    double pf0 = 0, ws0 = 0, t0;
+    mem_mark m0, m1;
+    double t0;
     unsigned i, delivered;
 
     memset(&cfg, 0, sizeof cfg);
@@ -154,10 +158,7 @@ static int lib_server(const bench_params *p)
     }
     counts_snapshot(IM_LIB, &g.a);
     lib_check(pipes_server_start(&cfg, &g.server), "pipes_server_start");
-    memset(&gs, 0, sizeof gs);
-    gs.struct_size = sizeof gs;
-    pipes_get_global_stats(&gs);
-    process_memory(&pf0, &ws0);
+    take_mark(&m0);
     signal_named_event(p->ev_ready);
 
     switch (p->scenario) {
@@ -174,7 +175,8 @@ static int lib_server(const bench_params *p)
         break;
     case SC_FANIN:
         wait_or_fail(g.all_connected, "all clients");
-        put_memory_per_conn(pf0, ws0, gs.bytes_allocated, p->conns);
+        take_mark(&m1);
+        mem_put_per_conn(&m0, &m1, p->conns, 1);
         counts_snapshot(IM_LIB, &g.a);
         signal_named_event(p->ev_go);
         wait_or_fail(g.finished, "all messages");
@@ -200,10 +202,15 @@ static int lib_server(const bench_params *p)
         }
         g.expected = p->count * p->conns; /* calls per delivered message */
         break;
-    case SC_MEMORY:
-        wait_or_fail(g.all_connected, "all clients");
+    case SC_MEMORY: /* MEMORY SLOPE (bench.h) */
+        wait_or_fail(g.first_connected, "the first clients");
         Sleep(200); /* let the last reads be issued */
-        put_memory_per_conn(pf0, ws0, gs.bytes_allocated, p->conns);
+        take_mark(&m0);
+        signal_named_event(p->ev_go);
+        wait_or_fail(g.all_connected, "all clients");
+        Sleep(200);
+        take_mark(&m1);
+        mem_put_per_conn(&m0, &m1, p->conns - BENCH_MEMORY_FIRST(p), 1);
         signal_named_event(p->ev_done);
         break;
     default:
@@ -355,8 +362,9 @@ int role_lib(const bench_params *p)
     g.all_connected = CreateEventW(NULL, TRUE, FALSE, NULL);
     g.finished = CreateEventW(NULL, TRUE, FALSE, NULL);
     g.room = CreateEventW(NULL, FALSE, FALSE, NULL);
+    g.first_connected = CreateEventW(NULL, TRUE, FALSE, NULL);
     g.payload = (uint8_t *)malloc(p->size ? p->size : 1);
-    if (!g.all_connected || !g.finished || !g.room || !g.payload)
+    if (!g.all_connected || !g.finished || !g.room || !g.first_connected || !g.payload)
         bench_fail("out of resources");
     fill_payload(g.payload, p->size, 7);
     if (p->lib_workers) {

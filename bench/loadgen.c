@@ -32,25 +32,33 @@ typedef struct gen_state {
 
 static gen_state gg;
 
-static void open_all(int overlapped, int message_read)
+/* Opens connections [from, to) of the p->conns in gg.c (allocated on the
+ * first call). */
+static void open_range(int overlapped, int message_read, unsigned from, unsigned to)
 {
     unsigned i;
     const bench_params *p = gg.p;
-    gg.c = (gconn *)calloc(p->conns, sizeof *gg.c);
+    if (!gg.c)
+        gg.c = (gconn *)calloc(p->conns, sizeof *gg.c);
     if (!gg.c)
         bench_fail("out of memory");
-    if (overlapped) {
+    if (overlapped && !gg.port) {
         gg.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
         if (!gg.port)
             bench_fail("gen: CreateIoCompletionPort failed (%lu)", GetLastError());
     }
-    for (i = 0; i < p->conns; i++) {
+    for (i = from; i < to; i++) {
         gg.c[i].h = raw_open_client(p->pipe, overlapped, message_read, p->timeout_ms);
         if (gg.c[i].h == INVALID_HANDLE_VALUE)
             bench_fail("gen: connection %u of %u failed (%lu)", i, p->conns, GetLastError());
         if (overlapped && !CreateIoCompletionPort(gg.c[i].h, gg.port, (ULONG_PTR)i, 0))
             bench_fail("gen: CreateIoCompletionPort failed (%lu)", GetLastError());
     }
+}
+
+static void open_all(int overlapped, int message_read)
+{
+    open_range(overlapped, message_read, 0, gg.p->conns);
 }
 
 static void gen_io(unsigned i, int write)
@@ -184,8 +192,11 @@ int role_gen(const bench_params *p)
             CloseHandle(th[i]);
         break;
     }
-    case SC_MEMORY:
-        open_all(0, 0);
+    case SC_MEMORY: /* MEMORY SLOPE (bench.h): the server reads its memory at both counts */
+        open_range(0, 0, 0, BENCH_MEMORY_FIRST(p));
+        if (wait_named_event(p, p->ev_go))
+            bench_fail("gen: the server did not measure the first connections");
+        open_range(0, 0, BENCH_MEMORY_FIRST(p), p->conns);
         if (wait_named_event(p, p->ev_done))
             bench_fail("gen: the server did not finish measuring");
         for (i = 0; i < p->conns; i++)

@@ -23,7 +23,7 @@
 
 static const char *const k_scenarios[SC_COUNT] = {"pingpong", "throughput", "fanin", "broadcast",
                                                   "churn",    "memory",     "cpu"};
-static const char *const k_impls[IM_COUNT] = {"lib", "sync", "iocp", "naive", "gen", "iocp2"};
+static const char *const k_impls[IM_COUNT] = {"lib", "sync", "iocp", "naive", "gen", "iocp2", "iocps"};
 
 const char *scenario_name(bench_scenario s)
 {
@@ -141,6 +141,8 @@ static int run_role(int argc, wchar_t **argv)
     case IM_NAIVE: return role_naive(&p);
     case IM_GEN: return role_gen(&p);
     case IM_IOCP2: return role_iocp2(&p);
+    case IM_IOCPS:
+        return p.scenario == SC_CHURN ? role_iocp_multi(&p) : role_iocps_pair(&p);
     default: return 2;
     }
 }

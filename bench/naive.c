@@ -17,7 +17,7 @@ typedef struct naive_state {
     volatile LONG conns;
     volatile LONG stop; /* never set: the accept loop ends with the process */
     unsigned expected;
-    HANDLE all_connected, done_named, go_write;
+    HANDLE all_connected, first_connected, done_named, go_write;
     bench_counts b;
 } naive_state;
 
@@ -89,8 +89,13 @@ static DWORD WINAPI accept_thread(LPVOID param)
         if (!t)
             bench_fail("naive: CreateThread failed (%lu)", GetLastError());
         CloseHandle(t);
-        if ((unsigned)InterlockedIncrement(&n_g.conns) == p->conns)
-            SetEvent(n_g.all_connected);
+        {
+            unsigned n = (unsigned)InterlockedIncrement(&n_g.conns);
+            if (n == p->conns)
+                SetEvent(n_g.all_connected);
+            if (p->scenario == SC_MEMORY && n == BENCH_MEMORY_FIRST(p))
+                SetEvent(n_g.first_connected);
+        }
     }
     return 0;
 }
@@ -105,18 +110,20 @@ static void wait_or_fail(HANDLE h, const char *what)
 int role_naive(const bench_params *p)
 {
     bench_counts a;
-    double pf0, ws0, pf1, ws1, t0;
+    mem_mark m0, m1;
+    double t0;
     HANDLE t;
 
     n_g.p = p;
     n_g.all_connected = CreateEventW(NULL, TRUE, FALSE, NULL);
+    n_g.first_connected = CreateEventW(NULL, TRUE, FALSE, NULL);
     n_g.go_write = CreateEventW(NULL, TRUE, FALSE, NULL);
     n_g.done_named = open_named_event(p->ev_done);
-    if (!n_g.all_connected || !n_g.go_write || !n_g.done_named)
+    if (!n_g.all_connected || !n_g.first_connected || !n_g.go_write || !n_g.done_named)
         bench_fail("naive: cannot create events");
     n_g.expected = p->scenario == SC_FANIN ? p->count * p->conns
                  : p->scenario == SC_CHURN ? p->count : 0;
-    process_memory(&pf0, &ws0);
+    mem_mark_take(&m0, 0);
     counts_snapshot(IM_NAIVE, &a);
     t = CreateThread(NULL, 0, accept_thread, NULL, 0, NULL);
     if (!t)
@@ -124,19 +131,21 @@ int role_naive(const bench_params *p)
     CloseHandle(t);
 
     switch (p->scenario) {
-    case SC_FANIN:
-    case SC_MEMORY:
+    case SC_MEMORY: /* MEMORY SLOPE (bench.h) */
+        wait_or_fail(n_g.first_connected, "the first clients");
+        Sleep(200); /* let every thread reach its ReadFile */
+        mem_mark_take(&m0, 0);
+        signal_named_event(p->ev_go);
         wait_or_fail(n_g.all_connected, "all clients");
-        if (p->scenario == SC_MEMORY)
-            Sleep(200); /* let every thread reach its ReadFile */
-        process_memory(&pf1, &ws1);
-        result_put("mem_commit_per_conn", (pf1 - pf0) / p->conns);
-        result_put("mem_ws_per_conn", (ws1 - ws0) / p->conns);
-        result_put("mem_commit_total", pf1);
-        if (p->scenario == SC_MEMORY) {
-            SetEvent(n_g.done_named);
-            break;
-        }
+        Sleep(200);
+        mem_mark_take(&m1, 0);
+        mem_put_per_conn(&m0, &m1, p->conns - BENCH_MEMORY_FIRST(p), 0);
+        SetEvent(n_g.done_named);
+        break;
+    case SC_FANIN:
+        wait_or_fail(n_g.all_connected, "all clients");
+        mem_mark_take(&m1, 0);
+        mem_put_per_conn(&m0, &m1, p->conns, 0);
         counts_snapshot(IM_NAIVE, &a);
         signal_named_event(p->ev_go);
         wait_or_fail(n_g.done_named, "all messages");

@@ -1,6 +1,7 @@
 /*
  * pair.c - the one-connection scenarios (ping-pong, one-way throughput,
- * CPU at a fixed rate) for baselines (a) sync and (b) iocp, both ends raw.
+ * CPU at a fixed rate) for baselines (a) sync and (b) iocp, and iocp in
+ * skip mode (iocps), both ends raw.
  *
  * Keys written (shared with lib.c so the driver treats all impls alike):
  *   client: p50_us p99_us p999_us mean_us | msgs_s mib_s | cpu_us rate
@@ -26,9 +27,12 @@ void put_latencies(double *lat_us, unsigned n)
     result_put("mean_us", n ? sum / n : 0.0);
 }
 
-static int pair_server(const bench_params *p, int overlapped)
+/* How a pair's ends do their I/O. */
+typedef enum pair_mode { PAIR_SYNC, PAIR_IOCP, PAIR_IOCP_SKIP } pair_mode;
+
+static int pair_server(const bench_params *p, pair_mode mode)
 {
-    raw_pipe rp = {NULL, NULL};
+    raw_pipe rp = {NULL, NULL, 0};
     DWORD cap = p->size ? p->size : 1, got, e;
     uint8_t ack = BENCH_ACK_BYTE;
     uint8_t *buf = (uint8_t *)malloc(cap);
@@ -38,10 +42,10 @@ static int pair_server(const bench_params *p, int overlapped)
 
     if (!buf)
         bench_fail("out of memory");
-    rp.h = raw_create_instance(p->pipe, overlapped, 1);
+    rp.h = raw_create_instance(p->pipe, mode != PAIR_SYNC, 1);
     if (rp.h == INVALID_HANDLE_VALUE)
         bench_fail("CreateNamedPipeW failed (%lu)", GetLastError());
-    if (overlapped && raw_bind_port(&rp))
+    if (mode != PAIR_SYNC && raw_bind_port(&rp, mode == PAIR_IOCP_SKIP))
         bench_fail("CreateIoCompletionPort failed (%lu)", GetLastError());
     signal_named_event(p->ev_ready);
     if ((e = raw_accept(&rp)) != 0)
@@ -75,9 +79,9 @@ static int pair_server(const bench_params *p, int overlapped)
     return result_flush(p);
 }
 
-static int pair_client(const bench_params *p, int overlapped)
+static int pair_client(const bench_params *p, pair_mode mode)
 {
-    raw_pipe rp = {NULL, NULL};
+    raw_pipe rp = {NULL, NULL, 0};
     DWORD cap = p->size ? p->size : 1, got;
     uint8_t *buf = (uint8_t *)malloc(cap);
     uint8_t ack = 0;
@@ -87,10 +91,10 @@ static int pair_client(const bench_params *p, int overlapped)
     if (!buf)
         bench_fail("out of memory");
     fill_payload(buf, p->size, 1);
-    rp.h = raw_open_client(p->pipe, overlapped, 1, p->timeout_ms);
+    rp.h = raw_open_client(p->pipe, mode != PAIR_SYNC, 1, p->timeout_ms);
     if (rp.h == INVALID_HANDLE_VALUE)
         bench_fail("cannot open %ls (%lu)", p->pipe, GetLastError());
-    if (overlapped && raw_bind_port(&rp))
+    if (mode != PAIR_SYNC && raw_bind_port(&rp, mode == PAIR_IOCP_SKIP))
         bench_fail("CreateIoCompletionPort failed (%lu)", GetLastError());
 
     if (p->scenario == SC_PINGPONG) {
@@ -144,12 +148,22 @@ static int pair_client(const bench_params *p, int overlapped)
     return result_flush(p);
 }
 
+static int pair_role(const bench_params *p, pair_mode mode)
+{
+    return p->is_server ? pair_server(p, mode) : pair_client(p, mode);
+}
+
 int role_sync(const bench_params *p)
 {
-    return p->is_server ? pair_server(p, 0) : pair_client(p, 0);
+    return pair_role(p, PAIR_SYNC);
 }
 
 int role_iocp_pair(const bench_params *p)
 {
-    return p->is_server ? pair_server(p, 1) : pair_client(p, 1);
+    return pair_role(p, PAIR_IOCP);
+}
+
+int role_iocps_pair(const bench_params *p)
+{
+    return pair_role(p, PAIR_IOCP_SKIP);
 }

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+static DWORD wait_completion(raw_pipe *p, DWORD *bytes);
+
 HANDLE raw_create_instance(const wchar_t *name, int overlapped, int first)
 {
     DWORD open_mode = PIPE_ACCESS_DUPLEX;
@@ -20,10 +22,29 @@ HANDLE raw_create_instance(const wchar_t *name, int overlapped, int first)
                             NULL);
 }
 
-int raw_bind_port(raw_pipe *p)
+int raw_bind_port(raw_pipe *p, int skip)
 {
     p->port = CreateIoCompletionPort(p->h, NULL, 0, 1);
-    return p->port ? 0 : 1;
+    if (!p->port)
+        return 1;
+    p->skip = skip;
+    return !skip || SetFileCompletionNotificationModes(p->h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS)
+               ? 0
+               : 1;
+}
+
+/* After an overlapped call on p that returned ok: 0 if it completed in the
+ * call and queued no packet (skip mode), else what waiting for its packet
+ * gives. An immediate ERROR_MORE_DATA is not waited for in skip mode
+ * (Wine queues no packet for it); the baselines' buffers always fit. */
+static DWORD finish(raw_pipe *p, BOOL ok, OVERLAPPED *ov, DWORD *bytes)
+{
+    DWORD e = ok ? 0 : GetLastError();
+    if (ok && p->skip)
+        return GetOverlappedResult(p->h, ov, bytes, FALSE) ? 0 : GetLastError();
+    if (!ok && e != ERROR_IO_PENDING && (e != ERROR_MORE_DATA || p->skip))
+        return e;
+    return wait_completion(p, bytes);
 }
 
 /* Waits for the one operation outstanding on p. */
@@ -40,50 +61,40 @@ static DWORD wait_completion(raw_pipe *p, DWORD *bytes)
 DWORD raw_accept(raw_pipe *p)
 {
     OVERLAPPED ov;
-    DWORD bytes = 0, e;
-    memset(&ov, 0, sizeof ov);
+    DWORD bytes = 0;
+    BOOL ok;
     COUNT_CALL(connects);
-    if (ConnectNamedPipe(p->h, p->port ? &ov : NULL))
-        return p->port ? wait_completion(p, &bytes) : 0;
-    e = GetLastError();
-    if (e == ERROR_PIPE_CONNECTED)
+    if (!p->port)
+        return ConnectNamedPipe(p->h, NULL) || GetLastError() == ERROR_PIPE_CONNECTED
+                   ? 0
+                   : GetLastError();
+    memset(&ov, 0, sizeof ov);
+    ok = ConnectNamedPipe(p->h, &ov);
+    if (!ok && GetLastError() == ERROR_PIPE_CONNECTED)
         return 0; /* no packet is queued for this case */
-    if (e != ERROR_IO_PENDING || !p->port)
-        return e;
-    return wait_completion(p, &bytes);
+    return finish(p, ok, &ov, &bytes);
 }
 
 DWORD raw_read(raw_pipe *p, void *buf, DWORD cap, DWORD *got)
 {
     OVERLAPPED ov;
-    DWORD e;
     *got = 0;
     COUNT_CALL(reads);
     if (!p->port)
         return ReadFile(p->h, buf, cap, got, NULL) ? 0 : GetLastError();
     memset(&ov, 0, sizeof ov);
-    if (!ReadFile(p->h, buf, cap, NULL, &ov)) {
-        e = GetLastError();
-        if (e != ERROR_IO_PENDING && e != ERROR_MORE_DATA)
-            return e;
-    }
-    return wait_completion(p, got);
+    return finish(p, ReadFile(p->h, buf, cap, NULL, &ov), &ov, got);
 }
 
 DWORD raw_write(raw_pipe *p, const void *buf, DWORD len)
 {
     OVERLAPPED ov;
-    DWORD done = 0, e;
+    DWORD done = 0;
     COUNT_CALL(writes);
     if (!p->port)
         return WriteFile(p->h, buf, len, &done, NULL) ? 0 : GetLastError();
     memset(&ov, 0, sizeof ov);
-    if (!WriteFile(p->h, buf, len, NULL, &ov)) {
-        e = GetLastError();
-        if (e != ERROR_IO_PENDING)
-            return e;
-    }
-    return wait_completion(p, &done);
+    return finish(p, WriteFile(p->h, buf, len, NULL, &ov), &ov, &done);
 }
 
 void raw_close(raw_pipe *p)

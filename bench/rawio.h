@@ -1,7 +1,7 @@
 /*
  * rawio.h - the baselines' pipe I/O without PipesLib: one pipe handle,
  * either synchronous (baseline a) or overlapped on a completion port with
- * one operation outstanding (baseline b). Every Win32 call that moves data
+ * one operation outstanding (baseline b), also in skip mode (iocps). Every Win32 call that moves data
  * or dequeues a completion is counted in g_calls.
  */
 #ifndef PIPES_BENCH_RAWIO_H
@@ -17,14 +17,16 @@
 typedef struct raw_pipe {
     HANDLE h;
     HANDLE port; /* NULL for synchronous I/O */
+    int skip;    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: what completes in the call queues nothing */
 } raw_pipe;
 
 /* Creates one server instance (message mode). overlapped selects
  * FILE_FLAG_OVERLAPPED; first adds FILE_FLAG_FIRST_PIPE_INSTANCE. */
 HANDLE raw_create_instance(const wchar_t *name, int overlapped, int first);
 
-/* Binds p->h to a new completion port (overlapped pipes). 0 on success. */
-int raw_bind_port(raw_pipe *p);
+/* Binds p->h to a new completion port (overlapped pipes), in skip mode if
+ * `skip`. 0 on success. */
+int raw_bind_port(raw_pipe *p, int skip);
 
 /* Waits for a client on a server instance (ConnectNamedPipe, then for
  * overlapped pipes the completion). 0 on success. */

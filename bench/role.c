@@ -131,6 +131,21 @@ void process_memory(double *pagefile, double *working_set)
     *working_set = (double)pmc.WorkingSetSize;
 }
 
+void mem_mark_take(mem_mark *m, double lib_heap)
+{
+    process_memory(&m->commit, &m->ws);
+    m->lib_heap = lib_heap;
+}
+
+void mem_put_per_conn(const mem_mark *a, const mem_mark *b, unsigned conns, int with_heap)
+{
+    result_put("mem_commit_per_conn", (b->commit - a->commit) / conns);
+    result_put("mem_ws_per_conn", (b->ws - a->ws) / conns);
+    if (with_heap)
+        result_put("mem_lib_heap_per_conn", (b->lib_heap - a->lib_heap) / conns);
+    result_put("mem_commit_total", b->commit);
+}
+
 /* ---- named events ---- */
 
 HANDLE open_named_event(const wchar_t *name)

@@ -147,7 +147,7 @@ static pipes_status attach(pipes_client *cl, HANDLE h, const pipes_peer *server)
         return PIPES_ERR_OUT_OF_MEMORY;
     }
     c->peer = *server;
-    c->connect_req.complete = on_start;
+    c->connect_then_write.connect_req.complete = on_start;
     AcquireSRWLockExclusive(&cl->lock);
     if (cl->closing) {
         ReleaseSRWLockExclusive(&cl->lock);
@@ -159,7 +159,7 @@ static pipes_status attach(pipes_client *cl, HANDLE h, const pipes_peer *server)
     cl->backoff_ms = cl->backoff_min_ms;
     pipes_conn_addref(c); /* for the start request */
     ReleaseSRWLockExclusive(&cl->lock);
-    if (!pipes_engine_post(cl->ep.engine, &c->connect_req)) {
+    if (!pipes_engine_post(cl->ep.engine, &c->connect_then_write.connect_req)) {
         DWORD e = GetLastError();
         AcquireSRWLockExclusive(&cl->lock);
         cl->conn = NULL;
@@ -174,7 +174,7 @@ static pipes_status attach(pipes_client *cl, HANDLE h, const pipes_peer *server)
 
 static void on_start(pipes_req *req, DWORD error, DWORD bytes)
 {
-    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_req);
+    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_then_write.connect_req);
     pipes_client *cl = client_of(c);
     pipes_kick k;
     pipes_event ev;
@@ -590,7 +590,7 @@ static int withdraw_or_cut(pipes_client *client, pipes_witem *item, pipes_send_w
         if (!withdrawn && client->conn && client->conn->writing == item) {
             *cut = client->conn;
             pipes_conn_addref(*cut);
-            CancelIoEx((*cut)->pipe, &(*cut)->write_req.ov);
+            CancelIoEx((*cut)->pipe, &(*cut)->connect_then_write.write_req.ov);
         }
     }
     ReleaseSRWLockExclusive(&client->lock);

@@ -37,9 +37,8 @@ pipes_conn *pipes_conn_create(pipes_endpoint *ep, const pipes_conn_hooks *hooks,
     }
     c->read_req.complete = pipes_conn_on_read;
     c->read_req.file = pipe;
-    c->write_req.complete = on_write;
-    c->write_req.file = pipe;
-    c->connect_req.file = pipe;
+    /* complete: set by the owner for the connect, on_write once OPEN */
+    c->connect_then_write.connect_req.file = pipe;
     pipes_endpoint_addref(ep);
     PIPES_COUNT_INC(live_connections);
     PIPES_COUNT_INC(live_instances);
@@ -99,8 +98,11 @@ int pipes_conn_open(pipes_conn *c)
     AcquireSRWLockExclusive(c->lock);
     PIPES_ASSERT(c->state == PIPES_CONN_PENDING || c->state == PIPES_CONN_ABANDONED);
     opened = c->state == PIPES_CONN_PENDING;
-    if (opened)
+    if (opened) {
         c->state = PIPES_CONN_OPEN;
+        /* The connect request is done: from here it is the write request. */
+        c->connect_then_write.write_req.complete = on_write;
+    }
     ReleaseSRWLockExclusive(c->lock);
     return opened;
 }
@@ -216,10 +218,13 @@ void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k)
         BOOL ok;
         DWORD error;
         c->writing = item;
-        memset(&c->write_req.ov, 0, sizeof c->write_req.ov);
+        /* OPEN: the connect request is done and is the write request now */
+        PIPES_ASSERT(c->connect_then_write.write_req.complete == on_write);
+        memset(&c->connect_then_write.write_req.ov, 0, sizeof c->connect_then_write.write_req.ov);
         pipes_conn_io_begin(c);
         PIPES_COUNT_INC(calls_write_file);
-        ok = WriteFile(c->pipe, item->buf->data, (DWORD)item->buf->size, NULL, &c->write_req.ov);
+        ok = WriteFile(c->pipe, item->buf->data, (DWORD)item->buf->size, NULL,
+                       &c->connect_then_write.write_req.ov);
         error = ok ? 0 : GetLastError();
         if (!ok && error == ERROR_IO_PENDING)
             return; /* a packet will come */
@@ -264,7 +269,7 @@ void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k, int inline_event)
 
 static void on_write(pipes_req *req, DWORD error, DWORD bytes)
 {
-    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, write_req);
+    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_then_write.write_req);
     pipes_witem *done;
     pipes_kick k;
     pipes_status status = error ? pipes_conn_reason(c, error) : PIPES_OK;

@@ -109,9 +109,17 @@ struct pipes_conn {
     int discarding;          /* reading an oversized message to throw away */
     size_t discarded;        /* its bytes so far */
 
-    pipes_req connect_req; /* server: ConnectNamedPipe; client: start task */
     pipes_req read_req;
-    pipes_req write_req;
+    /* The connect request (server: ConnectNamedPipe; client: the start
+     * task) and the write request share one place: writes start only once
+     * OPEN, and only the connect request's completion opens the connection
+     * (pipes_conn_open, which makes it the write request), so the first is
+     * done before the second is ever issued. 48 bytes less per connection
+     * (docs/PERFORMANCE.md, memory per idle connection). */
+    union {
+        pipes_req connect_req;
+        pipes_req write_req;
+    } connect_then_write;
 
     pipes_peer peer; /* security.h; under lock once OPEN (the first message may complete it) */
     /* Server side, under lock: the client's token as the pipe knows it.
@@ -147,7 +155,9 @@ void pipes_conn_release(pipes_conn *c);
 void pipes_conn_io_begin(pipes_conn *c);
 void pipes_conn_io_no_packet(pipes_conn *c);
 
-/* PENDING -> OPEN. Returns 0 if it was closed meanwhile (ABANDONED): the
+/* PENDING -> OPEN, called by the connect request's completion handler, which
+ * must not touch that request afterwards: it becomes the write request
+ * (struct pipes_conn). Returns 0 if it was closed meanwhile (ABANDONED): the
  * caller delivers nothing and runs hooks->on_read_ended instead of starting
  * the read chain. No locks held. */
 int pipes_conn_open(pipes_conn *c);

@@ -175,7 +175,7 @@ static pipes_status listen_on(pipes_server *s, HANDLE pipe)
         CloseHandle(pipe);
         return PIPES_ERR_OUT_OF_MEMORY;
     }
-    c->connect_req.complete = on_connected;
+    c->connect_then_write.connect_req.complete = on_connected;
 
     AcquireSRWLockExclusive(&s->lock);
     /* stop sets the endpoint's `stopping` before it takes this lock to
@@ -194,7 +194,7 @@ static pipes_status listen_on(pipes_server *s, HANDLE pipe)
 
     pipes_conn_io_begin(c);
     PIPES_COUNT_INC(calls_connect_named_pipe);
-    ok = ConnectNamedPipe(pipe, &c->connect_req.ov);
+    ok = ConnectNamedPipe(pipe, &c->connect_then_write.connect_req.ov);
     error = ok ? 0 : GetLastError();
     ReleaseSRWLockExclusive(&s->lock);
     PIPES_CHAOS_POINT("server.connect_issued");
@@ -210,9 +210,9 @@ static pipes_status listen_on(pipes_server *s, HANDLE pipe)
          * connection like any other (conn.h, ONE COMPLETION PATH); the read
          * chain delivers what the client wrote. ERROR_PIPE_CONNECTED leaves
          * STATUS_PENDING in the OVERLAPPED, which dispatch would read back. */
-        c->connect_req.ov.Internal = 0;
-        c->connect_req.ov.InternalHigh = 0;
-        if (pipes_engine_requeue(s->ep.engine, &c->connect_req, 0))
+        c->connect_then_write.connect_req.ov.Internal = 0;
+        c->connect_then_write.connect_req.ov.InternalHigh = 0;
+        if (pipes_engine_requeue(s->ep.engine, &c->connect_then_write.connect_req, 0))
             return PIPES_OK;
         error = GetLastError();
     }
@@ -259,7 +259,7 @@ static void refuse(pipes_server *s, pipes_conn *c, pipes_status why)
 
 static void on_connected(pipes_req *req, DWORD error, DWORD bytes)
 {
-    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_req);
+    pipes_conn *c = CONTAINING_RECORD(req, pipes_conn, connect_then_write.connect_req);
     pipes_server *s = server_of(c);
     pipes_peer_identity peer;
     pipes_event ev;
