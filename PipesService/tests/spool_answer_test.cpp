@@ -100,16 +100,7 @@ protected:
     }
     std::vector<std::string> pending(uint32_t session)
     {
-        std::vector<std::string> out;
-        spool_item item;
-        uint64_t after = 0;
-        spool_viewer v = viewer_of(session, "TEST\\alice");
-        while (spool_next(s_, after, &v, &item)) {
-            out.push_back(item.id);
-            after = item.seq;
-            free(item.msg);
-        }
-        return out;
+        return spool_ids(s_, viewer_of(session, "TEST\\alice"));
     }
     size_t answer_files()
     {

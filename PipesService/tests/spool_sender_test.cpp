@@ -39,17 +39,12 @@ protected:
     std::vector<std::pair<std::string, std::string>> shown(const char *user_sid = "")
     {
         std::vector<std::pair<std::string, std::string>> out;
-        spool_viewer v = viewer_of(1, "TEST\\someone", user_sid);
-        spool_item item;
-        uint64_t after = 0;
-        while (spool_next(s_, after, &v, &item)) {
+        for (const SpoolEntry &e : spool_entries(s_, viewer_of(1, "TEST\\someone", user_sid))) {
             pipes_proto_notification n;
             EXPECT_EQ(PIPES_PROTO_OK,
-                      pipes_proto_parse_notification(item.msg, item.msg_len, &n, nullptr));
-            EXPECT_STREQ(item.sid, n.sender.sid) << "the record's key is its message's sender";
-            out.emplace_back(item.sid, n.title);
-            after = item.seq;
-            free(item.msg);
+                      pipes_proto_parse_notification(e.msg.data(), e.msg.size(), &n, nullptr));
+            EXPECT_EQ(e.sid, n.sender.sid) << "the record's key is its message's sender";
+            out.emplace_back(e.sid, n.title);
         }
         return out;
     }

@@ -43,16 +43,7 @@ protected:
     // The ids session would be sent now, oldest first.
     std::vector<std::string> ids_for(uint32_t session)
     {
-        std::vector<std::string> out;
-        spool_viewer v = viewer_of(session, "TEST\\alice");
-        spool_item item;
-        uint64_t after = 0;
-        while (spool_next(s_, after, &v, &item)) {
-            out.emplace_back(item.id);
-            after = item.seq;
-            free(item.msg);
-        }
-        return out;
+        return spool_ids(s_, viewer_of(session, "TEST\\alice"));
     }
 
     pipes_proto_state state_of(const char *sid, const char *id)
@@ -64,16 +55,10 @@ protected:
 
     uint64_t seq_of(const char *id)
     {
-        spool_viewer v = viewer_of(1, "TEST\\alice");
-        spool_item item;
-        uint64_t after = 0, seq = 0;
-        while (!seq && spool_next(s_, after, &v, &item)) {
-            if (strcmp(item.id, id) == 0)
-                seq = item.seq;
-            after = item.seq;
-            free(item.msg);
-        }
-        return seq;
+        for (const SpoolEntry &e : spool_entries(s_, viewer_of(1, "TEST\\alice")))
+            if (e.id == id)
+                return e.seq;
+        return 0;
     }
 
     size_t pending()

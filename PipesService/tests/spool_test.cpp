@@ -85,16 +85,7 @@ protected:
     // Ids the session would get, oldest first, without acknowledging anything.
     std::vector<std::string> pending(uint32_t session, const char *user = "")
     {
-        std::vector<std::string> out;
-        spool_item item;
-        uint64_t after = 0;
-        spool_viewer v = viewer_of(session, user);
-        while (spool_next(s_, after, &v, &item)) {
-            out.push_back(item.id);
-            after = item.seq;
-            free(item.msg);
-        }
-        return out;
+        return spool_ids(s_, viewer_of(session, user));
     }
 
     std::wstring dir_;

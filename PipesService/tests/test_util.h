@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cwchar>
 #include <string>
+#include <vector>
 
 // %TEMP%\<what>-<pid>-<n>, not created.
 inline std::wstring make_temp_dir(const wchar_t *what)
@@ -63,6 +65,35 @@ inline spool_viewer viewer_of(uint32_t session, const char *user = "", const cha
     v.user = user;
     v.user_sid = user_sid;
     return v;
+}
+
+// A record the spool would send a viewer now (spool_next), copied.
+struct SpoolEntry {
+    uint64_t seq;
+    std::string id, sid, msg;
+};
+
+// Everything the spool would send this viewer now, oldest first; nothing is acknowledged.
+inline std::vector<SpoolEntry> spool_entries(spool *s, const spool_viewer &v)
+{
+    std::vector<SpoolEntry> out;
+    spool_item item;
+    uint64_t after = 0;
+    while (spool_next(s, after, &v, &item)) {
+        out.push_back(SpoolEntry{item.seq, item.id, item.sid, std::string(item.msg, item.msg_len)});
+        after = item.seq;
+        free(item.msg);
+    }
+    return out;
+}
+
+// The ids of spool_entries.
+inline std::vector<std::string> spool_ids(spool *s, const spool_viewer &v)
+{
+    std::vector<std::string> ids;
+    for (const SpoolEntry &e : spool_entries(s, v))
+        ids.push_back(e.id);
+    return ids;
 }
 
 // A spool of its own in a temporary folder, reopened with open() (as after a restart): the
