@@ -1,6 +1,6 @@
 # fleet_env.sh - the shared setup of the service's broker suites (run_fleet_tests.sh,
 # run_fleet_robust_tests.sh) and of ./build.sh fleet-bench (fleet_bench.sh): a real mosquitto (the
-# MQTT suite's test broker, PipesService/mqtt/tests/mqtt_broker.sh); the MSI-INSTALLED service in a
+# MQTT suite's test broker, PipesService/mqtt/tests/mqtt_broker.sh); the MSI-installed service in a
 # fresh Wine prefix ($BUILD_DIR/wineprefix-fleet, made anew each run), its package built from
 # $BUILD_DIR with installer/msi.sh (FLEET_MSI=<file> installs another one) and installed with
 # msiexec /i /qn, configured for the broker with regedit and the installed `PipesService
@@ -9,9 +9,10 @@
 # the checks use.
 # One case cannot run under the SCM here: the test hook PIPES_FLEET_TEST_EXIT_AFTER_SPOOL is read
 # from the process environment, and Wine 8's services.exe starts every service with one environment
-# block of its own: it ignores the service key's Environment value (REG_MULTI_SZ, which Windows
-# honours; tried here with ProgramData=C:\envtest: the service kept its folder). engine_run runs
-# that case as `PipesService run` of the installed exe, on the service's data folder.
+# block of its own: it ignores the service key's Environment value (REG_MULTI_SZ, what the Windows
+# SCM adds to a service's environment; tried here with ProgramData=C:\envtest: the service kept
+# its folder). engine_run runs that case as `PipesService run` of the installed exe, on the
+# service's data folder.
 # Source it from bash after setting FLEET_WORK_NAME (the folder under $BUILD_DIR for this run).
 set -u
 
