@@ -12,6 +12,7 @@ FLEET_WORK_NAME=fleet-robust-tests
 FLOOD=${FLEET_FLOOD:-1000}
 
 check "the engine connects to the broker" fleet_connect robust1
+check "status: it is the service the SCM started (mode: service)" grep -q "^mode: service" "$WORK/status.out"
 all_of() { # all_of FILE: every id listed in FILE reached the tray
     ! grep -vxFf <(sort -u "$TRAY_OUT") "$1" | grep -q .
 }

@@ -17,6 +17,7 @@ check "BrokerPassword is a REG_BINARY without the clear text" \
     bash -c 'grep -q REG_BINARY "$1" && ! grep -q "s3cret" "$1"' _ "$WORK/pwreg.out"
 
 check "the engine connects to the broker (status: connected)" fleet_connect run1
+check "status: it is the service the SCM started (mode: service)" grep -q "^mode: service" "$WORK/status.out"
 echo "       host topic $HOST_TOPIC, user topic ${USER_TOPIC:-none}, status topic $STATUS_TOPIC"
 check "subscribed to the host topic and to the user topic of session 1's user" \
     test -n "$HOST_TOPIC" -a -n "$USER_TOPIC"
@@ -76,6 +77,7 @@ section "killed between the spool write and the PUBACK: redelivered, shown once"
 engine_stop
 engine_run run3 PIPES_FLEET_TEST_EXIT_AFTER_SPOOL=1
 check "run3 (PipesService run, the installed exe) connected" wait_for 30 status_has "broker state: connected"
+check "run3 is the console engine, not the SCM's service (status: mode: console)" grep -q "^mode: console" "$WORK/status.out"
 pub -t pipes/v1/all -m "$(note f-kill)"
 wait "$ENGINE"; rc=$?
 ENGINE= ENGINE_CONSOLE=
