@@ -43,7 +43,7 @@ mkdir -p "$WORK"
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
 regpath() { winpath "$1" | sed 's/\\/\\\\/g'; } # a path as a REGEDIT4 string value
 
-BROKER_PID= ENGINE= TRAY= SUB= EXTRA_PIDS= LOG_TAIL=
+BROKER_PID= ENGINE= ENGINE_CONSOLE= TRAY= SUB= EXTRA_PIDS= LOG_TAIL=
 cleanup() {
     local p
     for p in $ENGINE $LOG_TAIL $TRAY $SUB $BROKER_PID $EXTRA_PIDS; do kill "$p" 2>/dev/null; done
