@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Throughput of the broker bridge (./build.sh fleet-bench): COUNT QoS 1 messages (default 1000)
 # published with one `mosquitto_pub -l` to <prefix>/all while the service is connected, on the
-# setup of the fleet suites (fleet_env.sh: mosquitto on loopback, plain TCP, PipesService run
-# under Wine, the test tray on session 1). Prints messages/s from the publish's start to the
+# setup of the fleet suites (fleet_env.sh: mosquitto on loopback, plain TCP, the MSI-installed
+# service run by the SCM under Wine, the test tray on session 1). Prints messages/s from the publish's start to the
 # last one in the tray, and the engine's memory. A figure, never a pass/fail on time: it fails
 # only when messages are lost or delivered twice. The broker saves its database every 1800 s (its
 # default, as deployed) unless FLEET_BENCH_SAVE_EACH=1 keeps the test broker's save after each change.

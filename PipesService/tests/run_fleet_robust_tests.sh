@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The broker bridge (docs/FLEET.md) when things go wrong, end to end with the setup of
-# run_fleet_tests.sh (fleet_env.sh: real mosquitto, PipesService run under Wine, test tray):
+# run_fleet_tests.sh (fleet_env.sh: real mosquitto, the MSI-installed service run by the SCM
+# under Wine, test tray):
 # mosquitto killed with SIGKILL and restarted mid-stream, a 10 MiB publish, a flood of
 # FLEET_FLOOD messages (default 1000; ./build.sh fleet-soak runs 10,000), a wrong password, and
 # the example ACL of docs/FLEET.md on a broker of its own.
@@ -11,6 +12,7 @@ FLEET_WORK_NAME=fleet-robust-tests
 FLOOD=${FLEET_FLOOD:-1000}
 
 check "the engine connects to the broker" fleet_connect robust1
+check "status: it is the service the SCM started (mode: service)" grep -q "^mode: service" "$WORK/status.out"
 all_of() { # all_of FILE: every id listed in FILE reached the tray
     ! grep -vxFf <(sort -u "$TRAY_OUT") "$1" | grep -q .
 }

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The service's broker bridge (docs/FLEET.md) end to end: a real mosquitto (the MQTT suite's test
-# broker, PipesService/mqtt/tests/mqtt_broker.sh), PipesService run in the console under Wine in
-# its own prefix ($BUILD_DIR/wineprefix-fleet), the test tray (pipes-svctest tray) on session 1.
-# Publishes with mosquitto_pub, reads the status topic with mosquitto_sub.
+# broker, PipesService/mqtt/tests/mqtt_broker.sh), the MSI-installed service under Wine in its own
+# fresh prefix ($BUILD_DIR/wineprefix-fleet), started and stopped with net start / net stop, the
+# test tray (pipes-svctest tray) on session 1 (fleet_env.sh). Publishes with mosquitto_pub, reads
+# the status topic with mosquitto_sub.
+# One case runs the installed exe as `PipesService run` instead: the kill between the spool write
+# and the PUBACK (the test hook PIPES_FLEET_TEST_EXIT_AFTER_SPOOL is an environment variable, and
+# Wine's services.exe ignores the service's Environment value; see fleet_env.sh), on the service's
+# data folder, so the SCM-run service that starts next finds the record it wrote.
 #   BUILD_DIR=<build> PipesService/tests/run_fleet_tests.sh
 # Each check prints "ok" or "FAIL"; exits 1 if any failed.
 FLEET_WORK_NAME=fleet-tests
@@ -12,6 +17,7 @@ check "BrokerPassword is a REG_BINARY without the clear text" \
     bash -c 'grep -q REG_BINARY "$1" && ! grep -q "s3cret" "$1"' _ "$WORK/pwreg.out"
 
 check "the engine connects to the broker (status: connected)" fleet_connect run1
+check "status: it is the service the SCM started (mode: service)" grep -q "^mode: service" "$WORK/status.out"
 echo "       host topic $HOST_TOPIC, user topic ${USER_TOPIC:-none}, status topic $STATUS_TOPIC"
 check "subscribed to the host topic and to the user topic of session 1's user" \
     test -n "$HOST_TOPIC" -a -n "$USER_TOPIC"
@@ -69,11 +75,12 @@ check "none delivered twice" test "$(grep '^f-p-' "$TRAY_OUT.raw" | sort | uniq 
 
 section "killed between the spool write and the PUBACK: redelivered, shown once"
 engine_stop
-engine_start run3 PIPES_FLEET_TEST_EXIT_AFTER_SPOOL=1
-check "run3 connected" wait_for 30 status_has "broker state: connected"
+engine_run run3 PIPES_FLEET_TEST_EXIT_AFTER_SPOOL=1
+check "run3 (PipesService run, the installed exe) connected" wait_for 30 status_has "broker state: connected"
+check "run3 is the console engine, not the SCM's service (status: mode: console)" grep -q "^mode: console" "$WORK/status.out"
 pub -t pipes/v1/all -m "$(note f-kill)"
 wait "$ENGINE"; rc=$?
-ENGINE=
+ENGINE= ENGINE_CONSOLE=
 check "the engine ended right after the spool write (exit 99)" test "$rc" -eq 99
 engine_start run4
 check "after the restart f-kill reaches the tray" wait_for 30 tray_has f-kill
