@@ -25,16 +25,9 @@ section "client certificate: a broker that requires one (require_certificate)"
 ) >>"$WORK/setup.log" 2>&1 || bad "client certificates could not be made (see $WORK/setup.log)"
 
 CERT_PORT=$(free_port)
-{
-    [ "$(id -u)" -eq 0 ] && echo "user root"
-    echo "allow_anonymous false"
-    echo "listener $CERT_PORT 127.0.0.1"
-    echo "cafile $WORK/ca.pem"
-    echo "certfile $WORK/server.pem"
-    echo "keyfile $WORK/server.key"
-    echo "require_certificate true"
-    echo "use_identity_as_username true"
-} >"$WORK/mosquitto-cert.conf"
+broker_conf "$WORK/mosquitto-cert.conf" "allow_anonymous false" "listener $CERT_PORT 127.0.0.1" \
+    "cafile $WORK/ca.pem" "certfile $WORK/server.pem" "keyfile $WORK/server.key" \
+    "require_certificate true" "use_identity_as_username true"
 mosquitto -c "$WORK/mosquitto-cert.conf" -v >"$WORK/mosquitto-cert.log" 2>&1 &
 CERT_BROKER_PID=$!
 trap 'kill "$CERT_BROKER_PID" 2>/dev/null; cleanup' EXIT

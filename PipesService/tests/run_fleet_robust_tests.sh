@@ -151,14 +151,8 @@ check "the guide's ACL example was found" grep -q "pattern write pipes/v1/status
     mosquitto_passwd -b "$ACL/passwd" pc-other other-pw
 } >>"$ACL/setup.log" 2>&1
 ACL_PORT=$(free_port)
-{
-    [ "$(id -u)" -eq 0 ] && echo "user root"
-    echo "per_listener_settings false"
-    echo "allow_anonymous false"
-    echo "password_file $ACL/passwd"
-    echo "acl_file $ACL/acl"
-    echo "listener $ACL_PORT 127.0.0.1"
-} >"$ACL/mosquitto.conf"
+broker_conf "$ACL/mosquitto.conf" "per_listener_settings false" "allow_anonymous false" \
+    "password_file $ACL/passwd" "acl_file $ACL/acl" "listener $ACL_PORT 127.0.0.1"
 mosquitto -c "$ACL/mosquitto.conf" -v >"$ACL/mosquitto.log" 2>&1 &
 EXTRA_PIDS=$!
 wait_for 10 port_open "$ACL_PORT" || bad "the ACL broker did not start (see $ACL/mosquitto.log)"

@@ -34,26 +34,22 @@ mqtt_broker_setup() {
     PLAIN=$(free_port)
     TLS=$(free_port)
     EXPIRED=$(free_port)
-    {
-        # As root mosquitto would switch to the "mosquitto" user, which cannot read this folder.
-        [ "$(id -u)" -eq 0 ] && echo "user root"
-        echo "persistence true"
-        echo "persistence_location $WORK/db/"
-        echo "autosave_interval 1"
-        echo "autosave_on_changes true"
-        echo "max_queued_messages 0"   # no limit: the bench queues more than the default 1000
-        echo "allow_anonymous false"
-        echo "password_file $WORK/passwd"
-        echo "listener $PLAIN 127.0.0.1"
-        echo "listener $TLS 127.0.0.1"
-        echo "cafile $WORK/ca.pem"
-        echo "certfile $WORK/server.pem"
-        echo "keyfile $WORK/server.key"
-        echo "listener $EXPIRED 127.0.0.1"
-        echo "cafile $WORK/ca.pem"
-        echo "certfile $WORK/expired.pem"
-        echo "keyfile $WORK/server.key"
-    } >"$WORK/mosquitto.conf"
+    # max_queued_messages 0: no limit (the bench queues more than the default 1000).
+    broker_conf "$WORK/mosquitto.conf" "persistence true" "persistence_location $WORK/db/" \
+        "autosave_interval 1" "autosave_on_changes true" "max_queued_messages 0" \
+        "allow_anonymous false" "password_file $WORK/passwd" \
+        "listener $PLAIN 127.0.0.1" \
+        "listener $TLS 127.0.0.1" "cafile $WORK/ca.pem" "certfile $WORK/server.pem" \
+        "keyfile $WORK/server.key" \
+        "listener $EXPIRED 127.0.0.1" "cafile $WORK/ca.pem" "certfile $WORK/expired.pem" \
+        "keyfile $WORK/server.key"
+}
+# broker_conf FILE LINE...: a mosquitto configuration of these lines. As root mosquitto would
+# switch to the "mosquitto" user, which cannot read the test's folders: it stays root.
+broker_conf() {
+    local file=$1
+    shift
+    { [ "$(id -u)" -eq 0 ] && echo "user root"; printf '%s\n' "$@"; } >"$file"
 }
 broker_start() {
     mosquitto -c "$WORK/mosquitto.conf" -v >>"$WORK/mosquitto.log" 2>&1 &
