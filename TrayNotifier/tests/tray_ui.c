@@ -27,7 +27,10 @@
  *         edit control's text length and whether it has a scroll bar),
  *         then the text.
  * history-row0  opens Recent notifications and prints the point of its
- *         first row (for a real right click).
+ *         first row (for a real right click), once the list has a row and
+ *         no other window covers that point.
+ * menu-item0  waits for the tray's open context menu (a real right click
+ *         opens it) and prints the point of its first item, once uncovered.
  * unmute0, all-in-window, balloon-click  run that tray command as a click
  *         does (the first "Unmute" of the Muted sources menu; the "Show all
  *         notifications in the Pipes window" item; a click on the balloon).
@@ -46,6 +49,7 @@
 #define TRAY_CLASS L"Pipes.TrayNotifier"
 #define HISTORY_CLASS L"Pipes.TrayNotifier.History"
 #define DIALOG_CLASS L"#32770"
+#define MENU_CLASS L"#32768"
 #define WAIT_MS 10000
 
 typedef struct window_query {
@@ -277,10 +281,10 @@ static HWND find_popup(DWORD pid, const wchar_t *prefix)
     return NULL;
 }
 
-/* Prints "x y" once the point shows the popup (or one of its controls): a
+/* Prints "x y" once the point shows the window (or one of its controls): a
  * balloon or another window that appears over it would take the click.
  * 1 when something else still covers it after the wait. */
-static int print_point_when_uncovered(HWND popup, LONG x, LONG y)
+static int print_point_when_uncovered(HWND window, LONG x, LONG y)
 {
     ULONGLONG until = GetTickCount64() + WAIT_MS;
     POINT pt;
@@ -289,12 +293,12 @@ static int print_point_when_uncovered(HWND popup, LONG x, LONG y)
     pt.y = y;
     for (;;) {
         hit = WindowFromPoint(pt);
-        if (hit == popup || IsChild(popup, hit)) {
+        if (hit == window || IsChild(window, hit)) {
             printf("%ld %ld\n", x, y);
             return 0;
         }
         if (GetTickCount64() >= until) {
-            fprintf(stderr, "tray_ui: the point %ld,%ld of the popup is covered by another window\n", x, y);
+            fprintf(stderr, "tray_ui: the point %ld,%ld of the window is covered by another window\n", x, y);
             return 1;
         }
         Sleep(50);
@@ -366,15 +370,40 @@ static int history_row0(HWND tray, DWORD pid)
     HWND history = choose(tray, pid, IDM_HISTORY, HISTORY_CLASS, "Recent notifications");
     HWND list = history ? GetDlgItem(history, IDC_HISTORY_LIST) : NULL;
     HWND header = list ? (HWND)SendMessageW(list, LVM_GETHEADER, 0, 0) : NULL;
+    ULONGLONG until = GetTickCount64() + WAIT_MS;
     RECT r, h;
     if (!list)
         return 1;
+    /* Filled as it opens; a click before the first row is there selects nothing. */
+    while (SendMessageW(list, LVM_GETITEMCOUNT, 0, 0) < 1) {
+        if (GetTickCount64() >= until) {
+            fprintf(stderr, "tray_ui: Recent notifications has no rows\n");
+            return 1;
+        }
+        Sleep(50);
+    }
     GetWindowRect(list, &r);
     if (!header || !GetWindowRect(header, &h))
         h = r;
     /* The first row sits right under the column headers. */
-    printf("%ld %ld\n", r.left + 60, h.bottom + 8);
-    return 0;
+    return print_point_when_uncovered(history, r.left + 60, h.bottom + 8);
+}
+
+/* The first item of the context menu the tray has open: menus are top-level
+ * windows of class #32768 owned by the tray's process. Its items are of one
+ * height, so a quarter of the way down a two-item menu is inside the first
+ * whatever the border (the only context menu with a real click in the tests
+ * is the history row's: Mute for 1 hour, Mute until I unmute). */
+static int menu_item0(DWORD pid)
+{
+    HWND menu = wait_window(pid, MENU_CLASS);
+    RECT r;
+    if (!menu) {
+        fprintf(stderr, "tray_ui: no context menu of the tray is open\n");
+        return 1;
+    }
+    GetWindowRect(menu, &r);
+    return print_point_when_uncovered(menu, (r.left + r.right) / 2, r.top + (r.bottom - r.top) / 4);
 }
 
 int tray_ui_run(const char *action, const wchar_t *pipe)
@@ -420,6 +449,8 @@ int tray_ui_run(const char *action, const wchar_t *pipe)
     }
     if (!strcmp(action, "history-row0"))
         return history_row0(tray, pid);
+    if (!strcmp(action, "menu-item0"))
+        return menu_item0(pid);
     if (!strcmp(action, "unmute0"))
         return PostMessageW(tray, WM_COMMAND, MAKEWPARAM(IDM_UNMUTE_FIRST, 0), 0) ? 0 : 1;
     if (!strcmp(action, "all-in-window"))
