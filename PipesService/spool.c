@@ -80,6 +80,17 @@ static spool_result load_files(spool *s, int64_t now, spool_rec ***recs, size_t 
     return res;
 }
 
+/* r (just appended) is the latest state of its tag: the one it replaces is
+ * marked so in its file too, so a restart never brings it back after r has
+ * gone (acknowledged, expired, evicted). Unflushed, like an ACK1: only a
+ * power loss can lose it. With the lock held exclusively (or at open). */
+static void take_tag(spool *s, spool_rec *r)
+{
+    spool_rec *old = spool_index_take_tag(&s->idx, r);
+    if (old)
+        spoolfile_append_trailer(&s->dir, old->seq, "RPL1", 0);
+}
+
 spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool_limits *limits,
                         int64_t now_ms, spool **out, spool_open_info *info)
 {
@@ -121,6 +132,7 @@ spool_result spool_open(const wchar_t *dir, const wchar_t *dir_sddl, const spool
             spool_rec_free(r);
             res = SPOOL_NO_MEMORY;
         } else {
+            take_tag(s, r); /* again for a record whose RPL1 was lost */
             if (r->expire_ms < s->next_expiry)
                 s->next_expiry = r->expire_ms;
             info->loaded++;
@@ -244,6 +256,7 @@ spool_result spool_add(spool *s, const pipes_proto_notification *n, const spool_
             res = SPOOL_NO_MEMORY;
         } else {
             out->seq = r->seq;
+            take_tag(s, r);
             if (r->expire_ms < s->next_expiry)
                 s->next_expiry = r->expire_ms;
             r = NULL;

@@ -211,6 +211,9 @@ static void apply_trailer(spool_rec *r, const uint8_t *t)
             spool_rec_add_ack(r, session); /* out of memory: a repeat delivery at worst */
     } else if (memcmp(t, "RST1", 4) == 0) {
         spool_rec_drop_ack(r, session);
+    } else if (memcmp(t, "RPL1", 4) == 0) {
+        r->replaced = 1; /* a newer state of its tag came (spool_index_take_tag) */
+        r->delivered = 1;
     }
 }
 

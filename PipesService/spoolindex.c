@@ -304,6 +304,7 @@ void spool_index_free(spool_index *x)
     free(x->slots);
     free(x->buckets);
     free(x->owners);
+    free(x->tag_buckets);
     spool_index_init(x);
 }
 
@@ -331,38 +332,88 @@ static void delivered_unlink(spool_index *x, spool_rec *r)
     r->older = r->newer = NULL;
 }
 
-/* ---- tags: the latest record of each (submitter, tag) ---------------------------- */
+/* ---- tags: the latest record of each (submitter, tag, target) ------------------- */
 
-/* r (tagged, not replaced) leaves its owner's list of latest tagged records.
- * A submitter has few tags at a time (its pending quota bounds them), so a
- * walk is short. */
-static void tag_unlink(spool_rec *r)
+static spool_rec **tag_bucket_of(const spool_index *x, const spool_rec *r)
 {
-    spool_rec **pp = &r->owner->tagged;
-    while (*pp != r)
-        pp = &(*pp)->tag_next;
-    *pp = r->tag_next;
-    r->tag_next = NULL;
+    return &x->tag_buckets[hash_key(SPOOL_REC_SID(r), SPOOL_REC_TAG(r)) & (x->tag_bucket_n - 1)];
 }
 
-/* r (tagged, just appended) becomes its owner's latest record of its tag; the
- * one before it, if any, is replaced: no session that has not had it gets it
- * now, and it counts as delivered (no longer pending, evictable). */
-static void tag_take(spool_index *x, spool_rec *r)
+/* Doubles the tag table when its records outnumber its buckets. */
+static int grow_tag_buckets(spool_index *x)
+{
+    size_t n = x->tag_bucket_n ? x->tag_bucket_n * 2 : MIN_OWNER_BUCKETS, i;
+    spool_rec **old = x->tag_buckets;
+    size_t old_n = x->tag_bucket_n;
+    x->tag_buckets = (spool_rec **)calloc(n, sizeof *x->tag_buckets);
+    if (!x->tag_buckets) {
+        x->tag_buckets = old;
+        return 0;
+    }
+    x->tag_bucket_n = n;
+    for (i = 0; i < old_n; i++) {
+        spool_rec *r = old[i], *next;
+        for (; r; r = next) {
+            spool_rec **b = tag_bucket_of(x, r);
+            next = r->tag_next;
+            r->tag_next = *b;
+            *b = r;
+        }
+    }
+    free(old);
+    return 1;
+}
+
+/* Same submitter, tag and target: a state of the same notification. A tag
+ * sent to another user or session is another user's notification (the
+ * broker's records all carry one SID, so do SYSTEM's programs). */
+static int same_tag_state(const spool_rec *a, const spool_rec *b)
+{
+    return a->tag_len == b->tag_len && a->kind == b->kind && a->session == b->session &&
+           strcmp(SPOOL_REC_TAG(a), SPOOL_REC_TAG(b)) == 0 &&
+           strcmp(SPOOL_REC_SID(a), SPOOL_REC_SID(b)) == 0 &&
+           strcmp(SPOOL_REC_USER(a), SPOOL_REC_USER(b)) == 0;
+}
+
+/* r (tagged, not replaced) leaves the tag table; it may be missing from it
+ * (no memory for the table when it came). */
+static void tag_unlink(spool_index *x, spool_rec *r)
 {
     spool_rec **pp;
-    for (pp = &r->owner->tagged; *pp; pp = &(*pp)->tag_next) {
-        spool_rec *old = *pp;
-        if (old->tag_len == r->tag_len && memcmp(SPOOL_REC_TAG(old), SPOOL_REC_TAG(r), r->tag_len) == 0) {
+    if (!x->tag_bucket_n)
+        return;
+    for (pp = tag_bucket_of(x, r); *pp && *pp != r; pp = &(*pp)->tag_next)
+        ;
+    if (*pp) {
+        *pp = r->tag_next;
+        r->tag_next = NULL;
+        x->tag_n--;
+    }
+}
+
+spool_rec *spool_index_take_tag(spool_index *x, spool_rec *r)
+{
+    spool_rec **pp, *old = NULL;
+    if (!r->tag_len || r->replaced)
+        return NULL;
+    if (x->tag_n + 1 > x->tag_bucket_n && !grow_tag_buckets(x) && !x->tag_bucket_n)
+        return NULL; /* out of memory before any table: no replacement (a repeat at worst) */
+    for (pp = tag_bucket_of(x, r); *pp; pp = &(*pp)->tag_next) {
+        if (same_tag_state(*pp, r)) {
+            old = *pp;
             *pp = old->tag_next;
             old->tag_next = NULL;
+            x->tag_n--;
             old->replaced = 1;
             spool_index_set_delivered(x, old);
             break;
         }
     }
-    r->tag_next = r->owner->tagged;
-    r->owner->tagged = r;
+    pp = tag_bucket_of(x, r);
+    r->tag_next = *pp;
+    *pp = r;
+    x->tag_n++;
+    return old;
 }
 
 int spool_index_append(spool_index *x, spool_rec *r)
@@ -400,8 +451,6 @@ int spool_index_append(spool_index *x, spool_rec *r)
         x->pending_bytes += r->msg_len;
         owner_pending(r, 1);
     }
-    if (r->tag_len)
-        tag_take(x, r);
     return 1;
 }
 
@@ -422,7 +471,7 @@ void spool_index_remove(spool_index *x, spool_rec *r)
         owner_pending(r, 0);
     }
     if (r->tag_len && !r->replaced)
-        tag_unlink(r);
+        tag_unlink(x, r);
     x->count--;
     x->bytes -= r->msg_len;
     x->memory -= spool_rec_memory(r);

@@ -23,7 +23,6 @@ typedef struct spool_owner {
     size_t count;             /* records of this SID */
     size_t pending;           /* of which not delivered */
     uint64_t pending_bytes;   /* their tray-message bytes */
-    struct spool_rec *tagged; /* its latest record of each tag, chained through tag_next */
     char sid[PIPES_PROTO_MAX_SID + 1];
 } spool_owner;
 
@@ -40,7 +39,7 @@ typedef struct spool_rec {
     struct spool_rec *id_next;       /* index: next in its (SID, id) hash chain */
     struct spool_rec *older, *newer; /* index: neighbours in the delivered list */
     spool_owner *owner;              /* index: the counters of its SID */
-    struct spool_rec *tag_next;      /* index: next in owner->tagged */
+    struct spool_rec *tag_next;      /* index: next in its (SID, tag) hash chain */
     uint32_t *acked;                 /* sessions that have it now (ACK1/REJ1 minus RST1) */
     uint32_t msg_len;
     uint32_t kind;                   /* pipes_proto_target_kind */
@@ -52,8 +51,8 @@ typedef struct spool_rec {
     uint8_t delivered; /* a tray took it (ACK1) or refused it for good (REJ1); never reset */
     uint8_t displayed; /* a tray took it (ACK1); displayed_session says which first */
     uint8_t question;  /* it has actions: a tray may answer it (spoolanswer.c) */
-    uint8_t replaced;  /* a newer record of its submitter and tag came: sent to no session
-                        * more, and delivered (evictable); recomputed at open */
+    uint8_t replaced;  /* a newer record of its submitter, tag and target came: sent to no
+                        * session more, and delivered (evictable); its file says so (RPL1) */
     struct spool_answer *answer; /* its first answer (spoolanswer.c), or NULL */
 } spool_rec;
 
@@ -113,7 +112,7 @@ void spoolfile_name(uint64_t seq, const wchar_t *ext, wchar_t *out);
 /* spoolfile_append_trailer to <seq>.<ext> (the answer files, spoolanswer.c). */
 void spoolfile_append_trailer_to(const safedir *dir, uint64_t seq, const wchar_t *ext,
                                  const char tag[4], uint32_t session);
-/* Appends an 8-byte trailer (tag "ACK1", "REJ1" or "RST1") to <seq>.ntf,
+/* Appends an 8-byte trailer (tag "ACK1", "REJ1", "RST1" or "RPL1") to <seq>.ntf,
  * unflushed: losing it repeats a delivery at worst. */
 void spoolfile_append_trailer(const safedir *dir, uint64_t seq, const char tag[4],
                               uint32_t session);
@@ -165,17 +164,24 @@ typedef struct spool_index {
     spool_owner **owners;
     size_t owner_bucket_n;  /* a power of two, or 0 */
     size_t owner_n;         /* SIDs with records */
+    spool_rec **tag_buckets; /* the latest record of each (SID, tag, target), by (SID, tag) */
+    size_t tag_bucket_n;     /* a power of two, or 0 */
+    size_t tag_n;            /* records in it */
 } spool_index;
 
 void spool_index_init(spool_index *x);
 /* Frees every record and the index's arrays. */
 void spool_index_free(spool_index *x);
 /* Takes r (its seq above every record's ever appended); 0 when out of
- * memory, r still the caller's. When r has a tag, the submitter's earlier
- * record with that tag (if any) becomes replaced: the spool keeps only the
- * latest state of a tag for sessions that have not had it yet (PROTOCOL.md
- * 2.1). Appending in sequence order at open recomputes the same. */
+ * memory, r still the caller's. */
 int spool_index_append(spool_index *x, spool_rec *r);
+/* r (appended, tagged, not replaced) becomes the latest state of its
+ * submitter's tag for its target: the record that was (same SID, tag and
+ * target: kind, session, user), if any, is marked replaced, made delivered
+ * and returned, so the caller records it in its file (RPL1); else NULL.
+ * The spool keeps only the latest state of a tag for sessions that have
+ * not had it yet (PROTOCOL.md 2.1). 0-cost when r has no tag. */
+spool_rec *spool_index_take_tag(spool_index *x, spool_rec *r);
 /* Unlinks r and frees it. */
 void spool_index_remove(spool_index *x, spool_rec *r);
 /* The record of this submitter SID ("" for none) with this id, or NULL. */

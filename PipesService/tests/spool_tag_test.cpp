@@ -22,7 +22,8 @@ protected:
 
     // A notification id from sid with tag ("" for none); clear makes it a clear of that tag.
     spool_result add(const char *sid, const char *id, const char *tag, bool clear = false,
-                     const spool_quota *quota = nullptr)
+                     const spool_quota *quota = nullptr, uint32_t session = 0,
+                     const char *user = nullptr)
     {
         pipes_proto_notification n;
         pipes_proto_notification_init(&n);
@@ -34,6 +35,14 @@ protected:
             EXPECT_EQ(PIPES_PROTO_OK, pipes_proto_notification_set(&n, "tag", tag, strlen(tag)));
         }
         n.clear = clear;
+        if (session) {
+            n.target = PIPES_PROTO_TARGET_SESSION;
+            n.target_session = session;
+        } else if (user) {
+            n.target = PIPES_PROTO_TARGET_USER;
+            strcpy(n.target_user, user);
+            n.target_user_len = strlen(user);
+        }
         EXPECT_EQ(PIPES_PROTO_OK,
                   pipes_proto_sender_set(&n.sender, PIPES_PROTO_SENDER_USER, "", sid, nullptr));
         spool_added added;
@@ -41,9 +50,9 @@ protected:
     }
 
     // The ids session would be sent now, oldest first.
-    std::vector<std::string> ids_for(uint32_t session)
+    std::vector<std::string> ids_for(uint32_t session, const char *user = "TEST\\alice")
     {
-        return spool_ids(s_, viewer_of(session, "TEST\\alice"));
+        return spool_ids(s_, viewer_of(session, user));
     }
 
     pipes_proto_state state_of(const char *sid, const char *id)
@@ -143,6 +152,39 @@ TEST_F(SpoolTagTest, ProgressUpdatesToAnAbsentTrayNeitherFillTheQuotaNorTheSpool
     EXPECT_EQ(SPOOL_OK, add(kA, "u-1", "", false, &q));
     EXPECT_EQ(SPOOL_OK, add(kA, "u-2", "", false, &q));
     EXPECT_EQ(SPOOL_QUOTA, add(kA, "u-3", "", false, &q));
+}
+
+TEST_F(SpoolTagTest, AReplacedStateStaysReplacedAfterTheNewerOneLeftAndARestart)
+{
+    // Session-targeted, no actions: the newer state leaves the spool at its ack.
+    ASSERT_EQ(SPOOL_OK, add(kA, "s-1", "deploy", false, nullptr, 1));
+    ASSERT_EQ(SPOOL_OK, add(kA, "s-2", "deploy", false, nullptr, 1));
+    uint64_t newer = seq_of("s-2");
+    ASSERT_NE(0u, newer);
+    ASSERT_EQ(SPOOL_OK, spool_ack(s_, newer, 1, 1));
+    EXPECT_EQ(Ids{}, ids_for(1));
+
+    open(); // a restart: the newer record is gone, the older one's file says it was replaced
+    EXPECT_EQ(Ids{}, ids_for(1)) << "the stale state s-1 came back as pending";
+    EXPECT_EQ(PIPES_PROTO_STATE_REPLACED, state_of(kA, "s-1"));
+    EXPECT_EQ(0u, pending());
+}
+
+TEST_F(SpoolTagTest, ATagSentToAnotherUserOrSessionReplacesNothingOfThisOne)
+{
+    // One SID for every record, as the broker's records (and SYSTEM's programs) have.
+    ASSERT_EQ(SPOOL_OK, add(kA, "vpn-alice", "vpn-cert", false, nullptr, 0, "alice"));
+    ASSERT_EQ(SPOOL_OK, add(kA, "vpn-bob", "vpn-cert", false, nullptr, 0, "bob"));
+    ASSERT_EQ(SPOOL_OK, add(kA, "disk-1", "disk", false, nullptr, 1));
+    ASSERT_EQ(SPOOL_OK, add(kA, "disk-2", "disk", false, nullptr, 2));
+    ASSERT_EQ(SPOOL_OK, add(kA, "vpn-alice-2", "vpn-cert", false, nullptr, 0, "alice"));
+
+    EXPECT_EQ((Ids{"disk-1", "vpn-alice-2"}), ids_for(1, "TEST\\alice"));
+    EXPECT_EQ((Ids{"vpn-bob", "disk-2"}), ids_for(2, "TEST\\bob"));
+    EXPECT_EQ(PIPES_PROTO_STATE_REPLACED, state_of(kA, "vpn-alice"));
+    EXPECT_EQ(PIPES_PROTO_STATE_PENDING, state_of(kA, "vpn-bob"));
+    open();
+    EXPECT_EQ((Ids{"vpn-bob", "disk-2"}), ids_for(2, "TEST\\bob"));
 }
 
 } // namespace
