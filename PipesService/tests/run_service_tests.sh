@@ -204,6 +204,18 @@ notify fake-none --pipe "$FAKEPIPE" --title "reply:none" --timeout 2; rc=$?
 check "pipes-notify exits 6 when no reply comes within --timeout" test "$rc" -eq 6
 notify fake-close --pipe "$FAKEPIPE" --title "reply:close"; rc=$?
 check "pipes-notify exits 7 when the connection ends before the reply" test "$rc" -eq 7
+# What pipes-notify says on stderr is in its output at once, not only when it exits: a run killed
+# (by a script, or by a hang guard) still shows why. Wine's msvcrt held fwprintf to a redirected
+# stderr until exit. reply:garbage: a message that is no reply, then nothing (it waits on).
+wine "$BIN/pipes-notify.exe" --pipe "$FAKEPIPE" --title "reply:garbage" --timeout 30 \
+    </dev/null >"$WORK/fake-garbage.out" 2>&1 &
+GARBAGE=$!
+pipes_wait_for 20 grep -q "ignoring an unreadable reply" "$WORK/fake-garbage.out"
+check "pipes-notify's stderr message is in its output while it still runs (stderr unbuffered)" \
+    bash -c 'kill -0 "$1" && grep -q "ignoring an unreadable reply" "$2"' _ "$GARBAGE" \
+    "$WORK/fake-garbage.out"
+kill "$GARBAGE" 2>/dev/null
+wait "$GARBAGE" 2>/dev/null
 touch "$FAKE.stop"
 wait "$FAKEJOB" 2>/dev/null
 svc bad-verb frobnicate; rc=$?
