@@ -498,6 +498,11 @@ int wmain(int argc, wchar_t **argv)
      * before the current directory and PATH - so the install folder must be
      * writable by administrators only (its ACL). No delay-loaded imports. */
     SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32 | LOAD_LIBRARY_SEARCH_APPLICATION_DIR);
+    /* What we say on stderr must be there at once, not when we exit: a
+     * script (or a hang guard) that kills us must still find why. The CRT
+     * may buffer a stderr redirected to a file (Wine's msvcrt held every
+     * fwprintf until exit). */
+    setvbuf(stderr, NULL, _IONBF, 0);
     pipes_proto_notification_init(&n);
     for (i = 1; i < argc; i++) {
         const wchar_t *a = argv[i];

@@ -52,6 +52,23 @@ w() {
 }
 svc() { local name=$1; shift; w "$name" "$BIN/PipesService.exe" "$@"; }
 notify() { local name=$1; shift; w "$name" "$BIN/pipes-notify.exe" "$@"; }
+# guarded LIMIT NAME PROGRAM ARGS...: w, for a program whose own --timeout is far below LIMIT
+# seconds: one still running after LIMIT is hung (a timeout that never fires is a defect), so it is
+# killed (TERM, KILL 10 s later) and reported as a FAIL naming it, and the run goes on instead of
+# stalling. Returns the program's exit code, or 124 for a hang.
+guarded() {
+    local limit=$1 name=$2 rc
+    shift 2
+    timeout -k 10 "$limit" wine "$@" </dev/null >"$WORK/$name.out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        bad "$(basename "$1") ($name, output in $WORK/$name.out) hung: still running after $limit s; killed"
+        return 124
+    fi
+    return "$rc"
+}
+# notify_guarded NAME ARGS...: notify with a hang guard of 60 s (for --timeout of 10 s or less).
+notify_guarded() { local name=$1; shift; guarded 60 "$name" "$BIN/pipes-notify.exe" "$@"; }
 tool() { local name=$1; shift; w "$name" "$BIN/pipes-svctest.exe" "$@"; }
 has() { grep -q -- "$2" "$WORK/$1.out"; }
 
@@ -187,6 +204,18 @@ notify fake-none --pipe "$FAKEPIPE" --title "reply:none" --timeout 2; rc=$?
 check "pipes-notify exits 6 when no reply comes within --timeout" test "$rc" -eq 6
 notify fake-close --pipe "$FAKEPIPE" --title "reply:close"; rc=$?
 check "pipes-notify exits 7 when the connection ends before the reply" test "$rc" -eq 7
+# What pipes-notify says on stderr is in its output at once, not only when it exits: a run killed
+# (by a script, or by a hang guard) still shows why. Wine's msvcrt held fwprintf to a redirected
+# stderr until exit. reply:garbage: a message that is no reply, then nothing (it waits on).
+wine "$BIN/pipes-notify.exe" --pipe "$FAKEPIPE" --title "reply:garbage" --timeout 30 \
+    </dev/null >"$WORK/fake-garbage.out" 2>&1 &
+GARBAGE=$!
+pipes_wait_for 20 grep -q "ignoring an unreadable reply" "$WORK/fake-garbage.out"
+check "pipes-notify's stderr message is in its output while it still runs (stderr unbuffered)" \
+    bash -c 'kill -0 "$1" && grep -q "ignoring an unreadable reply" "$2"' _ "$GARBAGE" \
+    "$WORK/fake-garbage.out"
+kill "$GARBAGE" 2>/dev/null
+wait "$GARBAGE" 2>/dev/null
 touch "$FAKE.stop"
 wait "$FAKEJOB" 2>/dev/null
 svc bad-verb frobnicate; rc=$?
@@ -460,7 +489,8 @@ pipes_wait_for 300 test -s "$HOLD"
 echo "    the holder: $(cat "$HOLD"), $(cat "$HOLD.open" 2>/dev/null) still open"
 LEGIT_OK=0
 for i in $(seq 1 40); do
-    notify "legit$i" --title "legit $i" --session 1 --ttl 60 --timeout 10 && LEGIT_OK=$((LEGIT_OK + 1))
+    notify_guarded "legit$i" --title "legit $i" --session 1 --ttl 60 --timeout 10 &&
+        LEGIT_OK=$((LEGIT_OK + 1))
 done
 check "40 of 40 other submissions accepted while one client holds 1,024 connections ($LEGIT_OK)" \
     test "$LEGIT_OK" -eq 40
@@ -484,7 +514,7 @@ wine "$BIN/pipes-svctest.exe" hold --count 16 --out "$(winpath "$HOLD2")" </dev/
     >"$WORK/hold2.log" 2>&1 &
 HOLDJOB=$!
 pipes_wait_for 60 test -s "$HOLD2"
-notify at-limit --title "at the limit" --session 1 --timeout 10; rc=$?
+notify_guarded at-limit --title "at the limit" --session 1 --timeout 10; rc=$?
 check "pipes-notify at the service's connection limit exits 4 (retry later), not 7 (rc $rc)" \
     test "$rc" -eq 4
 # Closed while connecting or right after: two wordings, both say to retry later.

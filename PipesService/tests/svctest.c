@@ -13,8 +13,9 @@
  *       instead of `ack` (a squatter posing as the service); --reply by-title
  *       answers by the notification's title: "reply:none" no reply,
  *       "reply:rejected" rejected not_allowed, "reply:close" closes the
- *       connection, anything else `accepted` (a fake service for the exit
- *       codes of pipes-notify).
+ *       connection, "reply:garbage" a message that is no reply (and nothing
+ *       more), anything else `accepted` (a fake service for the exit codes
+ *       and messages of pipes-notify).
  *   load --count N --prefix P --acked FILE [--session S] [--pipe NAME] [--start K]
  *        [--kill-service-at N] [--kill-tray-at N --tray-pid-file FILE]
  *       submits P-00000.. one at a time like a careful submitter: an id goes
@@ -129,6 +130,11 @@ static void PIPES_CALL tray_event(const pipes_event *ev, void *ud)
         }
         if (T.by_title && !strcmp(n->title, "reply:close")) {
             pipes_server_disconnect(T.server, ev->connection_id);
+            free(n);
+            return;
+        }
+        if (T.by_title && !strcmp(n->title, "reply:garbage")) {
+            pipes_server_send(T.server, ev->connection_id, "no reply", 8, NULL);
             free(n);
             return;
         }
