@@ -22,7 +22,8 @@ extern "C" {
 /* The client's window and queue for the status events (docs/FLEET.md "Floods"). Each message
  * makes two events (accepted, displayed) and a read from the broker may hold hundreds of
  * messages, so the window is wider than the client's default 16 and the queue longer than its
- * default 1000 (an event takes about 300 bytes: 3 MB at most). Past the high-water mark a
+ * default 1000 (a usual event takes about 300 bytes, 3 MB for 10,000; a `rejected` event
+ * carries the publisher's topic and detail, up to about 2.5 KB: 25 MB at most). Past the high-water mark a
  * message is left with the broker (no PUBACK, redelivered after the reconnect) until the events
  * drained, so a flood never makes the queue drop events; the margin leaves room for the
  * displayed events of the messages already taken (at most MaxSpoolCountPerUser, 1000 by

@@ -53,19 +53,45 @@ w() {
 svc() { local name=$1; shift; w "$name" "$BIN/PipesService.exe" "$@"; }
 notify() { local name=$1; shift; w "$name" "$BIN/pipes-notify.exe" "$@"; }
 # guarded LIMIT NAME PROGRAM ARGS...: w, for a program whose own --timeout is far below LIMIT
-# seconds: one still running after LIMIT is hung (a timeout that never fires is a defect), so it is
-# killed (TERM, KILL 10 s later) and reported as a FAIL naming it, and the run goes on instead of
-# stalling. Returns the program's exit code, or 124 for a hang.
+# seconds: one still running after LIMIT is hung (a timeout that never fires is a defect), so its
+# threads' stacks are saved, it is killed and reported as a FAIL naming it, and the run goes on
+# instead of stalling. Returns the program's exit code, or 124 for a hang.
 guarded() {
-    local limit=$1 name=$2 rc
+    local limit=$1 name=$2 pid watchdog rc
     shift 2
-    timeout -k 10 "$limit" wine "$@" </dev/null >"$WORK/$name.out" 2>&1
+    rm -f "$WORK/$name.stacks"
+    wine "$@" </dev/null >"$WORK/$name.out" 2>&1 &
+    pid=$!
+    # The watchdog: past the limit, the hung process's stacks first (the one thing a hang that
+    # does not reproduce leaves behind), then the kill.
+    (
+        sleep "$limit" & wait $!
+        kill -0 "$pid" 2>/dev/null || exit 0
+        dump_stacks "$pid" >"$WORK/$name.stacks" 2>&1
+        kill -9 "$pid" 2>/dev/null
+    ) &
+    watchdog=$!
+    wait "$pid"
     rc=$?
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-        bad "$(basename "$1") ($name, output in $WORK/$name.out) hung: still running after $limit s; killed"
+    pkill -P "$watchdog" sleep 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    if [ -s "$WORK/$name.stacks" ]; then
+        bad "$(basename "$1") ($name, output in $WORK/$name.out) hung: still running after $limit s; killed (its threads' stacks: $WORK/$name.stacks)"
         return 124
     fi
     return "$rc"
+}
+# dump_stacks PID: what each thread of PID (and of its children) waits in, the PE modules' load
+# addresses (for x86_64-w64-mingw32-addr2line) and, when gdb is there, every thread's backtrace.
+dump_stacks() {
+    local p t
+    for p in "$1" $(pgrep -P "$1"); do
+        echo "== process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+        for t in /proc/"$p"/task/*; do echo "thread ${t##*/}: $(cat "$t/wchan" 2>/dev/null)"; done
+        grep -Ei '\.(dll|exe)$' "/proc/$p/maps" 2>/dev/null | awk '!seen[$6]++ { print $1, $6 }'
+        command -v gdb >/dev/null &&
+            timeout 60 gdb -batch -p "$p" -ex 'thread apply all bt' </dev/null 2>&1 | tail -n 400
+    done
 }
 # notify_guarded NAME ARGS...: notify with a hang guard of 60 s (for --timeout of 10 s or less).
 notify_guarded() { local name=$1; shift; guarded 60 "$name" "$BIN/pipes-notify.exe" "$@"; }
