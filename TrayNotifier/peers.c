@@ -22,12 +22,12 @@
 
 #define SERVICE_NAME L"PipesService"
 
-/* The process id of PipesService's process, or 0 when it has none. Not
- * only while RUNNING: the service connects to the trays while it still
- * reports START_PENDING (it delivers its spool before it reports RUNNING),
- * so a tray that is already running - after every restart or upgrade of
- * the service - sees that connection before the state changes; the SCM
- * names the process from the moment it starts it. */
+/* The process id of PipesService's process, or 0 when it has none: in
+ * any state but STOPPED, not only RUNNING. A service of an earlier version
+ * connected to the trays while it still reported START_PENDING (this one
+ * reports RUNNING first), and a tray judges a connection once, when it
+ * comes; the SCM names the process from the moment it starts it and holds
+ * a handle to it, so its id is not reused while it is reported. */
 static DWORD service_pid(void)
 {
     SERVICE_STATUS_PROCESS ssp;
