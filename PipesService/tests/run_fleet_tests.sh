@@ -89,7 +89,7 @@ check "the broker redelivered it and it was recognised (accepted again)" wait_fo
 check "f-kill delivered once" shown_once f-kill
 
 ###############################################################################################
-section "refusals: plain text not allowed, wrong CA; the pinned CA connects over TLS"
+section "refusals: plain text not allowed, wrong CA, wrong host name; the pinned CA connects over TLS"
 engine_stop
 reg_import "$KEY" '"BrokerAllowPlainText"=dword:00000000'
 engine_start run5
@@ -101,7 +101,14 @@ engine_start run6
 check "another CA pinned: refused, logged (tls-untrusted)" wait_for 30 grep -q "not connected: tls-untrusted" "$WORK/run6.out"
 check "status shows it as the last error" status_has "broker last error: tls-untrusted: "
 engine_stop
-reg_import "$KEY" "\"BrokerCaFile\"=\"$(regpath "$WORK/ca.pem")\""
+# The right CA, but the broker's certificate names localhost, not 127.0.0.1.
+reg_import "$KEY" "\"BrokerUrl\"=\"mqtts://127.0.0.1:$TLS\"" "\"BrokerCaFile\"=\"$(regpath "$WORK/ca.pem")\""
+engine_start run6b
+check "a certificate for another host name: refused, logged (tls-hostname)" \
+    wait_for 30 grep -q "not connected: tls-hostname" "$WORK/run6b.out"
+check "status shows it as the last error" status_has "broker last error: tls-hostname: "
+engine_stop
+reg_import "$KEY" "\"BrokerUrl\"=\"mqtts://localhost:$TLS\""
 engine_start run7
 check "the right CA pinned: connected over TLS" wait_for 30 status_has "broker state: connected"
 pub -t pipes/v1/all -m "$(note f-tls)"
