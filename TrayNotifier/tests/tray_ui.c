@@ -23,6 +23,11 @@
  * raise:TITLE  puts that popup above the other top-most windows (two trays
  *         of simulated sessions show theirs at the same place on one
  *         desktop; a real user sees only his session's).
+ * aside:TITLE  moves that popup left by its width and a margin, so two
+ *         trays' popups do not overlap at all: a raise changes Wine's
+ *         z-order at once, the X server's stacking later, and a real click
+ *         goes by the X server's (seen: a click meant for tray A's popup
+ *         reached tray B's after a raise).
  * body:TITLE  prints "chars <n> vscroll <0|1>" for the popup's body (the
  *         edit control's text length and whether it has a scroll bar),
  *         then the text.
@@ -345,6 +350,18 @@ static int popup_raise(DWORD pid, const wchar_t *prefix)
                : 1;
 }
 
+static int popup_aside(DWORD pid, const wchar_t *prefix)
+{
+    HWND popup = find_popup(pid, prefix);
+    RECT r;
+    if (!popup || !GetWindowRect(popup, &r))
+        return 1;
+    return SetWindowPos(popup, NULL, r.left - (r.right - r.left) - 16, r.top, 0, 0,
+                        SWP_NOSIZE | SWP_NOZORDER | SWP_NOACTIVATE)
+               ? 0
+               : 1;
+}
+
 static int popup_body(DWORD pid, const wchar_t *prefix)
 {
     HWND popup = find_popup(pid, prefix);
@@ -435,6 +452,11 @@ int tray_ui_run(const char *action, const wchar_t *pipe)
         wchar_t prefix[256];
         int n = MultiByteToWideChar(CP_UTF8, 0, action + 6, -1, prefix, 256);
         return n > 1 ? popup_raise(pid, prefix) : 1;
+    }
+    if (!strncmp(action, "aside:", 6)) {
+        wchar_t prefix[256];
+        int n = MultiByteToWideChar(CP_UTF8, 0, action + 6, -1, prefix, 256);
+        return n > 1 ? popup_aside(pid, prefix) : 1;
     }
     if (!strncmp(action, "point:", 6) || !strncmp(action, "body:", 5)) {
         int is_point = action[0] == 'p';
