@@ -106,8 +106,9 @@ int safedir_sid_trusted(PSID sid)
 }
 
 /* CREATOR OWNER / CREATOR GROUP only stand for the creator of a child, and
- * OWNER RIGHTS for the owner, which is checked on its own. */
-static int placeholder_sid(PSID sid)
+ * OWNER RIGHTS for the owner, which is checked on its own: an entry for one
+ * of them grants nobody anything by itself. */
+static int stands_for_owner_or_creator(PSID sid)
 {
     return IsWellKnownSid(sid, WinCreatorOwnerSid) || IsWellKnownSid(sid, WinCreatorGroupSid) ||
            IsWellKnownSid(sid, WinCreatorOwnerRightsSid);
@@ -274,7 +275,7 @@ static int open_dacl(PACL dacl, ACCESS_MASK rights, int with_inherit_only, wchar
             return 1;
         }
         sid = (PSID)&((ACCESS_ALLOWED_ACE *)h)->SidStart;
-        if (!safedir_sid_trusted(sid) && !placeholder_sid(sid)) {
+        if (!safedir_sid_trusted(sid) && !stands_for_owner_or_creator(sid)) {
             sid_text(sid, who, cap);
             return 1;
         }
