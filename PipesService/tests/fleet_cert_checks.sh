@@ -58,7 +58,10 @@ cert_run() {
 }
 refused() { # refused NAME STATUS TEXT: the run logged STATUS with TEXT, and status shows it
     wait_for 30 grep -q "not connected: $2" "$WORK/$1.out" && grep -q -- "$3" "$WORK/$1.out" &&
-        status_has "broker last error: $2: "
+        status_has "broker last error: $2: " && return
+    echo "       what the service logged ($WORK/$1.out):"
+    tr -d '\r' <"$WORK/$1.out" | cut -c 1-300 | tail -n 5 | sed 's/^/         /'
+    return 1
 }
 
 cert_run cert1
