@@ -107,9 +107,9 @@ static void pump(int write, uint64_t total)
 {
     OVERLAPPED_ENTRY e[64];
     uint64_t completed = 0;
-    unsigned i;
-    for (i = 0; i < gg.p->conns; i++)
-        completed += gen_next(i, write);
+    unsigned first;
+    for (first = 0; first < gg.p->conns; first++)
+        completed += gen_next(first, write);
     const bench_params *p = gg.p;
     while (completed < total) {
         ULONG n = 0, k;
