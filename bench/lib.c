@@ -234,7 +234,8 @@ static int lib_server(const bench_params *p)
  * thread waits for room: the way an asynchronous writer pumps a stream
  * (libuv's write callback, Node's 'drain'). Waking a sending thread at each
  * completion instead costs two wineserver requests a message here (SetEvent,
- * the wait), more than the whole write path of the raw baselines. */
+ * the wait): as many as the raw IOCP client's whole write path (WriteFile and
+ * its dequeue). */
 static void send_next(void)
 {
     if (InterlockedIncrement(&g.sends) > (LONG)g.p->count)
