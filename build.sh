@@ -19,7 +19,7 @@ cd "$ROOT"
 # Debian 12 packages the build and the tests need. One list: append what your part needs.
 DEPS="mingw-w64 g++-mingw-w64-x86-64 gcc-mingw-w64-x86-64 wine wine64 wixl msitools xvfb xauth
 imagemagick cmake make googletest clang llvm lld x11-utils libclang-rt-14-dev libxml2-utils procps file ca-certificates
-jq nodejs mosquitto mosquitto-clients openssl python3 xdotool"
+jq nodejs mosquitto mosquitto-clients openssl python3 xdotool curl"
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -62,9 +62,11 @@ cmd_deps() {
 cmd_build() {
     command -v cmake >/dev/null || die "cmake not found: run ./build.sh deps first"
     say "build: configuring $BUILD_DIR ($BUILD_TYPE)"
+    # Without libuv: the product's build (and pipes.sln's, which the winbuild check compares it
+    # with) has no libuv; only the bench verb adds it (bench_libuv).
     cmake -S "$ROOT" -B "$BUILD_DIR" \
         -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
-        -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
+        -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DPIPES_BENCH_LIBUV_DIR=
     say "build: compiling"
     cmake --build "$BUILD_DIR" -j "$JOBS"
 }
@@ -239,13 +241,61 @@ cmd_fuzz() {
 
 # ---- bench: build, then run pipes-bench under Wine (every scenario with its baselines) ----
 # Extra arguments go to pipes-bench (e.g. --reps 5, --only pingpong,churn). Writes dist/bench.json.
+# libuv for the bench's side-by-side rows (bench/uv.c): Debian's source of libuv (trixie's, the
+# newest release Debian keeps in its archive), checked against its SHA-256 and cross-built as a
+# static library in the build folder. Never committed. PIPES_BENCH_LIBUV=0 skips it; if the
+# download fails the bench runs without the libuv rows and says so.
+LIBUV_VERSION=1.50.0
+LIBUV_SHA256=ec9de6ecf2a780fd2afb3b007947d2cd57c3bb17f3b9e721a66774980d35cd4d
+LIBUV_URL=http://deb.debian.org/debian/pool/main/libu/libuv1/libuv1_$LIBUV_VERSION.orig.tar.gz
+
+# Prints the install prefix (include/, lib/libuv_a.a), or nothing when libuv is not available.
+bench_libuv() {
+    local deps=$BUILD_DIR/_deps prefix=$BUILD_DIR/_deps/libuv-$LIBUV_VERSION-prefix
+    [ "${PIPES_BENCH_LIBUV:-1}" != 0 ] || return 0
+    if [ ! -f "$prefix/lib/libuv_a.a" ]; then
+        local tarball=$deps/libuv1_$LIBUV_VERSION.orig.tar.gz src=$deps/libuv1-$LIBUV_VERSION
+        mkdir -p "$deps"
+        if ! { [ -f "$tarball" ] && echo "$LIBUV_SHA256  $tarball" | sha256sum -c --quiet - 2>/dev/null; }; then
+            curl -fsSL --retry 2 -o "$tarball.part" "$LIBUV_URL" >&2 &&
+                echo "$LIBUV_SHA256  $tarball.part" | sha256sum -c --quiet - >&2 &&
+                mv "$tarball.part" "$tarball" || {
+                rm -f "$tarball.part"
+                say "bench: could not fetch libuv $LIBUV_VERSION from $LIBUV_URL: no libuv rows" >&2
+                return 0
+            }
+        fi
+        rm -rf "$src" "$deps/libuv-build"
+        tar -xzf "$tarball" -C "$deps"
+        # libuv's own warnings are not this project's: its build talks to a log only
+        { cmake -S "$src" -B "$deps/libuv-build" \
+            -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" -DCMAKE_BUILD_TYPE=Release \
+            -DLIBUV_BUILD_TESTS=OFF -DLIBUV_BUILD_BENCH=OFF &&
+            cmake --build "$deps/libuv-build" -j "$JOBS" --target uv_a; } >"$deps/libuv-build.log" 2>&1 || {
+            say "bench: libuv $LIBUV_VERSION did not build (see $deps/libuv-build.log): no libuv rows" >&2
+            return 0
+        }
+        # the static library is libuv.a (libuv_a.a before 1.45)
+        local lib=$deps/libuv-build/libuv.a
+        [ -f "$lib" ] || lib=$deps/libuv-build/libuv_a.a
+        mkdir -p "$prefix/lib" && cp -r "$src/include" "$prefix/" && cp "$lib" "$prefix/lib/libuv_a.a" || {
+            say "bench: libuv $LIBUV_VERSION built no static library: no libuv rows" >&2
+            rm -rf "$prefix"
+            return 0
+        }
+    fi
+    printf '%s\n' "$prefix"
+}
+
 cmd_bench() {
     cmd_deps
     command -v cmake >/dev/null || die "cmake not found: run ./build.sh deps first"
-    say "bench: configuring $BUILD_DIR ($BUILD_TYPE), building pipes-bench only"
+    local libuv
+    libuv=$(bench_libuv) || libuv=""
+    say "bench: configuring $BUILD_DIR ($BUILD_TYPE), building pipes-bench only${libuv:+ (with libuv $LIBUV_VERSION)}"
     cmake -S "$ROOT" -B "$BUILD_DIR" \
         -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw64.cmake" \
-        -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
+        -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DPIPES_BENCH_LIBUV_DIR="$libuv"
     cmake --build "$BUILD_DIR" -j "$JOBS" --target pipes-bench
     local exe=$BUILD_DIR/bin/pipes-bench.exe rc=0
     [ -f "$exe" ] || die "bench: $exe was not built"

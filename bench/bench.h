@@ -22,6 +22,9 @@
  *         that completes in the call is finished at once, only one that
  *         pends is dequeued. What an overlapped design can reach here (the
  *         ceiling of the throughput target, report.c).
+ *   libuv libuv's uv_pipe_t (uv.c), where the issue compared it: ping-pong,
+ *         throughput, fan-in, churn, memory; only in a build with libuv
+ *         (PIPES_BENCH_LIBUV, fetched by ./build.sh bench).
  * Server-centred scenarios (fan-in, broadcast, churn, memory) use the same
  * raw load generator ("gen", loadgen.c) as the client for every server impl.
  */
@@ -51,6 +54,7 @@ typedef enum bench_impl {
     IM_GEN,
     IM_IOCP2,
     IM_IOCPS,
+    IM_UV,
     IM_COUNT
 } bench_impl;
 
@@ -97,6 +101,8 @@ int role_iocp_pair(const bench_params *p);   /* pair.c: one-connection scenarios
 int role_iocps_pair(const bench_params *p);  /* pair.c: the same in skip mode */
 int role_iocp_multi(const bench_params *p);  /* iocp_server.c: server scenarios */
 int role_iocp2(const bench_params *p);       /* iocp2.c: ping-pong, two threads on the port */
+int role_uv(const bench_params *p);          /* uv.c: libuv, if built with it */
+const char *bench_libuv_version(void);       /* uv.c: uv_version_string() */
 
 /* Puts p50_us, p99_us, p999_us and mean_us of n latencies (sorts them). */
 void put_latencies(double *lat_us, unsigned n);

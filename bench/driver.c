@@ -49,12 +49,29 @@ static int wanted(const char *only, bench_scenario sc)
     return 0;
 }
 
+/* libuv's rows, in a build that has it (bench/uv.c) */
+#ifdef PIPES_BENCH_LIBUV
+#define IM_UV_IF_BUILT IM_UV
+#else
+#define IM_UV_IF_BUILT IM_COUNT
+#endif
+
 void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
 {
     static const unsigned sizes[] = {64, 4096, 65536, 1048576};
     static const unsigned fanin[] = {1, 8, 64, 256};
-    static const bench_impl pair_impls[] = {IM_LIB, IM_SYNC, IM_IOCP};
-    static const bench_impl server_impls[] = {IM_LIB, IM_NAIVE, IM_IOCP};
+    /* Each list ends at IM_COUNT. iocp2 only in ping-pong: what a second thread waiting on a
+     * port costs (iocp2.c); iocps only in throughput and churn: PipesLib's design without the
+     * library (bench.h, iocp_server.c). */
+    static const bench_impl pingpong_impls[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_IOCP2, IM_UV_IF_BUILT,
+                                                IM_COUNT};
+    static const bench_impl throughput_impls[] = {IM_LIB,         IM_SYNC, IM_IOCP, IM_IOCPS,
+                                                  IM_UV_IF_BUILT, IM_COUNT};
+    static const bench_impl server_impls[] = {IM_LIB, IM_NAIVE, IM_IOCP, IM_UV_IF_BUILT, IM_COUNT};
+    static const bench_impl churn_impls[] = {IM_LIB,         IM_NAIVE, IM_IOCP, IM_IOCPS,
+                                             IM_UV_IF_BUILT, IM_COUNT};
+    static const bench_impl cpu_impls[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_COUNT};
+    static const bench_impl broadcast_impls[] = {IM_LIB, IM_NAIVE, IM_IOCP, IM_COUNT};
     unsigned i, k;
     bench_case *c;
     /* smoke: a few seconds in all, just enough to see every path work */
@@ -63,10 +80,8 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     memset(plan, 0, sizeof *plan);
     plan->smoke = smoke;
     plan->reps = reps;
-    for (k = 0; k < 4; k++) {
-        /* iocp2 only here: what a second thread waiting on a port costs (iocp2.c) */
-        bench_impl impl = k < 3 ? pair_impls[k] : IM_IOCP2;
-        if (wanted(only, SC_PINGPONG) && (c = add_case(plan, SC_PINGPONG, impl, 64)) != NULL) {
+    for (k = 0; pingpong_impls[k] != IM_COUNT && wanted(only, SC_PINGPONG); k++) {
+        if ((c = add_case(plan, SC_PINGPONG, pingpong_impls[k], 64)) != NULL) {
             c->spec.count = 2000 / div;
             c->spec.warmup = 200 / div;
         }
@@ -74,16 +89,14 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     for (i = 0; i < 4; i++) {
         if (smoke && (sizes[i] == 4096 || sizes[i] == 65536))
             continue; /* smoke: the smallest and the reassembled largest */
-        for (k = 0; k < 4 && wanted(only, SC_THROUGHPUT); k++) {
+        for (k = 0; throughput_impls[k] != IM_COUNT && wanted(only, SC_THROUGHPUT); k++) {
             /* 5,000 small messages or 256 MiB, whichever is less: about half a second
              * here each (64 MiB, a fifth of a second at 64 KiB, left the two processes'
              * placement on the two cores to decide a pass: spreads of 60 % and more) */
             unsigned count = (unsigned)((256u << 20) / sizes[i]);
-            /* iocps only here: PipesLib's design without the library (bench.h) */
-            bench_impl impl = k < 3 ? pair_impls[k] : IM_IOCPS;
             if (count > 5000)
                 count = 5000;
-            if ((c = add_case(plan, SC_THROUGHPUT, impl, sizes[i])) != NULL) {
+            if ((c = add_case(plan, SC_THROUGHPUT, throughput_impls[k], sizes[i])) != NULL) {
                 c->spec.size = sizes[i];
                 c->spec.count = count / div < 10 ? 10 : count / div;
             }
@@ -92,7 +105,7 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
     for (i = 0; i < 4; i++) {
         if (smoke && fanin[i] != 8)
             continue;
-        for (k = 0; k < 3 && wanted(only, SC_FANIN); k++) {
+        for (k = 0; server_impls[k] != IM_COUNT && wanted(only, SC_FANIN); k++) {
             if ((c = add_case(plan, SC_FANIN, server_impls[k], fanin[i])) != NULL) {
                 unsigned per = 6000 / div / fanin[i];
                 c->spec.conns = fanin[i];
@@ -100,32 +113,28 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
             }
         }
     }
-    for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_BROADCAST) &&
-            (c = add_case(plan, SC_BROADCAST, server_impls[k], 64)) != NULL) {
+    for (k = 0; broadcast_impls[k] != IM_COUNT && wanted(only, SC_BROADCAST); k++) {
+        if ((c = add_case(plan, SC_BROADCAST, broadcast_impls[k], 64)) != NULL) {
             c->spec.conns = 64;
             c->spec.count = smoke ? 10 : 150;
         }
     }
-    for (k = 0; k < 4; k++) {
-        /* iocps only here: the server of PipesLib's design without the library (iocp_server.c) */
-        bench_impl impl = k < 3 ? server_impls[k] : IM_IOCPS;
-        if (wanted(only, SC_CHURN) && (c = add_case(plan, SC_CHURN, impl, 4)) != NULL) {
+    for (k = 0; churn_impls[k] != IM_COUNT && wanted(only, SC_CHURN); k++) {
+        if ((c = add_case(plan, SC_CHURN, churn_impls[k], 4)) != NULL) {
             c->spec.count = smoke ? 60 : 600;
             c->spec.threads = 4;
         }
     }
-    for (k = 0; k < 3; k++) {
-        if (wanted(only, SC_MEMORY) &&
-            (c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1250)) != NULL) {
+    for (k = 0; server_impls[k] != IM_COUNT && wanted(only, SC_MEMORY); k++) {
+        if ((c = add_case(plan, SC_MEMORY, server_impls[k], smoke ? 100 : 1250)) != NULL) {
             /* MEMORY SLOPE (bench.h): readings at a fifth and at all of them */
             c->spec.conns = c->param;
             c->spec.count = c->param / 5;
         }
     }
-    for (k = 0; k < 3; k++) {
+    for (k = 0; cpu_impls[k] != IM_COUNT && wanted(only, SC_CPU); k++) {
         /* a rate every implementation sustains even on a loaded 2-CPU machine */
-        if (wanted(only, SC_CPU) && (c = add_case(plan, SC_CPU, pair_impls[k], 1000)) != NULL) {
+        if ((c = add_case(plan, SC_CPU, cpu_impls[k], 1000)) != NULL) {
             c->spec.rate = 1000;
             c->spec.count = smoke ? 100 : 1500;
         }

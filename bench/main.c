@@ -23,7 +23,7 @@
 
 static const char *const k_scenarios[SC_COUNT] = {"pingpong", "throughput", "fanin", "broadcast",
                                                   "churn",    "memory",     "cpu"};
-static const char *const k_impls[IM_COUNT] = {"lib", "sync", "iocp", "naive", "gen", "iocp2", "iocps"};
+static const char *const k_impls[IM_COUNT] = {"lib", "sync", "iocp", "naive", "gen", "iocp2", "iocps", "libuv"};
 
 const char *scenario_name(bench_scenario s)
 {
@@ -143,6 +143,9 @@ static int run_role(int argc, wchar_t **argv)
     case IM_IOCP2: return role_iocp2(&p);
     case IM_IOCPS:
         return p.scenario == SC_CHURN ? role_iocp_multi(&p) : role_iocps_pair(&p);
+#ifdef PIPES_BENCH_LIBUV
+    case IM_UV: return role_uv(&p);
+#endif
     default: return 2;
     }
 }

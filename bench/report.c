@@ -123,7 +123,8 @@ static void print_section(const bench_plan *plan, const section *sec)
            sec->pair ? "calls/msg both ends (r/w/conn/peek/deq)"
                      : "server calls/msg (r/w/conn/peek/deq)");
     for (j = 0; j < np; j++) {
-        static const bench_impl order[] = {IM_LIB, IM_SYNC, IM_IOCP, IM_IOCPS, IM_IOCP2, IM_NAIVE};
+        static const bench_impl order[] = {IM_LIB,   IM_SYNC,  IM_IOCP, IM_IOCPS,
+                                           IM_IOCP2, IM_NAIVE, IM_UV};
         const int norder = (int)(sizeof order / sizeof order[0]);
         const bench_case *lib = plan_find(plan, sec->sc, params[j], IM_LIB);
         char ptxt[32], num[32];
@@ -140,7 +141,9 @@ static void print_section(const bench_plan *plan, const section *sec)
                 printf(" %12s", num);
             }
             printf(" %7.0f%%", stats_spread_pct(&s0));
-            if (sec->sc != SC_MEMORY) {
+            if (sec->sc != SC_MEMORY && isnan(calls_of(c, sec->pair, "calls"))) {
+                printf("  not counted");
+            } else if (sec->sc != SC_MEMORY) {
                 printf("  %.2f (%.2f/%.2f/%.2f/%.2f/%.2f)", calls_of(c, sec->pair, "calls"),
                        calls_of(c, sec->pair, "reads"), calls_of(c, sec->pair, "writes"),
                        calls_of(c, sec->pair, "connects"), calls_of(c, sec->pair, "peeks"),
@@ -334,6 +337,57 @@ static void compute_targets(const bench_plan *plan)
                detail);
 }
 
+#ifndef PIPES_BENCH_LIBUV
+const char *bench_libuv_version(void)
+{
+    return "(not built)"; /* no libuv rows are planned then */
+}
+#endif
+
+/* The issue's side-by-side with libuv, where this build has it: the
+ * library's figure over libuv's, each oriented so that above 1 means
+ * PipesLib is ahead (times and bytes are inverted). */
+static void print_libuv(const bench_plan *plan)
+{
+    static const struct {
+        const char *name;
+        bench_scenario sc;
+        unsigned param;
+        const char *key;
+        int higher_better;
+    } rows[] = {
+        {"ping-pong 64 B p50", SC_PINGPONG, 64, "p50_us", 0},
+        {"throughput 64 KiB", SC_THROUGHPUT, 65536, "mib_s", 1},
+        {"fan-in 8 clients", SC_FANIN, 8, "msgs_s", 1},
+        {"fan-in 64 clients", SC_FANIN, 64, "msgs_s", 1},
+        {"fan-in 256 clients", SC_FANIN, 256, "msgs_s", 1},
+        {"churn", SC_CHURN, 4, "conns_s", 1},
+        {"memory per idle connection", SC_MEMORY, 0, "mem_commit_per_conn", 0},
+    };
+    size_t i;
+    int any = 0;
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const bench_case *l = plan_find(plan, rows[i].sc, rows[i].param, IM_LIB);
+        const bench_case *v = plan_find(plan, rows[i].sc, rows[i].param, IM_UV);
+        double lv, uv, ahead;
+        char a[32], b[32];
+        if (!l || !v)
+            continue;
+        if (!any)
+            printf("\nPipesLib against libuv %s (issue 14's side-by-side; medians of this run; "
+                   "above 1.00 = PipesLib ahead):\n",
+                   bench_libuv_version());
+        any = 1;
+        lv = med(l, rows[i].key);
+        uv = med(v, rows[i].key);
+        ahead = rows[i].higher_better ? lv / uv : uv / lv;
+        fmt(a, sizeof a, lv);
+        fmt(b, sizeof b, uv);
+        printf("  %-28s lib %10s  libuv %10s  x%.2f %s\n", rows[i].name, a, b, ahead,
+               isnan(ahead) ? "" : ahead >= 1.0 ? "ahead" : "behind");
+    }
+}
+
 static const char *status_text(int s)
 {
     return s == 1 ? "MET" : s == 0 ? "MISSED" : "n/a";
@@ -411,6 +465,8 @@ int report_print(const bench_plan *plan)
         }
     }
 
+    print_libuv(plan);
+
     /* sanity for --smoke: every case ran and its figures are positive */
     for (i = 0; i < plan->ncases; i++) {
         const bench_case *c = &plan->cases[i];
@@ -431,7 +487,7 @@ int report_print(const bench_plan *plan)
                    c->param, sec->sanity ? sec->sanity : sec->cols[0].key, v);
             problems++;
         }
-        if (c->sc != SC_MEMORY && !(calls_of(c, sec->pair, "calls") > 0.0)) {
+        if (c->sc != SC_MEMORY && c->impl != IM_UV && !(calls_of(c, sec->pair, "calls") > 0.0)) {
             printf("  problem: %s/%s/%u counted no Win32 calls\n", scenario_name(c->sc),
                    impl_name(c->impl), c->param);
             problems++;
