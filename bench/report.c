@@ -151,6 +151,9 @@ static void print_section(const bench_plan *plan, const section *sec)
             }
             if (c->failures)
                 printf("  [%d failed run(s)]", c->failures);
+            if (med(c, "lost_msgs") > 0) /* LOSSY SERVER (driver.c): libuv only */
+                printf("  [lost %.0f of %u messages (median of the passes)]", med(c, "lost_msgs"),
+                       c->spec.count);
             printf("\n");
         }
         if (!lib)
@@ -383,8 +386,12 @@ static void print_libuv(const bench_plan *plan)
         ahead = rows[i].higher_better ? lv / uv : uv / lv;
         fmt(a, sizeof a, lv);
         fmt(b, sizeof b, uv);
-        printf("  %-28s lib %10s  libuv %10s  x%.2f %s\n", rows[i].name, a, b, ahead,
+        printf("  %-28s lib %10s  libuv %10s  x%.2f %s", rows[i].name, a, b, ahead,
                isnan(ahead) ? "" : ahead >= 1.0 ? "ahead" : "behind");
+        if (med(v, "lost_msgs") > 0)
+            printf(" (libuv lost %.0f of %u messages a pass, median)", med(v, "lost_msgs"),
+                   v->spec.count);
+        printf("\n");
     }
 }
 
