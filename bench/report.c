@@ -99,6 +99,15 @@ static const char *param_text(bench_scenario sc, unsigned param, char *buf, size
     return buf;
 }
 
+/* What a server that loses messages lost (LOSSY SERVER, driver.c), if any. */
+static void print_lost(const bench_case *c)
+{
+    stats_summary s = case_metric(c, "lost_msgs");
+    if (s.n > 0 && s.max > 0)
+        printf("  [lost messages: median %.1f, at most %.0f of %u a pass, %d passes]", s.median,
+               s.max, c->spec.count, s.n);
+}
+
 static void print_section(const bench_plan *plan, const section *sec)
 {
     unsigned params[8];
@@ -151,9 +160,7 @@ static void print_section(const bench_plan *plan, const section *sec)
             }
             if (c->failures)
                 printf("  [%d failed run(s)]", c->failures);
-            if (med(c, "lost_msgs") > 0) /* LOSSY SERVER (driver.c): libuv only */
-                printf("  [lost %.0f of %u messages (median of the passes)]", med(c, "lost_msgs"),
-                       c->spec.count);
+            print_lost(c); /* LOSSY SERVER (driver.c): libuv only */
             printf("\n");
         }
         if (!lib)
@@ -388,9 +395,7 @@ static void print_libuv(const bench_plan *plan)
         fmt(b, sizeof b, uv);
         printf("  %-28s lib %10s  libuv %10s  x%.2f %s", rows[i].name, a, b, ahead,
                isnan(ahead) ? "" : ahead >= 1.0 ? "ahead" : "behind");
-        if (med(v, "lost_msgs") > 0)
-            printf(" (libuv lost %.0f of %u messages a pass, median)", med(v, "lost_msgs"),
-                   v->spec.count);
+        print_lost(v);
         printf("\n");
     }
 }
