@@ -153,17 +153,23 @@ const bench_case *plan_find(const bench_plan *plan, bench_scenario sc, unsigned 
     return NULL;
 }
 
+int sample_find(const sample *s, const char *key)
+{
+    int i;
+    for (i = 0; i < s->n; i++)
+        if (!strcmp(s->kv[i].key, key))
+            return i;
+    return -1;
+}
+
 stats_summary case_metric(const bench_case *c, const char *key)
 {
     double v[MAX_REPS];
-    int i, j, n = 0;
+    int i, n = 0;
     for (i = 0; c && i < c->nsamples; i++) {
-        for (j = 0; j < c->samples[i].n; j++) {
-            if (strcmp(c->samples[i].kv[j].key, key) == 0) {
-                v[n++] = c->samples[i].kv[j].v;
-                break;
-            }
-        }
+        int at = sample_find(&c->samples[i], key);
+        if (at >= 0)
+            v[n++] = c->samples[i].kv[at].v;
     }
     return stats_summarize(v, n);
 }
@@ -240,15 +246,6 @@ static void widen(const char *s, wchar_t *out, size_t cap)
     out[i] = L'\0';
 }
 
-static double *sample_key(sample *s, const char *key)
-{
-    int i;
-    for (i = 0; i < s->n; i++)
-        if (!strcmp(s->kv[i].key, key))
-            return &s->kv[i].v;
-    return NULL;
-}
-
 /* LOSSY SERVER: in churn, a server that loses messages (libuv: a client that
  * connects, writes and closes at once) never receives them all. It reports
  * lost_msgs and when its last byte came (last_byte_s), once the generator
@@ -258,10 +255,15 @@ static double *sample_key(sample *s, const char *key)
  * byte, so the quiet time it waited does not count against it. */
 static void rate_of_lossy_server(sample *s, const bench_params *sp)
 {
-    double *lost = sample_key(s, "lost_msgs"), *last = sample_key(s, "last_byte_s");
-    double *t0 = sample_key(s, "gen_t0_s"), *rate = sample_key(s, "conns_s");
-    if (sp->scenario == SC_CHURN && lost && *lost > 0 && last && t0 && rate && *last > *t0)
-        *rate = sp->count / (*last - *t0);
+    int lost = sample_find(s, "lost_msgs"), last = sample_find(s, "last_byte_s");
+    int t0 = sample_find(s, "gen_t0_s"), rate = sample_find(s, "conns_s");
+    double span;
+    if (sp->scenario != SC_CHURN || lost < 0 || last < 0 || t0 < 0 || rate < 0 ||
+        s->kv[lost].v <= 0)
+        return;
+    span = s->kv[last].v - s->kv[t0].v;
+    if (span > 0)
+        s->kv[rate].v = sp->count / span;
 }
 
 /* One run of one case: 0 on success, with the results in *out. */

@@ -47,6 +47,8 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only);
 int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms);
 
 /* A case's summary of one key over its successful runs (n = 0: none). */
+/* The index of `key` in one sample's kv, or -1 if that run did not report it. */
+int sample_find(const sample *s, const char *key);
 stats_summary case_metric(const bench_case *c, const char *key);
 const bench_case *plan_find(const bench_plan *plan, bench_scenario sc, unsigned param,
                             bench_impl impl);

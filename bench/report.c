@@ -525,7 +525,7 @@ int report_json(const bench_plan *plan, const wchar_t *path)
     wchar_t *slash;
     char machine[256];
     FILE *f;
-    int i, j, k, first;
+    int i, j, k, first, listed;
 
     wcsncpy(dir, path, MAX_PATH - 1);
     dir[MAX_PATH - 1] = L'\0';
@@ -563,13 +563,12 @@ int report_json(const bench_plan *plan, const wchar_t *path)
             fprintf(f, ", \"spread_pct\": ");
             json_num(f, stats_spread_pct(&s));
             fprintf(f, ", \"runs\": [");
-            for (k = 0; k < c->nsamples; k++) {
-                int m;
-                for (m = 0; m < c->samples[k].n; m++) {
-                    if (strcmp(c->samples[k].kv[m].key, key) == 0) {
-                        fprintf(f, "%s", k ? ", " : "");
-                        json_num(f, c->samples[k].kv[m].v);
-                    }
+            for (k = 0, listed = 0; k < c->nsamples; k++) {
+                /* a pass that did not report the key is left out */
+                int at = sample_find(&c->samples[k], key);
+                if (at >= 0) {
+                    fprintf(f, "%s", listed++ ? ", " : "");
+                    json_num(f, c->samples[k].kv[at].v);
                 }
             }
             fprintf(f, "]}");

@@ -216,6 +216,8 @@ static int uv_server(const bench_params *p)
     }
     signal_named_event(p->ev_ready);
     uv_run(u.loop, UV_RUN_DEFAULT);
+    if (u.all_sent)
+        CloseHandle(u.all_sent);
     return result_flush(p);
 }
 
