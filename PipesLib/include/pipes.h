@@ -224,7 +224,13 @@ typedef struct pipes_event {
  * worker thread. Events of different connections run in parallel. A callback
  * that blocks ties up its worker thread only: completions that worker had
  * already dequeued are taken over by the other workers (with one worker
- * thread, everything waits for it).
+ * thread, everything waits for it). One exception: when a callback sends on
+ * its own server or client and the message is written within the send call,
+ * the SEND_COMPLETE event follows on the same thread right after the
+ * callback returns (without a trip through the completion port). So a
+ * callback must not wait, itself or through another thread, for the
+ * SEND_COMPLETE of a send it made; it would wait for ever (the same reason
+ * pipes_client_send_wait refuses to run on a worker).
  * The callback may call any function of this library, including
  * pipes_server_stop / pipes_client_close on its own object or another one
  * (see there), except pipes_client_send_wait and pipes_engine_destroy

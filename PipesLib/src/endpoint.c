@@ -246,7 +246,9 @@ static void on_later_event(pipes_req *req, DWORD error, DWORD bytes)
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context)
 {
+    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
     later_event *l;
+    BOOL queued;
     if (pipes_endpoint_is_stopping(ep))
         return;
     l = (later_event *)pipes_mem_alloc(sizeof *l);
@@ -261,7 +263,18 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
     l->ev.connection_id = connection_id;
     l->ev.send_context = send_context;
     pipes_endpoint_addref(ep);
-    if (!pipes_engine_post(ep->engine, &l->req)) {
+    /* Inside one of ep's own callbacks the event may wait on this worker
+     * until the packet being dispatched is done (engine.c, LOCAL PACKETS).
+     * That packet holds a reference on ep until then (the connection or
+     * event it completes), so the one held here makes nobody wait longer,
+     * not even a stop of ep that does not wait for this callback (a lent
+     * slot, close_gate). From another object's callback it would: that
+     * callback may block on a thread that is stopping ep. So, the port. */
+    if (ctx && ctx->in_callback_of == ep)
+        queued = pipes_engine_post_local(ep->engine, &l->req);
+    else
+        queued = pipes_engine_post(ep->engine, &l->req);
+    if (!queued) {
         pipes_endpoint_count_error(ep, PIPES_ERR_SYSTEM);
         pipes_mem_free(l);
         pipes_endpoint_release(ep);

@@ -33,6 +33,21 @@
  *   another worker still sleeps.
  *   Worker slots are fixed before any thread starts, so every worker is
  *   visible to stealers from its first instruction.
+ *
+ * LOCAL PACKETS
+ *   A worker that posts a request while it dispatches (an event owed by a
+ *   send that finished within a callback's call, endpoint.c) keeps it in
+ *   its own `local` list and completes it right after the packet it is
+ *   dispatching, instead of posting it to the port: under Wine a post and
+ *   its dequeue are two wineserver round trips and usually wake the other
+ *   worker, which doubled the requests of a client sending from its
+ *   SEND_COMPLETE callback (docs/PERFORMANCE.md). Local packets are not
+ *   shared: a callback that blocks holds those it posted until it returns
+ *   (pipes.h says a callback must not wait for its own sends' events). At
+ *   most PIPES_ENGINE_LOCAL_MAX run after one packet; a longer chain (each
+ *   event's callback sending again) goes on through the port, so one busy
+ *   connection cannot keep a worker from the port for ever. Only the worker
+ *   touches its list; a quit packet is handled after the list is empty.
  */
 #include "engine.h"
 
@@ -56,6 +71,14 @@ pipes_worker_ctx *pipes_engine_worker_ctx(void)
     return (pipes_worker_ctx *)TlsGetValue(index);
 }
 
+static void complete_req(pipes_req *req, DWORD error, DWORD bytes)
+{
+    if (PIPES_COUNT_DEC(pending_operations) < 0)
+        PIPES_ASSERT(!"more packets dequeued than operations issued");
+    PIPES_CHAOS_POINT("engine.dispatch");
+    req->complete(req, error, bytes);
+}
+
 static void dispatch(OVERLAPPED_ENTRY *entry)
 {
     pipes_req *req = CONTAINING_RECORD(entry->lpOverlapped, pipes_req, ov);
@@ -69,10 +92,16 @@ static void dispatch(OVERLAPPED_ENTRY *entry)
             error = GetLastError();
     }
     PIPES_COUNT_INC(completions_dequeued);
-    if (PIPES_COUNT_DEC(pending_operations) < 0)
-        PIPES_ASSERT(!"more packets dequeued than operations issued");
-    PIPES_CHAOS_POINT("engine.dispatch");
-    req->complete(req, error, bytes);
+    complete_req(req, error, bytes);
+}
+
+/* Completes the local packets the last dispatch left (LOCAL PACKETS),
+ * including those their own completions post. */
+static void run_local(pipes_worker_ctx *ctx)
+{
+    while (ctx->local_next < ctx->local_count)
+        complete_req(ctx->local[ctx->local_next++], 0, 0);
+    ctx->local_count = ctx->local_next = 0;
 }
 
 /* Posts a wake packet if a worker sleeps in the dequeue and none is on
@@ -225,9 +254,10 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
     for (i = 0; i < count; i++) {
         OVERLAPPED_ENTRY *e = &entries[i];
         ctx->batch_next = i + 1; /* the rest a share during this packet offers */
-        if (e->lpOverlapped)
+        if (e->lpOverlapped) {
             dispatch(e);
-        else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
+            run_local(ctx);
+        } else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
             quits++;
         /* else: a consumed wake packet, or blanked by a stealer */
     }
@@ -419,6 +449,18 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
         PIPES_COUNT_DEC(pending_operations);
         return FALSE;
     }
+    return TRUE;
+}
+
+BOOL pipes_engine_post_local(pipes_engine *engine, pipes_req *req)
+{
+    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
+    if (!ctx || ctx->engine != engine || !ctx->batch || ctx->local_count == PIPES_ENGINE_LOCAL_MAX)
+        return pipes_engine_post(engine, req);
+    req->ov.Internal = 0; /* as pipes_engine_post: completes with success */
+    req->ov.InternalHigh = 0;
+    PIPES_COUNT_INC(pending_operations);
+    ctx->local[ctx->local_count++] = req;
     return TRUE;
 }
 

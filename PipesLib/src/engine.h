@@ -43,6 +43,8 @@ struct pipes_req {
     HANDLE file;            /* the handle the I/O was issued on, or NULL */
 };
 
+#define PIPES_ENGINE_LOCAL_MAX 64u /* local packets a worker runs after one packet, at most */
+
 /* What a worker thread keeps in TLS: its engine, which endpoint's callback
  * it is running (endpoint.c uses it to let stop() be called from a
  * callback), and the batch it is dispatching (engine.c's hand-off). One per
@@ -60,6 +62,12 @@ typedef struct pipes_worker_ctx {
     int shared;              /* the rest may be stolen (under steal_lock) */
     int large_batches;       /* the last full-size dequeue found more than one packet */
     unsigned small_dequeues; /* dequeues asking for one packet (engine.c, BATCH SIZE) */
+    /* Requests posted by this worker while it dispatches, run by it right
+     * after the current packet (engine.c, LOCAL PACKETS). Only this thread
+     * touches them. */
+    pipes_req *local[PIPES_ENGINE_LOCAL_MAX];
+    unsigned local_count;
+    unsigned local_next;     /* first not yet run */
 } pipes_worker_ctx;
 
 struct pipes_engine {
@@ -107,6 +115,13 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
 /* Queues req for a worker as if an I/O on it had completed with no error.
  * Counts as a pending operation until dequeued. */
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
+
+/* As pipes_engine_post, but on one of engine's workers while it dispatches
+ * a packet, req is kept on that worker and completes on it right after the
+ * current packet's completion function returns, without a trip through the
+ * port (engine.c, LOCAL PACKETS). So it never runs inside its poster's
+ * call, and never before that packet is done. */
+BOOL pipes_engine_post_local(pipes_engine *engine, pipes_req *req);
 
 /* Queues the packet of an I/O on req that completed at once (skip mode),
  * keeping its result (status in req->ov, `bytes` transferred): dispatch

@@ -1,0 +1,129 @@
+// lib_local_events_test.cpp - the SEND_COMPLETE of a send that a callback makes on its own object
+// and that is written within the call (engine.c, LOCAL PACKETS): pipes.h promises it follows on
+// the same worker right after that callback returns, never inside it; and a chain of such events
+// (each callback sending again) does not keep a worker from the completion port.
+#include "test_support.h"
+
+namespace {
+
+using namespace pt;
+
+// Two workers: before the local packets, the event was posted to the port and the other worker
+// delivered it while the callback that sent was still running (seen: in_callback 1, another thread).
+TEST(LibLocalEvents, ASendCompleteOfASendInACallbackFollowsOnThatWorkerAfterIt)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(2);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        int reply_context = 0;
+        std::atomic<DWORD> message_thread{0}, complete_thread{0};
+        std::atomic<int> in_message{0}, complete_in_message{-1};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                message_thread = GetCurrentThreadId();
+                in_message = 1;
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5, &reply_context),
+                          PIPES_OK);
+                // Time enough for the other, idle worker to deliver the event if it were in the port.
+                Sleep(300);
+                in_message = 0;
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
+                complete_thread = GetCurrentThreadId();
+                complete_in_message = in_message.load();
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard client; // on the default engine
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send_wait(client.get(), "hello", 5, 10000), PIPES_OK);
+
+        ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, 1));
+        Event done;
+        ASSERT_TRUE(slog.WaitFirst(PIPES_EVENT_SEND_COMPLETE, &done));
+        EXPECT_EQ(done.status, PIPES_OK);
+        EXPECT_EQ(done.send_context, &reply_context);
+        EXPECT_EQ(complete_in_message.load(), 0)
+            << "SEND_COMPLETE ran while the callback that sent was still running";
+        EXPECT_EQ(complete_thread.load(), message_thread.load())
+            << "SEND_COMPLETE ran on another worker than the callback that sent";
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// One worker. Client A sends each next message from the SEND_COMPLETE of the last; the server
+// reads nothing meanwhile (its callback waits), so every write fits the pipe and is written within
+// the call, and every event stays on the worker. Client B connects on the same engine while the
+// chain runs: its CONNECTED must not wait for the chain's end. Seen without the limit
+// (PIPES_ENGINE_LOCAL_MAX raised to 100000): B's CONNECTED after all 1,500 of A's sends.
+TEST(LibLocalEvents, AChainOfSendsFromSendCompleteDoesNotHoldUpAnotherClient)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(1);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        constexpr uint32_t kChain = 1500; // 32-byte messages: 48 KiB, within the 64 KiB pipe buffer
+        EventLog slog, alog, blog;
+        Gate gate;
+        OpenOnExit open_on_exit{gate};
+        std::atomic<uint32_t> received{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE && received.fetch_add(1) == 0)
+                gate.Wait(); // A's writes pile up in the pipe
+        };
+        slog.KeepEvents(false);
+        ServerGuard server; // on the default engine
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+
+        ClientGuard a, b;
+        std::atomic<uint32_t> completed{0};
+        std::atomic<uint32_t> completed_at_b_connected{kChain + 1};
+        int context = 0;
+        alog.KeepEvents(false);
+        alog.hook = [&](const pipes_event *ev) {
+            if (ev->type != PIPES_EVENT_SEND_COMPLETE)
+                return;
+            EXPECT_EQ(ev->status, PIPES_OK);
+            if (completed.fetch_add(1) + 1 < kChain) {
+                std::vector<uint8_t> m = TestMessage(32, 7, completed.load());
+                EXPECT_EQ(pipes_client_send(ev->client, m.data(), m.size(), &context), PIPES_OK);
+            }
+        };
+        blog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_CONNECTED)
+                completed_at_b_connected = completed.load();
+        };
+        pipes_client_config acfg = ClientConfig(name, &alog);
+        acfg.engine = engine;
+        ASSERT_EQ(pipes_client_connect(&acfg, a.Out()), PIPES_OK);
+        std::vector<uint8_t> first = TestMessage(32, 7, 0);
+        ASSERT_EQ(pipes_client_send(a.get(), first.data(), first.size(), &context), PIPES_OK);
+        ASSERT_TRUE(gate.WaitUntilBlocked());
+        ASSERT_TRUE(PollUntil([&] { return completed.load() >= 10; }));
+
+        pipes_client_config bcfg = ClientConfig(name, &blog);
+        bcfg.engine = engine;
+        ASSERT_EQ(pipes_client_connect(&bcfg, b.Out()), PIPES_OK);
+        ASSERT_TRUE(blog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+        ASSERT_TRUE(PollUntil([&] { return completed.load() == kChain; }))
+            << completed.load() << " of " << kChain << " sends completed";
+        std::printf("[ info ] B's CONNECTED came after %u of A's %u chained sends\n",
+                    completed_at_b_connected.load(), kChain);
+        EXPECT_LT(completed_at_b_connected.load(), 500u) << "the chain kept the only worker";
+        gate.Open();
+        ASSERT_TRUE(PollUntil([&] { return received.load() == kChain; }));
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+} // namespace
