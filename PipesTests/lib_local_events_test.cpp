@@ -1,7 +1,8 @@
-// lib_local_events_test.cpp - the SEND_COMPLETE of a send that a callback makes on its own object
-// and that is written within the call (engine.c, LOCAL PACKETS): pipes.h promises it follows on
-// the same worker right after that callback returns, never inside it; and a chain of such events
-// (each callback sending again) does not keep a worker from the completion port.
+// lib_local_events_test.cpp - events owed by a callback's own calls on its own object, such as the
+// SEND_COMPLETE of a send written within the call (engine.c, LOCAL PACKETS): pipes.h promises they
+// come after that callback has returned, never inside it, usually on the same worker at once; that
+// a blocked callback holds up only the events its own calls owe; and that a chain of them (each
+// callback sending again) does not keep a worker from the completion port.
 #include "test_support.h"
 
 namespace {
@@ -121,6 +122,149 @@ TEST(LibLocalEvents, AChainOfSendsFromSendCompleteDoesNotHoldUpAnotherClient)
         EXPECT_LT(completed_at_b_connected.load(), 500u) << "the chain kept the only worker";
         gate.Open();
         ASSERT_TRUE(PollUntil([&] { return received.load() == kChain; }));
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// One worker. The server's callback for message 0 waits until messages 1 and 2 are in the pipe,
+// then replies: the read chain then finds 1 and 2 at once, in the same completion. The reply's
+// SEND_COMPLETE must come right after the callback that sent it, before message 1. Seen before:
+// M0 M1 M2 C, both when the event was posted to the port and when it waited for the end of the
+// whole completion (a callback of message 1 waiting for that event would have waited for ever).
+TEST(LibLocalEvents, ASendCompleteComesBeforeTheNextMessageOfTheSameBurst)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(1);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        Gate gate;
+        OpenOnExit open_on_exit{gate};
+        std::mutex m;
+        std::string order;
+        int reply_context = 0;
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                uint32_t tag = 0, seq = 0;
+                EXPECT_TRUE(pt_msg_check(ev->data, ev->size, 1, &tag, &seq));
+                {
+                    std::lock_guard<std::mutex> lock(m);
+                    order += " M" + std::to_string(seq);
+                }
+                if (seq == 0) {
+                    gate.Wait();
+                    EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5,
+                                                &reply_context),
+                              PIPES_OK);
+                }
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
+                std::lock_guard<std::mutex> lock(m);
+                order += " C";
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard client; // on the default engine
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        for (uint32_t seq = 0; seq < 3; ++seq) {
+            std::vector<uint8_t> msg = TestMessage(32, 5, seq);
+            ASSERT_EQ(pipes_client_send_wait(client.get(), msg.data(), msg.size(), 10000), PIPES_OK);
+            if (seq == 0) {
+                ASSERT_TRUE(gate.WaitUntilBlocked());
+            }
+        }
+        gate.Open();
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 3));
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 1));
+        std::lock_guard<std::mutex> lock(m);
+        EXPECT_EQ(order, " M0 C M1 M2");
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// Two workers. A callback sends a and b; a's SEND_COMPLETE callback waits for b's, which its own
+// calls do not owe: pipes.h lets it, so the other worker must deliver b meanwhile. Seen when the
+// worker kept both on its list and ran them in turn: a waited for ever (here, its 5 s).
+TEST(LibLocalEvents, ABlockedEventCallbackDoesNotHoldUpTheNextEventOfTheSameCallback)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(2);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        EventLog slog, clog;
+        int context_a = 0, context_b = 0;
+        std::atomic<bool> b_done{false};
+        std::atomic<int> a_saw_b{-1};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "a", 1, &context_a), PIPES_OK);
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "b", 1, &context_b), PIPES_OK);
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->send_context == &context_a) {
+                a_saw_b = PollUntil([&] { return b_done.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->send_context == &context_b) {
+                b_done = true;
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard client; // on the default engine
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send_wait(client.get(), "go", 2, 10000), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 2));
+        ASSERT_TRUE(slog.WaitFlag([&] { return a_saw_b.load() != -1; }));
+        EXPECT_EQ(a_saw_b.load(), 1) << "b's SEND_COMPLETE waited behind a's blocked callback";
+    }
+    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+}
+
+// Two workers. A callback sends 100 replies, more than one run of the list completes (64): all 100
+// SEND_COMPLETE events still come after it returned. Seen when the list held at most 64: the other
+// 36 went to the port and the other worker delivered them while the callback still ran.
+TEST(LibLocalEvents, AHundredSendsInOneCallbackAllCompleteAfterIt)
+{
+    LiveCounters base = Baseline();
+    pipes_engine *engine = CreateEngine(2);
+    ASSERT_NE(engine, nullptr);
+    {
+        const std::wstring name = UniquePipeName();
+        constexpr int kSends = 100;
+        EventLog slog, clog;
+        int context = 0;
+        std::atomic<int> in_message{0}, completed_inside{0};
+        slog.hook = [&](const pipes_event *ev) {
+            if (ev->type == PIPES_EVENT_MESSAGE) {
+                in_message = 1;
+                for (int i = 0; i < kSends; ++i)
+                    EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "r", 1, &context),
+                              PIPES_OK);
+                Sleep(300); // time for another worker to deliver any event it was given
+                in_message = 0;
+            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && in_message.load()) {
+                completed_inside++;
+            }
+        };
+        pipes_server_config scfg = ServerConfig(name, &slog);
+        scfg.engine = engine;
+        ServerGuard server;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+        pipes_client_config ccfg = ClientConfig(name, &clog);
+        ClientGuard client; // on the default engine
+        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+        ASSERT_EQ(pipes_client_send_wait(client.get(), "go", 2, 10000), PIPES_OK);
+        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, kSends));
+        ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, kSends));
+        EXPECT_EQ(completed_inside.load(), 0) << "SEND_COMPLETE events ran while the callback that sent ran";
     }
     EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
     PT_EXPECT_LIVE_COUNTERS_BACK(base);

@@ -224,13 +224,15 @@ typedef struct pipes_event {
  * worker thread. Events of different connections run in parallel. A callback
  * that blocks ties up its worker thread only: completions that worker had
  * already dequeued are taken over by the other workers (with one worker
- * thread, everything waits for it). One exception: when a callback sends on
- * its own server or client and the message is written within the send call,
- * the SEND_COMPLETE event follows on the same thread right after the
- * callback returns (without a trip through the completion port). So a
- * callback must not wait, itself or through another thread, for the
- * SEND_COMPLETE of a send it made; it would wait for ever (the same reason
- * pipes_client_send_wait refuses to run on a worker).
+ * thread, everything waits for it). The SEND_COMPLETE and LIMIT events that
+ * a callback's own calls on its own server or client owe (a send written
+ * within the call, the queued sends a pipes_server_disconnect fails, a full
+ * queue) come only after that callback has returned, usually on the same
+ * thread at once (they skip the completion port). So a callback must not
+ * wait, itself or through another thread, for an event that its own calls
+ * owe: it would wait for ever, for the reason pipes_client_send_wait
+ * refuses to run on a worker. Events owed by other callbacks or threads
+ * are delivered meanwhile as usual.
  * The callback may call any function of this library, including
  * pipes_server_stop / pipes_client_close on its own object or another one
  * (see there), except pipes_client_send_wait and pipes_engine_destroy

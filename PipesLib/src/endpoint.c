@@ -101,10 +101,13 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
 
     if (!gate_enter(ep))
         return 0;
-    /* User code may block: let other workers take the rest of this batch.
+    /* User code may block: let other workers take the rest of this batch,
+     * and the events listed on this worker (engine.c, LOCAL PACKETS).
      * Posting to a window never blocks. */
-    if (fn != post_event)
+    if (fn != post_event) {
         shared = pipes_engine_share_batch(ctx);
+        pipes_engine_share_local(ctx);
+    }
     if (ctx) {
         saved_of = ctx->in_callback_of;
         saved_released = ctx->released_own_slot;
@@ -121,6 +124,12 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
     if (!released)
         gate_give_slot(ep);
     PIPES_CHAOS_POINT("endpoint.callback_left");
+    /* The events this callback's calls owe follow now, unless it was nested
+     * in another callback, whose end runs them (LOCAL PACKETS). Callbacks
+     * are entered with no library lock held, so this is as safe a place as
+     * the callback was. */
+    if (!saved_of)
+        pipes_engine_run_local(ctx);
     return 1;
 }
 
@@ -227,14 +236,14 @@ PIPES_API void PIPES_CALL pipes_event_free(pipes_event *event)
 /* ---- events delivered later from a worker ----------------------------- */
 
 typedef struct later_event {
-    pipes_req req; /* owned by the kernel queue between post and dequeue */
+    pipes_local_req local; /* owned by the port or a worker's list until it completes */
     pipes_endpoint *ep;
     pipes_event ev;
 } later_event;
 
 static void on_later_event(pipes_req *req, DWORD error, DWORD bytes)
 {
-    later_event *l = CONTAINING_RECORD(req, later_event, req);
+    later_event *l = CONTAINING_RECORD(req, later_event, local.req);
     pipes_endpoint *ep = l->ep;
     (void)error;
     (void)bytes;
@@ -256,24 +265,24 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
         pipes_endpoint_count_error(ep, PIPES_ERR_OUT_OF_MEMORY);
         return;
     }
-    l->req.complete = on_later_event;
+    l->local.req.complete = on_later_event;
     l->ep = ep;
     l->ev.type = type;
     l->ev.status = status;
     l->ev.connection_id = connection_id;
     l->ev.send_context = send_context;
     pipes_endpoint_addref(ep);
-    /* Inside one of ep's own callbacks the event may wait on this worker
-     * until the packet being dispatched is done (engine.c, LOCAL PACKETS).
-     * That packet holds a reference on ep until then (the connection or
+    /* Inside one of ep's own callbacks the event waits on this worker until
+     * that callback returns (engine.c, LOCAL PACKETS). The packet being
+     * dispatched holds a reference on ep until then (the connection or
      * event it completes), so the one held here makes nobody wait longer,
      * not even a stop of ep that does not wait for this callback (a lent
      * slot, close_gate). From another object's callback it would: that
      * callback may block on a thread that is stopping ep. So, the port. */
     if (ctx && ctx->in_callback_of == ep)
-        queued = pipes_engine_post_local(ep->engine, &l->req);
+        queued = pipes_engine_post_local(ep->engine, &l->local);
     else
-        queued = pipes_engine_post(ep->engine, &l->req);
+        queued = pipes_engine_post(ep->engine, &l->local.req);
     if (!queued) {
         pipes_endpoint_count_error(ep, PIPES_ERR_SYSTEM);
         pipes_mem_free(l);

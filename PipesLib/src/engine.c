@@ -35,19 +35,25 @@
  *   visible to stealers from its first instruction.
  *
  * LOCAL PACKETS
- *   A worker that posts a request while it dispatches (an event owed by a
- *   send that finished within a callback's call, endpoint.c) keeps it in
- *   its own `local` list and completes it right after the packet it is
- *   dispatching, instead of posting it to the port: under Wine a post and
- *   its dequeue are two wineserver round trips and usually wake the other
- *   worker, which doubled the requests of a client sending from its
- *   SEND_COMPLETE callback (docs/PERFORMANCE.md). Local packets are not
- *   shared: a callback that blocks holds those it posted until it returns
- *   (pipes.h says a callback must not wait for its own sends' events). At
- *   most PIPES_ENGINE_LOCAL_MAX run after one packet; a longer chain (each
- *   event's callback sending again) goes on through the port, so one busy
- *   connection cannot keep a worker from the port for ever. Only the worker
- *   touches its list; a quit packet is handled after the list is empty.
+ *   An event owed by a call a callback made on its own server or client
+ *   (the SEND_COMPLETE of a send written within the call, endpoint.c) is
+ *   kept on the worker's own list instead of being posted to the port:
+ *   under Wine a post and its dequeue are two wineserver round trips and
+ *   usually wake the other worker, which doubled the requests of a client
+ *   sending from its SEND_COMPLETE callback (docs/PERFORMANCE.md). The
+ *   list is run when the callback that filled it has returned: at the end
+ *   of every callback that is not nested in another (endpoint.c,
+ *   run_in_gate), and after each packet as a backstop. Two rules keep a
+ *   blocked callback from holding up more than itself, as with batches:
+ *   - when user code is entered (a callback, even one the list runs), the
+ *     list as it stands goes to the port (pipes_engine_share_local), so
+ *     only the events owed by that very callback's calls wait for it;
+ *   - one run completes at most PIPES_ENGINE_LOCAL_RUN requests and posts
+ *     the rest, so a chain (each event's callback sending again) cannot
+ *     keep a worker from the port for ever.
+ *   A request's pending_operations count is taken when it is listed and
+ *   given back when it completes, as for a posted one; one that goes to the
+ *   port keeps it (pipes_engine_requeue).
  */
 #include "engine.h"
 
@@ -95,13 +101,44 @@ static void dispatch(OVERLAPPED_ENTRY *entry)
     complete_req(req, error, bytes);
 }
 
-/* Completes the local packets the last dispatch left (LOCAL PACKETS),
- * including those their own completions post. */
-static void run_local(pipes_worker_ctx *ctx)
+static pipes_local_req *pop_local(pipes_worker_ctx *ctx)
 {
-    while (ctx->local_next < ctx->local_count)
-        complete_req(ctx->local[ctx->local_next++], 0, 0);
-    ctx->local_count = ctx->local_next = 0;
+    pipes_local_req *lr = ctx->local_head;
+    if (lr) {
+        ctx->local_head = lr->next;
+        if (!ctx->local_head)
+            ctx->local_tail = NULL;
+    }
+    return lr;
+}
+
+void pipes_engine_run_local(pipes_worker_ctx *ctx)
+{
+    pipes_local_req *lr;
+    unsigned ran = 0;
+    if (!ctx || ctx->running_local)
+        return;
+    ctx->running_local = 1;
+    while ((lr = pop_local(ctx)) != NULL) {
+        /* Past the limit, or if posting fails, complete it here. */
+        if (ran >= PIPES_ENGINE_LOCAL_RUN && pipes_engine_requeue(ctx->engine, &lr->req, 0))
+            continue;
+        ran++;
+        complete_req(&lr->req, 0, 0);
+    }
+    ctx->running_local = 0;
+}
+
+void pipes_engine_share_local(pipes_worker_ctx *ctx)
+{
+    pipes_local_req *lr;
+    if (!ctx)
+        return;
+    while ((lr = ctx->local_head) != NULL) {
+        if (!pipes_engine_requeue(ctx->engine, &lr->req, 0))
+            return; /* stays listed: run after the callback */
+        pop_local(ctx);
+    }
 }
 
 /* Posts a wake packet if a worker sleeps in the dequeue and none is on
@@ -256,7 +293,7 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
         ctx->batch_next = i + 1; /* the rest a share during this packet offers */
         if (e->lpOverlapped) {
             dispatch(e);
-            run_local(ctx);
+            pipes_engine_run_local(ctx); /* normally empty: see LOCAL PACKETS */
         } else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
             quits++;
         /* else: a consumed wake packet, or blanked by a stealer */
@@ -452,15 +489,20 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
     return TRUE;
 }
 
-BOOL pipes_engine_post_local(pipes_engine *engine, pipes_req *req)
+BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr)
 {
     pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
-    if (!ctx || ctx->engine != engine || !ctx->batch || ctx->local_count == PIPES_ENGINE_LOCAL_MAX)
-        return pipes_engine_post(engine, req);
-    req->ov.Internal = 0; /* as pipes_engine_post: completes with success */
-    req->ov.InternalHigh = 0;
+    if (!ctx || ctx->engine != engine || !ctx->batch)
+        return pipes_engine_post(engine, &lr->req);
+    lr->req.ov.Internal = 0; /* as pipes_engine_post: completes with success */
+    lr->req.ov.InternalHigh = 0;
     PIPES_COUNT_INC(pending_operations);
-    ctx->local[ctx->local_count++] = req;
+    lr->next = NULL;
+    if (ctx->local_tail)
+        ctx->local_tail->next = lr;
+    else
+        ctx->local_head = lr;
+    ctx->local_tail = lr;
     return TRUE;
 }
 

@@ -43,7 +43,12 @@ struct pipes_req {
     HANDLE file;            /* the handle the I/O was issued on, or NULL */
 };
 
-#define PIPES_ENGINE_LOCAL_MAX 64u /* local packets a worker runs after one packet, at most */
+/* A request that can be kept on a worker instead of posted to the port
+ * (pipes_engine_post_local); `next` links a worker's list of them. */
+typedef struct pipes_local_req {
+    pipes_req req;
+    struct pipes_local_req *next;
+} pipes_local_req;
 
 /* What a worker thread keeps in TLS: its engine, which endpoint's callback
  * it is running (endpoint.c uses it to let stop() be called from a
@@ -62,12 +67,10 @@ typedef struct pipes_worker_ctx {
     int shared;              /* the rest may be stolen (under steal_lock) */
     int large_batches;       /* the last full-size dequeue found more than one packet */
     unsigned small_dequeues; /* dequeues asking for one packet (engine.c, BATCH SIZE) */
-    /* Requests posted by this worker while it dispatches, run by it right
-     * after the current packet (engine.c, LOCAL PACKETS). Only this thread
-     * touches them. */
-    pipes_req *local[PIPES_ENGINE_LOCAL_MAX];
-    unsigned local_count;
-    unsigned local_next;     /* first not yet run */
+    /* Requests kept on this worker by pipes_engine_post_local, in order
+     * (engine.c, LOCAL PACKETS). Only this thread touches them. */
+    pipes_local_req *local_head, *local_tail;
+    int running_local;       /* pipes_engine_run_local is on the stack */
 } pipes_worker_ctx;
 
 struct pipes_engine {
@@ -117,11 +120,23 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 
 /* As pipes_engine_post, but on one of engine's workers while it dispatches
- * a packet, req is kept on that worker and completes on it right after the
- * current packet's completion function returns, without a trip through the
- * port (engine.c, LOCAL PACKETS). So it never runs inside its poster's
- * call, and never before that packet is done. */
-BOOL pipes_engine_post_local(pipes_engine *engine, pipes_req *req);
+ * a packet, the request is kept on that worker's list, without a trip
+ * through the port (engine.c, LOCAL PACKETS): pipes_engine_run_local
+ * completes it on that thread, never inside its poster's call. */
+BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr);
+
+/* Completes the requests on ctx's local list, those their completions add
+ * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port. Call
+ * with no lock held, outside any callback. Nothing for ctx NULL, and
+ * nothing when called again from inside one of those completions (the
+ * running call takes what they add). */
+#define PIPES_ENGINE_LOCAL_RUN 64u
+void pipes_engine_run_local(pipes_worker_ctx *ctx);
+
+/* Hands ctx's local list to the port, so other workers can take it while
+ * this one runs user code that may block. Nothing for ctx NULL or an empty
+ * list. */
+void pipes_engine_share_local(pipes_worker_ctx *ctx);
 
 /* Queues the packet of an I/O on req that completed at once (skip mode),
  * keeping its result (status in req->ov, `bytes` transferred): dispatch
