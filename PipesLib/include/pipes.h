@@ -224,15 +224,16 @@ typedef struct pipes_event {
  * worker thread. Events of different connections run in parallel. A callback
  * that blocks ties up its worker thread only: completions that worker had
  * already dequeued are taken over by the other workers (with one worker
- * thread, everything waits for it). The SEND_COMPLETE and LIMIT events that
- * a callback's own calls on its own server or client owe (a send written
- * within the call, the queued sends a pipes_server_disconnect fails, a full
- * queue) come only after that callback has returned, usually on the same
- * thread at once (they skip the completion port). So a callback must not
- * wait, itself or through another thread, for an event that its own calls
- * owe: it would wait for ever, for the reason pipes_client_send_wait
- * refuses to run on a worker. Events owed by other callbacks or threads
- * are delivered meanwhile as usual.
+ * thread, everything waits for it). One exception, for speed: a callback's
+ * calls on its own server or client that finish writing (or fail) messages
+ * within the call owe SEND_COMPLETE events (and LIMIT events) that come
+ * after that callback has returned, usually on the same thread at once
+ * (they skip the completion port); this includes messages other threads
+ * had queued that such a call writes. So a callback must not wait, itself
+ * or through another thread, for those events: it would wait for ever, for
+ * the reason pipes_client_send_wait refuses to run on a worker. A send
+ * whose write pends completes like any I/O, on any worker. SEND_COMPLETE
+ * events come in no particular order among themselves.
  * The callback may call any function of this library, including
  * pipes_server_stop / pipes_client_close on its own object or another one
  * (see there), except pipes_client_send_wait and pipes_engine_destroy

@@ -124,12 +124,6 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
     if (!released)
         gate_give_slot(ep);
     PIPES_CHAOS_POINT("endpoint.callback_left");
-    /* The events this callback's calls owe follow now, unless it was nested
-     * in another callback, whose end runs them (LOCAL PACKETS). Callbacks
-     * are entered with no library lock held, so this is as safe a place as
-     * the callback was. */
-    if (!saved_of)
-        pipes_engine_run_local(ctx);
     return 1;
 }
 
@@ -273,9 +267,10 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
     l->ev.send_context = send_context;
     pipes_endpoint_addref(ep);
     /* Inside one of ep's own callbacks the event waits on this worker until
-     * that callback returns (engine.c, LOCAL PACKETS). The packet being
-     * dispatched holds a reference on ep until then (the connection or
-     * event it completes), so the one held here makes nobody wait longer,
+     * the packet being dispatched is done, or until user code is entered
+     * (engine.c, LOCAL PACKETS). That packet holds a reference on ep until
+     * then (the connection or event it completes), so the one held here
+     * makes nobody wait longer,
      * not even a stop of ep that does not wait for this callback (a lent
      * slot, close_gate). From another object's callback it would: that
      * callback may block on a thread that is stopping ep. So, the port. */

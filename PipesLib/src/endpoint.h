@@ -98,8 +98,9 @@ int pipes_endpoint_authorize(pipes_endpoint *ep, pipes_authorize_fn fn,
 /* Delivers a small event (LIMIT, SEND_COMPLETE...) from a worker thread
  * later, for callers that are not on a worker or hold a lock: never inside
  * the caller's call. Called inside one of ep's callbacks, the event is kept
- * on that worker and follows when that callback has returned (engine.c,
- * LOCAL PACKETS); otherwise it goes through the port. */
+ * on that worker and follows when the packet it dispatches is done, or goes
+ * to the port when user code is entered first (engine.c, LOCAL PACKETS);
+ * called anywhere else, it goes through the port. */
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context);
 

@@ -41,11 +41,11 @@
  *   under Wine a post and its dequeue are two wineserver round trips and
  *   usually wake the other worker, which doubled the requests of a client
  *   sending from its SEND_COMPLETE callback (docs/PERFORMANCE.md). The
- *   list is run when the callback that filled it has returned: at the end
- *   of every callback that is not nested in another (endpoint.c,
- *   run_in_gate), and after each packet as a backstop. Two rules keep a
+ *   worker runs the list when the completion function of the packet it
+ *   dispatches has returned, so such an event never holds up the rest of
+ *   that completion (a connection's read chain, say). Two rules keep a
  *   blocked callback from holding up more than itself, as with batches:
- *   - when user code is entered (a callback, even one the list runs), the
+ *   - when user code is entered (any callback, one the list runs too), the
  *     list as it stands goes to the port (pipes_engine_share_local), so
  *     only the events owed by that very callback's calls wait for it;
  *   - one run completes at most PIPES_ENGINE_LOCAL_RUN requests and posts
@@ -293,7 +293,7 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
         ctx->batch_next = i + 1; /* the rest a share during this packet offers */
         if (e->lpOverlapped) {
             dispatch(e);
-            pipes_engine_run_local(ctx); /* normally empty: see LOCAL PACKETS */
+            pipes_engine_run_local(ctx); /* LOCAL PACKETS */
         } else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
             quits++;
         /* else: a consumed wake packet, or blanked by a stealer */

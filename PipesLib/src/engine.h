@@ -126,10 +126,10 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr);
 
 /* Completes the requests on ctx's local list, those their completions add
- * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port. Call
- * with no lock held, outside any callback. Nothing for ctx NULL, and
- * nothing when called again from inside one of those completions (the
- * running call takes what they add). */
+ * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port. Called
+ * by the worker after each packet's completion function. Nothing for ctx
+ * NULL, and nothing when called again from inside one of those
+ * completions (the running call takes what they add). */
 #define PIPES_ENGINE_LOCAL_RUN 64u
 void pipes_engine_run_local(pipes_worker_ctx *ctx);
 
