@@ -11,54 +11,79 @@ namespace {
 
 using namespace pt;
 
+// An engine of the test's own with `workers` threads: destroyed when the test's scope ends, after
+// its servers and clients, and the live counters must then be back where they were.
+class OwnEngine {
+public:
+    explicit OwnEngine(unsigned workers) : engine(CreateEngine(workers)) {}
+    ~OwnEngine()
+    {
+        if (engine) {
+            EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
+        }
+        PT_EXPECT_LIVE_COUNTERS_BACK(base_);
+    }
+    OwnEngine(const OwnEngine &) = delete;
+    OwnEngine &operator=(const OwnEngine &) = delete;
+
+private:
+    LiveCounters base_ = Baseline(); // before the engine: initialised first
+
+public:
+    pipes_engine *const engine;
+};
+
+// Starts a server on `engine` (events to slog) and connects one client on the default engine.
+void ServeOnEngine(pipes_engine *engine, const std::wstring &name, EventLog *slog, EventLog *clog,
+                   ServerGuard *server, ClientGuard *client)
+{
+    pipes_server_config scfg = ServerConfig(name, slog);
+    scfg.engine = engine;
+    ASSERT_EQ(pipes_server_start(&scfg, server->Out()), PIPES_OK);
+    pipes_client_config ccfg = ClientConfig(name, clog);
+    ASSERT_EQ(pipes_client_connect(&ccfg, client->Out()), PIPES_OK);
+}
+
 // Two workers: before the local packets, the event was posted to the port and the other worker
 // delivered it while the callback that sent was still running (seen: in_callback 1, another thread).
 TEST(LibLocalEvents, ASendCompleteOfASendInACallbackFollowsOnThatWorkerAfterIt)
 {
-    LiveCounters base = Baseline();
-    pipes_engine *engine = CreateEngine(2);
-    ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name = UniquePipeName();
-        EventLog slog, clog;
-        int reply_context = 0;
-        std::atomic<DWORD> message_thread{0}, complete_thread{0};
-        std::atomic<int> in_message{0}, complete_in_message{-1};
-        slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                message_thread = GetCurrentThreadId();
-                in_message = 1;
-                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5, &reply_context),
-                          PIPES_OK);
-                // Time enough for the other, idle worker to deliver the event if it were in the port.
-                Sleep(300);
-                in_message = 0;
-            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
-                complete_thread = GetCurrentThreadId();
-                complete_in_message = in_message.load();
-            }
-        };
-        pipes_server_config scfg = ServerConfig(name, &slog);
-        scfg.engine = engine;
-        ServerGuard server;
-        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_client_config ccfg = ClientConfig(name, &clog);
-        ClientGuard client; // on the default engine
-        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_send_wait(client.get(), "hello", 5, 10000), PIPES_OK);
+    OwnEngine own(2);
+    ASSERT_NE(own.engine, nullptr);
+    pipes_engine *engine = own.engine;
+    const std::wstring name = UniquePipeName();
+    EventLog slog, clog;
+    int reply_context = 0;
+    std::atomic<DWORD> message_thread{0}, complete_thread{0};
+    std::atomic<int> in_message{0}, complete_in_message{-1};
+    slog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_MESSAGE) {
+            message_thread = GetCurrentThreadId();
+            in_message = 1;
+            EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5, &reply_context),
+                      PIPES_OK);
+            // Time enough for the other, idle worker to deliver the event if it were in the port.
+            Sleep(300);
+            in_message = 0;
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
+            complete_thread = GetCurrentThreadId();
+            complete_in_message = in_message.load();
+        }
+    };
+    ServerGuard server;
+    ClientGuard client;
+    ASSERT_NO_FATAL_FAILURE(ServeOnEngine(engine, name, &slog, &clog, &server, &client));
+    ASSERT_EQ(pipes_client_send_wait(client.get(), "hello", 5, 10000), PIPES_OK);
 
-        ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, 1));
-        Event done;
-        ASSERT_TRUE(slog.WaitFirst(PIPES_EVENT_SEND_COMPLETE, &done));
-        EXPECT_EQ(done.status, PIPES_OK);
-        EXPECT_EQ(done.send_context, &reply_context);
-        EXPECT_EQ(complete_in_message.load(), 0)
-            << "SEND_COMPLETE ran while the callback that sent was still running";
-        EXPECT_EQ(complete_thread.load(), message_thread.load())
-            << "SEND_COMPLETE ran on another worker than the callback that sent";
-    }
-    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+    ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, 1));
+    Event done;
+    ASSERT_TRUE(slog.WaitFirst(PIPES_EVENT_SEND_COMPLETE, &done));
+    EXPECT_EQ(done.status, PIPES_OK);
+    EXPECT_EQ(done.send_context, &reply_context);
+    EXPECT_EQ(complete_in_message.load(), 0)
+        << "SEND_COMPLETE ran while the callback that sent was still running";
+    EXPECT_EQ(complete_thread.load(), message_thread.load())
+        << "SEND_COMPLETE ran on another worker than the callback that sent";
 }
 
 // One worker. Client A sends each next message from the SEND_COMPLETE of the last; the server
@@ -66,134 +91,122 @@ TEST(LibLocalEvents, ASendCompleteOfASendInACallbackFollowsOnThatWorkerAfterIt)
 // written within the call, and every event stays on the worker. Client B connects on the same
 // engine while the chain runs: its CONNECTED must come within a few runs of the list, not at the
 // chain's end. Seen without the limit (PIPES_ENGINE_LOCAL_RUN raised to 100000): B's CONNECTED
-// after all 1,500 of A's sends (then, with the 64 KiB pipe).
+// 19,953 chained sends after its connect returned, at the chain's end; 14-50 with it.
 TEST(LibLocalEvents, AChainOfSendsFromSendCompleteDoesNotHoldUpAnotherClient)
 {
-    LiveCounters base = Baseline();
-    pipes_engine *engine = CreateEngine(1);
-    ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name = UniquePipeName();
-        constexpr uint32_t kChain = 20000; // 32-byte messages: 640 KiB, within the 1 MiB pipe
-        EventLog slog, alog, blog;
-        Gate gate;
-        OpenOnExit open_on_exit{gate};
-        std::atomic<uint32_t> received{0};
-        slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE && received.fetch_add(1) == 0)
-                gate.Wait(); // A's writes pile up in the pipe
-        };
-        slog.KeepEvents(false);
-        ServerGuard server; // on the default engine
-        pipes_server_config scfg = ServerConfig(name, &slog);
-        scfg.buffer_size = 1u << 20;
-        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+    OwnEngine own(1);
+    ASSERT_NE(own.engine, nullptr);
+    pipes_engine *engine = own.engine;
+    const std::wstring name = UniquePipeName();
+    constexpr uint32_t kChain = 20000; // 32-byte messages: 640 KiB, within the 1 MiB pipe
+    EventLog slog, alog, blog;
+    Gate gate;
+    OpenOnExit open_on_exit{gate};
+    std::atomic<uint32_t> received{0};
+    slog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_MESSAGE && received.fetch_add(1) == 0)
+            gate.Wait(); // A's writes pile up in the pipe
+    };
+    slog.KeepEvents(false);
+    ServerGuard server; // on the default engine
+    pipes_server_config scfg = ServerConfig(name, &slog);
+    scfg.buffer_size = 1u << 20;
+    ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
 
-        ClientGuard a, b;
-        std::atomic<uint32_t> completed{0};
-        std::atomic<bool> b_connected{false};
-        std::atomic<uint32_t> completed_at_b_connected{0};
-        int context = 0;
-        alog.KeepEvents(false);
-        alog.hook = [&](const pipes_event *ev) {
-            if (ev->type != PIPES_EVENT_SEND_COMPLETE)
-                return;
-            EXPECT_EQ(ev->status, PIPES_OK);
-            uint32_t done = completed.fetch_add(1) + 1;
-            if (done < kChain && !b_connected.load()) {
-                std::vector<uint8_t> m = TestMessage(32, 7, done);
-                EXPECT_EQ(pipes_client_send(ev->client, m.data(), m.size(), &context), PIPES_OK);
-            }
-        };
-        blog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_CONNECTED) {
-                completed_at_b_connected = completed.load();
-                b_connected = true; // the chain ends here
-            }
-        };
-        pipes_client_config acfg = ClientConfig(name, &alog);
-        acfg.engine = engine;
-        ASSERT_EQ(pipes_client_connect(&acfg, a.Out()), PIPES_OK);
-        std::vector<uint8_t> first = TestMessage(32, 7, 0);
-        ASSERT_EQ(pipes_client_send(a.get(), first.data(), first.size(), &context), PIPES_OK);
-        ASSERT_TRUE(gate.WaitUntilBlocked());
-        ASSERT_TRUE(PollUntil([&] { return completed.load() >= 10; }));
+    ClientGuard a, b;
+    std::atomic<uint32_t> completed{0};
+    std::atomic<bool> b_connected{false};
+    std::atomic<uint32_t> completed_at_b_connected{0};
+    int context = 0;
+    alog.KeepEvents(false);
+    alog.hook = [&](const pipes_event *ev) {
+        if (ev->type != PIPES_EVENT_SEND_COMPLETE)
+            return;
+        EXPECT_EQ(ev->status, PIPES_OK);
+        uint32_t done = completed.fetch_add(1) + 1;
+        if (done < kChain && !b_connected.load()) {
+            std::vector<uint8_t> m = TestMessage(32, 7, done);
+            EXPECT_EQ(pipes_client_send(ev->client, m.data(), m.size(), &context), PIPES_OK);
+        }
+    };
+    blog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_CONNECTED) {
+            completed_at_b_connected = completed.load();
+            b_connected = true; // the chain ends here
+        }
+    };
+    pipes_client_config acfg = ClientConfig(name, &alog);
+    acfg.engine = engine;
+    ASSERT_EQ(pipes_client_connect(&acfg, a.Out()), PIPES_OK);
+    std::vector<uint8_t> first = TestMessage(32, 7, 0);
+    ASSERT_EQ(pipes_client_send(a.get(), first.data(), first.size(), &context), PIPES_OK);
+    ASSERT_TRUE(gate.WaitUntilBlocked());
+    ASSERT_TRUE(PollUntil([&] { return completed.load() >= 10; }));
 
-        pipes_client_config bcfg = ClientConfig(name, &blog);
-        bcfg.engine = engine;
-        ASSERT_EQ(pipes_client_connect(&bcfg, b.Out()), PIPES_OK); // B's start request is queued
-        const uint32_t at_connect = completed.load();
-        ASSERT_TRUE(blog.WaitCount(PIPES_EVENT_CONNECTED, 1));
-        std::printf("[ info ] B's CONNECTED came %u chained sends after its connect returned (%u then)\n",
-                    completed_at_b_connected.load() - at_connect, at_connect);
-        ASSERT_LT(at_connect, kChain) << "the chain ended before B connected: nothing shown";
-        EXPECT_LT(completed_at_b_connected.load() - at_connect, 1000u) << "the chain kept the only worker";
-        gate.Open();
-        // Every send has its SEND_COMPLETE (one may still come after B's CONNECTED stopped the chain):
-        // the server receives as many messages as A's events counted.
-        ASSERT_TRUE(PollUntil([&] { return received.load() == completed.load(); }))
-            << received.load() << " received, " << completed.load() << " sent";
-    }
-    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+    pipes_client_config bcfg = ClientConfig(name, &blog);
+    bcfg.engine = engine;
+    ASSERT_EQ(pipes_client_connect(&bcfg, b.Out()), PIPES_OK); // B's start request is queued
+    const uint32_t at_connect = completed.load();
+    ASSERT_TRUE(blog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+    std::printf("[ info ] B's CONNECTED came %u chained sends after its connect returned (%u then)\n",
+                completed_at_b_connected.load() - at_connect, at_connect);
+    ASSERT_LT(at_connect, kChain) << "the chain ended before B connected: nothing shown";
+    EXPECT_LT(completed_at_b_connected.load() - at_connect, 1000u) << "the chain kept the only worker";
+    gate.Open();
+    // Every send has its SEND_COMPLETE (one may still come after B's CONNECTED stopped the chain):
+    // the server receives as many messages as A's events counted.
+    ASSERT_TRUE(PollUntil([&] { return received.load() == completed.load(); }))
+        << received.load() << " received, " << completed.load() << " sent";
 }
 
 // Two workers. The server's callback for message 0 waits until messages 1 and 2 are in the pipe,
 // then replies: the read chain then finds 1 and 2 at once, in the same completion. The callback of
 // message 1 waits for the reply's SEND_COMPLETE, which its own calls do not owe: pipes.h lets it,
-// so the event must reach the other worker. Seen when the list ran only after the whole completion
-// (b2fb36b): it waited its 5 s, M0 M1 then C.
+// so the event must reach the other worker. Seen with pipes_engine_share_local disabled (b2fb36b
+// had no hand-over): it waited its 5 s.
 TEST(LibLocalEvents, AMessageCallbackWaitingForTheEventOfTheLastOnesSendGetsIt)
 {
-    LiveCounters base = Baseline();
-    pipes_engine *engine = CreateEngine(2);
-    ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name = UniquePipeName();
-        EventLog slog, clog;
-        Gate gate;
-        OpenOnExit open_on_exit{gate};
-        int reply_context = 0;
-        std::atomic<bool> reply_done{false};
-        std::atomic<int> m1_saw_reply{-1};
-        slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                uint32_t tag = 0, seq = 0;
-                EXPECT_TRUE(pt_msg_check(ev->data, ev->size, 1, &tag, &seq));
-                if (seq == 0) {
-                    gate.Wait();
-                    EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5,
-                                                &reply_context),
-                              PIPES_OK);
-                } else if (seq == 1) {
-                    m1_saw_reply =
-                        PollUntil([&] { return reply_done.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
-                }
-            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
-                reply_done = true;
-            }
-        };
-        pipes_server_config scfg = ServerConfig(name, &slog);
-        scfg.engine = engine;
-        ServerGuard server;
-        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_client_config ccfg = ClientConfig(name, &clog);
-        ClientGuard client; // on the default engine
-        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-        for (uint32_t seq = 0; seq < 3; ++seq) {
-            std::vector<uint8_t> msg = TestMessage(32, 5, seq);
-            ASSERT_EQ(pipes_client_send_wait(client.get(), msg.data(), msg.size(), 10000), PIPES_OK);
+    OwnEngine own(2);
+    ASSERT_NE(own.engine, nullptr);
+    pipes_engine *engine = own.engine;
+    const std::wstring name = UniquePipeName();
+    EventLog slog, clog;
+    Gate gate;
+    OpenOnExit open_on_exit{gate};
+    int reply_context = 0;
+    std::atomic<bool> reply_done{false};
+    std::atomic<int> m1_saw_reply{-1};
+    slog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_MESSAGE) {
+            uint32_t tag = 0, seq = 0;
+            EXPECT_TRUE(pt_msg_check(ev->data, ev->size, 1, &tag, &seq));
             if (seq == 0) {
-                ASSERT_TRUE(gate.WaitUntilBlocked());
+                gate.Wait();
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5,
+                                            &reply_context),
+                          PIPES_OK);
+            } else if (seq == 1) {
+                m1_saw_reply =
+                    PollUntil([&] { return reply_done.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
             }
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
+            reply_done = true;
         }
-        gate.Open();
-        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 3));
-        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 1));
-        EXPECT_EQ(m1_saw_reply.load(), 1) << "the reply's SEND_COMPLETE waited behind message 1";
+    };
+    ServerGuard server;
+    ClientGuard client;
+    ASSERT_NO_FATAL_FAILURE(ServeOnEngine(engine, name, &slog, &clog, &server, &client));
+    for (uint32_t seq = 0; seq < 3; ++seq) {
+        std::vector<uint8_t> msg = TestMessage(32, 5, seq);
+        ASSERT_EQ(pipes_client_send_wait(client.get(), msg.data(), msg.size(), 10000), PIPES_OK);
+        if (seq == 0) {
+            ASSERT_TRUE(gate.WaitUntilBlocked());
+        }
     }
-    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+    gate.Open();
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_MESSAGE, 3));
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 1));
+    EXPECT_EQ(m1_saw_reply.load(), 1) << "the reply's SEND_COMPLETE waited behind message 1";
 }
 
 // Two workers. The reply's SEND_COMPLETE callback waits for the peer's next message, which the
@@ -201,86 +214,70 @@ TEST(LibLocalEvents, AMessageCallbackWaitingForTheEventOfTheLastOnesSendGetsIt)
 // of the sending callback, inside the read chain (b284806): the next read was never issued, 5 s.
 TEST(LibLocalEvents, ASendCompleteCallbackWaitingForTheNextMessageGetsIt)
 {
-    LiveCounters base = Baseline();
-    pipes_engine *engine = CreateEngine(2);
-    ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name = UniquePipeName();
-        EventLog slog, clog;
-        int reply_context = 0;
-        std::atomic<bool> second_seen{false};
-        std::atomic<int> complete_saw_second{-1};
-        slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                uint32_t tag = 0, seq = 0;
-                EXPECT_TRUE(pt_msg_check(ev->data, ev->size, 1, &tag, &seq));
-                if (seq == 0)
-                    EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5,
-                                                &reply_context),
-                              PIPES_OK);
-                else
-                    second_seen = true;
-            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
-                complete_saw_second =
-                    PollUntil([&] { return second_seen.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
-            }
-        };
-        pipes_server_config scfg = ServerConfig(name, &slog);
-        scfg.engine = engine;
-        ServerGuard server;
-        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_client_config ccfg = ClientConfig(name, &clog);
-        ClientGuard client; // on the default engine
-        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-        for (uint32_t seq = 0; seq < 2; ++seq) {
-            std::vector<uint8_t> msg = TestMessage(32, 5, seq);
-            ASSERT_EQ(pipes_client_send_wait(client.get(), msg.data(), msg.size(), 10000), PIPES_OK);
+    OwnEngine own(2);
+    ASSERT_NE(own.engine, nullptr);
+    pipes_engine *engine = own.engine;
+    const std::wstring name = UniquePipeName();
+    EventLog slog, clog;
+    int reply_context = 0;
+    std::atomic<bool> second_seen{false};
+    std::atomic<int> complete_saw_second{-1};
+    slog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_MESSAGE) {
+            uint32_t tag = 0, seq = 0;
+            EXPECT_TRUE(pt_msg_check(ev->data, ev->size, 1, &tag, &seq));
+            if (seq == 0)
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "reply", 5,
+                                            &reply_context),
+                          PIPES_OK);
+            else
+                second_seen = true;
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
+            complete_saw_second =
+                PollUntil([&] { return second_seen.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
         }
-        ASSERT_TRUE(slog.WaitFlag([&] { return complete_saw_second.load() != -1; }));
-        EXPECT_EQ(complete_saw_second.load(), 1) << "message 1 waited behind the reply's SEND_COMPLETE";
+    };
+    ServerGuard server;
+    ClientGuard client;
+    ASSERT_NO_FATAL_FAILURE(ServeOnEngine(engine, name, &slog, &clog, &server, &client));
+    for (uint32_t seq = 0; seq < 2; ++seq) {
+        std::vector<uint8_t> msg = TestMessage(32, 5, seq);
+        ASSERT_EQ(pipes_client_send_wait(client.get(), msg.data(), msg.size(), 10000), PIPES_OK);
     }
-    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+    ASSERT_TRUE(slog.WaitFlag([&] { return complete_saw_second.load() != -1; }));
+    EXPECT_EQ(complete_saw_second.load(), 1) << "message 1 waited behind the reply's SEND_COMPLETE";
 }
 
 // Two workers. A callback sends a and b; a's SEND_COMPLETE callback waits for b's, which its own
-// calls do not owe: pipes.h lets it, so the other worker must deliver b meanwhile. Seen when the
-// worker kept both on its list and ran them in turn: a waited for ever (here, its 5 s).
+// calls do not owe: pipes.h lets it, so the other worker must deliver b meanwhile. Seen with
+// b2fb36b's pipes.dll and with pipes_engine_share_local disabled: a waited its 5 s.
 TEST(LibLocalEvents, ABlockedEventCallbackDoesNotHoldUpTheNextEventOfTheSameCallback)
 {
-    LiveCounters base = Baseline();
-    pipes_engine *engine = CreateEngine(2);
-    ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name = UniquePipeName();
-        EventLog slog, clog;
-        int context_a = 0, context_b = 0;
-        std::atomic<bool> b_done{false};
-        std::atomic<int> a_saw_b{-1};
-        slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "a", 1, &context_a), PIPES_OK);
-                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "b", 1, &context_b), PIPES_OK);
-            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->send_context == &context_a) {
-                a_saw_b = PollUntil([&] { return b_done.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
-            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->send_context == &context_b) {
-                b_done = true;
-            }
-        };
-        pipes_server_config scfg = ServerConfig(name, &slog);
-        scfg.engine = engine;
-        ServerGuard server;
-        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_client_config ccfg = ClientConfig(name, &clog);
-        ClientGuard client; // on the default engine
-        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_send_wait(client.get(), "go", 2, 10000), PIPES_OK);
-        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 2));
-        ASSERT_TRUE(slog.WaitFlag([&] { return a_saw_b.load() != -1; }));
-        EXPECT_EQ(a_saw_b.load(), 1) << "b's SEND_COMPLETE waited behind a's blocked callback";
-    }
-    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+    OwnEngine own(2);
+    ASSERT_NE(own.engine, nullptr);
+    pipes_engine *engine = own.engine;
+    const std::wstring name = UniquePipeName();
+    EventLog slog, clog;
+    int context_a = 0, context_b = 0;
+    std::atomic<bool> b_done{false};
+    std::atomic<int> a_saw_b{-1};
+    slog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_MESSAGE) {
+            EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "a", 1, &context_a), PIPES_OK);
+            EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "b", 1, &context_b), PIPES_OK);
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->send_context == &context_a) {
+            a_saw_b = PollUntil([&] { return b_done.load(); }, std::chrono::milliseconds(5000)) ? 1 : 0;
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && ev->send_context == &context_b) {
+            b_done = true;
+        }
+    };
+    ServerGuard server;
+    ClientGuard client;
+    ASSERT_NO_FATAL_FAILURE(ServeOnEngine(engine, name, &slog, &clog, &server, &client));
+    ASSERT_EQ(pipes_client_send_wait(client.get(), "go", 2, 10000), PIPES_OK);
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 2));
+    ASSERT_TRUE(slog.WaitFlag([&] { return a_saw_b.load() != -1; }));
+    EXPECT_EQ(a_saw_b.load(), 1) << "b's SEND_COMPLETE waited behind a's blocked callback";
 }
 
 // Two workers. A callback sends 100 replies, more than the list held in b2fb36b (64): all 100
@@ -288,41 +285,33 @@ TEST(LibLocalEvents, ABlockedEventCallbackDoesNotHoldUpTheNextEventOfTheSameCall
 // once and the other worker delivered them while the callback still ran.
 TEST(LibLocalEvents, AHundredSendsInOneCallbackAllCompleteAfterIt)
 {
-    LiveCounters base = Baseline();
-    pipes_engine *engine = CreateEngine(2);
-    ASSERT_NE(engine, nullptr);
-    {
-        const std::wstring name = UniquePipeName();
-        constexpr int kSends = 100;
-        EventLog slog, clog;
-        int context = 0;
-        std::atomic<int> in_message{0}, completed_inside{0};
-        slog.hook = [&](const pipes_event *ev) {
-            if (ev->type == PIPES_EVENT_MESSAGE) {
-                in_message = 1;
-                for (int i = 0; i < kSends; ++i)
-                    EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "r", 1, &context),
-                              PIPES_OK);
-                Sleep(300); // time for another worker to deliver any event it was given
-                in_message = 0;
-            } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && in_message.load()) {
-                completed_inside++;
-            }
-        };
-        pipes_server_config scfg = ServerConfig(name, &slog);
-        scfg.engine = engine;
-        ServerGuard server;
-        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
-        pipes_client_config ccfg = ClientConfig(name, &clog);
-        ClientGuard client; // on the default engine
-        ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
-        ASSERT_EQ(pipes_client_send_wait(client.get(), "go", 2, 10000), PIPES_OK);
-        ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, kSends));
-        ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, kSends));
-        EXPECT_EQ(completed_inside.load(), 0) << "SEND_COMPLETE events ran while the callback that sent ran";
-    }
-    EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-    PT_EXPECT_LIVE_COUNTERS_BACK(base);
+    OwnEngine own(2);
+    ASSERT_NE(own.engine, nullptr);
+    pipes_engine *engine = own.engine;
+    const std::wstring name = UniquePipeName();
+    constexpr int kSends = 100;
+    EventLog slog, clog;
+    int context = 0;
+    std::atomic<int> in_message{0}, completed_inside{0};
+    slog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_MESSAGE) {
+            in_message = 1;
+            for (int i = 0; i < kSends; ++i)
+                EXPECT_EQ(pipes_server_send(ev->server, ev->connection_id, "r", 1, &context),
+                          PIPES_OK);
+            Sleep(300); // time for another worker to deliver any event it was given
+            in_message = 0;
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE && in_message.load()) {
+            completed_inside++;
+        }
+    };
+    ServerGuard server;
+    ClientGuard client;
+    ASSERT_NO_FATAL_FAILURE(ServeOnEngine(engine, name, &slog, &clog, &server, &client));
+    ASSERT_EQ(pipes_client_send_wait(client.get(), "go", 2, 10000), PIPES_OK);
+    ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, kSends));
+    ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, kSends));
+    EXPECT_EQ(completed_inside.load(), 0) << "SEND_COMPLETE events ran while the callback that sent ran";
 }
 
 } // namespace
