@@ -11,39 +11,6 @@ namespace {
 
 using namespace pt;
 
-// An engine of the test's own with `workers` threads: destroyed when the test's scope ends, after
-// its servers and clients, and the live counters must then be back where they were.
-class OwnEngine {
-public:
-    explicit OwnEngine(unsigned workers) : engine(CreateEngine(workers)) {}
-    ~OwnEngine()
-    {
-        if (engine) {
-            EXPECT_EQ(pipes_engine_destroy(engine), PIPES_OK);
-        }
-        PT_EXPECT_LIVE_COUNTERS_BACK(base_);
-    }
-    OwnEngine(const OwnEngine &) = delete;
-    OwnEngine &operator=(const OwnEngine &) = delete;
-
-private:
-    LiveCounters base_ = Baseline(); // before the engine: initialised first
-
-public:
-    pipes_engine *const engine;
-};
-
-// Starts a server on `engine` (events to slog) and connects one client on the default engine.
-void ServeOnEngine(pipes_engine *engine, const std::wstring &name, EventLog *slog, EventLog *clog,
-                   ServerGuard *server, ClientGuard *client)
-{
-    pipes_server_config scfg = ServerConfig(name, slog);
-    scfg.engine = engine;
-    ASSERT_EQ(pipes_server_start(&scfg, server->Out()), PIPES_OK);
-    pipes_client_config ccfg = ClientConfig(name, clog);
-    ASSERT_EQ(pipes_client_connect(&ccfg, client->Out()), PIPES_OK);
-}
-
 // Two workers: before the local packets, the event was posted to the port and the other worker
 // delivered it while the callback that sent was still running (seen: in_callback 1, another thread).
 TEST(LibLocalEvents, ASendCompleteOfASendInACallbackFollowsOnThatWorkerAfterIt)
