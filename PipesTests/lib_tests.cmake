@@ -16,6 +16,7 @@ add_executable(pipes_lib_tests
   lib_lifecycle_test.cpp
   lib_engine_test.cpp
   lib_local_events_test.cpp
+  lib_standby_test.cpp
   lib_process_test.cpp
   lib_gui_test.cpp
   lib_args_test.cpp

@@ -134,7 +134,10 @@ typedef struct pipes_engine_config {
 } pipes_engine_config;
 
 /* Creates an engine: one I/O completion port and worker_threads threads
- * dequeuing from it with GetQueuedCompletionStatusEx.
+ * dequeuing from it with GetQueuedCompletionStatusEx. One of them waits on
+ * the port; the others stand by, start when packets queue up or when a
+ * worker has been on one completion for a few milliseconds (see
+ * pipes_event_fn), and stand by again when they find the port empty.
  * The process-wide default engine (used when a config names no engine) is
  * created by the first server or client that needs it and lives until the
  * process exits: it counts in pipes_global_stats.live_engines from then on,
@@ -222,9 +225,14 @@ typedef struct pipes_event {
  * MESSAGE events in arrival order, one at a time, then DISCONNECTED last;
  * SEND_COMPLETE and LIMIT events may run concurrently with those on another
  * worker thread. Events of different connections run in parallel. A callback
- * that blocks ties up its worker thread only: completions that worker had
- * already dequeued are taken over by the other workers (with one worker
- * thread, everything waits for it). One exception, for speed: a callback's
+ * that blocks ties up its worker thread only: once that worker has been on
+ * one completion for 5 to 10 ms (its callbacks included; longer where the
+ * system timer is coarser, as on Windows by default: about 16 to 32 ms), a
+ * standby worker takes over the completions waiting in the port and those
+ * the blocked worker had already dequeued; until then they wait. With one
+ * worker thread, or every worker stuck, everything waits. The same holds
+ * for a connection whose messages keep its worker busy (many short
+ * callbacks in a row). One exception, for speed: a callback's
  * calls on its own server or client that finish writing (or fail) messages
  * within the call owe SEND_COMPLETE events (and LIMIT events) that come
  * after that callback has returned, usually on the same thread at once

@@ -1,7 +1,9 @@
 /*
  * engine.c - one I/O completion port drained by a pool of worker threads
  * with GetQueuedCompletionStatusEx. Workers do nothing but dequeue and
- * dispatch each packet to its request's completion function.
+ * dispatch each packet to its request's completion function. Only one of
+ * them waits on the port at a time; the others stand by (standby.c, ONE
+ * WORKER ON THE PORT), so "a worker asleep in the dequeue" below is that one.
  *
  * SHARED BATCHES
  *   A worker dequeues up to ENGINE_BATCH packets at once and dispatches
@@ -60,6 +62,7 @@
 #include "completion_probe.h"
 #include "pipes_chaos.h"
 #include "runtime.h"
+#include "standby.h"
 
 #define ENGINE_BATCH 64              /* packets per dequeue call, at most (BATCH SIZE) */
 #define ENGINE_PROBE_EVERY 8u        /* a small-batch worker tries a full batch this often */
@@ -124,6 +127,7 @@ void pipes_engine_run_local(pipes_worker_ctx *ctx)
         if (ran >= PIPES_ENGINE_LOCAL_RUN && pipes_engine_requeue(ctx->engine, &lr->req, 0))
             continue;
         ran++;
+        pipes_standby_busy(ctx);
         complete_req(&lr->req, 0, 0);
     }
     ctx->running_local = 0;
@@ -251,9 +255,13 @@ static ULONG batch_size(pipes_worker_ctx *ctx)
     return 1;
 }
 
+typedef enum next_result { NEXT_RUN, NEXT_STAND_BY, NEXT_PORT_GONE } next_result;
+
 /* Fills entries with the next packets: shared rests first, else from the
- * port. Returns FALSE when the port is gone. */
-static BOOL next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG *count)
+ * port. Only the worker holding `blocker` waits on the port; any other
+ * takes what is there and stands by if nothing is (standby.c, ONE WORKER
+ * ON THE PORT). */
+static next_result next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG *count)
 {
     pipes_engine *engine = ctx->engine;
     ULONG want;
@@ -261,24 +269,35 @@ static BOOL next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULONG *
 
     *count = steal_batch(ctx, entries);
     if (*count)
-        return TRUE;
-    /* Announce, then look once more (NO LOST WAKE-UP). */
-    InterlockedIncrement(&engine->idle_workers);
-    PIPES_CHAOS_POINT("engine.idle");
-    *count = steal_batch(ctx, entries);
-    if (*count) {
-        InterlockedDecrement(&engine->idle_workers);
-        return TRUE;
-    }
-    PIPES_COUNT_INC(calls_dequeue);
+        return NEXT_RUN;
     want = batch_size(ctx);
-    ok = GetQueuedCompletionStatusEx(engine->port, entries, want, count, INFINITE, FALSE);
-    InterlockedDecrement(&engine->idle_workers);
-    if (ok) {
-        ctx->large_batches = want == ENGINE_BATCH && *count > 1;
-        consume_wakes(engine, entries, *count);
+    if (InterlockedCompareExchange(&engine->blocker, 1, 0) == 0) {
+        /* Announce, then look once more (NO LOST WAKE-UP). */
+        InterlockedIncrement(&engine->idle_workers);
+        PIPES_CHAOS_POINT("engine.idle");
+        *count = steal_batch(ctx, entries);
+        if (*count) {
+            InterlockedDecrement(&engine->idle_workers);
+            InterlockedExchange(&engine->blocker, 0);
+            return NEXT_RUN;
+        }
+        PIPES_COUNT_INC(calls_dequeue);
+        ok = GetQueuedCompletionStatusEx(engine->port, entries, want, count, INFINITE, FALSE);
+        InterlockedDecrement(&engine->idle_workers);
+        InterlockedExchange(&engine->blocker, 0);
+    } else {
+        PIPES_COUNT_INC(calls_dequeue);
+        ok = GetQueuedCompletionStatusEx(engine->port, entries, want, count, 0, FALSE);
+        if (!ok && GetLastError() == WAIT_TIMEOUT)
+            return NEXT_STAND_BY;
     }
-    return ok;
+    if (!ok)
+        return NEXT_PORT_GONE;
+    ctx->large_batches = want == ENGINE_BATCH && *count > 1;
+    consume_wakes(engine, entries, *count);
+    if (*count > 1)
+        pipes_standby_promote(engine); /* work queues up */
+    return NEXT_RUN;
 }
 
 /* Dispatches one batch; returns how many quit packets it held. */
@@ -292,6 +311,7 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
         OVERLAPPED_ENTRY *e = &entries[i];
         ctx->batch_next = i + 1; /* the rest a share during this packet offers */
         if (e->lpOverlapped) {
+            pipes_standby_busy(ctx); /* the watcher sees a packet that lasts */
             dispatch(e);
             pipes_engine_run_local(ctx); /* LOCAL PACKETS */
         } else if (e->lpCompletionKey == ENGINE_QUIT_KEY)
@@ -300,30 +320,45 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
     }
     ctx->batch = NULL;
     ctx->batch_count = ctx->batch_next = 0;
+    pipes_standby_idle(ctx);
     return quits;
 }
 
-static DWORD WINAPI worker_main(LPVOID param)
+/* A running worker's loop; returns when the engine quits. */
+static void run_worker(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries)
 {
-    pipes_worker_ctx *ctx = (pipes_worker_ctx *)param;
     pipes_engine *engine = ctx->engine;
-    OVERLAPPED_ENTRY entries[ENGINE_BATCH];
-
-    TlsSetValue(pipes_tls_index(&g_worker_slot), ctx);
     for (;;) {
         ULONG count;
         unsigned quits;
-        if (!next_batch(ctx, entries, &count))
-            break; /* the port was closed: only happens if destroy went wrong */
+        next_result next = next_batch(ctx, entries, &count);
+        if (next == NEXT_STAND_BY) {
+            if (!pipes_standby_wait(ctx))
+                return;
+            continue;
+        }
+        if (next == NEXT_PORT_GONE)
+            return; /* only happens if destroy went wrong */
         quits = run_batch(ctx, entries, count);
         if (quits) {
             /* One quit packet is posted per worker, but a batch may hold
              * several: hand the extra ones back for the other workers. */
             while (--quits)
                 PostQueuedCompletionStatus(engine->port, 0, ENGINE_QUIT_KEY, NULL);
-            break;
+            return;
         }
     }
+}
+
+static DWORD WINAPI worker_main(LPVOID param)
+{
+    pipes_worker_ctx *ctx = (pipes_worker_ctx *)param;
+    OVERLAPPED_ENTRY entries[ENGINE_BATCH];
+
+    TlsSetValue(pipes_tls_index(&g_worker_slot), ctx);
+    /* The first worker runs; the others start standing by. */
+    if (ctx == &ctx->engine->workers[0] || pipes_standby_wait(ctx))
+        run_worker(ctx, entries);
     TlsSetValue(pipes_tls_index(&g_worker_slot), NULL);
     return 0;
 }
@@ -342,6 +377,7 @@ static unsigned default_thread_count(void)
 static void stop_workers(pipes_engine *engine)
 {
     unsigned i;
+    pipes_standby_quit(engine);
     for (i = 0; i < engine->thread_count; i++)
         PostQueuedCompletionStatus(engine->port, 0, ENGINE_QUIT_KEY, NULL);
     for (i = 0; i < engine->thread_count; i++) {
@@ -379,6 +415,7 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     InitializeSRWLock(&engine->lock);
     InitializeConditionVariable(&engine->freed_cv);
     InitializeSRWLock(&engine->steal_lock);
+    pipes_standby_init(engine);
     engine->threads = (HANDLE *)pipes_mem_alloc(threads * sizeof(HANDLE));
     engine->workers = (pipes_worker_ctx *)pipes_mem_alloc(threads * sizeof(pipes_worker_ctx));
     engine->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, threads);

@@ -71,6 +71,12 @@ typedef struct pipes_worker_ctx {
      * (engine.c, LOCAL PACKETS). Only this thread touches them. */
     pipes_local_req *local_head, *local_tail;
     int running_local;       /* pipes_engine_run_local is on the stack */
+    /* Busy with a packet (standby.c, ONE WORKER ON THE PORT): the count of
+     * packets started is this thread's; busy_state, (packets << 1) | busy,
+     * is read by the watcher (interlocked). */
+    unsigned packets;
+    LONG busy_state;
+    LONG watched_state, covered_state; /* the watcher's, under standby_lock */
 } pipes_worker_ctx;
 
 struct pipes_engine {
@@ -89,6 +95,16 @@ struct pipes_engine {
     LONG wake_pending;   /* a wake packet is in the port (engine.c, SHARED BATCHES) */
     SRWLOCK steal_lock;  /* guards shared_batches and the workers' shared rests */
     LONG shared_batches; /* workers whose batch rest may be stolen */
+    /* ONE WORKER ON THE PORT (standby.c) */
+    LONG blocker;        /* a running worker blocks in the dequeue (engine.c) */
+    SRWLOCK standby_lock; /* guards the fields below it */
+    CONDITION_VARIABLE standby_cv; /* standby workers but the watcher wait here */
+    CONDITION_VARIABLE watch_cv;   /* the watcher waits here */
+    LONG standing_by;    /* workers standing by, the watcher included (also read without the lock) */
+    unsigned tickets;    /* promotions not yet taken */
+    int watcher_taken;   /* a standby worker is the watcher */
+    int quitting;        /* the engine is being destroyed */
+    LONG watcher_asleep; /* the watcher waits for a callback to start (interlocked) */
 };
 
 /* NULL on threads that are not engine workers. */
