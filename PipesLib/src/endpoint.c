@@ -270,10 +270,10 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
      * the packet being dispatched is done, or until user code is entered
      * (engine.c, LOCAL PACKETS). That packet holds a reference on ep until
      * then (the connection or event it completes), so the one held here
-     * makes nobody wait longer,
-     * not even a stop of ep that does not wait for this callback (a lent
-     * slot, close_gate). From another object's callback it would: that
-     * callback may block on a thread that is stopping ep. So, the port. */
+     * makes nobody wait longer, not even a stop of ep that does not wait
+     * for this callback (a lent slot, close_gate). From another object's
+     * callback it would: that callback may block on a thread that is
+     * stopping ep. So, the port. */
     if (ctx && ctx->in_callback_of == ep)
         queued = pipes_engine_post_local(ep->engine, &l->local);
     else
