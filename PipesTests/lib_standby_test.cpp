@@ -88,6 +88,20 @@ struct BlockingServer {
         ASSERT_EQ(pipes_client_send_wait(clients[client].get(), text, std::strlen(text), 10000),
                   PIPES_OK);
     }
+    // `client`'s message holds its worker in gates[gate].
+    void Block(size_t client, int gate)
+    {
+        const char name[2] = {static_cast<char>('0' + gate), 0};
+        ASSERT_NO_FATAL_FAILURE(Send(client, name));
+        ASSERT_TRUE(gates[gate].WaitUntilBlocked()) << "the callback of gate " << gate << " never ran";
+    }
+    // `client`'s "free" must be delivered while the gates hold their workers.
+    void ExpectServed(size_t client, const char *why)
+    {
+        freed = false;
+        ASSERT_NO_FATAL_FAILURE(Send(client, "free"));
+        EXPECT_TRUE(PollUntil([&] { return freed.load(); }, milliseconds(10000))) << why;
+    }
     ~BlockingServer()
     {
         for (Gate &g : gates)
@@ -95,23 +109,19 @@ struct BlockingServer {
     }
 };
 
-// The watcher sleeps while no callback runs; the callback that blocks after such a spell must wake
-// it (standby.c, NO LOST WATCH), or the other connection's message waits for the blocked one.
+// The watcher sleeps while no packet is handled; the callback that blocks after such a spell must
+// wake it (standby.c, NO LOST WATCH), or the other connection's message waits for the blocked one.
 TEST(LibStandby, ACallbackThatBlocksAfterAQuietSpellIsTakenOver)
 {
     OwnEngine own(2);
     ASSERT_NE(own.engine, nullptr);
     BlockingServer s;
     ASSERT_NO_FATAL_FAILURE(s.Start(own.engine, 2));
-    const char *gate_names[3] = {"0", "1", "2"};
     for (int round = 0; round < 3; ++round) {
-        Sleep(100); // many ticks without a callback: the watcher sleeps
-        s.freed = false;
-        ASSERT_NO_FATAL_FAILURE(s.Send(0, gate_names[round]));
-        ASSERT_TRUE(s.gates[round].WaitUntilBlocked());
-        ASSERT_NO_FATAL_FAILURE(s.Send(1, "free"));
-        EXPECT_TRUE(PollUntil([&] { return s.freed.load(); }, milliseconds(10000)))
-            << "round " << round << ": a message waited behind another connection's blocked callback";
+        Sleep(100); // many ticks without a packet: the watcher sleeps
+        ASSERT_NO_FATAL_FAILURE(s.Block(0, round));
+        ASSERT_NO_FATAL_FAILURE(
+            s.ExpectServed(1, "a message waited behind another connection's blocked callback"));
         s.gates[round].Open();
     }
 }
@@ -124,14 +134,9 @@ TEST(LibStandby, ThreeBlockedCallbacksLeaveTheFourthWorkerToServe)
     ASSERT_NE(own.engine, nullptr);
     BlockingServer s;
     ASSERT_NO_FATAL_FAILURE(s.Start(own.engine, 4));
-    const char *gate_names[3] = {"0", "1", "2"};
-    for (int i = 0; i < 3; ++i) {
-        ASSERT_NO_FATAL_FAILURE(s.Send(static_cast<size_t>(i), gate_names[i]));
-        ASSERT_TRUE(s.gates[i].WaitUntilBlocked()) << "callback " << i << " never ran";
-    }
-    ASSERT_NO_FATAL_FAILURE(s.Send(3, "free"));
-    EXPECT_TRUE(PollUntil([&] { return s.freed.load(); }, milliseconds(10000)))
-        << "three blocked callbacks held up the fourth worker";
+    for (int gate = 0; gate < 3; ++gate)
+        ASSERT_NO_FATAL_FAILURE(s.Block(static_cast<size_t>(gate), gate));
+    ASSERT_NO_FATAL_FAILURE(s.ExpectServed(3, "three blocked callbacks held up the fourth worker"));
 }
 
 // Messages of eight clients queue up while each callback works for 2 ms: a dequeue that finds more
