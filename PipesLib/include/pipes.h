@@ -226,10 +226,11 @@ typedef struct pipes_event {
  * SEND_COMPLETE and LIMIT events may run concurrently with those on another
  * worker thread. Events of different connections run in parallel. A callback
  * that blocks ties up its worker thread only: once that worker has been on
- * one completion for 5 to 10 ms (its callbacks included; longer where the
- * system timer is coarser, as on Windows by default: about 16 to 32 ms), a
- * standby worker takes over the completions waiting in the port and those
- * the blocked worker had already dequeued; until then they wait. With one
+ * one completion (its callbacks included) for one to two ticks of 5 ms,
+ * rarely three, a standby worker takes over the completions waiting in the
+ * port and those the blocked worker had already dequeued; until then they
+ * wait. A tick lasts as long as the system timer makes it: up to 15.6 ms
+ * on Windows by default, so there 16 to 32 ms, rarely more. With one
  * worker thread, or every worker stuck, everything waits. The same holds
  * for a connection whose messages keep its worker busy (many short
  * callbacks in a row). One exception, for speed: a callback's

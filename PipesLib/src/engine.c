@@ -127,8 +127,7 @@ void pipes_engine_run_local(pipes_worker_ctx *ctx)
         if (ran >= PIPES_ENGINE_LOCAL_RUN && pipes_engine_requeue(ctx->engine, &lr->req, 0))
             continue;
         ran++;
-        pipes_standby_busy(ctx);
-        complete_req(&lr->req, 0, 0);
+        complete_req(&lr->req, 0, 0); /* part of the packet run_batch marked busy */
     }
     ctx->running_local = 0;
 }
@@ -221,22 +220,25 @@ static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
 
 /* Blanks the wake packets of a batch just dequeued and clears wake_pending
  * (NO LOST WAKE-UP); passes the wake on if shared rests still wait for a
- * sleeping worker. */
-static void consume_wakes(pipes_engine *engine, OVERLAPPED_ENTRY *entries, ULONG count)
+ * sleeping worker. Returns the number of I/O packets (not wake or quit). */
+static ULONG consume_wakes(pipes_engine *engine, OVERLAPPED_ENTRY *entries, ULONG count)
 {
-    ULONG i;
+    ULONG i, io = 0;
     int woken = 0;
     for (i = 0; i < count; i++) {
-        if (!entries[i].lpOverlapped && entries[i].lpCompletionKey == ENGINE_WAKE_KEY) {
+        if (entries[i].lpOverlapped) {
+            io++;
+        } else if (entries[i].lpCompletionKey == ENGINE_WAKE_KEY) {
             entries[i].lpCompletionKey = 0;
             woken = 1;
         }
     }
     if (!woken)
-        return;
+        return io;
     InterlockedExchange(&engine->wake_pending, 0);
     if (InterlockedCompareExchange(&engine->shared_batches, 0, 0) > 0)
         wake_a_sleeper(engine);
+    return io;
 }
 
 /* BATCH SIZE: how many packets the next dequeue asks for. A large batch
@@ -294,8 +296,7 @@ static next_result next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, 
     if (!ok)
         return NEXT_PORT_GONE;
     ctx->large_batches = want == ENGINE_BATCH && *count > 1;
-    consume_wakes(engine, entries, *count);
-    if (*count > 1)
+    if (consume_wakes(engine, entries, *count) > 1)
         pipes_standby_promote(engine); /* work queues up */
     return NEXT_RUN;
 }

@@ -104,7 +104,7 @@ struct pipes_engine {
     unsigned tickets;    /* promotions not yet taken */
     int watcher_taken;   /* a standby worker is the watcher */
     int quitting;        /* the engine is being destroyed */
-    LONG watcher_asleep; /* the watcher waits for a callback to start (interlocked) */
+    LONG watcher_asleep; /* the watcher waits for a packet to start (interlocked) */
 };
 
 /* NULL on threads that are not engine workers. */

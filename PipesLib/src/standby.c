@@ -16,8 +16,13 @@
  *   waiter, so there the rule changes little.
  *
  *   A standby worker runs again when *promoted*:
- *   - by a running worker whose dequeue found more than one packet (work
- *     queues up: use another processor), pipes_standby_promote;
+ *   - by a running worker whose dequeue found more than one I/O packet
+ *     (work queues up: use another processor), pipes_standby_promote. A
+ *     worker that keeps finding one packet asks for a full batch every 8th
+ *     dequeue (engine.c, BATCH SIZE), so a queue is seen within 8 packets;
+ *     a promotion asked while the other workers are between the port and
+ *     standing by is lost (a matter of speed only: the watcher still
+ *     covers a worker that stays on one packet);
  *   - by the *watcher*, when a worker has been busy with one packet (its
  *     completion function, the callbacks it runs, the local packets after
  *     it) since its previous look, a tick (WATCH_TICK_MS) or more ago: a
@@ -27,15 +32,18 @@
  *     standby worker, if there is one). Each stuck packet is covered once:
  *     one look promotes one worker.
  *   So a blocked callback holds up the other connections for one to two
- *   ticks (a timer tick or two on Windows), where a second worker blocked
- *   on the port used to take over at once; and with every worker stuck, as
- *   before, nothing runs until one goes on.
+ *   ticks, rarely three (when the watch changes hands meanwhile), where a
+ *   second worker blocked on the port used to take over at once; a tick is
+ *   5 ms, or as long as the system timer makes it (up to 15.6 ms on
+ *   Windows by default). With every worker stuck, as before, nothing runs
+ *   until one goes on.
  *
  * NO LOST WATCH
  *   Every worker stands by here, so while the engine runs, some standby
  *   worker is the watcher unless every worker runs. The watcher ticks while
- *   a worker is busy with a packet not yet covered or packets started
- *   during its last tick, and otherwise sleeps until a packet starts: it
+ *   a worker is busy with a packet not yet covered or a worker's state
+ *   changed during its last tick, and otherwise (no packet handled, or
+ *   only covered ones) sleeps until a packet starts: it
  *   announces (watcher_asleep) and looks once more; a worker starting a
  *   packet publishes busy_state and then reads watcher_asleep (interlocked,
  *   full barriers), so one of the two sees the other. The waker takes
@@ -44,7 +52,11 @@
  *   fall between the watcher's look and its wait, nor cut short a tick the
  *   watcher started after seeing the waker busy.
  *   A false alarm (a wait that ended early and made a short packet look
- *   long) only promotes a worker that finds nothing to do and stands by.
+ *   long) promotes a worker that finds nothing to do and stands by, and
+ *   uses up that packet's cover: if the packet then does block, no other
+ *   worker is started for it, but the one started stays on the port while
+ *   the blocked one holds nothing (it stands by only when another worker
+ *   waits on the port), so the rest is served.
  */
 #include "standby.h"
 
@@ -103,6 +115,8 @@ static watch_look look_at_workers(pipes_worker_ctx *self, int ticked)
         if (other == self)
             continue;
         state = InterlockedCompareExchange(&other->busy_state, 0, 0);
+        if (state != other->covered_state)
+            other->covered_state = 0; /* that packet is over: the count may come round again */
         if (state != other->watched_state)
             look.changed = 1;
         if ((state & 1) && state != other->covered_state) {
@@ -145,7 +159,7 @@ static int watch(pipes_worker_ctx *self, int *ticked)
 int pipes_standby_wait(pipes_worker_ctx *ctx)
 {
     pipes_engine *engine = ctx->engine;
-    int watching = 0, ticked = 0, run;
+    int watching = 0, ticked = 0, run = 0;
 
     AcquireSRWLockExclusive(&engine->standby_lock);
     InterlockedIncrement(&engine->standing_by);
@@ -168,6 +182,10 @@ int pipes_standby_wait(pipes_worker_ctx *ctx)
             continue;
         }
         if (watch(ctx, &ticked)) {
+            /* A ticket the other standby workers cannot all take is ours
+             * too: it would wake one of them for nothing. */
+            if ((LONG)engine->tickets > engine->standing_by - 1)
+                engine->tickets--;
             run = 1;
             break;
         }

@@ -15,8 +15,9 @@ void pipes_standby_init(pipes_engine *engine);
  * quits (pipes_standby_quit). */
 int pipes_standby_wait(pipes_worker_ctx *ctx);
 
-/* Starts one standby worker, if any stands by and none is already on its
- * way. Cheap when none stands by (one interlocked read). */
+/* Starts one more standby worker, while standby workers outnumber the
+ * promotions not yet taken. Cheap when none stands by (one interlocked
+ * read). */
 void pipes_standby_promote(pipes_engine *engine);
 
 /* A worker starts a packet (a dequeued completion, or a local one) / goes
