@@ -91,8 +91,8 @@ struct BlockingServer {
     // `client`'s message holds its worker in gates[gate].
     void Block(size_t client, int gate)
     {
-        const char name[2] = {static_cast<char>('0' + gate), 0};
-        ASSERT_NO_FATAL_FAILURE(Send(client, name));
+        const char text[2] = {static_cast<char>('0' + gate), 0};
+        ASSERT_NO_FATAL_FAILURE(Send(client, text));
         ASSERT_TRUE(gates[gate].WaitUntilBlocked()) << "the callback of gate " << gate << " never ran";
     }
     // `client`'s "free" must be delivered while the gates hold their workers.
