@@ -17,11 +17,12 @@
  *         instance created only after each connect;
  *   iocp2 ping-pong only: "iocp" with two threads waiting on the port, the
  *         shape of a worker pool (iocp2.c says why);
- *   iocps throughput only: "iocp" in skip mode (FILE_SKIP_COMPLETION_PORT_
- *         ON_SUCCESS), PipesLib's design without the library: an operation
- *         that completes in the call is finished at once, only one that
- *         pends is dequeued. What an overlapped design can reach here (the
- *         ceiling of the throughput target, report.c).
+ *   iocps ping-pong, throughput and churn: "iocp" in skip mode
+ *         (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), PipesLib's design without
+ *         the library: an operation that completes in the call is finished
+ *         at once, only one that pends is dequeued (churn: iocp_server.c).
+ *         What a program of that design can reach here (the ceiling of the
+ *         ping-pong, throughput and churn targets, report.c).
  *   libuv libuv's uv_pipe_t (uv.c), where the issue compared it: ping-pong,
  *         throughput, fan-in, churn, memory; only in a build with libuv
  *         (PIPES_BENCH_LIBUV, fetched by ./build.sh bench).

@@ -278,8 +278,12 @@ static void compute_targets(const bench_plan *plan)
     int i, have = 0, runs = 0, failures = 0;
 
     g_ntargets = 0;
-    add_target("ping-pong p50 <= 1.1x iocp", ratio(plan, SC_PINGPONG, 64, IM_IOCP, "p50_us"), 1.1,
-               0, "ratio lib/iocp of p50");
+    t = add_target("ping-pong p50 <= 1.1x iocp", ratio(plan, SC_PINGPONG, 64, IM_IOCP, "p50_us"),
+                   1.1, 0, "ratio lib/iocp of p50");
+    /* Skip mode saves a dequeue a write, yet under Wine it made raw ping-pong slower
+     * (docs/PERFORMANCE.md, PERF-5): can a program of the library's design meet it here? */
+    t->ceiling = ratio_of(plan, SC_PINGPONG, 64, IM_IOCPS, IM_IOCP, "p50_us");
+    t->ceiling_impl = "iocps (raw overlapped, skip mode, one operation outstanding)";
     /* "the better of raw sync and raw IOCP": lib over the faster of the two */
     t = add_target("throughput 64 KiB >= 1.0x best of sync, iocp",
                    worse_of_bases(ratio(plan, SC_THROUGHPUT, 65536, IM_SYNC, "mib_s"),
