@@ -309,6 +309,14 @@ if ($Test) {
             Write-Host "== test: pipes-bench --smoke FAILED (exit code $LASTEXITCODE)"
             $failed += 'pipes-bench-smoke'
         }
+        # A child that fails to start is started again (ctest pipes-bench-start-retry): two
+        # starts are made to fail, and the run must pass with both used up.
+        Write-Host '== test: pipes-bench --fail-starts 2'
+        & (Join-Path $OutDir 'pipes-bench.exe') '--smoke' '--only' 'cpu' '--fail-starts' '2' '--timeout' '30' '--json' (Join-Path $TestResultsDir 'bench-start-retry.json')
+        if ($LASTEXITCODE -ne 0) {
+            Write-Host "== test: pipes-bench --fail-starts 2 FAILED (exit code $LASTEXITCODE)"
+            $failed += 'pipes-bench-start-retry'
+        }
     }
     finally {
         Pop-Location

@@ -195,6 +195,18 @@ static int job_init(void)
  * the case lost that pass. Nothing had run yet, so a second start measures
  * the same thing; each failed start is printed. */
 #define SPAWN_ATTEMPTS 3
+static unsigned g_fail_starts; /* --fail-starts: starts still to fail (plan_fail_starts) */
+
+void plan_fail_starts(unsigned n)
+{
+    g_fail_starts = n;
+}
+
+unsigned plan_starts_left(void)
+{
+    return g_fail_starts;
+}
+
 static HANDLE spawn(const wchar_t *exe, const wchar_t *args)
 {
     STARTUPINFOW si;
@@ -207,8 +219,13 @@ static HANDLE spawn(const wchar_t *exe, const wchar_t *args)
         DWORD e;
         /* CreateProcessW may write to its command line: a fresh copy each time */
         swprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\" %ls", exe, args);
-        if (CreateProcessW(exe, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi))
+        if (g_fail_starts > 0) {
+            g_fail_starts--;
+            SetLastError(ERROR_INTERNAL_ERROR);
+        } else if (CreateProcessW(exe, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si,
+                                  &pi)) {
             break;
+        }
         e = GetLastError();
         fprintf(stderr, "pipes-bench: CreateProcessW failed (%lu), attempt %d of %d\n", e,
                 attempt, SPAWN_ATTEMPTS);

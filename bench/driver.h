@@ -45,6 +45,11 @@ typedef struct bench_plan {
 void plan_build(bench_plan *plan, int smoke, int reps, const char *only);
 /* Runs every case `reps` times, interleaved; returns the failed runs. */
 int plan_run(bench_plan *plan, const wchar_t *exe, DWORD timeout_ms);
+/* Testing the driver (--fail-starts): the next n child starts fail as a
+ * CreateProcessW failing with ERROR_INTERNAL_ERROR would. plan_starts_left
+ * returns how many of them were not used up. */
+void plan_fail_starts(unsigned n);
+unsigned plan_starts_left(void);
 
 /* A case's summary of one key over its successful runs (n = 0: none). */
 /* The index of `key` in one sample's kv, or -1 if that run did not report it. */

@@ -12,6 +12,9 @@
  * --json    where to write the results (default dist\bench.json).
  * --lib-workers N  (profiling) PipesLib roles use their own engine with N
  *           worker threads instead of the default engine.
+ * --fail-starts N  (testing the driver) the first N child starts fail as
+ *           CreateProcessW failing would; exits 1 if they were not all
+ *           used up (ctest pipes-bench-start-retry).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +158,7 @@ static int run_role(int argc, wchar_t **argv)
 static int usage(void)
 {
     fprintf(stderr, "usage: pipes-bench [--smoke] [--reps N] [--only LIST] [--json PATH] "
-                    "[--timeout SECONDS] [--lib-workers N]\n");
+                    "[--timeout SECONDS] [--lib-workers N] [--fail-starts N]\n");
     return 2;
 }
 
@@ -184,6 +187,8 @@ int wmain(int argc, wchar_t **argv)
             lib_workers = (unsigned)wcstoul(argv[++i], NULL, 10);
         } else if (!wcscmp(argv[i], L"--timeout") && i + 1 < argc) {
             timeout_ms = (DWORD)wcstoul(argv[++i], NULL, 10) * 1000u;
+        } else if (!wcscmp(argv[i], L"--fail-starts") && i + 1 < argc) {
+            plan_fail_starts((unsigned)wcstoul(argv[++i], NULL, 10));
         } else {
             return usage();
         }
@@ -209,8 +214,10 @@ int wmain(int argc, wchar_t **argv)
         printf("results written to %ls\n", json);
     if (failed)
         printf("%d run(s) FAILED\n", failed);
+    if (plan_starts_left())
+        printf("%u of the starts --fail-starts asked to fail were not tried\n", plan_starts_left());
     if (smoke)
         printf("smoke: %s (%d problem(s))\n", failed || problems ? "FAILED" : "ok", problems);
     fflush(stdout);
-    return failed || (smoke && problems) ? 1 : 0;
+    return failed || plan_starts_left() || (smoke && problems) ? 1 : 0;
 }
