@@ -181,8 +181,17 @@ engine_stop() {
         done
         wait "$ENGINE" 2>/dev/null
     else
-        wine net stop PipesService </dev/null >>"$WORK/net-stop.out" 2>&1
-        wait_for 30 sc_is STOPPED || bad "net stop PipesService: not STOPPED"
+        # A stop that does not come says what net stop, the SCM and the service said (fresh-debian
+        # saw one once, in the wrong-password section, its logs gone with the machine).
+        WINEDEBUG=-all,err+all wine net stop PipesService </dev/null >"$WORK/net-stop.last" 2>&1
+        cat "$WORK/net-stop.last" >>"$WORK/net-stop.out"
+        if ! wait_for 30 sc_is STOPPED; then
+            bad "net stop PipesService: not STOPPED after 30 s; net stop said:" \
+                "$(tr -s '\r\n' ' ' <"$WORK/net-stop.last")" \
+                "$(tr -s ' \r\n' ' ' <"$WORK/sc.out" | grep -o 'STATE[^A-Z]*[A-Z_]*')"
+            echo "         the service's log, its last 15 lines:"
+            tail -n 15 "$SVC_LOG" | tr -d '\r' | sed 's/^/         /'
+        fi
         wait_for 30 eval '! kill -0 "$ENGINE" 2>/dev/null' || bad "net stop PipesService: its process is still there"
         kill "$LOG_TAIL" 2>/dev/null
         LOG_TAIL=
