@@ -23,6 +23,12 @@
  *         at once, only one that pends is dequeued (churn: iocp_server.c).
  *         What a program of that design can reach here (the ceiling of the
  *         ping-pong, throughput and churn targets, report.c).
+ *   iocpw ping-pong only: "iocps" that also pays for what pipes.h promises
+ *         of the library's workers (pair.c): a second thread that wakes
+ *         every 5 ms while packets are handled (the watcher that bounds a
+ *         blocked callback's hold-up, standby.c) and a full-batch dequeue
+ *         every 8th (a queue seen within 8 packets, engine.c). What a
+ *         program that keeps those promises can reach here.
  *   libuv libuv's uv_pipe_t (uv.c), where the issue compared it: ping-pong,
  *         throughput, fan-in, churn, memory; only in a build with libuv
  *         (PIPES_BENCH_LIBUV, fetched by ./build.sh bench).
@@ -56,6 +62,7 @@ typedef enum bench_impl {
     IM_IOCP2,
     IM_IOCPS,
     IM_UV,
+    IM_IOCPW,
     IM_COUNT
 } bench_impl;
 
@@ -100,6 +107,7 @@ int role_naive(const bench_params *p);
 int role_gen(const bench_params *p);
 int role_iocp_pair(const bench_params *p);   /* pair.c: one-connection scenarios */
 int role_iocps_pair(const bench_params *p);  /* pair.c: the same in skip mode */
+int role_iocpw_pair(const bench_params *p);  /* pair.c: skip mode + the library's promises */
 int role_iocp_multi(const bench_params *p);  /* iocp_server.c: server scenarios */
 int role_iocp2(const bench_params *p);       /* iocp2.c: ping-pong, two threads on the port */
 int role_uv(const bench_params *p);          /* uv.c: libuv, if built with it */

@@ -1,7 +1,8 @@
 /*
  * pair.c - the one-connection scenarios (ping-pong, one-way throughput,
  * CPU at a fixed rate) for baselines (a) sync and (b) iocp, and iocp in
- * skip mode (iocps), both ends raw.
+ * skip mode (iocps), both ends raw; and, for ping-pong, iocps with what
+ * PipesLib's workers promise (iocpw, below).
  *
  * Keys written (shared with lib.c so the driver treats all impls alike):
  *   client: p50_us p99_us p999_us mean_us | msgs_s mib_s | cpu_us rate
@@ -28,11 +29,75 @@ void put_latencies(double *lat_us, unsigned n)
 }
 
 /* How a pair's ends do their I/O. */
-typedef enum pair_mode { PAIR_SYNC, PAIR_IOCP, PAIR_IOCP_SKIP } pair_mode;
+typedef enum pair_mode { PAIR_SYNC, PAIR_IOCP, PAIR_IOCP_SKIP, PAIR_IOCP_WATCHED } pair_mode;
+
+/* iocpw: the costs pipes.h's promises put on any program of the library's
+ * design, without the rest of the library. A blocked callback holds the
+ * other connections up for one to two 5 ms ticks: some thread beside the
+ * one on the port must look every tick while packets are handled (the
+ * watcher, PipesLib's standby.c), so this one does; the I/O thread
+ * publishes each packet's start and end to it as a worker does. A queue is
+ * seen within 8 packets: every 8th dequeue asks for a full batch
+ * (raw_pipe.probe_every, PipesLib's engine.c). */
+#define PAIR_WATCH_TICK_MS 5u
+#define PAIR_PROBE_EVERY 8u
+
+static struct pair_watch {
+    SRWLOCK lock;
+    CONDITION_VARIABLE cv;
+    int stop;       /* under lock */
+    LONG state;     /* packets started << 1, | 1 while one is handled */
+    LONG seen;      /* the state at the watcher's last look */
+    HANDLE thread;
+} g_watch = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, 0, 0, 0, NULL};
+
+static DWORD WINAPI watch_main(void *unused)
+{
+    (void)unused;
+    AcquireSRWLockExclusive(&g_watch.lock);
+    while (!g_watch.stop) {
+        g_watch.seen = InterlockedCompareExchange(&g_watch.state, 0, 0);
+        SleepConditionVariableSRW(&g_watch.cv, &g_watch.lock, PAIR_WATCH_TICK_MS, 0);
+    }
+    ReleaseSRWLockExclusive(&g_watch.lock);
+    return 0;
+}
+
+static void watch_start(pair_mode mode, raw_pipe *rp)
+{
+    if (mode != PAIR_IOCP_WATCHED)
+        return;
+    rp->probe_every = PAIR_PROBE_EVERY;
+    g_watch.thread = CreateThread(NULL, 0, watch_main, NULL, 0, NULL);
+    if (!g_watch.thread)
+        bench_fail("iocpw: CreateThread failed (%lu)", GetLastError());
+}
+
+static void watch_stop(void)
+{
+    if (!g_watch.thread)
+        return;
+    AcquireSRWLockExclusive(&g_watch.lock);
+    g_watch.stop = 1;
+    WakeConditionVariable(&g_watch.cv);
+    ReleaseSRWLockExclusive(&g_watch.lock);
+    WaitForSingleObject(g_watch.thread, INFINITE);
+    CloseHandle(g_watch.thread);
+    g_watch.thread = NULL;
+}
+
+/* A packet was dequeued (busy) / its work is done (idle). */
+static void watch_busy(int busy)
+{
+    if (g_watch.thread) {
+        LONG packets = ((g_watch.state >> 1) + (busy ? 1 : 0)) & 0x3fffffff; /* (x << 1) | 1 fits */
+        InterlockedExchange(&g_watch.state, (packets << 1) | (busy ? 1 : 0));
+    }
+}
 
 static int pair_server(const bench_params *p, pair_mode mode)
 {
-    raw_pipe rp = {NULL, NULL, 0};
+    raw_pipe rp = {NULL, NULL, 0, 0, 0};
     DWORD cap = p->size ? p->size : 1, got, e;
     uint8_t ack = BENCH_ACK_BYTE;
     uint8_t *buf = (uint8_t *)malloc(cap);
@@ -45,8 +110,9 @@ static int pair_server(const bench_params *p, pair_mode mode)
     rp.h = raw_create_instance(p->pipe, mode != PAIR_SYNC, 1);
     if (rp.h == INVALID_HANDLE_VALUE)
         bench_fail("CreateNamedPipeW failed (%lu)", GetLastError());
-    if (mode != PAIR_SYNC && raw_bind_port(&rp, mode == PAIR_IOCP_SKIP))
+    if (mode != PAIR_SYNC && raw_bind_port(&rp, mode >= PAIR_IOCP_SKIP))
         bench_fail("CreateIoCompletionPort failed (%lu)", GetLastError());
+    watch_start(mode, &rp);
     signal_named_event(p->ev_ready);
     if ((e = raw_accept(&rp)) != 0)
         bench_fail("ConnectNamedPipe failed (%lu)", e);
@@ -54,8 +120,10 @@ static int pair_server(const bench_params *p, pair_mode mode)
     b = a;
     cpu0 = process_cpu_seconds();
     for (;;) {
+        watch_busy(0);
         if (raw_read(&rp, buf, cap, &got) != 0)
             break;
+        watch_busy(1);
         n++;
         if (p->scenario == SC_PINGPONG) {
             if (raw_write(&rp, buf, got) != 0)
@@ -74,6 +142,7 @@ static int pair_server(const bench_params *p, pair_mode mode)
     counts_put_per_msg("server", &a, &b, n);
     if (p->scenario == SC_CPU)
         result_put("server_cpu_us", (cpu1 - cpu0) * 1e6 / n);
+    watch_stop();
     raw_close(&rp);
     free(buf);
     return result_flush(p);
@@ -81,7 +150,7 @@ static int pair_server(const bench_params *p, pair_mode mode)
 
 static int pair_client(const bench_params *p, pair_mode mode)
 {
-    raw_pipe rp = {NULL, NULL, 0};
+    raw_pipe rp = {NULL, NULL, 0, 0, 0};
     DWORD cap = p->size ? p->size : 1, got;
     uint8_t *buf = (uint8_t *)malloc(cap);
     uint8_t ack = 0;
@@ -94,8 +163,9 @@ static int pair_client(const bench_params *p, pair_mode mode)
     rp.h = raw_open_client(p->pipe, mode != PAIR_SYNC, 1, p->timeout_ms);
     if (rp.h == INVALID_HANDLE_VALUE)
         bench_fail("cannot open %ls (%lu)", p->pipe, GetLastError());
-    if (mode != PAIR_SYNC && raw_bind_port(&rp, mode == PAIR_IOCP_SKIP))
+    if (mode != PAIR_SYNC && raw_bind_port(&rp, mode >= PAIR_IOCP_SKIP))
         bench_fail("CreateIoCompletionPort failed (%lu)", GetLastError());
+    watch_start(mode, &rp);
 
     if (p->scenario == SC_PINGPONG) {
         double *lat = (double *)malloc(sizeof(double) * (p->count ? p->count : 1));
@@ -107,8 +177,12 @@ static int pair_client(const bench_params *p, pair_mode mode)
             if (i == p->warmup)
                 counts_snapshot(p->impl, &a);
             t0 = qpc_seconds();
-            if (raw_write(&rp, buf, p->size) != 0 || raw_read(&rp, buf, cap, &got) != 0)
+            if (raw_write(&rp, buf, p->size) != 0)
                 bench_fail("ping-pong broke after %u round trips", i);
+            watch_busy(0);
+            if (raw_read(&rp, buf, cap, &got) != 0)
+                bench_fail("ping-pong broke after %u round trips", i);
+            watch_busy(1);
             if (i >= p->warmup)
                 lat[i - p->warmup] = (qpc_seconds() - t0) * 1e6;
         }
@@ -143,6 +217,7 @@ static int pair_client(const bench_params *p, pair_mode mode)
         }
     }
     counts_put_per_msg("client", &a, &b, p->count);
+    watch_stop();
     raw_close(&rp);
     free(buf);
     return result_flush(p);
@@ -166,4 +241,9 @@ int role_iocp_pair(const bench_params *p)
 int role_iocps_pair(const bench_params *p)
 {
     return pair_role(p, PAIR_IOCP_SKIP);
+}
+
+int role_iocpw_pair(const bench_params *p)
+{
+    return pair_role(p, PAIR_IOCP_WATCHED);
 }

@@ -18,6 +18,10 @@ typedef struct raw_pipe {
     HANDLE h;
     HANDLE port; /* NULL for synchronous I/O */
     int skip;    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: what completes in the call queues nothing */
+    /* iocpw: every probe_every-th dequeue asks for up to that many packets,
+     * as PipesLib's workers do to see a queue (0: never). */
+    unsigned probe_every;
+    unsigned dequeues;
 } raw_pipe;
 
 /* Creates one server instance (message mode). overlapped selects
