@@ -29,6 +29,10 @@
  *         blocked callback's hold-up, standby.c) and a full-batch dequeue
  *         every 8th (a queue seen within 8 packets, engine.c). What a
  *         program that keeps those promises can reach here.
+ *   iocpz ping-pong only: "iocps" reading as libuv does (rawio.c): a
+ *         zero-byte read waits for each message without pinning a buffer,
+ *         then a read with the buffer takes it. What an idle connection
+ *         without a read buffer costs each message (issue 14 asked).
  *   libuv libuv's uv_pipe_t (uv.c), where the issue compared it: ping-pong,
  *         throughput, fan-in, churn, memory; only in a build with libuv
  *         (PIPES_BENCH_LIBUV, fetched by ./build.sh bench).
@@ -63,6 +67,7 @@ typedef enum bench_impl {
     IM_IOCPS,
     IM_UV,
     IM_IOCPW,
+    IM_IOCPZ,
     IM_COUNT
 } bench_impl;
 
@@ -108,6 +113,7 @@ int role_gen(const bench_params *p);
 int role_iocp_pair(const bench_params *p);   /* pair.c: one-connection scenarios */
 int role_iocps_pair(const bench_params *p);  /* pair.c: the same in skip mode */
 int role_iocpw_pair(const bench_params *p);  /* pair.c: skip mode + the library's promises */
+int role_iocpz_pair(const bench_params *p);  /* pair.c: skip mode, libuv's zero-byte reads */
 int role_iocp_multi(const bench_params *p);  /* iocp_server.c: server scenarios */
 int role_iocp2(const bench_params *p);       /* iocp2.c: ping-pong, two threads on the port */
 int role_uv(const bench_params *p);          /* uv.c: libuv, if built with it */

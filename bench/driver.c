@@ -64,8 +64,8 @@ void plan_build(bench_plan *plan, int smoke, int reps, const char *only)
      * port costs (iocp2.c); iocps in ping-pong, throughput and churn: PipesLib's design without
      * the library (bench.h, iocp_server.c), the ceiling of those targets; iocpw only in
      * ping-pong: that design with the costs of pipes.h's promises (pair.c). */
-    static const bench_impl pingpong_impls[] = {IM_LIB,   IM_SYNC,  IM_IOCP,        IM_IOCPS,
-                                                IM_IOCPW, IM_IOCP2, IM_UV_IF_BUILT, IM_COUNT};
+    static const bench_impl pingpong_impls[] = {IM_LIB,   IM_SYNC,  IM_IOCP,  IM_IOCPS,      IM_IOCPW,
+                                                IM_IOCPZ, IM_IOCP2, IM_UV_IF_BUILT, IM_COUNT};
     static const bench_impl throughput_impls[] = {IM_LIB,         IM_SYNC, IM_IOCP, IM_IOCPS,
                                                   IM_UV_IF_BUILT, IM_COUNT};
     static const bench_impl server_impls[] = {IM_LIB, IM_NAIVE, IM_IOCP, IM_UV_IF_BUILT, IM_COUNT};

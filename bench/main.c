@@ -26,7 +26,7 @@
 
 static const char *const k_scenarios[SC_COUNT] = {"pingpong", "throughput", "fanin", "broadcast",
                                                   "churn",    "memory",     "cpu"};
-static const char *const k_impls[IM_COUNT] = {"lib", "sync", "iocp", "naive", "gen", "iocp2", "iocps", "libuv", "iocpw"};
+static const char *const k_impls[IM_COUNT] = {"lib", "sync", "iocp", "naive", "gen", "iocp2", "iocps", "libuv", "iocpw", "iocpz"};
 
 const char *scenario_name(bench_scenario s)
 {
@@ -147,6 +147,7 @@ static int run_role(int argc, wchar_t **argv)
     case IM_IOCPS:
         return p.scenario == SC_CHURN ? role_iocp_multi(&p) : role_iocps_pair(&p);
     case IM_IOCPW: return role_iocpw_pair(&p);
+    case IM_IOCPZ: return role_iocpz_pair(&p);
 #ifdef PIPES_BENCH_LIBUV
     case IM_UV: return role_uv(&p);
 #endif

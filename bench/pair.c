@@ -2,7 +2,8 @@
  * pair.c - the one-connection scenarios (ping-pong, one-way throughput,
  * CPU at a fixed rate) for baselines (a) sync and (b) iocp, and iocp in
  * skip mode (iocps), both ends raw; and, for ping-pong, iocps with what
- * PipesLib's workers promise (iocpw, below).
+ * PipesLib's workers promise (iocpw, below) and iocps reading as libuv
+ * does (iocpz: a zero-byte read first, rawio.h).
  *
  * Keys written (shared with lib.c so the driver treats all impls alike):
  *   client: p50_us p99_us p999_us mean_us | msgs_s mib_s | cpu_us rate
@@ -29,7 +30,13 @@ void put_latencies(double *lat_us, unsigned n)
 }
 
 /* How a pair's ends do their I/O. */
-typedef enum pair_mode { PAIR_SYNC, PAIR_IOCP, PAIR_IOCP_SKIP, PAIR_IOCP_WATCHED } pair_mode;
+typedef enum pair_mode {
+    PAIR_SYNC,
+    PAIR_IOCP,
+    PAIR_IOCP_SKIP,
+    PAIR_IOCP_WATCHED,
+    PAIR_IOCP_ZERO_READ
+} pair_mode;
 
 /* iocpw: the costs pipes.h's promises put on any program of the library's
  * design, without the rest of the library. A blocked callback holds the
@@ -95,6 +102,13 @@ static void watch_busy(int busy)
     }
 }
 
+/* iocpz reads as libuv does (rawio.h), the others with one read. */
+static DWORD pair_read(raw_pipe *rp, pair_mode mode, void *buf, DWORD cap, DWORD *got)
+{
+    return mode == PAIR_IOCP_ZERO_READ ? raw_read_zero_first(rp, buf, cap, got)
+                                       : raw_read(rp, buf, cap, got);
+}
+
 static int pair_server(const bench_params *p, pair_mode mode)
 {
     raw_pipe rp = {NULL, NULL, 0, 0, 0};
@@ -121,7 +135,7 @@ static int pair_server(const bench_params *p, pair_mode mode)
     cpu0 = process_cpu_seconds();
     for (;;) {
         watch_busy(0);
-        if (raw_read(&rp, buf, cap, &got) != 0)
+        if (pair_read(&rp, mode, buf, cap, &got) != 0)
             break;
         watch_busy(1);
         n++;
@@ -180,7 +194,7 @@ static int pair_client(const bench_params *p, pair_mode mode)
             if (raw_write(&rp, buf, p->size) != 0)
                 bench_fail("ping-pong broke after %u round trips", i);
             watch_busy(0);
-            if (raw_read(&rp, buf, cap, &got) != 0)
+            if (pair_read(&rp, mode, buf, cap, &got) != 0)
                 bench_fail("ping-pong broke after %u round trips", i);
             watch_busy(1);
             if (i >= p->warmup)
@@ -246,4 +260,9 @@ int role_iocps_pair(const bench_params *p)
 int role_iocpw_pair(const bench_params *p)
 {
     return pair_role(p, PAIR_IOCP_WATCHED);
+}
+
+int role_iocpz_pair(const bench_params *p)
+{
+    return pair_role(p, PAIR_IOCP_ZERO_READ);
 }

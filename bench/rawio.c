@@ -96,6 +96,20 @@ DWORD raw_read(raw_pipe *p, void *buf, DWORD cap, DWORD *got)
     return finish(p, ReadFile(p->h, buf, cap, NULL, &ov), &ov, got);
 }
 
+DWORD raw_read_zero_first(raw_pipe *p, void *buf, DWORD cap, DWORD *got)
+{
+    static char none;
+    OVERLAPPED ov;
+    DWORD bytes = 0, e;
+    *got = 0;
+    COUNT_CALL(reads);
+    memset(&ov, 0, sizeof ov);
+    e = finish(p, ReadFile(p->h, &none, 0, NULL, &ov), &ov, &bytes);
+    if (e != 0 && e != ERROR_MORE_DATA) /* a message is there when it did not fit */
+        return e;
+    return raw_read(p, buf, cap, got);
+}
+
 DWORD raw_write(raw_pipe *p, const void *buf, DWORD len)
 {
     OVERLAPPED ov;

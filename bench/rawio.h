@@ -39,6 +39,10 @@ DWORD raw_accept(raw_pipe *p);
 /* One whole message into buf (cap bytes). Returns 0 or the Win32 error
  * (ERROR_BROKEN_PIPE at the end, ERROR_MORE_DATA if cap was too small). */
 DWORD raw_read(raw_pipe *p, void *buf, DWORD cap, DWORD *got);
+/* raw_read as libuv reads a pipe (iocpz): first a zero-byte read, which
+ * waits for a message without pinning a buffer, then raw_read, which finds
+ * the message there. Overlapped pipes only. */
+DWORD raw_read_zero_first(raw_pipe *p, void *buf, DWORD cap, DWORD *got);
 DWORD raw_write(raw_pipe *p, const void *buf, DWORD len);
 
 void raw_close(raw_pipe *p);

@@ -132,8 +132,8 @@ static void print_section(const bench_plan *plan, const section *sec)
            sec->pair ? "calls/msg both ends (r/w/conn/peek/deq)"
                      : "server calls/msg (r/w/conn/peek/deq)");
     for (j = 0; j < np; j++) {
-        static const bench_impl order[] = {IM_LIB,   IM_SYNC,  IM_IOCP, IM_IOCPS,
-                                           IM_IOCPW, IM_IOCP2, IM_NAIVE, IM_UV};
+        static const bench_impl order[] = {IM_LIB,   IM_SYNC,  IM_IOCP,  IM_IOCPS, IM_IOCPW,
+                                           IM_IOCPZ, IM_IOCP2, IM_NAIVE, IM_UV};
         const int norder = (int)(sizeof order / sizeof order[0]);
         const bench_case *lib = plan_find(plan, sec->sc, params[j], IM_LIB);
         char ptxt[32], num[32];
