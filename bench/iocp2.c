@@ -124,7 +124,7 @@ int role_iocp2(const bench_params *p)
         bench_fail("iocp2: ping-pong only (or out of memory)");
     fill_payload(g2.buf, p->size, 1);
     if (p->is_server) {
-        raw_pipe rp = {NULL, NULL, 0, 0, 0};
+        raw_pipe rp = {NULL, NULL, 0, 0, 0, 0};
         rp.h = raw_create_instance(p->pipe, 1, 1);
         if (rp.h == INVALID_HANDLE_VALUE)
             bench_fail("CreateNamedPipeW failed (%lu)", GetLastError());

@@ -111,7 +111,7 @@ static DWORD pair_read(raw_pipe *rp, pair_mode mode, void *buf, DWORD cap, DWORD
 
 static int pair_server(const bench_params *p, pair_mode mode)
 {
-    raw_pipe rp = {NULL, NULL, 0, 0, 0};
+    raw_pipe rp = {NULL, NULL, 0, 0, 0, 0};
     DWORD cap = p->size ? p->size : 1, got, e;
     uint8_t ack = BENCH_ACK_BYTE;
     uint8_t *buf = (uint8_t *)malloc(cap);
@@ -164,7 +164,7 @@ static int pair_server(const bench_params *p, pair_mode mode)
 
 static int pair_client(const bench_params *p, pair_mode mode)
 {
-    raw_pipe rp = {NULL, NULL, 0, 0, 0};
+    raw_pipe rp = {NULL, NULL, 0, 0, 0, 0};
     DWORD cap = p->size ? p->size : 1, got;
     uint8_t *buf = (uint8_t *)malloc(cap);
     uint8_t ack = 0;

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "completion_probe.h"
+
 static DWORD wait_completion(raw_pipe *p, DWORD *bytes);
 
 HANDLE raw_create_instance(const wchar_t *name, int overlapped, int first)
@@ -28,6 +30,10 @@ int raw_bind_port(raw_pipe *p, int skip)
     if (!p->port)
         return 1;
     p->skip = skip;
+    if (skip) {
+        int works = 0;
+        pipes_probe_completion_modes(&works, &p->more_data_queues);
+    }
     return !skip || SetFileCompletionNotificationModes(p->h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS)
                ? 0
                : 1;
@@ -35,14 +41,17 @@ int raw_bind_port(raw_pipe *p, int skip)
 
 /* After an overlapped call on p that returned ok: 0 if it completed in the
  * call and queued no packet (skip mode), else what waiting for its packet
- * gives. An immediate ERROR_MORE_DATA is not waited for in skip mode
- * (Wine queues no packet for it); the baselines' buffers always fit. */
+ * gives. An immediate ERROR_MORE_DATA is waited for where it queues a
+ * packet: always outside skip mode, in skip mode where the probe saw it
+ * (Windows; Wine 8 queues none). The baselines' buffers always fit; the
+ * zero-byte reads of iocpz never do. */
 static DWORD finish(raw_pipe *p, BOOL ok, OVERLAPPED *ov, DWORD *bytes)
 {
     DWORD e = ok ? 0 : GetLastError();
     if (ok && p->skip)
         return GetOverlappedResult(p->h, ov, bytes, FALSE) ? 0 : GetLastError();
-    if (!ok && e != ERROR_IO_PENDING && (e != ERROR_MORE_DATA || p->skip))
+    if (!ok && e != ERROR_IO_PENDING &&
+        (e != ERROR_MORE_DATA || (p->skip && !p->more_data_queues)))
         return e;
     return wait_completion(p, bytes);
 }

@@ -18,6 +18,9 @@ typedef struct raw_pipe {
     HANDLE h;
     HANDLE port; /* NULL for synchronous I/O */
     int skip;    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: what completes in the call queues nothing */
+    /* In skip mode, a read failing at once with ERROR_MORE_DATA still queues
+     * a packet (Windows; not Wine 8): completion_probe.c's answer. */
+    int more_data_queues;
     /* iocpw: every probe_every-th dequeue asks for up to that many packets,
      * as PipesLib's workers do to see a queue (0: never). */
     unsigned probe_every;
