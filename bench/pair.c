@@ -53,17 +53,16 @@ static struct pair_watch {
     SRWLOCK lock;
     CONDITION_VARIABLE cv;
     int stop;       /* under lock */
-    LONG state;     /* packets started << 1, | 1 while one is handled */
-    LONG seen;      /* the state at the watcher's last look */
+    LONG state;     /* packets started << 1, | 1 while one is handled; written by the I/O thread only */
     HANDLE thread;
-} g_watch = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, 0, 0, 0, NULL};
+} g_watch = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, 0, 0, NULL};
 
 static DWORD WINAPI watch_main(void *unused)
 {
     (void)unused;
     AcquireSRWLockExclusive(&g_watch.lock);
     while (!g_watch.stop) {
-        g_watch.seen = InterlockedCompareExchange(&g_watch.state, 0, 0);
+        (void)InterlockedCompareExchange(&g_watch.state, 0, 0); /* the look a watcher makes */
         SleepConditionVariableSRW(&g_watch.cv, &g_watch.lock, PAIR_WATCH_TICK_MS, 0);
     }
     ReleaseSRWLockExclusive(&g_watch.lock);
@@ -102,11 +101,17 @@ static void watch_busy(int busy)
     }
 }
 
-/* iocpz reads as libuv does (rawio.h), the others with one read. */
+/* Waits for the next message: iocpz reads as libuv does (rawio.h), the
+ * others with one read. Under iocpw's watcher the wait is idle and what
+ * follows it, up to the next wait, is the packet being handled. */
 static DWORD pair_read(raw_pipe *rp, pair_mode mode, void *buf, DWORD cap, DWORD *got)
 {
-    return mode == PAIR_IOCP_ZERO_READ ? raw_read_zero_first(rp, buf, cap, got)
-                                       : raw_read(rp, buf, cap, got);
+    DWORD e;
+    watch_busy(0);
+    e = mode == PAIR_IOCP_ZERO_READ ? raw_read_zero_first(rp, buf, cap, got)
+                                    : raw_read(rp, buf, cap, got);
+    watch_busy(1);
+    return e;
 }
 
 static int pair_server(const bench_params *p, pair_mode mode)
@@ -134,10 +139,8 @@ static int pair_server(const bench_params *p, pair_mode mode)
     b = a;
     cpu0 = process_cpu_seconds();
     for (;;) {
-        watch_busy(0);
         if (pair_read(&rp, mode, buf, cap, &got) != 0)
             break;
-        watch_busy(1);
         n++;
         if (p->scenario == SC_PINGPONG) {
             if (raw_write(&rp, buf, got) != 0)
@@ -193,10 +196,8 @@ static int pair_client(const bench_params *p, pair_mode mode)
             t0 = qpc_seconds();
             if (raw_write(&rp, buf, p->size) != 0)
                 bench_fail("ping-pong broke after %u round trips", i);
-            watch_busy(0);
             if (pair_read(&rp, mode, buf, cap, &got) != 0)
                 bench_fail("ping-pong broke after %u round trips", i);
-            watch_busy(1);
             if (i >= p->warmup)
                 lat[i - p->warmup] = (qpc_seconds() - t0) * 1e6;
         }

@@ -30,7 +30,7 @@ int raw_bind_port(raw_pipe *p, int skip)
     if (!p->port)
         return 1;
     p->skip = skip;
-    if (skip) {
+    if (skip) { /* asked here, once per process, before anything is measured */
         int works = 0;
         pipes_probe_completion_modes(&works, &p->more_data_queues);
     }
@@ -68,8 +68,10 @@ static DWORD wait_completion(raw_pipe *p, DWORD *bytes)
         OVERLAPPED_ENTRY entries[16];
         ULONG n = 0;
         ULONG want = p->probe_every < 16u ? p->probe_every : 16u;
-        if (!GetQueuedCompletionStatusEx(p->port, entries, want, &n, INFINITE, FALSE) || n != 1)
-            return ERROR_INVALID_HANDLE;
+        if (!GetQueuedCompletionStatusEx(p->port, entries, want, &n, INFINITE, FALSE))
+            return GetLastError();
+        if (n != 1)
+            return ERROR_INVALID_HANDLE; /* a packet of no operation of ours */
         return GetOverlappedResult(p->h, entries[0].lpOverlapped, bytes, FALSE) ? 0 : GetLastError();
     }
     if (!GetQueuedCompletionStatus(p->port, bytes, &key, &ov, INFINITE))
