@@ -4,8 +4,12 @@
 // up only the events its own calls owe (never another callback's, nor its connection's next
 // messages); and a chain of them (each callback sending again) does not keep a worker from the
 // completion port. The tests assume skip mode (completion_probe.c finds it under Wine 8 and on
-// Windows), in which a write to a pipe with room completes within the call.
+// Windows), in which a write to a pipe with room completes within the call. The last tests count
+// what events cost in completion packets: a burst of sends an application thread makes (conn.c,
+// WRITES HANDED TO A WORKER).
 #include "test_support.h"
+
+#include <thread>
 
 namespace {
 
@@ -279,6 +283,153 @@ TEST(LibLocalEvents, AHundredSendsInOneCallbackAllCompleteAfterIt)
     ASSERT_TRUE(slog.WaitCount(PIPES_EVENT_SEND_COMPLETE, kSends));
     ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_MESSAGE, kSends));
     EXPECT_EQ(completed_inside.load(), 0) << "SEND_COMPLETE events ran while the callback that sent ran";
+}
+
+// ---- what events cost in completion packets (docs/PERFORMANCE.md, PERF-7) ----------------------
+
+// The completion packets the process dequeued so far (every engine's).
+uint64_t PacketsDequeued()
+{
+    return GlobalStats().completions_dequeued;
+}
+
+// A server on the default engine whose first MESSAGE callback waits at `gate`: once it waits, its
+// read chain issues nothing more, so the packets the process dequeues meanwhile are the client's.
+// Its pipe holds 1 MiB, so the client's writes complete within their calls. Counts what it gets,
+// checking each message's sequence number.
+struct GatedServer {
+    EventLog log;
+    Gate gate;
+    std::atomic<uint32_t> received{0}, out_of_order{0};
+    ServerGuard server;
+
+    void Start(const std::wstring &name)
+    {
+        log.KeepEvents(false);
+        log.hook = [this](const pipes_event *ev) {
+            if (ev->type != PIPES_EVENT_MESSAGE)
+                return;
+            uint32_t tag = 0, seq = 0;
+            EXPECT_TRUE(pt_msg_check(ev->data, ev->size, 1, &tag, &seq));
+            if (seq != received.fetch_add(1))
+                out_of_order++;
+            if (seq == 0)
+                gate.Wait();
+        };
+        pipes_server_config scfg = ServerConfig(name, &log);
+        scfg.buffer_size = 1u << 20;
+        ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
+    }
+};
+
+// One worker, held in the client's CONNECTED callback while the main thread sends a burst of 200
+// messages with a send_context: the first send hands the write to the worker, the other 199 only
+// queue; the worker then writes all 200 and delivers their events inline: one packet for the burst
+// (conn.c, WRITES HANDED TO A WORKER). Seen before (21e382a's pipes.dll with this test): each send
+// was written in the main thread's call and posted its SEND_COMPLETE, 200 packets for 200 sends;
+// 1 with the hand-over.
+TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEach)
+{
+    OwnEngine own(1);
+    ASSERT_NE(own.engine, nullptr);
+    const std::wstring name = UniquePipeName();
+    constexpr uint32_t kBurst = 200;
+    GatedServer gs;
+    OpenOnExit open_server{gs.gate};
+    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+
+    EventLog clog;
+    Gate held;
+    OpenOnExit open_held{held};
+    std::atomic<uint32_t> completed{0}, failed{0};
+    int context = 0;
+    clog.KeepEvents(false);
+    clog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_CONNECTED) {
+            held.Wait();
+        } else if (ev->type == PIPES_EVENT_SEND_COMPLETE) {
+            if (ev->status != PIPES_OK || ev->send_context != &context)
+                failed++;
+            completed++;
+        }
+    };
+    ClientGuard client;
+    pipes_client_config ccfg = ClientConfig(name, &clog);
+    ccfg.engine = own.engine;
+    ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+    ASSERT_TRUE(held.WaitUntilBlocked());
+    // Message 0 owes no event: written in this call; the server then waits at its gate.
+    std::vector<uint8_t> m0 = TestMessage(32, 9, 0);
+    ASSERT_EQ(pipes_client_send(client.get(), m0.data(), m0.size(), nullptr), PIPES_OK);
+    ASSERT_TRUE(gs.gate.WaitUntilBlocked());
+
+    const uint64_t before = PacketsDequeued();
+    for (uint32_t seq = 1; seq <= kBurst; ++seq) {
+        std::vector<uint8_t> m = TestMessage(32, 9, seq);
+        ASSERT_EQ(pipes_client_send(client.get(), m.data(), m.size(), &context), PIPES_OK);
+    }
+    held.Open();
+    ASSERT_TRUE(PollUntil([&] { return completed.load() == kBurst; }))
+        << completed.load() << " of " << kBurst << " SEND_COMPLETE events";
+    const uint64_t packets = PacketsDequeued() - before;
+    std::printf("[ info ] %u sends with a context from the main thread: %llu packets dequeued\n",
+                kBurst, static_cast<unsigned long long>(packets));
+    EXPECT_EQ(failed.load(), 0u);
+    EXPECT_LE(packets, 5u) << "the burst's events went through the port one by one";
+
+    gs.gate.Open();
+    ASSERT_TRUE(PollUntil([&] { return gs.received.load() == kBurst + 1; }))
+        << gs.received.load() << " of " << kBurst + 1 << " messages received";
+    EXPECT_EQ(gs.out_of_order.load(), 0u) << "messages arrived out of the order sent";
+}
+
+// One worker, held in client B's CONNECTED callback, when client A hands a burst of sends to it
+// and is closed at once: the handed-over packet is still in the port when close starts. Close
+// waits for it; it finds A closed and writes nothing, no callback of A runs after close returned,
+// A's queued sends are not reported (pipes.h), and everything is freed (the engine's guard checks
+// the live counters).
+TEST(LibLocalEvents, AClientClosedWithItsSendsHandedToABusyWorkerEndsCleanly)
+{
+    OwnEngine own(1);
+    ASSERT_NE(own.engine, nullptr);
+    const std::wstring name = UniquePipeName();
+    GatedServer gs;
+    OpenOnExit open_server{gs.gate};
+    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+
+    EventLog alog, blog;
+    Gate held;
+    OpenOnExit open_held{held};
+    blog.hook = [&](const pipes_event *ev) {
+        if (ev->type == PIPES_EVENT_CONNECTED)
+            held.Wait();
+    };
+    ClientGuard b;
+    pipes_client *a = nullptr;
+    pipes_client_config acfg = ClientConfig(name, &alog);
+    acfg.engine = own.engine;
+    ASSERT_EQ(pipes_client_connect(&acfg, &a), PIPES_OK);
+    ASSERT_TRUE(alog.WaitCount(PIPES_EVENT_CONNECTED, 1));
+    pipes_client_config bcfg = ClientConfig(name, &blog);
+    bcfg.engine = own.engine;
+    ASSERT_EQ(pipes_client_connect(&bcfg, b.Out()), PIPES_OK);
+    ASSERT_TRUE(held.WaitUntilBlocked());
+
+    int context = 0;
+    for (uint32_t seq = 0; seq < 50; ++seq) {
+        std::vector<uint8_t> m = TestMessage(32, 9, seq);
+        ASSERT_EQ(pipes_client_send(a, m.data(), m.size(), &context), PIPES_OK);
+    }
+    std::thread opener([&] {
+        Sleep(300); // close is waiting for the packet by then
+        held.Open();
+    });
+    EXPECT_EQ(pipes_client_close(a), PIPES_OK);
+    alog.MarkClosed();
+    opener.join();
+    EXPECT_EQ(alog.Count(PIPES_EVENT_SEND_COMPLETE), 0u) << "a queued send was reported";
+    Sleep(200); // time for a late callback to show
+    EXPECT_EQ(alog.LateCallbacks(), 0);
 }
 
 } // namespace

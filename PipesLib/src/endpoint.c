@@ -246,10 +246,15 @@ static void on_later_event(pipes_req *req, DWORD error, DWORD bytes)
     pipes_endpoint_release(ep);
 }
 
+int pipes_endpoint_posts_events_here(pipes_endpoint *ep)
+{
+    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
+    return !ctx || ctx->in_callback_of != ep;
+}
+
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context)
 {
-    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
     later_event *l;
     BOOL queued;
     if (pipes_endpoint_is_stopping(ep))
@@ -274,10 +279,10 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
      * for this callback (a lent slot, close_gate). From another object's
      * callback it would: that callback may block on a thread that is
      * stopping ep. So, the port. */
-    if (ctx && ctx->in_callback_of == ep)
-        queued = pipes_engine_post_local(ep->engine, &l->local);
-    else
+    if (pipes_endpoint_posts_events_here(ep))
         queued = pipes_engine_post(ep->engine, &l->local.req);
+    else
+        queued = pipes_engine_post_local(ep->engine, &l->local);
     if (!queued) {
         pipes_endpoint_count_error(ep, PIPES_ERR_SYSTEM);
         pipes_mem_free(l);

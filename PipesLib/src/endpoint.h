@@ -104,6 +104,12 @@ int pipes_endpoint_authorize(pipes_endpoint *ep, pipes_authorize_fn fn,
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context);
 
+/* Nonzero if an event the calling thread owes now would go through the port
+ * (pipes_endpoint_post_event): the caller is not inside one of ep's own
+ * callbacks. Lets a writer on such a thread leave writes that owe events to
+ * a worker instead (conn.c, WRITES HANDED TO A WORKER). */
+int pipes_endpoint_posts_events_here(pipes_endpoint *ep);
+
 /* Stop, part one: closes the gate and waits for running callbacks (other
  * than the caller's own, when stop is called from one). */
 void pipes_endpoint_close_gate(pipes_endpoint *ep);
