@@ -104,10 +104,8 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
     /* User code may block: let other workers take the rest of this batch,
      * and the events listed on this worker (engine.c, LOCAL PACKETS).
      * Posting to a window never blocks. */
-    if (fn != post_event) {
-        shared = pipes_engine_share_batch(ctx);
-        pipes_engine_share_local(ctx);
-    }
+    if (fn != post_event)
+        shared = pipes_engine_share(ctx);
     if (ctx) {
         saved_of = ctx->in_callback_of;
         saved_released = ctx->released_own_slot;
@@ -115,7 +113,7 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
         ctx->released_own_slot = 0;
     }
     fn(arg);
-    pipes_engine_unshare_batch(ctx, shared);
+    pipes_engine_unshare(ctx, shared);
     released = ctx ? ctx->released_own_slot : 0;
     if (ctx) {
         ctx->in_callback_of = saved_of;

@@ -48,11 +48,23 @@
  *   that completion (a connection's read chain, say). Two rules keep a
  *   blocked callback from holding up more than itself, as with batches:
  *   - when user code is entered (any callback, one the list runs too), the
- *     list as it stands goes to the port (pipes_engine_share_local), so
- *     only the events owed by that very callback's calls wait for it;
- *   - one run completes at most PIPES_ENGINE_LOCAL_RUN requests and posts
- *     the rest, so a chain (each event's callback sending again) cannot
- *     keep a worker from the port for ever.
+ *     list as it stands is shared with the rest of the batch
+ *     (pipes_engine_share): a worker that takes over from a blocked one
+ *     steals both, so only the events owed by that very callback's calls
+ *     wait for it. The callback's own events start a new list; what nobody
+ *     stole is put back in front of it when the callback returns. Sharing
+ *     costs steal_lock, not a post and a dequeue per event: a callback
+ *     delivered after others that sent (SEND_COMPLETEs of a run of writes,
+ *     each sending the next) used to post all their events to the port
+ *     (docs/PERFORMANCE.md, PERF-7);
+ *   - one run completes at most PIPES_ENGINE_LOCAL_RUN requests and hands
+ *     the rest to the port, so a chain (each event's callback sending
+ *     again) cannot keep a worker from the port for ever. The rest goes
+ *     onto the engine's overflow list, and one packet (overflow_req),
+ *     posted unless it is in the port already, carries the whole list to
+ *     the worker that dequeues it, which runs it as its own local list:
+ *     one post for any number of requests (a post each cost a run of 64
+ *     writes' events 64 posts and dequeues: docs/PERFORMANCE.md, PERF-7).
  *   A request's pending_operations count is taken when it is listed and
  *   given back when it completes, as for a posted one; one that goes to the
  *   port keeps it (pipes_engine_requeue).
@@ -115,6 +127,64 @@ static pipes_local_req *pop_local(pipes_worker_ctx *ctx)
     return lr;
 }
 
+/* Appends the list first..last to ctx's local list. */
+static void append_local(pipes_worker_ctx *ctx, pipes_local_req *first, pipes_local_req *last)
+{
+    if (ctx->local_tail)
+        ctx->local_tail->next = first;
+    else
+        ctx->local_head = first;
+    ctx->local_tail = last;
+}
+
+/* The overflow packet: the worker that dequeues it takes the whole overflow
+ * list as its local list, which run_batch runs after this completion. */
+static void on_overflow(pipes_req *req, DWORD error, DWORD bytes)
+{
+    pipes_engine *engine = CONTAINING_RECORD(req, pipes_engine, overflow_req);
+    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
+    pipes_local_req *first, *last;
+    (void)error;
+    (void)bytes;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    first = engine->overflow_head;
+    last = engine->overflow_tail;
+    engine->overflow_head = engine->overflow_tail = NULL;
+    engine->overflow_posted = 0;
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+    if (first)
+        append_local(ctx, first, last);
+}
+
+/* Moves ctx's local list to the engine's overflow list and makes sure the
+ * overflow packet is in the port. 0 if posting it failed: the list is
+ * ctx's again (the overflow list as a whole, so nothing is stranded). */
+static int overflow_to_port(pipes_worker_ctx *ctx)
+{
+    pipes_engine *engine = ctx->engine;
+    int post;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    if (engine->overflow_tail)
+        engine->overflow_tail->next = ctx->local_head;
+    else
+        engine->overflow_head = ctx->local_head;
+    engine->overflow_tail = ctx->local_tail;
+    ctx->local_head = ctx->local_tail = NULL;
+    post = !engine->overflow_posted;
+    engine->overflow_posted = 1;
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+    PIPES_CHAOS_POINT("engine.overflow");
+    if (!post || pipes_engine_post(engine, &engine->overflow_req))
+        return 1;
+    AcquireSRWLockExclusive(&engine->steal_lock);
+    ctx->local_head = engine->overflow_head;
+    ctx->local_tail = engine->overflow_tail;
+    engine->overflow_head = engine->overflow_tail = NULL;
+    engine->overflow_posted = 0;
+    ReleaseSRWLockExclusive(&engine->steal_lock);
+    return 0;
+}
+
 void pipes_engine_run_local(pipes_worker_ctx *ctx)
 {
     pipes_local_req *lr;
@@ -122,26 +192,16 @@ void pipes_engine_run_local(pipes_worker_ctx *ctx)
     if (!ctx || ctx->running_local)
         return;
     ctx->running_local = 1;
-    while ((lr = pop_local(ctx)) != NULL) {
-        /* Past the limit, or if posting fails, complete it here. */
-        if (ran >= PIPES_ENGINE_LOCAL_RUN && pipes_engine_requeue(ctx->engine, &lr->req, 0))
-            continue;
+    while (ctx->local_head) {
+        /* Past the limit, the rest goes to the port; if posting fails, it
+         * is completed here. */
+        if (ran >= PIPES_ENGINE_LOCAL_RUN && overflow_to_port(ctx))
+            break;
+        lr = pop_local(ctx);
         ran++;
         complete_req(&lr->req, 0, 0); /* part of the packet run_batch marked busy */
     }
     ctx->running_local = 0;
-}
-
-void pipes_engine_share_local(pipes_worker_ctx *ctx)
-{
-    pipes_local_req *lr;
-    if (!ctx)
-        return;
-    while ((lr = ctx->local_head) != NULL) {
-        if (!pipes_engine_requeue(ctx->engine, &lr->req, 0))
-            return; /* stays listed: run after the callback */
-        pop_local(ctx);
-    }
 }
 
 /* Posts a wake packet if a worker sleeps in the dequeue and none is on
@@ -156,14 +216,20 @@ static void wake_a_sleeper(pipes_engine *engine)
         InterlockedExchange(&engine->wake_pending, 0);
 }
 
-int pipes_engine_share_batch(pipes_worker_ctx *ctx)
+int pipes_engine_share(pipes_worker_ctx *ctx)
 {
     pipes_engine *engine;
-    if (!ctx || !ctx->batch || ctx->shared || ctx->batch_next >= ctx->batch_count)
+    if (!ctx || !ctx->batch || ctx->shared ||
+        (ctx->batch_next >= ctx->batch_count && !ctx->local_head))
         return 0;
     engine = ctx->engine;
     AcquireSRWLockExclusive(&engine->steal_lock);
     ctx->shared = 1;
+    /* The list as it stands; what the user code adds starts a new one,
+     * which only this thread touches. */
+    ctx->shared_local = ctx->local_head;
+    ctx->shared_local_tail = ctx->local_tail;
+    ctx->local_head = ctx->local_tail = NULL;
     InterlockedIncrement(&engine->shared_batches);
     ReleaseSRWLockExclusive(&engine->steal_lock);
     PIPES_CHAOS_POINT("engine.shared");
@@ -171,7 +237,7 @@ int pipes_engine_share_batch(pipes_worker_ctx *ctx)
     return 1;
 }
 
-void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared)
+void pipes_engine_unshare(pipes_worker_ctx *ctx, int shared)
 {
     pipes_engine *engine;
     if (!shared)
@@ -181,12 +247,20 @@ void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared)
     if (ctx->shared) { /* nobody stole it */
         ctx->shared = 0;
         InterlockedDecrement(&engine->shared_batches);
+        if (ctx->shared_local) { /* it runs first, as it was listed first */
+            ctx->shared_local_tail->next = ctx->local_head;
+            if (!ctx->local_head)
+                ctx->local_tail = ctx->shared_local_tail;
+            ctx->local_head = ctx->shared_local;
+            ctx->shared_local = ctx->shared_local_tail = NULL;
+        }
     }
     ReleaseSRWLockExclusive(&engine->steal_lock);
 }
 
-/* Moves the shared rest of another worker's batch into out; returns the
- * number of packets taken (0: nothing shared). */
+/* Moves the shared rest of another worker's batch into out, and its shared
+ * local list onto self's (empty between batches); returns the number of
+ * packets taken (0 with self->local_head NULL: nothing shared). */
 static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
 {
     pipes_engine *engine = self->engine;
@@ -196,7 +270,8 @@ static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
     if (InterlockedCompareExchange(&engine->shared_batches, 0, 0) == 0)
         return 0;
     AcquireSRWLockExclusive(&engine->steal_lock);
-    for (w = 0; w < engine->worker_slots && taken == 0; w++) {
+    PIPES_ASSERT(self->local_head == NULL);
+    for (w = 0; w < engine->worker_slots && taken == 0 && !self->local_head; w++) {
         pipes_worker_ctx *victim = &engine->workers[w];
         if (victim == self || !victim->shared)
             continue;
@@ -208,6 +283,9 @@ static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
             e->lpOverlapped = NULL;
             e->lpCompletionKey = 0;
         }
+        self->local_head = victim->shared_local; /* run before the batch: listed earlier */
+        self->local_tail = victim->shared_local_tail;
+        victim->shared_local = victim->shared_local_tail = NULL;
         victim->shared = 0;
         InterlockedDecrement(&engine->shared_batches);
     }
@@ -270,7 +348,7 @@ static next_result next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, 
     BOOL ok;
 
     *count = steal_batch(ctx, entries);
-    if (*count)
+    if (*count || ctx->local_head)
         return NEXT_RUN;
     want = batch_size(ctx);
     if (InterlockedCompareExchange(&engine->blocker, 1, 0) == 0) {
@@ -278,7 +356,7 @@ static next_result next_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, 
         InterlockedIncrement(&engine->idle_workers);
         PIPES_CHAOS_POINT("engine.idle");
         *count = steal_batch(ctx, entries);
-        if (*count) {
+        if (*count || ctx->local_head) {
             InterlockedDecrement(&engine->idle_workers);
             InterlockedExchange(&engine->blocker, 0);
             return NEXT_RUN;
@@ -308,6 +386,11 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
     ULONG i;
     ctx->batch = entries;
     ctx->batch_count = count;
+    ctx->batch_next = 0;
+    if (ctx->local_head) { /* stolen from a worker held up in user code */
+        pipes_standby_busy(ctx);
+        pipes_engine_run_local(ctx);
+    }
     for (i = 0; i < count; i++) {
         OVERLAPPED_ENTRY *e = &entries[i];
         ctx->batch_next = i + 1; /* the rest a share during this packet offers */
@@ -416,6 +499,7 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     InitializeSRWLock(&engine->lock);
     InitializeConditionVariable(&engine->freed_cv);
     InitializeSRWLock(&engine->steal_lock);
+    engine->overflow_req.complete = on_overflow;
     pipes_standby_init(engine);
     engine->threads = (HANDLE *)pipes_mem_alloc(threads * sizeof(HANDLE));
     engine->workers = (pipes_worker_ctx *)pipes_mem_alloc(threads * sizeof(pipes_worker_ctx));
@@ -536,11 +620,7 @@ BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr)
     lr->req.ov.InternalHigh = 0;
     PIPES_COUNT_INC(pending_operations);
     lr->next = NULL;
-    if (ctx->local_tail)
-        ctx->local_tail->next = lr;
-    else
-        ctx->local_head = lr;
-    ctx->local_tail = lr;
+    append_local(ctx, lr, lr);
     return TRUE;
 }
 

@@ -70,6 +70,9 @@ typedef struct pipes_worker_ctx {
     /* Requests kept on this worker by pipes_engine_post_local, in order
      * (engine.c, LOCAL PACKETS). Only this thread touches them. */
     pipes_local_req *local_head, *local_tail;
+    /* The list as it stood when user code was entered, offered to stealers
+     * while shared (under steal_lock; engine.c, LOCAL PACKETS). */
+    pipes_local_req *shared_local, *shared_local_tail;
     int running_local;       /* pipes_engine_run_local is on the stack */
     /* Busy with a packet (standby.c, ONE WORKER ON THE PORT): the count of
      * packets started is this thread's; busy_state, (packets << 1) | busy,
@@ -95,6 +98,12 @@ struct pipes_engine {
     LONG wake_pending;   /* a wake packet is in the port (engine.c, SHARED BATCHES) */
     SRWLOCK steal_lock;  /* guards shared_batches and the workers' shared rests */
     LONG shared_batches; /* workers whose batch rest may be stolen */
+    /* Local requests past a run's limit, waiting for any worker; one packet
+     * (overflow_req, posted while overflow_posted) carries them all
+     * (engine.c, LOCAL PACKETS). Under steal_lock. */
+    pipes_req overflow_req;
+    pipes_local_req *overflow_head, *overflow_tail;
+    int overflow_posted;
     /* ONE WORKER ON THE PORT (standby.c) */
     LONG blocker;        /* a running worker blocks in the dequeue (engine.c) */
     SRWLOCK standby_lock; /* guards the fields below it */
@@ -110,12 +119,15 @@ struct pipes_engine {
 /* NULL on threads that are not engine workers. */
 pipes_worker_ctx *pipes_engine_worker_ctx(void);
 
-/* Lets other workers take the undispatched rest of this worker's batch
- * while it runs user code (engine.c, SHARED BATCHES). Returns
- * nonzero if it shared something; pass that to unshare afterwards. A no-op
- * returning 0 for ctx NULL, an empty rest, or a rest already shared. */
-int pipes_engine_share_batch(pipes_worker_ctx *ctx);
-void pipes_engine_unshare_batch(pipes_worker_ctx *ctx, int shared);
+/* Lets other workers take what this worker holds while it runs user code:
+ * the undispatched rest of its batch and its local list as it stands
+ * (engine.c, SHARED BATCHES, LOCAL PACKETS). Returns nonzero if it shared
+ * something; pass that to pipes_engine_unshare once the user code returned,
+ * which takes back what nobody stole (the local list first, before what
+ * the user code added). A no-op returning 0 for ctx NULL, nothing to
+ * share, or a share already in place. */
+int pipes_engine_share(pipes_worker_ctx *ctx);
+void pipes_engine_unshare(pipes_worker_ctx *ctx, int shared);
 
 /* The engine a config names, or the process-wide default (created on first
  * use, lives until the process exits). NULL only if creating it failed. */
@@ -142,17 +154,13 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr);
 
 /* Completes the requests on ctx's local list, those their completions add
- * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port. Called
+ * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port, carried
+ * by one packet for the engine. Called
  * by the worker after each packet's completion function. Nothing for ctx
  * NULL, and nothing when called again from inside one of those
  * completions (the running call takes what they add). */
 #define PIPES_ENGINE_LOCAL_RUN 64u
 void pipes_engine_run_local(pipes_worker_ctx *ctx);
-
-/* Hands ctx's local list to the port, so other workers can take it while
- * this one runs user code that may block. Nothing for ctx NULL or an empty
- * list. */
-void pipes_engine_share_local(pipes_worker_ctx *ctx);
 
 /* Queues the packet of an I/O on req that completed at once (skip mode),
  * keeping its result (status in req->ov, `bytes` transferred): dispatch
