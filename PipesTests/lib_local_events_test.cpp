@@ -320,6 +320,15 @@ struct GatedServer {
         scfg.buffer_size = 1u << 20;
         ASSERT_EQ(pipes_server_start(&scfg, server.Out()), PIPES_OK);
     }
+
+    // Opens the gate: all `total` messages must come, in the order sent.
+    void ExpectAllInOrder(uint32_t total)
+    {
+        gate.Open();
+        ASSERT_TRUE(PollUntil([&] { return received.load() == total; }))
+            << received.load() << " of " << total << " messages received";
+        EXPECT_EQ(out_of_order.load(), 0u) << "messages arrived out of the order sent";
+    }
 };
 
 // One worker, held in the client's CONNECTED callback while the main thread sends a burst of 200
@@ -377,10 +386,7 @@ TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEac
     EXPECT_EQ(failed.load(), 0u);
     EXPECT_LE(packets, 5u) << "the burst's events went through the port one by one";
 
-    gs.gate.Open();
-    ASSERT_TRUE(PollUntil([&] { return gs.received.load() == kBurst + 1; }))
-        << gs.received.load() << " of " << kBurst + 1 << " messages received";
-    EXPECT_EQ(gs.out_of_order.load(), 0u) << "messages arrived out of the order sent";
+    gs.ExpectAllInOrder(kBurst + 1);
 }
 
 // One worker. The main thread hands a window of 100 sends to the worker as above; each
@@ -447,10 +453,7 @@ TEST(LibLocalEvents, AChainOfSendsFromSendCompleteCallbacksCostsFewPackets)
     // One overflow packet per run of 64 events at most, and a few for the window's start.
     EXPECT_LE(packets, kTotal / 64 + 10) << "the chain's events went through the port";
 
-    gs.gate.Open();
-    ASSERT_TRUE(PollUntil([&] { return gs.received.load() == kTotal + 1; }))
-        << gs.received.load() << " of " << kTotal + 1 << " messages received";
-    EXPECT_EQ(gs.out_of_order.load(), 0u) << "messages arrived out of the order sent";
+    gs.ExpectAllInOrder(kTotal + 1);
 }
 
 // One worker, held in client B's CONNECTED callback, when client A hands a burst of sends to it
