@@ -389,7 +389,6 @@ PIPES_API pipes_status PIPES_CALL pipes_server_start(const pipes_server_config *
  * written in order after earlier sends to that connection. send_context, if
  * not NULL, is returned in a PIPES_EVENT_SEND_COMPLETE event telling the
  * result; with NULL no event is delivered. data may be NULL when size is 0.
- * When it is written: see pipes_client_send (the same rule).
  * Errors returned here (no event follows): PIPES_ERR_NOT_CONNECTED,
  * PIPES_ERR_QUEUE_FULL, PIPES_ERR_MESSAGE_TOO_LARGE, PIPES_ERR_STOPPING.
  * Thread-safe, also from callbacks. */
@@ -515,16 +514,7 @@ PIPES_API pipes_status PIPES_CALL pipes_client_connect(const pipes_client_config
  * order sent; data may be NULL when size is 0. send_context, if not NULL,
  * comes back in exactly one
  * PIPES_EVENT_SEND_COMPLETE event: PIPES_OK once written to the pipe, or the
- * failure (PIPES_ERR_PEER_CLOSED, PIPES_ERR_LOCAL_CLOSED ...).
- * When it is written: with nothing queued before it and room in the pipe, a
- * send with send_context NULL is written within this call, and so is one
- * with a send_context made from this object's own callback; a send with a
- * send_context made anywhere else (an application thread, another object's
- * callback) is written by a worker thread soon after, which then delivers
- * its SEND_COMPLETE (one trip through the completion port for a whole burst
- * of such sends, not one each). Either way a send still queued when the
- * object is closed is not written. To know a message was written, wait for
- * its SEND_COMPLETE, or use pipes_client_send_wait. Errors
+ * failure (PIPES_ERR_PEER_CLOSED, PIPES_ERR_LOCAL_CLOSED ...). Errors
  * returned here mean nothing was queued and no event follows:
  * PIPES_ERR_QUEUE_FULL, PIPES_ERR_MESSAGE_TOO_LARGE, PIPES_ERR_NOT_CONNECTED
  * (the pipe broke and the client does not reconnect), PIPES_ERR_STOPPING.

@@ -196,7 +196,7 @@ static void on_start(pipes_req *req, DWORD error, DWORD bytes)
 
     /* Messages queued while disconnected go out now, in order. */
     AcquireSRWLockExclusive(&cl->lock);
-    pipes_conn_kick_locked(c, &k, 1);
+    pipes_conn_kick_locked(c, &k);
     ReleaseSRWLockExclusive(&cl->lock);
     pipes_conn_kick_finish(c, &k);
     pipes_conn_read(c);
@@ -465,7 +465,7 @@ static pipes_status push(pipes_client *cl, pipes_witem *item)
         if (st == PIPES_OK && cl->conn) {
             c = cl->conn;
             pipes_conn_addref(c); /* for finishing the kick after unlocking */
-            pipes_conn_kick_locked(c, &k, 0);
+            pipes_conn_kick_locked(c, &k);
         }
     }
     ReleaseSRWLockExclusive(&cl->lock);

@@ -202,47 +202,11 @@ static void write_failed(pipes_conn *c, pipes_status status)
     pipes_witem_complete_list(c->ep, failed, status);
 }
 
-/*
- * WRITES HANDED TO A WORKER
- *   A send from a thread whose events go through the port (not one of this
- *   object's callbacks: pipes_endpoint_posts_events_here) that finds a
- *   write owing an event (a send_context) at the head of an idle queue does
- *   not write it: it hands the write request to the port with no I/O, and
- *   `writing` holds the hand-over mark until a worker dequeues it. on_write
- *   then writes the queue as after any write, delivering the events inline.
- *   Written in the caller's thread, each such message would cost its write
- *   plus a posted event and its dequeue; handed over, the sends a thread
- *   makes while the mark is set only queue, so a burst costs one packet
- *   (docs/PERFORMANCE.md, PERF-7). Writes owing nothing (no context, or a
- *   send_wait's) are still written in the caller's call. The mark is a
- *   write in flight for every rule of the queue: no other write starts,
- *   close cancels nothing of it (no I/O) and the dequeued request finds the
- *   connection closed and writes nothing; it holds a reference and a
- *   pending count as an I/O does (ONE COMPLETION PATH, conn.h). If the post
- *   fails, the caller writes as before.
- */
-static pipes_witem handed_to_worker; /* only its address is used: the mark */
-
-static int hand_to_worker_locked(pipes_conn *c)
-{
-    pipes_req *req = &c->connect_then_write.write_req;
-    c->writing = &handed_to_worker;
-    memset(&req->ov, 0, sizeof req->ov); /* completes with success, no bytes */
-    pipes_conn_io_begin(c);
-    if (pipes_engine_requeue(c->ep->engine, req, 0))
-        return 1;
-    pipes_conn_io_no_packet(c);
-    c->writing = NULL;
-    return 0;
-}
-
-void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k, int on_worker)
+void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k)
 {
     /* Writes that complete in the call (skip mode, room in the pipe) are
      * collected in order and the next one is started at once. */
     pipes_witem **tail = &k->written;
-    int hand_over = !on_worker && pipes_endpoint_posts_events_here(c->ep);
-    k->on_worker = on_worker;
     k->written = NULL;
     k->failed = NULL;
     k->failed_status = PIPES_OK;
@@ -250,15 +214,12 @@ void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k, int on_worker)
     /* Written only once open: what is queued before goes out when the
      * opener kicks the queue after CONNECTED. */
     while (!c->writing && c->state == PIPES_CONN_OPEN && c->wq->head) {
-        pipes_witem *item;
+        pipes_witem *item = pipes_wqueue_pop_locked(c->ep, c->wq);
         BOOL ok;
         DWORD error;
+        c->writing = item;
         /* OPEN: the connect request is done and is the write request now */
         PIPES_ASSERT(c->connect_then_write.write_req.complete == on_write);
-        if (hand_over && c->wq->head->send_context && hand_to_worker_locked(c))
-            return;
-        item = pipes_wqueue_pop_locked(c->ep, c->wq);
-        c->writing = item;
         memset(&c->connect_then_write.write_req.ov, 0, sizeof c->connect_then_write.write_req.ov);
         pipes_conn_io_begin(c);
         PIPES_COUNT_INC(calls_write_file);
@@ -293,14 +254,19 @@ static void count_written(pipes_conn *c, const pipes_witem *item)
 
 void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k)
 {
+    /* Their events are posted, never run here: from an application's call
+     * they must not run inside it; on a worker they are listed on it
+     * (endpoint.c), so a callback that blocks before they run shares them
+     * with a worker that takes over (engine.c, LOCAL PACKETS). Delivered
+     * inline one after another, the later ones waited for the first. */
     while (k->written) {
         pipes_witem *next = k->written->next;
         count_written(c, k->written);
-        pipes_witem_complete(c->ep, k->written, PIPES_OK, k->on_worker);
+        pipes_witem_complete(c->ep, k->written, PIPES_OK, 0);
         k->written = next;
     }
     if (k->failed) {
-        pipes_witem_complete(c->ep, k->failed, k->failed_status, k->on_worker);
+        pipes_witem_complete(c->ep, k->failed, k->failed_status, 0);
         k->failed = NULL;
         write_failed(c, k->failed_status);
     }
@@ -318,22 +284,20 @@ static void on_write(pipes_req *req, DWORD error, DWORD bytes)
     done = c->writing;
     PIPES_ASSERT(done != NULL);
     c->writing = NULL;
-    if (done == &handed_to_worker)
-        done = NULL; /* no I/O was issued: the queue is ours to write */
     if (status == PIPES_OK)
-        pipes_conn_kick_locked(c, &k, 1);
+        pipes_conn_kick_locked(c, &k);
     else
         stop_writing_locked(c);
     ReleaseSRWLockExclusive(c->lock);
 
-    if (done) {
-        if (status == PIPES_OK)
-            count_written(c, done);
-        pipes_witem_complete(c->ep, done, status, 1);
+    /* The writes the kick finished are listed first, so that done's
+     * callback, entering user code, shares their events. */
+    if (status == PIPES_OK) {
+        pipes_conn_kick_finish(c, &k);
+        count_written(c, done);
     }
+    pipes_witem_complete(c->ep, done, status, 1);
     if (status != PIPES_OK)
         write_failed(c, status);
-    else
-        pipes_conn_kick_finish(c, &k);
     pipes_conn_release(c); /* the write request's reference */
 }

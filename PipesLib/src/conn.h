@@ -100,8 +100,7 @@ struct pipes_conn {
     pipes_conn_state state;
     pipes_status close_reason; /* CLOSED, ABANDONED */
     int holds_place;           /* server: counted in max_connections (under the server's lock) */
-    pipes_witem *writing;      /* the write the kernel holds, NULL, or the
-                                  hand-over mark (conn.c, WRITES HANDED TO A WORKER) */
+    pipes_witem *writing;      /* the write the kernel holds, or NULL */
 
     /* touched only by the read chain (one thread at a time) */
     uint8_t *rbuf;
@@ -195,7 +194,6 @@ pipes_status pipes_conn_reason(pipes_conn *c, DWORD win32_error);
 
 /* What starting writes did that the caller must finish after unlocking. */
 typedef struct pipes_kick {
-    int on_worker;              /* the caller's argument: events are delivered inline */
     pipes_witem *written;       /* completed in the call (skip mode), in order */
     pipes_witem *failed;        /* failed in the call, or NULL */
     pipes_status failed_status;
@@ -204,17 +202,12 @@ typedef struct pipes_kick {
 /* Starts the next queued write if none is in flight (and the ones after it,
  * while writes complete in the call). Call with c->lock held and a
  * reference on c; fills *k. Then, without the lock, the caller must call
- * pipes_conn_kick_finish(c, k).
- * on_worker: nonzero for a completion handler of c's (on a worker, outside
- * user code), which delivers the events of what it writes inline; zero for
- * an application's call (a send), whose events are posted. Such a call on a
- * thread where posted events go through the port leaves a write that owes
- * an event to a worker instead of writing it (conn.c, WRITES HANDED TO A
- * WORKER). */
-void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k, int on_worker);
+ * pipes_conn_kick_finish(c, k). */
+void pipes_conn_kick_locked(pipes_conn *c, pipes_kick *k);
 
-/* Counts and reports the items of *k (pipes_witem_complete: inline on a
- * worker, else posted), and handles a failed write. No locks held. */
+/* Counts and reports the items of *k, their events posted
+ * (pipes_endpoint_post_event), and handles a failed write. No locks
+ * held. */
 void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k);
 
 #endif /* PIPES_CONN_H */

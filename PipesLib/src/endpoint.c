@@ -237,24 +237,20 @@ static void on_later_event(pipes_req *req, DWORD error, DWORD bytes)
 {
     later_event *l = CONTAINING_RECORD(req, later_event, local.req);
     pipes_endpoint *ep = l->ep;
-    (void)error;
     (void)bytes;
-    pipes_endpoint_deliver(ep, &l->ev);
+    if (error == 0)
+        pipes_endpoint_deliver(ep, &l->ev);
+    else /* no worker could be given it (engine.c, CARRIED REQUESTS) */
+        pipes_endpoint_count_error(ep, PIPES_ERR_SYSTEM);
     pipes_mem_free(l);
     pipes_endpoint_release(ep);
-}
-
-int pipes_endpoint_posts_events_here(pipes_endpoint *ep)
-{
-    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
-    return !ctx || ctx->in_callback_of != ep;
 }
 
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context)
 {
+    pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
     later_event *l;
-    BOOL queued;
     if (pipes_endpoint_is_stopping(ep))
         return;
     l = (later_event *)pipes_mem_alloc(sizeof *l);
@@ -269,23 +265,21 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
     l->ev.connection_id = connection_id;
     l->ev.send_context = send_context;
     pipes_endpoint_addref(ep);
-    /* Inside one of ep's own callbacks the event waits on this worker until
-     * the packet being dispatched is done, or until user code is entered
-     * (engine.c, LOCAL PACKETS). That packet holds a reference on ep until
-     * then (the connection or event it completes), so the one held here
-     * makes nobody wait longer, not even a stop of ep that does not wait
-     * for this callback (a lent slot, close_gate). From another object's
-     * callback it would: that callback may block on a thread that is
-     * stopping ep. So, the port. */
-    if (pipes_endpoint_posts_events_here(ep))
-        queued = pipes_engine_post(ep->engine, &l->local.req);
+    /* On a worker inside one of ep's own callbacks, or in library code (a
+     * completion of ep's), the event waits on this worker until the packet
+     * being dispatched is done, or is shared when user code is entered
+     * first (engine.c, LOCAL PACKETS). That packet holds a reference on ep
+     * until then (the connection or event it completes), and any user code
+     * it runs is ep's, so the reference held here makes nobody wait longer,
+     * not even a stop of ep that does not wait for this callback (a lent
+     * slot, close_gate). Inside another object's callback it would: that
+     * callback may block on a thread that is stopping ep. So from there, as
+     * from any other thread, it is carried to the port with the others
+     * waiting (engine.c, CARRIED REQUESTS): one packet for a burst. */
+    if (ctx && (ctx->in_callback_of == ep || ctx->in_callback_of == NULL))
+        pipes_engine_post_local(ep->engine, &l->local);
     else
-        queued = pipes_engine_post_local(ep->engine, &l->local);
-    if (!queued) {
-        pipes_endpoint_count_error(ep, PIPES_ERR_SYSTEM);
-        pipes_mem_free(l);
-        pipes_endpoint_release(ep);
-    }
+        pipes_engine_post_carried(ep->engine, &l->local);
 }
 
 /* ---- stop --------------------------------------------------------------- */

@@ -97,18 +97,14 @@ int pipes_endpoint_authorize(pipes_endpoint *ep, pipes_authorize_fn fn,
 
 /* Delivers a small event (LIMIT, SEND_COMPLETE...) from a worker thread
  * later, for callers that are not on a worker or hold a lock: never inside
- * the caller's call. Called inside one of ep's callbacks, the event is kept
- * on that worker and follows when the packet it dispatches is done, or goes
- * to the port when user code is entered first (engine.c, LOCAL PACKETS);
- * called anywhere else, it goes through the port. */
+ * the caller's call. Called on a worker inside one of ep's callbacks or in
+ * a completion of ep's, the event is kept on that worker and follows when
+ * the packet it dispatches is done, or is shared with a worker taking over
+ * when user code is entered first (engine.c, LOCAL PACKETS); called
+ * anywhere else, it goes through the port, carried with the other events
+ * waiting by one packet (engine.c, CARRIED REQUESTS). */
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context);
-
-/* Nonzero if an event the calling thread owes now would go through the port
- * (pipes_endpoint_post_event): the caller is not inside one of ep's own
- * callbacks. Lets a writer on such a thread leave writes that owe events to
- * a worker instead (conn.c, WRITES HANDED TO A WORKER). */
-int pipes_endpoint_posts_events_here(pipes_endpoint *ep);
 
 /* Stop, part one: closes the gate and waits for running callbacks (other
  * than the caller's own, when stop is called from one). */

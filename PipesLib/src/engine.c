@@ -58,16 +58,29 @@
  *     each sending the next) used to post all their events to the port
  *     (docs/PERFORMANCE.md, PERF-7);
  *   - one run completes at most PIPES_ENGINE_LOCAL_RUN requests and hands
- *     the rest to the port, so a chain (each event's callback sending
- *     again) cannot keep a worker from the port for ever. The rest goes
- *     onto the engine's overflow list, and one packet (overflow_req),
- *     posted unless it is in the port already, carries the whole list to
- *     the worker that dequeues it, which runs it as its own local list:
- *     one post for any number of requests (a post each cost a run of 64
- *     writes' events 64 posts and dequeues: docs/PERFORMANCE.md, PERF-7).
+ *     the rest to the port (CARRIED REQUESTS), so a chain (each event's
+ *     callback sending again) cannot keep a worker from the port for ever.
  *   A request's pending_operations count is taken when it is listed and
  *   given back when it completes, as for a posted one; one that goes to the
  *   port keeps it (pipes_engine_requeue).
+ *
+ * CARRIED REQUESTS
+ *   Requests for any worker that need no packet of their own: a local
+ *   run's rest, and events owed on threads that cannot keep them (an
+ *   application thread, another object's callback: endpoint.c). They go
+ *   onto the engine's carried list, and one packet (carrier_req), posted
+ *   unless it is in the port already, carries the whole list to the worker
+ *   that dequeues it, which runs it as its own local list, shared when its
+ *   user code is entered as any local list is. So a burst costs one post
+ *   and one dequeue, not one each: 200 sends with a context from an
+ *   application thread posted 200 packets, a run of 64 writes' events 64
+ *   (docs/PERFORMANCE.md, PERF-7). The list is under steal_lock; a request
+ *   keeps its pending_operations count until it completes, and the carrier
+ *   holds one of its own while in the port. If the carrier cannot be
+ *   posted, the whole list is taken back (those other threads added since
+ *   included, so none is stranded): a worker runs it itself; another
+ *   thread completes each request with the error, which its completion
+ *   function must take without running user code (endpoint.c counts it).
  */
 #include "engine.h"
 
@@ -137,52 +150,87 @@ static void append_local(pipes_worker_ctx *ctx, pipes_local_req *first, pipes_lo
     ctx->local_tail = last;
 }
 
-/* The overflow packet: the worker that dequeues it takes the whole overflow
- * list as its local list, which run_batch runs after this completion. */
-static void on_overflow(pipes_req *req, DWORD error, DWORD bytes)
+/* CARRIED REQUESTS: the carrier's completion. The worker that dequeues it
+ * takes the whole carried list as its local list, which run_batch runs
+ * after this completion. */
+static void on_carrier(pipes_req *req, DWORD error, DWORD bytes)
 {
-    pipes_engine *engine = CONTAINING_RECORD(req, pipes_engine, overflow_req);
+    pipes_engine *engine = CONTAINING_RECORD(req, pipes_engine, carrier_req);
     pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
     pipes_local_req *first, *last;
     (void)error;
     (void)bytes;
     AcquireSRWLockExclusive(&engine->steal_lock);
-    first = engine->overflow_head;
-    last = engine->overflow_tail;
-    engine->overflow_head = engine->overflow_tail = NULL;
-    engine->overflow_posted = 0;
+    first = engine->carried_head;
+    last = engine->carried_tail;
+    engine->carried_head = engine->carried_tail = NULL;
+    engine->carrier_posted = 0;
     ReleaseSRWLockExclusive(&engine->steal_lock);
     if (first)
         append_local(ctx, first, last);
 }
 
-/* Moves ctx's local list to the engine's overflow list and makes sure the
- * overflow packet is in the port. 0 if posting it failed: the list is
- * ctx's again (the overflow list as a whole, so nothing is stranded). */
-static int overflow_to_port(pipes_worker_ctx *ctx)
+/* Appends first..last to the carried list; nonzero if the caller must post
+ * the carrier (it is not in the port). */
+static int carry(pipes_engine *engine, pipes_local_req *first, pipes_local_req *last)
 {
-    pipes_engine *engine = ctx->engine;
     int post;
     AcquireSRWLockExclusive(&engine->steal_lock);
-    if (engine->overflow_tail)
-        engine->overflow_tail->next = ctx->local_head;
+    if (engine->carried_tail)
+        engine->carried_tail->next = first;
     else
-        engine->overflow_head = ctx->local_head;
-    engine->overflow_tail = ctx->local_tail;
-    ctx->local_head = ctx->local_tail = NULL;
-    post = !engine->overflow_posted;
-    engine->overflow_posted = 1;
+        engine->carried_head = first;
+    engine->carried_tail = last;
+    post = !engine->carrier_posted;
+    engine->carrier_posted = 1;
     ReleaseSRWLockExclusive(&engine->steal_lock);
-    PIPES_CHAOS_POINT("engine.overflow");
-    if (!post || pipes_engine_post(engine, &engine->overflow_req))
+    PIPES_CHAOS_POINT("engine.carried");
+    return post;
+}
+
+/* Posts the carrier; if that fails, takes back the whole carried list
+ * into *first..*last and returns 0. */
+static int post_carrier(pipes_engine *engine, pipes_local_req **first, pipes_local_req **last)
+{
+    if (pipes_engine_post(engine, &engine->carrier_req))
         return 1;
     AcquireSRWLockExclusive(&engine->steal_lock);
-    ctx->local_head = engine->overflow_head;
-    ctx->local_tail = engine->overflow_tail;
-    engine->overflow_head = engine->overflow_tail = NULL;
-    engine->overflow_posted = 0;
+    *first = engine->carried_head;
+    *last = engine->carried_tail;
+    engine->carried_head = engine->carried_tail = NULL;
+    engine->carrier_posted = 0;
     ReleaseSRWLockExclusive(&engine->steal_lock);
     return 0;
+}
+
+/* Hands the rest of ctx's local list to the port. 0 if the carrier could
+ * not be posted: the list (with what other threads added) is ctx's again. */
+static int local_rest_to_port(pipes_worker_ctx *ctx)
+{
+    pipes_local_req *first = ctx->local_head, *last = ctx->local_tail;
+    ctx->local_head = ctx->local_tail = NULL;
+    if (!carry(ctx->engine, first, last) || post_carrier(ctx->engine, &first, &last))
+        return 1;
+    append_local(ctx, first, last);
+    return 0;
+}
+
+void pipes_engine_post_carried(pipes_engine *engine, pipes_local_req *lr)
+{
+    pipes_local_req *first, *last;
+    DWORD error;
+    lr->req.ov.Internal = 0; /* as pipes_engine_post: completes with success */
+    lr->req.ov.InternalHigh = 0;
+    lr->next = NULL;
+    PIPES_COUNT_INC(pending_operations);
+    if (!carry(engine, lr, lr) || post_carrier(engine, &first, &last))
+        return;
+    error = GetLastError();
+    while (first) { /* no worker can be given them: each learns why */
+        pipes_local_req *next = first->next;
+        complete_req(&first->req, error ? error : ERROR_INVALID_HANDLE, 0);
+        first = next;
+    }
 }
 
 void pipes_engine_run_local(pipes_worker_ctx *ctx)
@@ -195,7 +243,7 @@ void pipes_engine_run_local(pipes_worker_ctx *ctx)
     while (ctx->local_head) {
         /* Past the limit, the rest goes to the port; if posting fails, it
          * is completed here. */
-        if (ran >= PIPES_ENGINE_LOCAL_RUN && overflow_to_port(ctx))
+        if (ran >= PIPES_ENGINE_LOCAL_RUN && local_rest_to_port(ctx))
             break;
         lr = pop_local(ctx);
         ran++;
@@ -499,7 +547,7 @@ static pipes_status create_engine(unsigned threads, pipes_engine **out)
     InitializeSRWLock(&engine->lock);
     InitializeConditionVariable(&engine->freed_cv);
     InitializeSRWLock(&engine->steal_lock);
-    engine->overflow_req.complete = on_overflow;
+    engine->carrier_req.complete = on_carrier;
     pipes_standby_init(engine);
     engine->threads = (HANDLE *)pipes_mem_alloc(threads * sizeof(HANDLE));
     engine->workers = (pipes_worker_ctx *)pipes_mem_alloc(threads * sizeof(pipes_worker_ctx));
@@ -611,17 +659,18 @@ BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req)
     return TRUE;
 }
 
-BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr)
+void pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr)
 {
     pipes_worker_ctx *ctx = pipes_engine_worker_ctx();
-    if (!ctx || ctx->engine != engine || !ctx->batch)
-        return pipes_engine_post(engine, &lr->req);
+    if (!ctx || ctx->engine != engine || !ctx->batch) {
+        pipes_engine_post_carried(engine, lr);
+        return;
+    }
     lr->req.ov.Internal = 0; /* as pipes_engine_post: completes with success */
     lr->req.ov.InternalHigh = 0;
     PIPES_COUNT_INC(pending_operations);
     lr->next = NULL;
     append_local(ctx, lr, lr);
-    return TRUE;
 }
 
 BOOL pipes_engine_requeue(pipes_engine *engine, pipes_req *req, DWORD bytes)

@@ -98,12 +98,12 @@ struct pipes_engine {
     LONG wake_pending;   /* a wake packet is in the port (engine.c, SHARED BATCHES) */
     SRWLOCK steal_lock;  /* guards shared_batches and the workers' shared rests */
     LONG shared_batches; /* workers whose batch rest may be stolen */
-    /* Local requests past a run's limit, waiting for any worker; one packet
-     * (overflow_req, posted while overflow_posted) carries them all
-     * (engine.c, LOCAL PACKETS). Under steal_lock. */
-    pipes_req overflow_req;
-    pipes_local_req *overflow_head, *overflow_tail;
-    int overflow_posted;
+    /* Requests waiting for any worker, carried by one packet (carrier_req,
+     * in the port while carrier_posted): engine.c, CARRIED REQUESTS. Under
+     * steal_lock. */
+    pipes_req carrier_req;
+    pipes_local_req *carried_head, *carried_tail;
+    int carrier_posted;
     /* ONE WORKER ON THE PORT (standby.c) */
     LONG blocker;        /* a running worker blocks in the dequeue (engine.c) */
     SRWLOCK standby_lock; /* guards the fields below it */
@@ -147,15 +147,23 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
  * Counts as a pending operation until dequeued. */
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 
-/* As pipes_engine_post, but on one of engine's workers while it dispatches
- * a packet, the request is kept on that worker's list, without a trip
- * through the port (engine.c, LOCAL PACKETS): pipes_engine_run_local
+/* Queues lr for any worker, carried with the other requests waiting by one
+ * packet (engine.c, CARRIED REQUESTS); it completes with success, never
+ * inside this call, and counts as a pending operation until it completes.
+ * If the carrier cannot be posted, lr and the others carried with it
+ * complete at once, on this thread, with the Win32 error: their completion
+ * functions must then run no user code. */
+void pipes_engine_post_carried(pipes_engine *engine, pipes_local_req *lr);
+
+/* As pipes_engine_post_carried, but on one of engine's workers while it
+ * dispatches a packet, the request is kept on that worker's list, without
+ * a trip through the port (engine.c, LOCAL PACKETS): pipes_engine_run_local
  * completes it on that thread, never inside its poster's call. */
-BOOL pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr);
+void pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr);
 
 /* Completes the requests on ctx's local list, those their completions add
- * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port, carried
- * by one packet for the engine. Called
+ * included, up to PIPES_ENGINE_LOCAL_RUN; the rest go to the port
+ * (CARRIED REQUESTS). Called
  * by the worker after each packet's completion function. Nothing for ctx
  * NULL, and nothing when called again from inside one of those
  * completions (the running call takes what they add). */

@@ -481,7 +481,7 @@ static pipes_status queue_on(pipes_server *s, pipes_conn *c, pipes_wbuf *buf, vo
     } else {
         st = pipes_wqueue_push_locked(&s->ep, c->wq, item, &report_limit);
         if (st == PIPES_OK)
-            pipes_conn_kick_locked(c, &k, 0);
+            pipes_conn_kick_locked(c, &k);
     }
     ReleaseSRWLockExclusive(c->lock);
     if (st != PIPES_OK) {
