@@ -252,24 +252,36 @@ static void count_written(pipes_conn *c, const pipes_witem *item)
     InterlockedExchangeAdd64(&c->ep->stats.bytes_out, (LONG64)item->buf->size);
 }
 
-void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k)
+/* The writes *k finished: counted, their events posted, never run here:
+ * from an application's call they must not run inside it; on a worker they
+ * are listed on it (endpoint.c), so a callback that blocks before they run
+ * shares them with a worker that takes over (engine.c, LOCAL PACKETS).
+ * Delivered inline one after another, the later ones waited for the first. */
+static void report_written(pipes_conn *c, pipes_kick *k)
 {
-    /* Their events are posted, never run here: from an application's call
-     * they must not run inside it; on a worker they are listed on it
-     * (endpoint.c), so a callback that blocks before they run shares them
-     * with a worker that takes over (engine.c, LOCAL PACKETS). Delivered
-     * inline one after another, the later ones waited for the first. */
     while (k->written) {
         pipes_witem *next = k->written->next;
         count_written(c, k->written);
         pipes_witem_complete(c->ep, k->written, PIPES_OK, 0);
         k->written = next;
     }
+}
+
+/* The write *k saw fail, if any: reported, then the connection stops
+ * writing or closes. */
+static void report_failed(pipes_conn *c, pipes_kick *k)
+{
     if (k->failed) {
         pipes_witem_complete(c->ep, k->failed, k->failed_status, 0);
         k->failed = NULL;
         write_failed(c, k->failed_status);
     }
+}
+
+void pipes_conn_kick_finish(pipes_conn *c, pipes_kick *k)
+{
+    report_written(c, k);
+    report_failed(c, k);
 }
 
 static void on_write(pipes_req *req, DWORD error, DWORD bytes)
@@ -291,13 +303,16 @@ static void on_write(pipes_req *req, DWORD error, DWORD bytes)
     ReleaseSRWLockExclusive(c->lock);
 
     /* The writes the kick finished are listed first, so that done's
-     * callback, entering user code, shares their events. */
+     * callback, entering user code, shares their events; a failure the kick
+     * saw is handled after done's event, as it came after done. */
     if (status == PIPES_OK) {
-        pipes_conn_kick_finish(c, &k);
+        report_written(c, &k);
         count_written(c, done);
     }
     pipes_witem_complete(c->ep, done, status, 1);
     if (status != PIPES_OK)
         write_failed(c, status);
+    else
+        report_failed(c, &k);
     pipes_conn_release(c); /* the write request's reference */
 }

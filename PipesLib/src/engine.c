@@ -78,9 +78,11 @@
  *   keeps its pending_operations count until it completes, and the carrier
  *   holds one of its own while in the port. If the carrier cannot be
  *   posted, the whole list is taken back (those other threads added since
- *   included, so none is stranded): a worker runs it itself; another
- *   thread completes each request with the error, which its completion
- *   function must take without running user code (endpoint.c counts it).
+ *   included, so none is stranded): a worker handing on its local run runs
+ *   it itself; a thread carrying an event (not on a worker, or inside
+ *   another object's callback, where it must not keep it) completes each
+ *   request with the error, which its completion function must take
+ *   without running user code (endpoint.c counts it).
  */
 #include "engine.h"
 
@@ -237,14 +239,18 @@ void pipes_engine_run_local(pipes_worker_ctx *ctx)
 {
     pipes_local_req *lr;
     unsigned ran = 0;
+    int carry_failed = 0;
     if (!ctx || ctx->running_local)
         return;
     ctx->running_local = 1;
     while (ctx->local_head) {
         /* Past the limit, the rest goes to the port; if posting fails, it
-         * is completed here. */
-        if (ran >= PIPES_ENGINE_LOCAL_RUN && local_rest_to_port(ctx))
-            break;
+         * is completed here (one failed post a run is enough to learn it). */
+        if (ran >= PIPES_ENGINE_LOCAL_RUN && !carry_failed) {
+            if (local_rest_to_port(ctx))
+                break;
+            carry_failed = 1;
+        }
         lr = pop_local(ctx);
         ran++;
         complete_req(&lr->req, 0, 0); /* part of the packet run_batch marked busy */
