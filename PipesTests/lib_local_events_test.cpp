@@ -293,6 +293,25 @@ uint64_t PacketsDequeued()
     return GlobalStats().completions_dequeued;
 }
 
+// The packets the process dequeues from start() until done() (which must come true in time).
+uint64_t PacketsFor(const std::function<void()> &start, const std::function<bool()> &done)
+{
+    const uint64_t before = PacketsDequeued();
+    start();
+    EXPECT_TRUE(PollUntil(done)) << "the events did not all come";
+    return PacketsDequeued() - before;
+}
+
+// Connects *out to `name` on `engine`, its events to `log`.
+void ConnectOn(pipes_engine *engine, const std::wstring &name, EventLog *log, pipes_client **out,
+               unsigned max_queued_messages = 0)
+{
+    pipes_client_config cfg = ClientConfig(name, log);
+    cfg.engine = engine;
+    cfg.max_queued_messages = max_queued_messages;
+    ASSERT_EQ(pipes_client_connect(&cfg, out), PIPES_OK);
+}
+
 // A server on the default engine whose first MESSAGE callback waits at `gate`: once it waits, its
 // read chain issues nothing more, so the packets the process dequeues meanwhile are the client's.
 // Its pipe holds 1 MiB, so the client's writes complete within their calls. Counts what it gets,
@@ -331,6 +350,30 @@ struct GatedServer {
     }
 };
 
+// An engine of the test's own with `workers` threads, and a gated server on the default engine,
+// started on `name`. Destroyed in reverse: the gate opened, the server stopped, then the engine
+// (whose guard checks the live counters).
+struct OwnEngineAndGatedServer {
+    explicit OwnEngineAndGatedServer(unsigned workers) : own(workers) {}
+    OwnEngine own;
+    const std::wstring name = UniquePipeName();
+    GatedServer gs;
+    OpenOnExit open_server{gs.gate};
+
+    void Start()
+    {
+        ASSERT_NE(own.engine, nullptr);
+        ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+    }
+};
+
+// Reports the packets a test's events cost and checks them against `limit`.
+void ExpectFewPackets(uint64_t packets, uint64_t limit, const char *what)
+{
+    std::printf("[ info ] %s: %llu packets dequeued\n", what, static_cast<unsigned long long>(packets));
+    EXPECT_LE(packets, limit) << what << ": the events went through the port one by one";
+}
+
 // One worker, held in the client's CONNECTED callback while the main thread sends a burst of 200
 // messages with a send_context: each is written in its call, and its SEND_COMPLETE is carried to
 // the port with the others waiting (engine.c, CARRIED REQUESTS): one packet for the burst, and one
@@ -338,13 +381,9 @@ struct GatedServer {
 // test): each event posted on its own, 200 packets for 200 sends; 4 now.
 TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEach)
 {
-    OwnEngine own(1);
-    ASSERT_NE(own.engine, nullptr);
-    const std::wstring name = UniquePipeName();
+    OwnEngineAndGatedServer t(1);
     constexpr uint32_t kBurst = 200;
-    GatedServer gs;
-    OpenOnExit open_server{gs.gate};
-    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+    ASSERT_NO_FATAL_FAILURE(t.Start());
 
     EventLog clog;
     Gate held;
@@ -362,30 +401,26 @@ TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEac
         }
     };
     ClientGuard client;
-    pipes_client_config ccfg = ClientConfig(name, &clog);
-    ccfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &clog, client.Out()));
     ASSERT_TRUE(held.WaitUntilBlocked());
     // Message 0 owes no event: written in this call; the server then waits at its gate.
     std::vector<uint8_t> m0 = TestMessage(32, 9, 0);
     ASSERT_EQ(pipes_client_send(client.get(), m0.data(), m0.size(), nullptr), PIPES_OK);
-    ASSERT_TRUE(gs.gate.WaitUntilBlocked());
+    ASSERT_TRUE(t.gs.gate.WaitUntilBlocked());
 
-    const uint64_t before = PacketsDequeued();
-    for (uint32_t seq = 1; seq <= kBurst; ++seq) {
-        std::vector<uint8_t> m = TestMessage(32, 9, seq);
-        ASSERT_EQ(pipes_client_send(client.get(), m.data(), m.size(), &context), PIPES_OK);
-    }
-    held.Open();
-    ASSERT_TRUE(PollUntil([&] { return completed.load() == kBurst; }))
-        << completed.load() << " of " << kBurst << " SEND_COMPLETE events";
-    const uint64_t packets = PacketsDequeued() - before;
-    std::printf("[ info ] %u sends with a context from the main thread: %llu packets dequeued\n",
-                kBurst, static_cast<unsigned long long>(packets));
+    const uint64_t packets = PacketsFor(
+        [&] {
+            for (uint32_t seq = 1; seq <= kBurst; ++seq) {
+                std::vector<uint8_t> m = TestMessage(32, 9, seq);
+                EXPECT_EQ(pipes_client_send(client.get(), m.data(), m.size(), &context), PIPES_OK);
+            }
+            held.Open();
+        },
+        [&] { return completed.load() == kBurst; });
     EXPECT_EQ(failed.load(), 0u);
-    EXPECT_LE(packets, kBurst / 64 + 2) << "the burst's events went through the port one by one";
+    ExpectFewPackets(packets, kBurst / 64 + 2, "200 sends with a context from the main thread");
 
-    gs.ExpectAllInOrder(kBurst + 1);
+    t.gs.ExpectAllInOrder(kBurst + 1);
 }
 
 // One worker. The main thread sends a window of 100 messages as above; each SEND_COMPLETE callback
@@ -396,13 +431,9 @@ TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEac
 // now.
 TEST(LibLocalEvents, AChainOfSendsFromSendCompleteCallbacksCostsFewPackets)
 {
-    OwnEngine own(1);
-    ASSERT_NE(own.engine, nullptr);
-    const std::wstring name = UniquePipeName();
+    OwnEngineAndGatedServer t(1);
     constexpr uint32_t kWindow = 100, kTotal = 2000; // 32-byte messages: 64 KiB, within 1 MiB
-    GatedServer gs;
-    OpenOnExit open_server{gs.gate};
-    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+    ASSERT_NO_FATAL_FAILURE(t.Start());
 
     EventLog clog;
     std::atomic<uint32_t> sent{0}, completed{0}, failed{0};
@@ -429,27 +460,23 @@ TEST(LibLocalEvents, AChainOfSendsFromSendCompleteCallbacksCostsFewPackets)
         }
     };
     ClientGuard client;
-    pipes_client_config ccfg = ClientConfig(name, &clog);
-    ccfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &clog, client.Out()));
     handle = client.get();
     std::vector<uint8_t> m0 = TestMessage(32, 9, 0);
     ASSERT_EQ(pipes_client_send(handle, m0.data(), m0.size(), nullptr), PIPES_OK);
-    ASSERT_TRUE(gs.gate.WaitUntilBlocked());
+    ASSERT_TRUE(t.gs.gate.WaitUntilBlocked());
 
-    const uint64_t before = PacketsDequeued();
-    for (uint32_t i = 0; i < kWindow; ++i)
-        send_next(handle);
-    ASSERT_TRUE(PollUntil([&] { return completed.load() == kTotal; }))
-        << completed.load() << " of " << kTotal << " SEND_COMPLETE events";
-    const uint64_t packets = PacketsDequeued() - before;
-    std::printf("[ info ] a chain of %u sends from SEND_COMPLETE callbacks: %llu packets dequeued\n",
-                kTotal, static_cast<unsigned long long>(packets));
+    const uint64_t packets = PacketsFor(
+        [&] {
+            for (uint32_t i = 0; i < kWindow; ++i)
+                send_next(handle);
+        },
+        [&] { return completed.load() == kTotal; });
     EXPECT_EQ(failed.load(), 0u);
-    // One overflow packet per run of 64 events at most, and a few for the window's start.
-    EXPECT_LE(packets, kTotal / 64 + 10) << "the chain's events went through the port";
+    // One packet per run of 64 events at most, and a few for the window's start.
+    ExpectFewPackets(packets, kTotal / 64 + 10, "a chain of 2,000 sends from SEND_COMPLETE callbacks");
 
-    gs.ExpectAllInOrder(kTotal + 1);
+    t.gs.ExpectAllInOrder(kTotal + 1);
 }
 
 // One worker, held in client B's CONNECTED callback, when client A sends a burst with contexts and
@@ -458,12 +485,8 @@ TEST(LibLocalEvents, AChainOfSendsFromSendCompleteCallbacksCostsFewPackets)
 // and everything is freed (the engine's guard checks the live counters).
 TEST(LibLocalEvents, AClientClosedWithItsEventsCarriedToABusyWorkerEndsCleanly)
 {
-    OwnEngine own(1);
-    ASSERT_NE(own.engine, nullptr);
-    const std::wstring name = UniquePipeName();
-    GatedServer gs;
-    OpenOnExit open_server{gs.gate};
-    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+    OwnEngineAndGatedServer t(1);
+    ASSERT_NO_FATAL_FAILURE(t.Start());
 
     EventLog alog, blog;
     Gate held;
@@ -474,13 +497,9 @@ TEST(LibLocalEvents, AClientClosedWithItsEventsCarriedToABusyWorkerEndsCleanly)
     };
     ClientGuard b;
     pipes_client *a = nullptr;
-    pipes_client_config acfg = ClientConfig(name, &alog);
-    acfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&acfg, &a), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &alog, &a));
     ASSERT_TRUE(alog.WaitCount(PIPES_EVENT_CONNECTED, 1));
-    pipes_client_config bcfg = ClientConfig(name, &blog);
-    bcfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&bcfg, b.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &blog, b.Out()));
     ASSERT_TRUE(held.WaitUntilBlocked());
 
     int context = 0;
@@ -506,12 +525,8 @@ TEST(LibLocalEvents, AClientClosedWithItsEventsCarriedToABusyWorkerEndsCleanly)
 // worker, which delivered both events inline one after the other (b waited its 3 s).
 TEST(LibLocalEvents, ABlockedSendCompleteCallbackDoesNotHoldUpTheNextOfTheSameBurst)
 {
-    OwnEngine own(2);
-    ASSERT_NE(own.engine, nullptr);
-    const std::wstring name = UniquePipeName();
-    GatedServer gs;
-    OpenOnExit open_server{gs.gate};
-    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+    OwnEngineAndGatedServer t(2);
+    ASSERT_NO_FATAL_FAILURE(t.Start());
 
     EventLog alog, blog;
     Gate held_a, held_b;
@@ -533,13 +548,9 @@ TEST(LibLocalEvents, ABlockedSendCompleteCallbackDoesNotHoldUpTheNextOfTheSameBu
             held_b.Wait();
     };
     ClientGuard a, b;
-    pipes_client_config acfg = ClientConfig(name, &alog);
-    acfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&acfg, a.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &alog, a.Out()));
     ASSERT_TRUE(held_a.WaitUntilBlocked());
-    pipes_client_config bcfg = ClientConfig(name, &blog);
-    bcfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&bcfg, b.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &blog, b.Out()));
     ASSERT_TRUE(held_b.WaitUntilBlocked());
     std::vector<uint8_t> ma = TestMessage(32, 9, 0), mb = TestMessage(32, 9, 1);
     ASSERT_EQ(pipes_client_send(a.get(), ma.data(), ma.size(), &ctx_a), PIPES_OK);
@@ -587,9 +598,7 @@ TEST(LibLocalEvents, ABlockedSendCompleteCallbackDoesNotHoldUpTheWritesFinishedW
         }
     };
     ClientGuard client;
-    pipes_client_config ccfg = ClientConfig(name, &clog);
-    ccfg.engine = own.engine;
-    ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(own.engine, name, &clog, client.Out()));
     std::vector<uint8_t> m0 = TestMessage(32, 9, 0), big = TestMessage(256 * 1024, 9, 1);
     ASSERT_EQ(pipes_client_send(client.get(), m0.data(), m0.size(), nullptr), PIPES_OK);
     ASSERT_TRUE(server_gate.WaitUntilBlocked());
@@ -611,12 +620,8 @@ TEST(LibLocalEvents, ABlockedSendCompleteCallbackDoesNotHoldUpTheWritesFinishedW
 // of a hand-over of such writes to a worker: 12 of the 20 were refused with QUEUE_FULL.
 TEST(LibLocalEvents, ABurstWithContextsIsWrittenWhileTheWorkerIsBusy)
 {
-    OwnEngine own(1);
-    ASSERT_NE(own.engine, nullptr);
-    const std::wstring name = UniquePipeName();
-    GatedServer gs;
-    OpenOnExit open_server{gs.gate};
-    ASSERT_NO_FATAL_FAILURE(gs.Start(name));
+    OwnEngineAndGatedServer t(1);
+    ASSERT_NO_FATAL_FAILURE(t.Start());
     EventLog clog;
     Gate held;
     OpenOnExit open_held{held};
@@ -625,10 +630,7 @@ TEST(LibLocalEvents, ABurstWithContextsIsWrittenWhileTheWorkerIsBusy)
             held.Wait();
     };
     ClientGuard client;
-    pipes_client_config ccfg = ClientConfig(name, &clog);
-    ccfg.engine = own.engine;
-    ccfg.max_queued_messages = 8;
-    ASSERT_EQ(pipes_client_connect(&ccfg, client.Out()), PIPES_OK);
+    ASSERT_NO_FATAL_FAILURE(ConnectOn(t.own.engine, t.name, &clog, client.Out(), 8));
     ASSERT_TRUE(held.WaitUntilBlocked());
     int context = 0, full = 0;
     for (uint32_t seq = 0; seq < 20; ++seq) {
@@ -639,7 +641,7 @@ TEST(LibLocalEvents, ABurstWithContextsIsWrittenWhileTheWorkerIsBusy)
     held.Open();
     EXPECT_EQ(full, 0) << "sends refused with QUEUE_FULL while the pipe had room";
     ASSERT_TRUE(clog.WaitCount(PIPES_EVENT_SEND_COMPLETE, 20));
-    gs.ExpectAllInOrder(20);
+    t.gs.ExpectAllInOrder(20);
 }
 
 } // namespace
