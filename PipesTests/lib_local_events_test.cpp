@@ -1,12 +1,12 @@
 // lib_local_events_test.cpp - events owed by a callback's own calls on its own object, such as the
-// SEND_COMPLETE of a send written within the call (engine.c, LOCAL PACKETS). pipes.h promises they
+// SEND_COMPLETE of a send written within the call (localreq.c, LOCAL PACKETS). pipes.h promises they
 // come after that callback has returned, usually on the same worker; that a blocked callback holds
 // up only the events its own calls owe (never another callback's, nor its connection's next
 // messages); and a chain of them (each callback sending again) does not keep a worker from the
 // completion port. The tests assume skip mode (completion_probe.c finds it under Wine 8 and on
 // Windows), in which a write to a pipe with room completes within the call. The last tests count
 // what events cost in completion packets: a burst of sends an application thread makes, and a
-// chain of sends from SEND_COMPLETE callbacks (engine.c, CARRIED REQUESTS).
+// chain of sends from SEND_COMPLETE callbacks (localreq.c, CARRIED REQUESTS).
 #include "test_support.h"
 
 #include <thread>
@@ -376,7 +376,7 @@ void ExpectFewPackets(uint64_t packets, uint64_t limit, const char *what)
 
 // One worker, held in the client's CONNECTED callback while the main thread sends a burst of 200
 // messages with a send_context: each is written in its call, and its SEND_COMPLETE is carried to
-// the port with the others waiting (engine.c, CARRIED REQUESTS): one packet for the burst, and one
+// the port with the others waiting (localreq.c, CARRIED REQUESTS): one packet for the burst, and one
 // more for each run of 64 the worker then hands on. Seen before (21e382a's pipes.dll with this
 // test): each event posted on its own, 200 packets for 200 sends; 4 now.
 TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEach)
@@ -425,7 +425,7 @@ TEST(LibLocalEvents, ABurstOfSendsFromAnApplicationThreadCostsOnePacketNotOneEac
 
 // One worker. The main thread sends a window of 100 messages as above; each SEND_COMPLETE callback
 // then sends the next message, 2,000 in all: every event of the chain is owed by a callback's own
-// call, so it stays on the worker (engine.c, LOCAL PACKETS), in runs of up to 64 whose rest is
+// call, so it stays on the worker (localreq.c, LOCAL PACKETS), in runs of up to 64 whose rest is
 // carried to the port by one packet (CARRIED REQUESTS). Seen, packets for the 2,000 sends: 129 with
 // 21e382a's pipes.dll (the window's 100 events posted one each, and one for each run's end); 32
 // now.

@@ -255,7 +255,7 @@ static void count_written(pipes_conn *c, const pipes_witem *item)
 /* The writes *k finished: counted, their events posted, never run here:
  * from an application's call they must not run inside it; on a worker they
  * are listed on it (endpoint.c), so a callback that blocks before they run
- * shares them with a worker that takes over (engine.c, LOCAL PACKETS).
+ * shares them with a worker that takes over (localreq.c, LOCAL PACKETS).
  * Delivered inline one after another, the later ones waited for the first. */
 static void report_written(pipes_conn *c, pipes_kick *k)
 {

@@ -102,7 +102,7 @@ static int run_in_gate(pipes_endpoint *ep, void (*fn)(void *), void *arg)
     if (!gate_enter(ep))
         return 0;
     /* User code may block: let other workers take the rest of this batch,
-     * and the events listed on this worker (engine.c, LOCAL PACKETS).
+     * and the events listed on this worker (localreq.c, LOCAL PACKETS).
      * Posting to a window never blocks. */
     if (fn != post_event)
         shared = pipes_engine_share(ctx);
@@ -240,7 +240,7 @@ static void on_later_event(pipes_req *req, DWORD error, DWORD bytes)
     (void)bytes;
     if (error == 0)
         pipes_endpoint_deliver(ep, &l->ev);
-    else /* no worker could be given it (engine.c, CARRIED REQUESTS) */
+    else /* no worker could be given it (localreq.c, CARRIED REQUESTS) */
         pipes_endpoint_count_error(ep, PIPES_ERR_SYSTEM);
     pipes_mem_free(l);
     pipes_endpoint_release(ep);
@@ -268,14 +268,14 @@ void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_
     /* On a worker inside one of ep's own callbacks, or in library code (a
      * completion of ep's), the event waits on this worker until the packet
      * being dispatched is done, or is shared when user code is entered
-     * first (engine.c, LOCAL PACKETS). That packet holds a reference on ep
+     * first (localreq.c, LOCAL PACKETS). That packet holds a reference on ep
      * until then (the connection or event it completes), and any user code
      * it runs is ep's, so the reference held here makes nobody wait longer,
      * not even a stop of ep that does not wait for this callback (a lent
      * slot, close_gate). Inside another object's callback it would: that
      * callback may block on a thread that is stopping ep. So from there, as
      * from any other thread, it is carried to the port with the others
-     * waiting (engine.c, CARRIED REQUESTS): one packet for a burst. */
+     * waiting (localreq.c, CARRIED REQUESTS): one packet for a burst. */
     if (ctx && (ctx->in_callback_of == ep || ctx->in_callback_of == NULL))
         pipes_engine_post_local(ep->engine, &l->local);
     else

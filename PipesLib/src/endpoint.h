@@ -100,9 +100,9 @@ int pipes_endpoint_authorize(pipes_endpoint *ep, pipes_authorize_fn fn,
  * the caller's call. Called on a worker inside one of ep's callbacks or in
  * a completion of ep's, the event is kept on that worker and follows when
  * the packet it dispatches is done, or is shared with a worker taking over
- * when user code is entered first (engine.c, LOCAL PACKETS); called
+ * when user code is entered first (localreq.c, LOCAL PACKETS); called
  * anywhere else, it goes through the port, carried with the other events
- * waiting by one packet (engine.c, CARRIED REQUESTS). */
+ * waiting by one packet (localreq.c, CARRIED REQUESTS). */
 void pipes_endpoint_post_event(pipes_endpoint *ep, pipes_event_type type, pipes_status status,
                                uint64_t connection_id, void *send_context);
 

@@ -68,10 +68,10 @@ typedef struct pipes_worker_ctx {
     int large_batches;       /* the last full-size dequeue found more than one packet */
     unsigned small_dequeues; /* dequeues asking for one packet (engine.c, BATCH SIZE) */
     /* Requests kept on this worker by pipes_engine_post_local, in order
-     * (engine.c, LOCAL PACKETS). Only this thread touches them. */
+     * (localreq.c, LOCAL PACKETS). Only this thread touches them. */
     pipes_local_req *local_head, *local_tail;
     /* The list as it stood when user code was entered, offered to stealers
-     * while shared (under steal_lock; engine.c, LOCAL PACKETS). */
+     * while shared (under steal_lock; localreq.c, LOCAL PACKETS). */
     pipes_local_req *shared_local, *shared_local_tail;
     int running_local;       /* pipes_engine_run_local is on the stack */
     /* Busy with a packet (standby.c, ONE WORKER ON THE PORT): the count of
@@ -99,7 +99,7 @@ struct pipes_engine {
     SRWLOCK steal_lock;  /* guards shared_batches and the workers' shared rests */
     LONG shared_batches; /* workers whose batch rest may be stolen */
     /* Requests waiting for any worker, carried by one packet (carrier_req,
-     * in the port while carrier_posted): engine.c, CARRIED REQUESTS. Under
+     * in the port while carrier_posted): localreq.c, CARRIED REQUESTS. Under
      * steal_lock. */
     pipes_req carrier_req;
     pipes_local_req *carried_head, *carried_tail;
@@ -121,7 +121,7 @@ pipes_worker_ctx *pipes_engine_worker_ctx(void);
 
 /* Lets other workers take what this worker holds while it runs user code:
  * the undispatched rest of its batch and its local list as it stands
- * (engine.c, SHARED BATCHES, LOCAL PACKETS). Returns nonzero if it shared
+ * (engine.c, SHARED BATCHES; localreq.c, LOCAL PACKETS). Returns nonzero if it shared
  * something; pass that to pipes_engine_unshare once the user code returned,
  * which takes back what nobody stole (the local list first, before what
  * the user code added). A no-op returning 0 for ctx NULL, nothing to
@@ -147,8 +147,16 @@ int pipes_engine_completed_at_once(const pipes_engine *engine, BOOL ok, DWORD er
  * Counts as a pending operation until dequeued. */
 BOOL pipes_engine_post(pipes_engine *engine, pipes_req *req);
 
+/* Completes req as its packet's dispatch does: gives back its pending
+ * operation, then runs its completion function (engine.c). */
+void pipes_engine_complete(pipes_req *req, DWORD error, DWORD bytes);
+
+/* Sets up engine's carrier packet (localreq.c, CARRIED REQUESTS); once, at
+ * creation. */
+void pipes_engine_init_carrier(pipes_engine *engine);
+
 /* Queues lr for any worker, carried with the other requests waiting by one
- * packet (engine.c, CARRIED REQUESTS); it completes with success, never
+ * packet (localreq.c, CARRIED REQUESTS); it completes with success, never
  * inside this call, and counts as a pending operation until it completes.
  * If the carrier cannot be posted, lr and the others carried with it
  * complete at once, on this thread, with the Win32 error: their completion
@@ -157,7 +165,7 @@ void pipes_engine_post_carried(pipes_engine *engine, pipes_local_req *lr);
 
 /* As pipes_engine_post_carried, but on one of engine's workers while it
  * dispatches a packet, the request is kept on that worker's list, without
- * a trip through the port (engine.c, LOCAL PACKETS): pipes_engine_run_local
+ * a trip through the port (localreq.c, LOCAL PACKETS): pipes_engine_run_local
  * completes it on that thread, never inside its poster's call. */
 void pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr);
 
