@@ -56,6 +56,16 @@
 #include "pipes_chaos.h"
 #include "runtime.h"
 
+/* lr becomes a pending operation that completes with success, as
+ * pipes_engine_post makes a posted request, not yet on any list. */
+static void take_as_posted(pipes_local_req *lr)
+{
+    lr->req.ov.Internal = 0;
+    lr->req.ov.InternalHigh = 0;
+    lr->next = NULL;
+    PIPES_COUNT_INC(pending_operations);
+}
+
 static pipes_local_req *pop_local(pipes_worker_ctx *ctx)
 {
     pipes_local_req *lr = ctx->local_head;
@@ -115,19 +125,21 @@ static int carry(pipes_engine *engine, pipes_local_req *first, pipes_local_req *
     return post;
 }
 
-/* Posts the carrier; if that fails, takes back the whole carried list
- * into *first..*last and returns 0. */
-static int post_carrier(pipes_engine *engine, pipes_local_req **first, pipes_local_req **last)
+/* Posts the carrier and returns 0; if that fails, takes back the whole
+ * carried list into *first..*last and returns the Win32 error. */
+static DWORD post_carrier(pipes_engine *engine, pipes_local_req **first, pipes_local_req **last)
 {
+    DWORD error;
     if (pipes_engine_post(engine, &engine->carrier_req))
-        return 1;
+        return 0;
+    error = GetLastError();
     AcquireSRWLockExclusive(&engine->steal_lock);
     *first = engine->carried_head;
     *last = engine->carried_tail;
     engine->carried_head = engine->carried_tail = NULL;
     engine->carrier_posted = 0;
     ReleaseSRWLockExclusive(&engine->steal_lock);
-    return 0;
+    return error ? error : ERROR_INVALID_HANDLE;
 }
 
 /* Hands the rest of ctx's local list to the port. 0 if the carrier could
@@ -136,7 +148,7 @@ static int local_rest_to_port(pipes_worker_ctx *ctx)
 {
     pipes_local_req *first = ctx->local_head, *last = ctx->local_tail;
     ctx->local_head = ctx->local_tail = NULL;
-    if (!carry(ctx->engine, first, last) || post_carrier(ctx->engine, &first, &last))
+    if (!carry(ctx->engine, first, last) || post_carrier(ctx->engine, &first, &last) == 0)
         return 1;
     append_local(ctx, first, last);
     return 0;
@@ -146,16 +158,12 @@ void pipes_engine_post_carried(pipes_engine *engine, pipes_local_req *lr)
 {
     pipes_local_req *first, *last;
     DWORD error;
-    lr->req.ov.Internal = 0; /* as pipes_engine_post: completes with success */
-    lr->req.ov.InternalHigh = 0;
-    lr->next = NULL;
-    PIPES_COUNT_INC(pending_operations);
-    if (!carry(engine, lr, lr) || post_carrier(engine, &first, &last))
+    take_as_posted(lr);
+    if (!carry(engine, lr, lr) || (error = post_carrier(engine, &first, &last)) == 0)
         return;
-    error = GetLastError();
     while (first) { /* no worker can be given them: each learns why */
         pipes_local_req *next = first->next;
-        pipes_engine_complete(&first->req, error ? error : ERROR_INVALID_HANDLE, 0);
+        pipes_engine_complete(&first->req, error, 0);
         first = next;
     }
 }
@@ -195,9 +203,6 @@ void pipes_engine_post_local(pipes_engine *engine, pipes_local_req *lr)
         pipes_engine_post_carried(engine, lr);
         return;
     }
-    lr->req.ov.Internal = 0; /* as pipes_engine_post: completes with success */
-    lr->req.ov.InternalHigh = 0;
-    PIPES_COUNT_INC(pending_operations);
-    lr->next = NULL;
+    take_as_posted(lr);
     append_local(ctx, lr, lr);
 }
