@@ -148,6 +148,18 @@ static int attach_answer(tray_history *h, tray_entry *e, const pipes_proto_answe
     return 1;
 }
 
+/* Whether answer a may be stored on e: the first answer, or a "withdraw"
+ * after this session's own "response". The service withdraws a question
+ * from every session but the one whose answer it took first (PROTOCOL.md
+ * 5a), so a withdraw that finds a response here means that response raced
+ * the winner and lost: the history shows the answer that counts. Anything
+ * else (a second response, a withdraw sent again) leaves e as it is. */
+static int answer_may_replace(const tray_entry *e, const pipes_proto_answer *a)
+{
+    return e->answer.type == 0 ||
+           (e->answer.type == PIPES_PROTO_TYPE_RESPONSE && a->type == PIPES_PROTO_TYPE_WITHDRAW);
+}
+
 static tray_entry *find_question(const tray_history *h, const char *id)
 {
     size_t i;
@@ -258,8 +270,9 @@ static int load_line(tray_history *h, const char *line, size_t len)
         return 0;
     }
     e = find_question(h, a.id);
-    /* An answer whose entry was trimmed away with the limit is simply dropped. */
-    return e == NULL || attach_answer(h, e, &a, line, len);
+    /* An answer whose entry was trimmed away with the limit is simply dropped,
+     * and so is one the rule of tray_history_answer would not have stored. */
+    return e == NULL || !answer_may_replace(e, &a) || attach_answer(h, e, &a, line, len);
 }
 
 /* Parses the file into memory. Returns OPENED, TAIL_CUT or SET_ASIDE. */
@@ -419,7 +432,7 @@ const tray_entry *tray_history_answer(tray_history *h, const pipes_proto_answer 
     tray_entry *e = h->ring ? find_question(h, a->id) : NULL;
     size_t len = 0;
     LARGE_INTEGER before;
-    if (!e || e->answer.type != 0 ||
+    if (!e || !answer_may_replace(e, a) ||
         pipes_proto_write_answer(a, h->line, HISTORY_LINE_CAP - 1, &len) != PIPES_PROTO_OK) {
         return NULL;
     }

@@ -9,7 +9,9 @@
  *     when the sender gave none) and, from this version on, "sender" (the
  *     service's, or the direct sender's own identity: receiver.c);
  *   - after it, the answer given to it, if any: a "response" (answered in
- *     this session) or a "withdraw" (answered elsewhere, or withdrawn).
+ *     this session) or a "withdraw" (answered elsewhere, or withdrawn), or
+ *     both in that order when this session's answer lost the race (the
+ *     withdraw's answer is the one that counts: tray_history_answer).
  * A clear (tag + "clear":true) is stored like a notification: it is what
  * marks the tag's earlier entries cleared when the file is read back.
  *
@@ -107,9 +109,11 @@ const tray_entry *tray_history_find(const tray_history *h, const char *sid, cons
 
 /* Stores the answer given to the newest entry with a->id that has actions
  * (a RESPONSE from this session, or a WITHDRAW from the service) as a line
- * after it; label is the chosen action's label ("" if none). Not durable
- * until commit. Returns the entry, or NULL (no such entry: nothing stored;
- * already answered: kept as it was; or the write failed). */
+ * after it; label is the chosen action's label ("" if none). A WITHDRAW
+ * replaces this session's RESPONSE (it raced the answer the service took
+ * first, and lost); otherwise an entry keeps its first answer. Durable at
+ * once. Returns the entry, or NULL (no such entry: nothing stored; already
+ * answered: kept as it was; or the write failed). */
 const tray_entry *tray_history_answer(tray_history *h, const pipes_proto_answer *a);
 
 /* Appends a valid notification (has_time set) to memory and the file,

@@ -138,6 +138,19 @@ check "a withdraw closes the popup without an answer" wait_log 'popup q6 withdra
 check "the withdraw is acknowledged" wait_until 10 "test \$(grep -c '^ack q6\$' '$SVC_REC') -eq 2"
 check "the history records it" grep -q '^{"v":1,"type":"withdraw","id":"q6"' "$PHIST"
 
+# ---- this session's answer raced the one the service took first: the withdraw counts ----
+# The service withdraws a question from every session but the winner's, so a withdraw that crosses
+# this session's own response on the wire says that response lost (PROTOCOL.md 5a).
+svc q7 '{"v":1,"id":"q7","title":"Raced elsewhere","actions":[{"id":"yes","label":"Yes"},{"id":"no","label":"No"}],"sticky":true}'
+wait_log 'popup shown q7 ' 10 "$PLOG"
+check "a real click on 'No' answers q7 in this session" click "Raced elsewhere" action1
+check "... its response reaches the service end" wait_until 10 "grep -q '^response q7 action no' '$SVC_REC'"
+spool '{"v":1,"type":"withdraw","id":"q7","result":"action","action":"yes","session":2,"user":"CORP\\bob"}'
+check "the withdraw naming the winner is acknowledged" wait_until 10 "test \$(grep -c '^ack q7\$' '$SVC_REC') -eq 2"
+check "the history keeps this session's response, then the withdraw after it" \
+    test "$(grep '"id":"q7"' "$PHIST" | sed -n 's/^{"v":1,"type":"\([a-z]*\)".*/\1/p' | tr '\n' ' ')" = "response withdraw "
+check "... and does not log it as not stored" bash -c '! grep -q "withdraw q7 not stored" "$1"' _ "$DIR/$PLOG"
+
 # ---- urgent shows while paused; others wait ----
 wine "$BIN/TrayNotifier.exe" --pause --pipe "$P6" >"$WORK/pause6.out" 2>&1
 wait_log ' paused$' 5 "$PLOG"
@@ -241,6 +254,8 @@ wine "$BIN/tray_sender.exe" --ui copy --pipe "$P6" >"$WORK/pop-copy.out" 2>&1
 xdotool key Escape   # closes Recent notifications (out of the screenshots)
 check "the history's answer column shows the chosen action's label" grep -q $'Install updates now?\t.*\tLater\t' "$WORK/pop-copy.out"
 check "... a withdrawn one as answered elsewhere" grep -q 'Answered elsewhere: OK (CORP\\bob, session 2)' "$WORK/pop-copy.out"
+check "... a raced one as the answer that won, not this session's 'No'" \
+    grep -q $'Raced elsewhere\t.*\tAnswered elsewhere: Yes (CORP\\\\bob, session 2)\t' "$WORK/pop-copy.out"
 check "the state column: the last progress cleared, the earlier ones replaced" \
     grep -q $'Copying files\t.*\tCleared' "$WORK/pop-copy.out"
 check "... replaced" test "$(grep -c $'Copying files\t.*\tReplaced' "$WORK/pop-copy.out")" -ge 99
