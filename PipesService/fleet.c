@@ -73,6 +73,9 @@ static void on_event(void *ctx, const mqtt_event *ev)
         fleet_log(f, EVENTLOG_WARNING_TYPE, text);
         fleet_status_rejected(f, ev->filter, "", "too_large", mqtt_status_text(ev->status));
         break;
+    case MQTT_EV_LOST:
+        fleet_on_lost(f, ev->filter);
+        break;
     default: break;
     }
 }
@@ -98,6 +101,7 @@ fleet *fleet_create(const svc_config *cfg, spool *s, delivery *d)
     f->delivery = d;
     f->last_logged = MQTT_OK;
     f->last_full_log_ms = INT64_MIN / 2;
+    f->last_lost_log_ms = INT64_MIN / 2;
     if (svc_to_utf8(fc->url, f->origin, sizeof f->origin) < 0)
         strcpy(f->origin, "(broker)");
     snprintf(f->topic_all, FLEET_TOPIC_MAX, "%s/all", fc->prefix);
@@ -283,6 +287,8 @@ size_t fleet_status(fleet *f, char *buf, size_t cap)
     ADD("broker accepted again (redelivered): %llu\n", (unsigned long long)read64(&f->duplicates));
     ADD("broker rejected: %llu\n", (unsigned long long)st.rejected);
     ADD("broker not stored yet (left for redelivery): %llu\n", (unsigned long long)st.not_yet);
+    ADD("broker lost (QoS 0, not stored then, never redelivered): %llu\n",
+        (unsigned long long)st.lost);
     ADD("broker in flight: %lu\n", (unsigned long)st.inflight);
     ADD("broker status events queued: %lu\n", (unsigned long)st.queued);
     ADD("broker status events published: %llu\n", (unsigned long long)st.published);

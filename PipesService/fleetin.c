@@ -14,6 +14,8 @@
  * the message acknowledged (MQTT_DELIVERY_STORED); a spool that cannot take
  * it leaves it with the broker (NOT_YET), a payload that can never be stored
  * is acknowledged and reported (REJECTED), so it does not come back forever.
+ * A QoS 0 message left so never comes back: the session reports it lost
+ * (MQTT_EV_LOST) and fleet_on_lost reports it as rejected, queue_full.
  */
 #include "fleetint.h"
 
@@ -21,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FULL_LOG_MS 60000 /* at most one "spool full" line per minute */
+#define FULL_LOG_MS 60000 /* at most one line a minute of each kind: spool full, QoS 0 lost */
 #define FLEET_EVENT_MAX 2048
 
 /* Appends s as a JSON string (quoted, escaped) at out + *n (cap bytes). */
@@ -176,9 +178,21 @@ static int apply_topic(const fleet *f, const char *topic, pipes_proto_notificati
            ((*why = "the user name of the topic is not a valid target"), 0);
 }
 
-/* Stores n; the delivery outcome. */
-static mqtt_delivery store(fleet *f, const char *topic, pipes_proto_notification *n)
+/* Why fleet_on_publish cannot take a message now, set just before it answers NOT_YET: for
+ * fleet_on_lost, which the session calls right after, on the same thread, when the message was
+ * QoS 0 (mqtt_run.c, handle_publish). id "" when the payload was not read. */
+static mqtt_delivery not_now(fleet *f, const char *id, const char *why)
 {
+    snprintf(f->not_now_id, sizeof f->not_now_id, "%s", id);
+    f->not_now_why = why;
+    return MQTT_DELIVERY_NOT_YET;
+}
+
+/* Stores n, which came as m; the delivery outcome. */
+static mqtt_delivery store(fleet *f, const mqtt_message *m, pipes_proto_notification *n)
+{
+    const char *topic = m->topic;
+    const char *why;
     spool_quota quota;
     spool_added added;
     spool_result res;
@@ -199,18 +213,43 @@ static mqtt_delivery store(fleet *f, const char *topic, pipes_proto_notification
         status_accepted(f, topic, n->id, res == SPOOL_DUPLICATE);
         return MQTT_DELIVERY_STORED;
     }
-    if (now - f->last_full_log_ms >= FULL_LOG_MS) {
+    why = res == SPOOL_FULL    ? "the spool is at its bound (MaxSpoolCount, MaxSpoolMB)"
+          : res == SPOOL_QUOTA ? "the broker's share of the spool is full "
+                                 "(MaxSpoolCountPerUser, MaxSpoolMBPerUser)"
+                               : "the spool could not be written";
+    /* A QoS 0 message does not come back: fleet_on_lost says so instead. */
+    if (m->qos != 0 && now - f->last_full_log_ms >= FULL_LOG_MS) {
         char text[256];
         f->last_full_log_ms = now;
         snprintf(text, sizeof text,
-                 "message %s left with the broker for now: %s; it is redelivered later", n->id,
-                 res == SPOOL_FULL    ? "the spool is at its bound (MaxSpoolCount, MaxSpoolMB)"
-                 : res == SPOOL_QUOTA ? "the broker's share of the spool is full "
-                                        "(MaxSpoolCountPerUser, MaxSpoolMBPerUser)"
-                                      : "the spool could not be written");
+                 "message %s left with the broker for now: %s; it is redelivered later", n->id, why);
         fleet_log(f, EVENTLOG_WARNING_TYPE, text);
     }
-    return MQTT_DELIVERY_NOT_YET;
+    return not_now(f, n->id, why);
+}
+
+void fleet_on_lost(fleet *f, const char *topic)
+{
+    char detail[384];
+    mqtt_session_stats st;
+    int64_t now = svc_now_ms();
+    snprintf(detail, sizeof detail,
+             "%s, and it was published with QoS 0, which the broker does not redeliver: it is "
+             "lost (publish with QoS 1)",
+             f->not_now_why ? f->not_now_why : "the service could not store it then");
+    if (now - f->last_lost_log_ms >= FULL_LOG_MS) {
+        char text[FLEET_TOPIC_MAX + 512];
+        f->last_lost_log_ms = now;
+        snprintf(text, sizeof text, "message %s on %s not stored: %s",
+                 f->not_now_id[0] ? f->not_now_id : "(not read)", topic, detail);
+        fleet_log(f, EVENTLOG_WARNING_TYPE, text);
+    }
+    /* Past the high-water mark the queue's room is for the events of the
+     * messages already taken (fleet_on_publish); `status` still counts it. */
+    mqtt_session_get_stats(f->mqtt, &st);
+    if (st.queued < FLEET_STATUS_HIGH_WATER)
+        fleet_status_rejected(f, topic, f->not_now_id, "queue_full", detail);
+    not_now(f, "", NULL);
 }
 
 mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m)
@@ -229,10 +268,10 @@ mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m)
      * queue would overflow and drop them; this one comes back after the reconnect. */
     mqtt_session_get_stats(f->mqtt, &st);
     if (st.queued >= FLEET_STATUS_HIGH_WATER)
-        return MQTT_DELIVERY_NOT_YET;
+        return not_now(f, "", "the status events are at their high-water mark");
     n = (pipes_proto_notification *)malloc(sizeof *n);
     if (!n)
-        return MQTT_DELIVERY_NOT_YET;
+        return not_now(f, "", "out of memory");
     memset(&err, 0, sizeof err);
     if (pipes_proto_parse_notification(m->payload, m->payload_len, n, &err) != PIPES_PROTO_OK ||
         pipes_proto_check_submission(n, &err) != PIPES_PROTO_OK) {
@@ -256,7 +295,7 @@ mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m)
             out = reject(f, m->topic, n->id, pipes_proto_reason_name(reason), detail);
         } else {
             n->sender = broker.sender;
-            out = store(f, m->topic, n);
+            out = store(f, m, n);
         }
     }
     free(n);

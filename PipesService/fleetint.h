@@ -49,6 +49,9 @@ struct fleet {
     size_t user_n;
     mqtt_status last_logged; /* the last connection outcome written to the log */
     int64_t last_full_log_ms; /* fleetin.c, session thread only */
+    int64_t last_lost_log_ms; /* fleetin.c, session thread only */
+    char not_now_id[PIPES_PROTO_MAX_ID + 1]; /* fleetin.c, session thread only: the last */
+    const char *not_now_why;                 /* NOT_YET's id and reason, for fleet_on_lost */
     volatile LONG64 accepted, duplicates; /* new records, redeliveries of held ones */
     volatile LONG64 status_dropped;       /* status events the session's queue refused */
 };
@@ -62,6 +65,12 @@ void fleet_log(struct fleet *f, WORD type, const char *text);
  * only once the record is on disk (or was already), REJECTED for a payload
  * that can never be stored, NOT_YET when the spool cannot take it now. */
 mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m);
+/* The session lost a QoS 0 message on topic (MQTT_EV_LOST: fleet_on_publish
+ * could not take it, and the broker never redelivers QoS 0): logged (at most
+ * once a minute) and reported on the status topic as rejected, queue_full,
+ * with its id and why it could not be taken, unless the status events are at
+ * their high-water mark (docs/FLEET.md). Session thread. */
+void fleet_on_lost(struct fleet *f, const char *topic);
 /* A rejection on the status topic: id may be "" (unknown), reason a wire
  * reason name, detail free text. */
 void fleet_status_rejected(struct fleet *f, const char *topic, const char *id,

@@ -124,10 +124,22 @@ static mqtt_status handle_publish(mqtt_session *s, const mqtt_packet *p)
     msg.packet_id = p->packet_id;
     bump(s, &s->stats.received);
     mqtt_delivery d = s->cfg.deliver(s->cfg.ctx, &msg);
+    if (d == MQTT_DELIVERY_NOT_YET && p->qos == 0) {
+        /* QoS 0 is never redelivered: reconnecting would not bring it back,
+         * so it is lost, and said to be (never a silent drop). */
+        mqtt_event ev;
+        bump(s, &s->stats.lost);
+        memset(&ev, 0, sizeof ev);
+        ev.kind = MQTT_EV_LOST;
+        ev.status = MQTT_OK; /* nothing failed here: the callback could not take it now */
+        ev.detail = "published with QoS 0, which the broker does not redeliver";
+        ev.filter = s->topic_buf;
+        mqtt_emit(s, ev);
+        return MQTT_OK;
+    }
     if (d == MQTT_DELIVERY_NOT_YET) {
         bump(s, &s->stats.not_yet);
-        /* QoS 0 is never redelivered: reconnecting would not bring it back. */
-        if (p->qos == 1 && s->redeliver_at == 0)
+        if (s->redeliver_at == 0)
             s->redeliver_at = GetTickCount64() + s->cfg.not_yet_retry_ms;
         return MQTT_OK;
     }

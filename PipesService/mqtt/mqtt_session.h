@@ -37,7 +37,8 @@ typedef enum mqtt_delivery {
     MQTT_DELIVERY_STORED = 0, /* kept durably: PUBACK it */
     MQTT_DELIVERY_NOT_YET,    /* could not keep it now: no PUBACK, the broker redelivers it after
                                  the session reconnects (not_yet_retry_ms later); a QoS 0
-                                 message (published with QoS 0) is not redelivered: lost */
+                                 message (published with QoS 0) is not redelivered: it is
+                                 lost, counted as lost and reported as MQTT_EV_LOST */
     MQTT_DELIVERY_REJECTED    /* refused for good (e.g. does not parse): PUBACK it, so it is not
                                  redelivered forever, and count it as rejected */
 } mqtt_delivery;
@@ -56,8 +57,11 @@ typedef enum mqtt_event_kind {
     MQTT_EV_SUBSCRIBED,   /* filter: status OK (granted_qos) or MQTT_E_SUBSCRIBE_REFUSED */
     MQTT_EV_UNSUBSCRIBED, /* filter */
     MQTT_EV_PUBLISHED,    /* token: the broker acknowledged that publish */
-    MQTT_EV_REJECTED      /* an incoming PUBLISH this client refused and acknowledged:
+    MQTT_EV_REJECTED,     /* an incoming PUBLISH this client refused and acknowledged:
                              status (MQTT_E_TOO_LARGE), topic, detail */
+    MQTT_EV_LOST          /* an incoming QoS 0 PUBLISH the callback answered NOT_YET: the
+                             broker never redelivers QoS 0, so it is gone (MQTT 3.1.1 4.3.1):
+                             status MQTT_OK, topic, detail */
 } mqtt_event_kind;
 
 typedef struct mqtt_event {
@@ -115,7 +119,8 @@ typedef struct mqtt_session_stats {
     uint64_t received;           /* PUBLISH packets taken in (redeliveries included) */
     uint64_t acknowledged;       /* PUBACKs sent */
     uint64_t rejected;           /* acknowledged but refused (callback, or too large) */
-    uint64_t not_yet;            /* left unacknowledged for redelivery */
+    uint64_t not_yet;            /* QoS 1, left unacknowledged for redelivery */
+    uint64_t lost;               /* QoS 0 answered NOT_YET: never redelivered (MQTT_EV_LOST) */
     uint64_t published;          /* publishes the broker acknowledged */
     uint32_t inflight;           /* publishes sent, awaiting PUBACK */
     uint32_t queued;             /* publishes not yet acknowledged (in flight included) */

@@ -123,10 +123,20 @@ fleet_password 's3cret!'
 check "fleet-password stores the password (exit 0)" test $? -eq 0
 
 TRAY_OUT=$WORK/tray.txt
-wine "$BIN/pipes-svctest.exe" tray --session 1 --out "$(winpath "$TRAY_OUT")" \
-    </dev/null >"$WORK/tray.log" 2>&1 &
-TRAY=$!
-wait_for 20 test -s "$TRAY_OUT.pid" || bad "the test tray did not start"
+# tray_start / tray_stop: the test tray of session 1 (it reads TRAY_OUT back when it starts, so
+# what it had stays shown once).
+tray_start() {
+    rm -f "$TRAY_OUT.pid" "$TRAY_OUT.stop"
+    wine "$BIN/pipes-svctest.exe" tray --session 1 --out "$(winpath "$TRAY_OUT")" \
+        </dev/null >>"$WORK/tray.log" 2>&1 &
+    TRAY=$!
+    wait_for 20 test -s "$TRAY_OUT.pid"
+}
+tray_stop() {
+    touch "$TRAY_OUT.stop"
+    wait_for 20 eval '! kill -0 "$TRAY" 2>/dev/null'
+}
+tray_start || bad "the test tray did not start"
 
 # engine_start NAME: net start PipesService, waits until the SCM says RUNNING; the service's log
 # from here on is followed into NAME.out. ENGINE is the Unix pid of the service's Wine process.

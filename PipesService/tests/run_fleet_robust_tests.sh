@@ -3,8 +3,9 @@
 # run_fleet_tests.sh (fleet_env.sh: real mosquitto, the MSI-installed service run by the SCM
 # under Wine, test tray):
 # mosquitto killed with SIGKILL and restarted mid-stream, a 10 MiB publish, a flood of
-# FLEET_FLOOD messages (default 1000; ./build.sh fleet-soak runs 10,000), a wrong password, and
-# the example ACL of docs/FLEET.md on a broker of its own.
+# FLEET_FLOOD messages (default 1000; ./build.sh fleet-soak runs 10,000), a QoS 0 message the
+# spool quota cannot take, a wrong password, and the example ACL of docs/FLEET.md on a broker of
+# its own.
 #   BUILD_DIR=<build> [FLEET_FLOOD=N] PipesService/tests/run_fleet_robust_tests.sh
 # Each check prints "ok" or "FAIL"; exits 1 if any failed.
 FLEET_WORK_NAME=fleet-robust-tests
@@ -109,6 +110,35 @@ status
 grep -E "^(broker (not stored yet|status events)|spool|queue depth)" "$WORK/status.out" | tr -d '\r' | sed 's/^/       /'
 echo "       engine anonymous memory: $KIB0 KiB before, $KIB1 KiB after $FLOOD messages"
 check "the engine's memory grew by less than 8 MiB" test $((KIB1 - KIB0)) -lt 8192
+
+###############################################################################################
+section "QoS 0 past the broker's spool quota: lost, and said to be (status topic, log, status)"
+# The tray away and MaxSpoolCountPerUser 1: the broker submitter's one pending record fills its
+# quota. A QoS 1 message would then wait at the broker (no PUBACK, redelivered later); a QoS 0
+# one is never redelivered, so the service reports it lost instead of leaving it there in silence.
+engine_stop
+check "the test tray stops (so what is accepted stays pending)" tray_stop
+reg_import "$KEY" '"MaxSpoolCountPerUser"=dword:00000001'
+engine_start robust-q0
+check "the engine connects with a quota of 1" wait_for 30 status_has "broker state: connected"
+pub -t pipes/v1/all -m "$(note f-q0-held)"
+check "a QoS 1 message takes the one place (accepted)" wait_for 20 event_seen accepted f-q0-held
+pub -q 0 -t pipes/v1/all -m "$(note f-q0-lost)"
+check "status topic: the QoS 0 one rejected, queue_full, with its id and why" wait_for 20 grep -q \
+    '"event":"rejected","host":"[^"]*","id":"f-q0-lost","topic":"pipes/v1/all","reason":"queue_full","detail":"the broker.s share of the spool is full .*QoS 0' \
+    "$WORK/status-topic.txt"
+check "status: counted as lost, not as left for redelivery" eval \
+    '[ "$(status_value "broker lost (QoS 0, not stored then, never redelivered)")" = 1 ] &&
+     [ "$(status_value "broker not stored yet (left for redelivery)")" = 0 ]'
+check "logged as not stored (not as left with the broker)" eval \
+    'grep -q "message f-q0-lost on pipes/v1/all not stored: " "$WORK/robust-q0.out" &&
+     ! grep -q "f-q0-lost left with the broker" "$WORK/robust-q0.out"'
+engine_stop
+reg_import "$KEY" '"MaxSpoolCountPerUser"=-'
+check "the test tray starts again" tray_start
+engine_start robust-q0b
+check "the QoS 1 one reaches the tray once it is back; the QoS 0 one never does" \
+    eval 'wait_for 30 tray_has f-q0-held && ! grep -q "^f-q0-lost" "$TRAY_OUT.raw"'
 
 ###############################################################################################
 section "a wrong password: refused with a clear status, local submitters served, retried with backoff"

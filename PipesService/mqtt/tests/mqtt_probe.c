@@ -74,7 +74,7 @@ static char *utf8(const wchar_t *w)
 static const char *event_name(mqtt_event_kind k)
 {
     static const char *names[] = {"connected", "disconnected", "subscribed",
-                                  "unsubscribed", "published", "rejected"};
+                                  "unsubscribed", "published", "rejected", "lost"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -377,11 +377,13 @@ int wmain(int argc, wchar_t **argv)
     mqtt_session_stats stats;
     mqtt_session_get_stats(s, &stats);
     printf("stats state=%s connects=%llu failures=%llu received=%llu acknowledged=%llu "
-           "rejected=%llu not_yet=%llu published=%llu inflight=%u queued=%u unique=%u dups=%u\n",
+           "rejected=%llu not_yet=%llu lost=%llu published=%llu inflight=%u queued=%u unique=%u "
+           "dups=%u\n",
            mqtt_state_name(stats.state), (unsigned long long)stats.connects,
            (unsigned long long)stats.connection_failures, (unsigned long long)stats.received,
            (unsigned long long)stats.acknowledged, (unsigned long long)stats.rejected,
-           (unsigned long long)stats.not_yet, (unsigned long long)stats.published, stats.inflight,
+           (unsigned long long)stats.not_yet, (unsigned long long)stats.lost,
+           (unsigned long long)stats.published, stats.inflight,
            stats.queued, p.nseen, p.dups);
     printf("last_error %s: %s\n", mqtt_status_name(stats.last_error), stats.last_error_text);
     PROCESS_MEMORY_COUNTERS pmc;

@@ -176,6 +176,20 @@ check "first delivery not-yet, then redelivered with DUP and stored" \
     test "$(cut -f2,3,4 "$WORK/notyet.txt" | tr '\n' '|')" = "0	later please	not-yet|1	later please	stored|"
 check "counted: not_yet=1 acknowledged=1" grep -q "acknowledged=1 rejected=0 not_yet=1" "$WORK/notyet.out"
 
+section "not yet stored, published with QoS 0: lost, and said to be (no redelivery to wait for)"
+probe_bg lost listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-lost \
+    --topic pipes/v1/all --expect 1 --not-yet 1 --timeout 30 --out "$W\\lost.txt"
+wait_for 30 has lost "event subscribed status=ok"
+pub -q 0 -t pipes/v1/all -m "gone for good"
+pub -t pipes/v1/all -m "the next one"
+wait "$PROBE_PID"
+check "reported: event lost on its topic" has lost "event lost status=ok filter=pipes/v1/all"
+check "the QoS 0 one never comes back; the next is stored on the same connection" \
+    test "$(cut -f2,3,4 "$WORK/lost.txt" | tr '\n' '|')" = "0	gone for good	not-yet|0	the next one	stored|" \
+    -a "$(grep -c 'event connected' "$WORK/lost.out")" -eq 1
+check "counted as lost, not as left for redelivery: not_yet=0 lost=1" \
+    grep -q "received=2 acknowledged=1 rejected=0 not_yet=0 lost=1" "$WORK/lost.out"
+
 section "10 MiB PUBLISH: refused without buffering, acknowledged, the next one arrives"
 head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'x' >"$WORK/big.bin"
 probe_bg big listen "${PLAIN_URL[@]}" "${AUTH[@]}" --client-id pipes-big \
