@@ -153,7 +153,11 @@ static int attach_answer(tray_history *h, tray_entry *e, const pipes_proto_answe
  * from every session but the one whose answer it took first (PROTOCOL.md
  * 5a), so a withdraw that finds a response here means that response raced
  * the winner and lost: the history shows the answer that counts. Anything
- * else (a second response, a withdraw sent again) leaves e as it is. */
+ * else (a second response, a withdraw sent again) leaves e as it is.
+ * Answers carry no sender, so an id that a direct sender's question shares
+ * with a question of the service's is one question here (find_question);
+ * only this desktop's user (and LocalSystem, administrators) can write to the tray's
+ * pipe directly, so such a collision affects only that user's own history. */
 static int answer_may_replace(const tray_entry *e, const pipes_proto_answer *a)
 {
     return e->answer.type == 0 ||

@@ -11,7 +11,8 @@
  *   - after it, the answer given to it, if any: a "response" (answered in
  *     this session) or a "withdraw" (answered elsewhere, or withdrawn), or
  *     both in that order when this session's answer lost the race (the
- *     withdraw's answer is the one that counts: tray_history_answer).
+ *     withdraw's answer is the one that counts: tray_history_answer;
+ *     compaction writes only the withdraw).
  * A clear (tag + "clear":true) is stored like a notification: it is what
  * marks the tag's earlier entries cleared when the file is read back.
  *

@@ -116,6 +116,8 @@ section "QoS 0 past the broker's spool quota: lost, and said to be (status topic
 # The tray away and MaxSpoolCountPerUser 1: the broker submitter's one pending record fills its
 # quota. A QoS 1 message would then wait at the broker (no PUBACK, redelivered later); a QoS 0
 # one is never redelivered, so the service reports it lost instead of leaving it there in silence.
+check "nothing is pending before (queue depth 0: the tray took every earlier record)" \
+    wait_for 30 eval '[ "$(status_value "queue depth")" = 0 ]'
 engine_stop
 check "the test tray stops (so what is accepted stays pending)" tray_stop
 reg_import "$KEY" '"MaxSpoolCountPerUser"=dword:00000001'
@@ -131,7 +133,7 @@ check "status: counted as lost, not as left for redelivery" eval \
     '[ "$(status_value "broker lost (QoS 0, not stored then, never redelivered)")" = 1 ] &&
      [ "$(status_value "broker not stored yet (left for redelivery)")" = 0 ]'
 check "logged as not stored (not as left with the broker)" eval \
-    'grep -q "message f-q0-lost on pipes/v1/all not stored: " "$WORK/robust-q0.out" &&
+    'wait_for 10 grep -q "message f-q0-lost on pipes/v1/all not stored: " "$WORK/robust-q0.out" &&
      ! grep -q "f-q0-lost left with the broker" "$WORK/robust-q0.out"'
 engine_stop
 reg_import "$KEY" '"MaxSpoolCountPerUser"=-'
