@@ -222,7 +222,8 @@ static mqtt_delivery store(fleet *f, const mqtt_message *m, pipes_proto_notifica
         char text[256];
         f->last_full_log_ms = now;
         snprintf(text, sizeof text,
-                 "message %s left with the broker for now: %s; it is redelivered later", n->id, why);
+                 "message %s left with the broker for now: %s; it is redelivered later", n->id,
+                 why);
         fleet_log(f, EVENTLOG_WARNING_TYPE, text);
     }
     return not_now(f, n->id, why);

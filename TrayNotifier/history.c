@@ -156,8 +156,9 @@ static int attach_answer(tray_history *h, tray_entry *e, const pipes_proto_answe
  * else (a second response, a withdraw sent again) leaves e as it is.
  * Answers carry no sender, so an id that a direct sender's question shares
  * with a question of the service's is one question here (find_question);
- * only this desktop's user (and LocalSystem, administrators) can write to the tray's
- * pipe directly, so such a collision affects only that user's own history. */
+ * only this desktop's user (and LocalSystem, administrators) can write to
+ * the tray's pipe directly, so such a collision affects only that user's
+ * own history. */
 static int answer_may_replace(const tray_entry *e, const pipes_proto_answer *a)
 {
     return e->answer.type == 0 ||
