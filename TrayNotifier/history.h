@@ -112,9 +112,11 @@ const tray_entry *tray_history_find(const tray_history *h, const char *sid, cons
  * (a RESPONSE from this session, or a WITHDRAW from the service) as a line
  * after it; label is the chosen action's label ("" if none). A WITHDRAW
  * replaces this session's RESPONSE (it raced the answer the service took
- * first, and lost); otherwise an entry keeps its first answer. Durable at
- * once. Returns the entry, or NULL (no such entry: nothing stored; already
- * answered: kept as it was; or the write failed). */
+ * first, and lost); otherwise an entry keeps its first answer. Flushed at
+ * once, together with what the current batch appended before it (known gap:
+ * if committing that batch then fails, its lines stay in the file while
+ * memory drops them). Returns the entry, or NULL (no such entry: nothing
+ * stored; already answered: kept as it was; or the write failed). */
 const tray_entry *tray_history_answer(tray_history *h, const pipes_proto_answer *a);
 
 /* Appends a valid notification (has_time set) to memory and the file,
