@@ -84,8 +84,24 @@ check "the broker saw no certificate, then one it does not trust" bash -c \
     'grep -q "peer did not return a certificate" "$1" && grep -q "certificate verify failed" "$1"' \
     _ "$WORK/mosquitto-cert.log"
 
+# connected_or_tell: the engine connected; else what it logged, and the DER sizes of the client
+# key's RSA fields (n e d p q dP dQ qInv, a sign byte included). Seen once in 15 runs of the suite
+# (3 December 2026): the other CA's certificate failed in Schannel (tls-failed, SEC_E_INTERNAL_ERROR
+# before the client's second flight, not the broker's refusal) and the right one then did not
+# connect within 30 s; the logs went with the machine. Unexplained. The three certificates share
+# one key, so a key Wine 8 imports wrongly would explain both: a field shorter than the others of its
+# kind (a leading zero byte) would point there, so the next occurrence prints them.
+connected_or_tell() {
+    wait_for 30 status_has "broker state: connected" && return
+    echo "       what the service logged ($WORK/cert5.out):"
+    tr -d '\r' <"$WORK/cert5.out" | cut -c 1-300 | tail -n 5 | sed 's/^/         /'
+    echo "       client key's RSA fields, DER bytes: $(openssl rsa -in "$WORK/client.key" -traditional \
+        -outform DER 2>/dev/null | openssl asn1parse -inform DER 2>/dev/null |
+        awk '/INTEGER/ { sub(/.*l= */, ""); split($0, a, " "); printf "%s ", a[1] }')"
+    return 1
+}
 cert_run cert5 "\"BrokerClientCertificate\"=\"$(spaced "$THUMB")\""
-check "the right certificate: connected" wait_for 30 status_has "broker state: connected"
+check "the right certificate: connected" connected_or_tell
 check "the broker took the certificate's identity (use_identity_as_username)" \
     wait_for 10 grep -q "u'pipes-client'" "$WORK/mosquitto-cert.log"
 wait_for 20 grep -q "Sending SUBACK to pipes-" "$WORK/mosquitto-cert.log"
