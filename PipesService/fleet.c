@@ -73,8 +73,7 @@ static void on_event(void *ctx, const mqtt_event *ev)
         fleet_log(f, EVENTLOG_WARNING_TYPE, text);
         fleet_status_rejected(f, ev->filter, "", "too_large", mqtt_status_text(ev->status));
         break;
-    case MQTT_EV_LOST:
-        fleet_on_lost(f, ev->filter);
+    case MQTT_EV_LOST: /* fleet_on_publish reported it (fleetin.c, not_now) */
         break;
     default: break;
     }

@@ -14,8 +14,8 @@
  * the message acknowledged (MQTT_DELIVERY_STORED); a spool that cannot take
  * it leaves it with the broker (NOT_YET), a payload that can never be stored
  * is acknowledged and reported (REJECTED), so it does not come back forever.
- * A QoS 0 message left so never comes back: the session reports it lost
- * (MQTT_EV_LOST) and fleet_on_lost reports it as rejected, queue_full.
+ * A QoS 0 message left so never comes back (the session counts it lost):
+ * not_now reports it as rejected, queue_full.
  */
 #include "fleetint.h"
 
@@ -178,13 +178,39 @@ static int apply_topic(const fleet *f, const char *topic, pipes_proto_notificati
            ((*why = "the user name of the topic is not a valid target"), 0);
 }
 
-/* Why fleet_on_publish cannot take a message now, set just before it answers NOT_YET: for
- * fleet_on_lost, which the session calls right after, on the same thread, when the message was
- * QoS 0 (mqtt_run.c, handle_publish). id "" when the payload was not read. */
-static mqtt_delivery not_now(fleet *f, const char *id, const char *why)
+/* A QoS 0 message m that fleet_on_publish could not take: the broker never
+ * redelivers it, so it is lost. Logged at most once a minute, and reported on
+ * the status topic as rejected, queue_full, with its id ("" when the payload
+ * was not read) and why, unless the status events are at their high-water
+ * mark: that room is for the events of the messages already taken
+ * (fleet_on_publish); `status` still counts it (the session's `lost`). */
+static void report_lost(fleet *f, const mqtt_message *m, const char *id, const char *why)
 {
-    snprintf(f->not_now_id, sizeof f->not_now_id, "%s", id);
-    f->not_now_why = why;
+    char detail[384];
+    mqtt_session_stats st;
+    int64_t now = svc_now_ms();
+    snprintf(detail, sizeof detail,
+             "%s, and it was published with QoS 0, which the broker does not redeliver: it is "
+             "lost (publish with QoS 1)",
+             why);
+    if (now - f->last_lost_log_ms >= FULL_LOG_MS) {
+        char text[FLEET_TOPIC_MAX + 512];
+        f->last_lost_log_ms = now;
+        snprintf(text, sizeof text, "message %s on %s not stored: %s", id[0] ? id : "(not read)",
+                 m->topic, detail);
+        fleet_log(f, EVENTLOG_WARNING_TYPE, text);
+    }
+    mqtt_session_get_stats(f->mqtt, &st);
+    if (st.queued < FLEET_STATUS_HIGH_WATER)
+        fleet_status_rejected(f, m->topic, id, "queue_full", detail);
+}
+
+/* fleet_on_publish cannot take m now (why): NOT_YET, which leaves a QoS 1
+ * message with the broker for redelivery and loses a QoS 0 one. */
+static mqtt_delivery not_now(fleet *f, const mqtt_message *m, const char *id, const char *why)
+{
+    if (m->qos == 0)
+        report_lost(f, m, id, why);
     return MQTT_DELIVERY_NOT_YET;
 }
 
@@ -217,7 +243,7 @@ static mqtt_delivery store(fleet *f, const mqtt_message *m, pipes_proto_notifica
           : res == SPOOL_QUOTA ? "the broker's share of the spool is full "
                                  "(MaxSpoolCountPerUser, MaxSpoolMBPerUser)"
                                : "the spool could not be written";
-    /* A QoS 0 message does not come back: fleet_on_lost says so instead. */
+    /* A QoS 0 message does not come back: not_now says so instead. */
     if (m->qos != 0 && now - f->last_full_log_ms >= FULL_LOG_MS) {
         char text[256];
         f->last_full_log_ms = now;
@@ -226,31 +252,7 @@ static mqtt_delivery store(fleet *f, const mqtt_message *m, pipes_proto_notifica
                  why);
         fleet_log(f, EVENTLOG_WARNING_TYPE, text);
     }
-    return not_now(f, n->id, why);
-}
-
-void fleet_on_lost(fleet *f, const char *topic)
-{
-    char detail[384];
-    mqtt_session_stats st;
-    int64_t now = svc_now_ms();
-    snprintf(detail, sizeof detail,
-             "%s, and it was published with QoS 0, which the broker does not redeliver: it is "
-             "lost (publish with QoS 1)",
-             f->not_now_why ? f->not_now_why : "the service could not store it then");
-    if (now - f->last_lost_log_ms >= FULL_LOG_MS) {
-        char text[FLEET_TOPIC_MAX + 512];
-        f->last_lost_log_ms = now;
-        snprintf(text, sizeof text, "message %s on %s not stored: %s",
-                 f->not_now_id[0] ? f->not_now_id : "(not read)", topic, detail);
-        fleet_log(f, EVENTLOG_WARNING_TYPE, text);
-    }
-    /* Past the high-water mark the queue's room is for the events of the
-     * messages already taken (fleet_on_publish); `status` still counts it. */
-    mqtt_session_get_stats(f->mqtt, &st);
-    if (st.queued < FLEET_STATUS_HIGH_WATER)
-        fleet_status_rejected(f, topic, f->not_now_id, "queue_full", detail);
-    not_now(f, "", NULL);
+    return not_now(f, m, n->id, why);
 }
 
 mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m)
@@ -269,10 +271,10 @@ mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m)
      * queue would overflow and drop them; this one comes back after the reconnect. */
     mqtt_session_get_stats(f->mqtt, &st);
     if (st.queued >= FLEET_STATUS_HIGH_WATER)
-        return not_now(f, "", "the status events are at their high-water mark");
+        return not_now(f, m, "", "the status events are at their high-water mark");
     n = (pipes_proto_notification *)malloc(sizeof *n);
     if (!n)
-        return not_now(f, "", "out of memory");
+        return not_now(f, m, "", "out of memory");
     memset(&err, 0, sizeof err);
     if (pipes_proto_parse_notification(m->payload, m->payload_len, n, &err) != PIPES_PROTO_OK ||
         pipes_proto_check_submission(n, &err) != PIPES_PROTO_OK) {

@@ -50,8 +50,6 @@ struct fleet {
     mqtt_status last_logged; /* the last connection outcome written to the log */
     int64_t last_full_log_ms; /* fleetin.c, session thread only */
     int64_t last_lost_log_ms; /* fleetin.c, session thread only */
-    char not_now_id[PIPES_PROTO_MAX_ID + 1]; /* fleetin.c, session thread only: the last */
-    const char *not_now_why;                 /* NOT_YET's id and reason, for fleet_on_lost */
     volatile LONG64 accepted, duplicates; /* new records, redeliveries of held ones */
     volatile LONG64 status_dropped;       /* status events the session's queue refused */
 };
@@ -63,14 +61,10 @@ void fleet_log(struct fleet *f, WORD type, const char *text);
 
 /* The session's delivery callback (session thread): MQTT_DELIVERY_STORED
  * only once the record is on disk (or was already), REJECTED for a payload
- * that can never be stored, NOT_YET when the spool cannot take it now. */
+ * that can never be stored, NOT_YET when the spool cannot take it now (a
+ * QoS 0 message, which NOT_YET loses, is then logged and reported on the
+ * status topic as rejected, queue_full: fleetin.c, not_now). */
 mqtt_delivery fleet_on_publish(void *ctx, const mqtt_message *m);
-/* The session lost a QoS 0 message on topic (MQTT_EV_LOST: fleet_on_publish
- * could not take it, and the broker never redelivers QoS 0): logged (at most
- * once a minute) and reported on the status topic as rejected, queue_full,
- * with its id and why it could not be taken, unless the status events are at
- * their high-water mark (docs/FLEET.md). Session thread. */
-void fleet_on_lost(struct fleet *f, const char *topic);
 /* A rejection on the status topic: id may be "" (unknown), reason a wire
  * reason name, detail free text. */
 void fleet_status_rejected(struct fleet *f, const char *topic, const char *id,
