@@ -112,7 +112,6 @@ int pipes_engine_share(pipes_worker_ctx *ctx)
      * which only this thread touches. */
     ctx->shared_local = ctx->local_head;
     ctx->shared_local_tail = ctx->local_tail;
-    ctx->shared_local_ran = ctx->local_ran;
     ctx->local_head = ctx->local_tail = NULL;
     InterlockedIncrement(&engine->shared_batches);
     ReleaseSRWLockExclusive(&engine->steal_lock);
@@ -169,12 +168,6 @@ static ULONG steal_batch(pipes_worker_ctx *self, OVERLAPPED_ENTRY *out)
         }
         self->local_head = victim->shared_local; /* run before the batch: listed earlier */
         self->local_tail = victim->shared_local_tail;
-        /* The rest has waited behind that many local requests already: a
-         * run limit that restarted here would let rest and list pass from
-         * stealer to stealer while callbacks keep adding to the list, the
-         * rest never dispatched (LibLifecycle.StopWithThirtyTwo... in the
-         * race-widening build: 7-8 s). */
-        self->local_ran = victim->shared_local_ran;
         victim->shared_local = victim->shared_local_tail = NULL;
         victim->shared = 0;
         InterlockedDecrement(&engine->shared_batches);
@@ -286,7 +279,6 @@ static unsigned run_batch(pipes_worker_ctx *ctx, OVERLAPPED_ENTRY *entries, ULON
         ctx->batch_next = i + 1; /* the rest a share during this packet offers */
         if (e->lpOverlapped) {
             pipes_standby_busy(ctx); /* the watcher sees a packet that lasts */
-            ctx->local_ran = 0;      /* the batch advances */
             dispatch(e);
             pipes_engine_run_local(ctx); /* localreq.c, LOCAL PACKETS */
         } else if (e->lpCompletionKey == ENGINE_QUIT_KEY)

@@ -74,10 +74,6 @@ typedef struct pipes_worker_ctx {
      * while shared (under steal_lock; localreq.c, LOCAL PACKETS). */
     pipes_local_req *shared_local, *shared_local_tail;
     int running_local;       /* pipes_engine_run_local is on the stack */
-    /* Local requests run since the batch last advanced (a dispatch), for
-     * PIPES_ENGINE_LOCAL_RUN; a stealer of the rest takes shared_local_ran,
-     * the count when it was shared (localreq.c, LOCAL PACKETS). */
-    unsigned local_ran, shared_local_ran;
     /* Busy with a packet (standby.c, ONE WORKER ON THE PORT): the count of
      * packets started is this thread's; busy_state, (packets << 1) | busy,
      * is read by the watcher (interlocked). */

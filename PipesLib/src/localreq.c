@@ -27,10 +27,6 @@
  *   - one run completes at most PIPES_ENGINE_LOCAL_RUN requests and hands
  *     the rest to the port (CARRIED REQUESTS), so a chain (each event's
  *     callback sending again) cannot keep a worker from the port for ever.
- *     The count is the batch's, not the run's: it starts again when a batch
- *     entry is dispatched, and a stealer of a shared rest takes it over with
- *     the list, or rest and list could pass between workers, each steal a
- *     fresh run, for as long as callbacks add to the list.
  *   A request's pending_operations count is taken when it is listed and
  *   given back when it completes, as for a posted one; one carried to the
  *   port keeps it.
@@ -175,6 +171,7 @@ void pipes_engine_post_carried(pipes_engine *engine, pipes_local_req *lr)
 void pipes_engine_run_local(pipes_worker_ctx *ctx)
 {
     pipes_local_req *lr;
+    unsigned ran = 0;
     int carry_failed = 0;
     if (!ctx || ctx->running_local)
         return;
@@ -182,13 +179,13 @@ void pipes_engine_run_local(pipes_worker_ctx *ctx)
     while (ctx->local_head) {
         /* Past the limit, the rest goes to the port; if posting fails, it
          * is completed here (one failed post a run is enough to learn it). */
-        if (ctx->local_ran >= PIPES_ENGINE_LOCAL_RUN && !carry_failed) {
+        if (ran >= PIPES_ENGINE_LOCAL_RUN && !carry_failed) {
             if (local_rest_to_port(ctx))
                 break;
             carry_failed = 1;
         }
         lr = pop_local(ctx);
-        ctx->local_ran++;
+        ran++;
         pipes_engine_complete(&lr->req, 0, 0); /* part of the packet run_batch marked busy */
     }
     ctx->running_local = 0;
