@@ -9,18 +9,11 @@
 
 section "client certificate: a broker that requires one (require_certificate)"
 
-# wine8_usable_key KEY: fails (nonzero) for an RSA-2048 key that Wine 8 imports wrongly: one whose
-# private fields include one stored in fewer bytes than nominal, the DER sign byte counted (d under
-# 256; p, q, dP, dQ or qInv under 128). The PFX import succeeds, and Wine's Schannel then fails
-# every handshake with that key with SEC_E_INTERNAL_ERROR (0x80090304) before the certificate is
-# sent. Measured (3 December 2026) on 27 keys chosen by this rule: the 16 short ones (by d, dP, dQ,
-# qInv) failed every handshake against openssl s_server and mosquitto, the 11 others passed (one of
-# them 30 handshakes of 30). About 1 openssl key in 24 is short, mostly by d. The rule's edges (a
-# field of exactly nominal length whose first byte is zero) come from reading a public copy of
-# Wine's crypt32 source (import_store_key), not from a measured key. Most likely the suite's
-# 1-in-15 failure of this section (the other CA's certificate and then the right one failing the
-# same way; that run's key was not kept). Windows: such keys are valid; expected to work there,
-# not verified here (docs/SECURITY.md).
+# wine8_usable_key KEY: fails (nonzero) for an RSA-2048 key that Wine 8 imports wrongly, one with a
+# private field stored in fewer bytes than nominal, the DER sign byte counted (d under 256; p, q, dP,
+# dQ or qInv under 128): its Schannel then fails every handshake with SEC_E_INTERNAL_ERROR before the
+# certificate is sent. About 1 openssl key in 24; most likely this section's 1-in-15 failure. What
+# was measured, and what was only read in Wine's source: docs/SECURITY.md, "Broker client certificate".
 wine8_usable_key() {
     openssl rsa -in "$1" -traditional -outform DER 2>/dev/null | openssl asn1parse -inform DER |
         awk '/INTEGER/ { i++; l = $0; sub(/.*l= */, "", l); l += 0
@@ -85,11 +78,14 @@ cert_run() {
         '"BrokerUserName"=-' '"BrokerPassword"=-' '"BrokerClientCertificate"=-' "$@"
     engine_start "$name"
 }
+tell_log() { # tell_log NAME: the last lines the service logged in run NAME
+    echo "       what the service logged ($WORK/$1.out):"
+    tr -d '\r' <"$WORK/$1.out" | cut -c 1-300 | tail -n 5 | sed 's/^/         /'
+}
 refused() { # refused NAME STATUS TEXT: the run logged STATUS with TEXT, and status shows it
     wait_for 30 grep -q "not connected: $2" "$WORK/$1.out" && grep -q -- "$3" "$WORK/$1.out" &&
         status_has "broker last error: $2: " && return
-    echo "       what the service logged ($WORK/$1.out):"
-    tr -d '\r' <"$WORK/$1.out" | cut -c 1-300 | tail -n 5 | sed 's/^/         /'
+    tell_log "$1"
     return 1
 }
 
@@ -116,8 +112,7 @@ check "the broker saw no certificate, then one it does not trust" bash -c \
 # connected_or_tell: the engine connected; else what it logged.
 connected_or_tell() {
     wait_for 30 status_has "broker state: connected" && return
-    echo "       what the service logged ($WORK/cert5.out):"
-    tr -d '\r' <"$WORK/cert5.out" | cut -c 1-300 | tail -n 5 | sed 's/^/         /'
+    tell_log cert5
     return 1
 }
 cert_run cert5 "\"BrokerClientCertificate\"=\"$(spaced "$THUMB")\""
